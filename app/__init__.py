@@ -1,0 +1,1 @@
+"""The ragbot user interfaces: the Streamlit app and the command line."""

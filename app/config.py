@@ -1,0 +1,75 @@
+"""All settings in one place: environment variables with the RAGBOT_ prefix, or a TOML file.
+
+Only the composition root (``app.services``) reads them; ``rag`` and ``feedback`` take
+explicit arguments.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"
+
+
+class Settings(BaseSettings):
+    """ragbot's settings. Every field can be set as ``RAGBOT_<FIELD>`` (e.g. ``RAGBOT_TOP_K=8``)
+    or in the TOML file named by ``RAGBOT_CONFIG`` (default ``ragbot.toml`` in the working folder).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RAGBOT_", extra="ignore")
+
+    home: Path = Field(default=Path("~/.ragbot"), description="Folder for all embedded state: index, models, feedback.")
+    # Retrieval
+    vector_store: Literal["embedded"] = Field(default="embedded", description="Retrieval backend.")
+    embedding_model: str = Field(default="all-MiniLM-L6-v2", description="sentence-transformers model name or folder.")
+    embed_batch_size: int = Field(default=64, ge=1, description="Texts per embedding forward pass.")
+    chunk_size: int = Field(default=1000, ge=100, description="Characters per chunk.")
+    chunk_overlap: int = Field(default=150, ge=0, description="Characters shared by neighbouring chunks.")
+    top_k: int = Field(default=5, ge=1, le=50, description="Passages retrieved and given to the model.")
+    search_mode: Literal["hybrid", "vector", "keyword"] = Field(default="hybrid", description="How chunks are ranked.")
+    ann_min_rows: int = Field(default=20_000, ge=1, description="Chunks before the ANN index is built (exact search below).")
+    # Generation
+    generator: Literal["local"] = Field(default="local", description="Answer model backend.")
+    local_model: str = Field(default="SmolLM2-135M-Instruct", description="Packaged model name or a model folder.")
+    max_new_tokens: int = Field(default=256, ge=1, le=4096, description="Longest answer, in tokens.")
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0 is greedy decoding.")
+    min_similarity: float = Field(default=0.2, description="Below this best-passage similarity, answer 'not found'.")
+    history_turns: int = Field(default=3, ge=0, description="Earlier turns of a conversation given to the model.")
+    # Identity (until sign-in exists)
+    user: str = Field(default_factory=_default_user, description="Who is using this app.")
+    role: Literal["engineer", "sme", "admin"] = Field(default="admin", description="Their role.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("RAGBOT_CONFIG", "ragbot.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home_dir / "models"

@@ -1,0 +1,1 @@
+"""Retrieval-augmented answering: ingestion, embeddings, stores, generators, the answer pipeline."""

@@ -1,0 +1,1 @@
+"""Answer-model backends."""

@@ -1,0 +1,1 @@
+"""Turning files into indexed chunks: per-format loaders, chunking, the incremental ingestor."""

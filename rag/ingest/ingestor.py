@@ -1,0 +1,212 @@
+"""Incremental ingestion of folders into a vector store.
+
+Files are identified by their path relative to the root they were ingested from; a file whose
+content hash is unchanged is skipped, a changed file replaces its chunks, and ``prune`` drops
+documents whose files are no longer under any of the roots.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from rag.embedders.base import Embedder
+from rag.errors import LoadError, RagError
+from rag.ingest.chunking import PageChunker
+from rag.ingest.loaders import is_supported, load_file
+from rag.models import Chunk
+from rag.stores.base import VectorStore
+
+log = logging.getLogger(__name__)
+
+
+class FileIssue(BaseModel):
+    source: str
+    reason: str
+
+
+class IngestReport(BaseModel):
+    """What one ingest run did. ``ok`` is False when any supported file could not be read."""
+
+    roots: list[str]
+    files_seen: int = 0
+    indexed: list[str] = []
+    unchanged: int = 0
+    failed: list[FileIssue] = []
+    skipped: list[FileIssue] = []
+    pruned: list[str] = []
+    pages: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    started_at: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass
+class Progress:
+    """Passed to the progress callback after every file."""
+
+    files_done: int
+    files_total: int
+    pages_done: int
+    current: str
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _ignored(name: str) -> bool:
+    # Hidden files and Office lock files ("~$Report.docx") are never documents.
+    return name.startswith(".") or name.startswith("~$")
+
+
+def walk(root: Path) -> Iterator[Path]:
+    """Every non-hidden file under ``root`` (or ``root`` itself when it is a file), sorted."""
+    if root.is_file():
+        yield root
+        return
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not _ignored(d))
+        for name in sorted(files):
+            if not _ignored(name):
+                yield Path(folder) / name
+
+
+@dataclass
+class _Pending:
+    source: str
+    chunks: list[Chunk]
+    pages: int
+
+
+@dataclass
+class Ingestor:
+    """Loads, chunks, embeds and writes documents.
+
+    Args:
+        store: where chunks go.
+        embedder: embeds chunk text.
+        chunker: splits pages into chunks.
+        embed_batch: chunks embedded per call, gathered across small documents.
+    """
+
+    store: VectorStore
+    embedder: Embedder
+    chunker: PageChunker = field(default_factory=PageChunker)
+    embed_batch: int = 256
+
+    def ingest(
+        self,
+        roots: Sequence[Path],
+        *,
+        prune: bool = False,
+        force: bool = False,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> IngestReport:
+        """Index every supported file under ``roots``.
+
+        Args:
+            roots: folders (searched recursively) or single files; sources are relative to them.
+            prune: remove indexed documents that are not under any of ``roots``.
+            force: re-index files even when their content hash is unchanged.
+            progress: called after each file.
+        Returns:
+            The report; unreadable files are in ``failed`` and did not stop the run.
+        Raises:
+            RagError: a root does not exist, or the store refuses the embedding model.
+        """
+        started = time.time()
+        roots = [Path(r).expanduser().resolve() for r in roots]
+        missing = [str(r) for r in roots if not r.exists()]
+        if missing:
+            raise RagError(f"no such file or folder: {', '.join(missing)}")
+        report = IngestReport(roots=[str(r) for r in roots], started_at=started)
+
+        files: dict[str, Path] = {}
+        for root in roots:
+            base = root.parent if root.is_file() else root
+            for path in walk(root):
+                files.setdefault(path.relative_to(base).as_posix(), path)
+        report.files_seen = len(files)
+        known = self.store.documents()
+
+        pending: list[_Pending] = []
+        done = 0
+        for source, path in files.items():
+            done += 1
+            try:
+                self._ingest_file(source, path, known, force, report, pending)
+            except LoadError as e:
+                report.failed.append(FileIssue(source=source, reason=e.reason))
+                log.info("skipped %s: %s", source, e.reason)
+            except OSError as e:
+                report.failed.append(FileIssue(source=source, reason=f"cannot read ({e.strerror or e})"))
+            if sum(len(p.chunks) for p in pending) >= self.embed_batch:
+                self._flush(pending, report)
+            if progress:
+                progress(Progress(done, len(files), report.pages, source))
+        self._flush(pending, report)
+
+        if prune:
+            gone = [s for s in known if s not in files]
+            self.store.delete_documents(gone)
+            report.pruned = sorted(gone)
+        if report.indexed or report.pruned:
+            self.store.refresh()
+        report.seconds = round(time.time() - started, 3)
+        return report
+
+    def _ingest_file(self, source, path, known, force, report, pending) -> None:
+        if not is_supported(path):
+            report.skipped.append(FileIssue(source=source, reason=f"unsupported file type '{path.suffix or path.name}'"))
+            return
+        digest = file_hash(path)
+        if not force and source in known and known[source].doc_hash == digest:
+            report.unchanged += 1
+            return
+        pages = load_file(path)
+        chunks = self.chunker.chunk(source, digest, pages)
+        pending.append(_Pending(source, chunks, len(pages)))
+
+    def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
+        if not pending:
+            return
+        # Checked at the first write rather than up front, so a run with nothing new to index
+        # never loads the embedding model.
+        self.store.check_embedding_model(self.embedder.model_id, self.embedder.dimension)
+        texts = [embedding_text(c) for p in pending for c in p.chunks]
+        vectors = self.embedder.embed_documents(texts)
+        offset = 0
+        for p in pending:
+            n = len(p.chunks)
+            self.store.write_document(p.source, p.chunks, vectors[offset : offset + n])
+            offset += n
+            report.indexed.append(p.source)
+            report.pages += p.pages
+            report.chunks += n
+        pending.clear()
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """The text embedded for a chunk: the document's name, then the passage.
+
+    The name gives the passage context it lacks on its own ("Sprinkler Design Standard: …"),
+    which helps questions that name the document.
+    """
+    title = chunk.source.rpartition("/")[2].rsplit(".", 1)[0]
+    return f"{title}: {chunk.text}"

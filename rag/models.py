@@ -1,0 +1,100 @@
+"""Typed records that travel from the parser to the citation.
+
+The page number is set by the loader and never changed afterwards: it is 1-based for paged
+formats (PDF) and ``None`` for formats without pages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+def chunk_id(source: str, page: int | None, text: str) -> str:
+    """Stable id of a chunk: the same source, page and text always give the same id."""
+    digest = hashlib.sha256(f"{source}\x1f{page}\x1f{text}".encode()).hexdigest()
+    return digest[:32]
+
+
+class Page(BaseModel):
+    """Text of one page (or the whole document for page-less formats)."""
+
+    number: int | None
+    text: str
+
+
+class Chunk(BaseModel):
+    """A passage of one page of one document, as indexed."""
+
+    id: str
+    source: str = Field(description="Path relative to the ingested root, '/' separated.")
+    folder: str = Field(description="Folder part of source ('' at the root).")
+    page: int | None
+    text: str
+    doc_hash: str = Field(description="Content hash of the whole file the chunk came from.")
+    chunk_index: int = 0
+
+
+class SearchFilters(BaseModel):
+    """Metadata filters. ``folder`` matches the folder and everything below it."""
+
+    folder: str | None = None
+    source: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.folder or self.source)
+
+
+SearchMode = Literal["hybrid", "vector", "keyword"]
+
+
+class ScoredChunk(BaseModel):
+    """A chunk returned by a search, with the evidence for its rank.
+
+    ``score`` is the fused rank score (higher is better); ``similarity`` is the cosine
+    similarity of the vector match (None when the vector search did not return it) and
+    ``keyword_score`` the BM25 score (None when keyword search did not return it).
+    """
+
+    chunk: Chunk
+    score: float
+    similarity: float | None = None
+    keyword_score: float | None = None
+
+
+class Citation(BaseModel):
+    """A passage given to the model, numbered as in the prompt (``n`` starts at 1)."""
+
+    n: int
+    source: str
+    page: int | None
+    chunk_id: str
+    score: float
+    text: str
+
+    @property
+    def label(self) -> str:
+        """How people see the citation: ``folder/file.pdf – page 10``."""
+        return f"{self.source} – page {self.page}" if self.page is not None else self.source
+
+
+class Turn(BaseModel):
+    """One earlier exchange of a conversation."""
+
+    question: str
+    answer: str
+
+
+class Answer(BaseModel):
+    """What the answer pipeline returns."""
+
+    question: str
+    answer: str
+    found: bool = Field(description="False when the documents did not hold the answer.")
+    citations: list[Citation]
+    model_id: str
+    prompt_version: str
+    latency_ms: int
+    retrieval_ms: int = 0

@@ -1,0 +1,139 @@
+"""The answer pipeline: retrieve, build the prompt, generate, and return a cited answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from rag.embedders.base import Embedder
+from rag.errors import InvalidQuery
+from rag.generators.base import GenerationParams, Generator
+from rag.models import Answer, Citation, ScoredChunk, SearchFilters, SearchMode, Turn
+from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, says_not_found
+from rag.stores.base import VectorStore
+
+MAX_QUESTION_CHARS = 2000
+
+
+@dataclass
+class Retriever:
+    """Embeds a query and searches the store.
+
+    Args:
+        min_similarity: below this cosine similarity of the best vector match, and with no
+            keyword match either, the documents are taken not to hold the answer.
+    """
+
+    store: VectorStore
+    embedder: Embedder
+    mode: SearchMode = "hybrid"
+
+    def search(self, query: str, *, k: int = 5, filters: SearchFilters | None = None, mode: SearchMode | None = None) -> list[ScoredChunk]:
+        query = validate_question(query)
+        mode = mode or self.mode
+        vector = None if mode == "keyword" else self.embedder.embed_query(query)
+        return self.store.search(query, vector, k=k, mode=mode, filters=filters)
+
+
+def validate_question(question: str) -> str:
+    """The question stripped; raises InvalidQuery when empty or too long."""
+    question = (question or "").strip()
+    if not question:
+        raise InvalidQuery("The question is empty: type a question.")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise InvalidQuery(f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}.")
+    return question
+
+
+def to_citations(results: Sequence[ScoredChunk]) -> list[Citation]:
+    return [
+        Citation(n=i, source=r.chunk.source, page=r.chunk.page, chunk_id=r.chunk.id, score=round(r.score, 6), text=r.chunk.text)
+        for i, r in enumerate(results, start=1)
+    ]
+
+
+@dataclass
+class StreamEvent:
+    """One step of a streamed answer: ``citations`` first, then ``token``s, then ``answer``."""
+
+    kind: str
+    citations: list[Citation] = field(default_factory=list)
+    token: str = ""
+    answer: Answer | None = None
+
+
+@dataclass
+class AnswerPipeline:
+    """Answers questions from the store's documents.
+
+    Args:
+        retriever: finds passages.
+        generator: writes the answer.
+        k: passages given to the model.
+        min_similarity: when the best passage's cosine similarity is below this and no passage
+            matched by keyword, the model is not asked and the answer is "not found".
+        history_turns: earlier turns of the conversation passed to the model.
+    """
+
+    retriever: Retriever
+    generator: Generator
+    k: int = 5
+    min_similarity: float = 0.2
+    history_turns: int = 3
+    params: GenerationParams = field(default_factory=GenerationParams)
+
+    def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None) -> Answer:
+        """Answer a question. Raises InvalidQuery for a bad question, GeneratorError, StoreError."""
+        for event in self.stream(question, history, filters):
+            if event.kind == "answer":
+                return event.answer
+        raise AssertionError("stream ended without an answer")
+
+    def stream(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None) -> Iterator[StreamEvent]:
+        """Answer a question as events: the citations, the answer's tokens, the final Answer."""
+        started = time.perf_counter()
+        question = validate_question(question)
+        history = list(history)[-self.history_turns :] if self.history_turns else []
+        results = self.retriever.search(self.search_query(question, history), k=self.k, filters=filters)
+        retrieval_ms = int((time.perf_counter() - started) * 1000)
+        citations = to_citations(results)
+        yield StreamEvent("citations", citations=citations)
+
+        if not self.relevant(results):
+            text, found = NOT_FOUND, False
+            yield StreamEvent("token", token=text)
+        else:
+            pieces = []
+            for piece in self.generator.stream(build_messages(question, citations, history), self.params):
+                pieces.append(piece)
+                yield StreamEvent("token", token=piece)
+            text = "".join(pieces).strip()
+            found = bool(text) and not says_not_found(text)
+            if not text:
+                text = NOT_FOUND
+        answer = Answer(
+            question=question,
+            answer=text,
+            found=found,
+            citations=citations,
+            model_id=self.generator.model_id,
+            prompt_version=PROMPT_VERSION,
+            latency_ms=int((time.perf_counter() - started) * 1000),
+            retrieval_ms=retrieval_ms,
+        )
+        yield StreamEvent("answer", answer=answer)
+
+    @staticmethod
+    def search_query(question: str, history: Sequence[Turn]) -> str:
+        """A follow-up ("and for trailers?") is searched together with the question before it."""
+        if not history:
+            return question
+        return f"{history[-1].question} {question}"
+
+    def relevant(self, results: Sequence[ScoredChunk]) -> bool:
+        if not results:
+            return False
+        best = max((r.similarity for r in results if r.similarity is not None), default=None)
+        keyword_hit = any(r.keyword_score for r in results)
+        return keyword_hit or best is None or best >= self.min_similarity

@@ -1,0 +1,41 @@
+"""The answer prompt. Its version is stored with every answer, so change the version with the text."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.generators.base import Message
+from rag.models import Citation, Turn
+
+PROMPT_VERSION = "qa-2026-11-25.2"
+
+NOT_FOUND = "The documents do not contain the answer to this question."
+
+INSTRUCTIONS = f"""You answer engineers' questions using only the numbered passages below, which \
+come from their documents. Cite the passage number in brackets, like [1]. Give numbers, units and \
+section references exactly as written. If the passages do not contain the answer, reply: {NOT_FOUND}"""
+
+
+def format_passages(citations: Sequence[Citation]) -> str:
+    return "\n\n".join(f"[{c.n}] ({c.label})\n{c.text}" for c in citations)
+
+
+def build_messages(question: str, citations: Sequence[Citation], history: Sequence[Turn] = ()) -> list[Message]:
+    """Instructions and passages as the system message, the earlier turns, then the question.
+
+    Small instruct models (SmolLM2-135M) answer far more faithfully when the evidence sits in
+    the system message and the user turn is the bare question than when both share one turn.
+    """
+    system = f"{INSTRUCTIONS}\n\nPassages:\n\n{format_passages(citations)}"
+    messages = [Message(role="system", content=system)]
+    for turn in history:
+        messages.append(Message(role="user", content=turn.question))
+        messages.append(Message(role="assistant", content=turn.answer))
+    messages.append(Message(role="user", content=question))
+    return messages
+
+
+def says_not_found(answer: str) -> bool:
+    """Whether a reply is the not-found sentence (models sometimes add a clause to it)."""
+    text = answer.strip().lower()
+    return text.startswith(NOT_FOUND.lower()[:40]) or "do not contain the answer" in text

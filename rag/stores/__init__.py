@@ -1,0 +1,1 @@
+"""Vector stores: the protocol, the embedded LanceDB store, OpenSearch."""

@@ -1,0 +1,293 @@
+"""The embedded store: LanceDB on local disk.
+
+LanceDB gives, in one embedded library with no server, what the protocol needs: an on-disk
+columnar table, an ANN vector index (IVF-HNSW with scalar quantisation), a native BM25
+full-text index, SQL filters pushed down before the vector search, delete by predicate, and
+hybrid queries fused with reciprocal rank fusion.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import warnings
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from rag.errors import EmbeddingModelMismatch, StoreError
+from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
+from rag.stores.base import DocumentInfo
+
+log = logging.getLogger(__name__)
+
+TABLE = "chunks"
+META_FILE = "ragbot-index.json"
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+# Identifiers that people type exactly: section numbers ("21 01 13", "05.01.02") and codes
+# with letters and digits ("HEA06", "DD-114", "FP-300").
+_NUMBER_RUN = re.compile(r"\b\d+(?:[ .\-/]\d+)+\b")
+_CODE = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])\w+(?:-\w+)+\b")
+
+
+def keyword_query(text: str):
+    """BM25 over the words of ``text``, plus a phrase clause for each identifier in it.
+
+    Plain BM25 scores "21 13 01" exactly like "21 01 13" (same tokens); the phrase clause
+    lifts the passage holding the identifier as typed above its permutations.
+    """
+    from lancedb.query import BooleanQuery, MatchQuery, Occur, PhraseQuery
+
+    phrases = [m.group(0) for pattern in (_NUMBER_RUN, _CODE) for m in pattern.finditer(text)]
+    if not phrases:
+        return MatchQuery(text, "text")
+    clauses = [(Occur.SHOULD, MatchQuery(text, "text"))]
+    clauses += [(Occur.SHOULD, PhraseQuery(p, "text")) for p in dict.fromkeys(phrases)]
+    return BooleanQuery(clauses)
+
+
+def filter_sql(filters: SearchFilters | None) -> str | None:
+    """Translate filters into a LanceDB SQL predicate (None when there is nothing to filter)."""
+    if filters is None or filters.is_empty():
+        return None
+    clauses = []
+    if filters.folder:
+        folder = filters.folder.strip("/")
+        like = folder.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(f"(folder = {_quote(folder)} OR folder LIKE {_quote(like + '/%')})")
+    if filters.source:
+        clauses.append(f"source = {_quote(filters.source)}")
+    return " AND ".join(clauses)
+
+
+class LanceDBVectorStore:
+    """Chunks in a LanceDB table under ``path``.
+
+    Args:
+        path: folder of the database (created when missing).
+        ann_min_rows: build the ANN index once the table holds this many chunks; below it,
+            exact search is fast enough and needs no training data.
+        candidates: how many results each side of a hybrid query contributes before fusion.
+    """
+
+    supports_hybrid = True
+
+    def __init__(self, path: Path, *, ann_min_rows: int = 20_000, candidates: int = 50):
+        self.path = Path(path)
+        self.ann_min_rows = ann_min_rows
+        self.candidates = candidates
+        self._db = None
+        self._table = None
+        self._lock = threading.Lock()
+
+    # -- connection -----------------------------------------------------------------------
+
+    def _connect(self):
+        if self._db is None:
+            import lancedb
+
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._db = lancedb.connect(str(self.path))
+        return self._db
+
+    def _open(self, dimension: int | None = None):
+        """The chunks table; created with ``dimension`` when it does not exist yet."""
+        if self._table is not None:
+            return self._table
+        with self._lock:
+            if self._table is None:
+                db = self._connect()
+                if TABLE in db.list_tables().tables:
+                    self._table = db.open_table(TABLE)
+                elif dimension is not None:
+                    self._table = db.create_table(TABLE, schema=self._schema(dimension), exist_ok=True)
+        return self._table
+
+    @staticmethod
+    def _schema(dimension: int) -> pa.Schema:
+        return pa.schema(
+            [
+                pa.field("id", pa.string(), nullable=False),
+                pa.field("source", pa.string(), nullable=False),
+                pa.field("folder", pa.string(), nullable=False),
+                pa.field("page", pa.int32()),
+                pa.field("text", pa.string(), nullable=False),
+                pa.field("doc_hash", pa.string(), nullable=False),
+                pa.field("chunk_index", pa.int32(), nullable=False),
+                pa.field("vector", pa.list_(pa.float32(), dimension)),
+            ]
+        )
+
+    # -- embedding model binding --------------------------------------------------------------
+
+    def _meta_path(self) -> Path:
+        return self.path / META_FILE
+
+    def embedding_model(self) -> dict | None:
+        """The embedding model the index was built with, or None for a new index."""
+        try:
+            return json.loads(self._meta_path().read_text())
+        except FileNotFoundError:
+            return None
+
+    def check_embedding_model(self, model_id: str, dimension: int) -> None:
+        meta = self.embedding_model()
+        if meta is None:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._meta_path().write_text(json.dumps({"embedding_model": model_id, "dimension": dimension}))
+            return
+        if meta["embedding_model"] != model_id or meta["dimension"] != dimension:
+            raise EmbeddingModelMismatch(
+                f"The index at {self.path} was built with embedding model '{meta['embedding_model']}' "
+                f"({meta['dimension']} dimensions) but the configured model is '{model_id}' "
+                f"({dimension} dimensions). Set RAGBOT_EMBEDDING_MODEL={meta['embedding_model']}, "
+                f"or re-index into a new RAGBOT_HOME."
+            )
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def write_document(self, source: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> int:
+        if len(chunks) != len(vectors):
+            raise StoreError(f"{len(chunks)} chunks but {len(vectors)} vectors for {source}")
+        table = self._open(dimension=int(vectors.shape[1]) if len(vectors) else None)
+        if table is None:
+            return 0
+        table.delete(f"source = {_quote(source)}")
+        if not chunks:
+            return 0
+        rows = [c.model_dump() | {"vector": v} for c, v in zip(chunks, vectors, strict=True)]
+        try:
+            table.add(rows)
+        except (ValueError, OSError) as e:
+            raise StoreError(f"could not write {source}: {e}") from e
+        return len(rows)
+
+    def delete_documents(self, sources: Sequence[str]) -> int:
+        table = self._open()
+        if table is None or not sources:
+            return 0
+        known = set(self.documents())
+        gone = [s for s in sources if s in known]
+        for start in range(0, len(gone), 500):
+            batch = gone[start : start + 500]
+            table.delete(f"source IN ({', '.join(_quote(s) for s in batch)})")
+        return len(gone)
+
+    def refresh(self) -> None:
+        table = self._open()
+        if table is None:
+            return
+        indexed = {i.columns[0]: i.index_type for i in table.list_indices()}
+        with warnings.catch_warnings():
+            # create_fts_index is the documented call for the native inverted index; its
+            # replacement API in lancedb 0.40 does not accept a text column yet.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if "text" not in indexed:
+                table.create_fts_index("text", use_tantivy=False, replace=True, with_position=True)
+        if "vector" not in indexed and table.count_rows() >= self.ann_min_rows:
+            log.info("building the ANN index over %d chunks", table.count_rows())
+            table.create_index(metric="cosine", vector_column_name="vector", index_type="IVF_HNSW_SQ")
+        # Folds new rows into the indexes and compacts small files left by many small writes.
+        table.optimize(cleanup_older_than=timedelta(hours=1))
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def count(self) -> int:
+        table = self._open()
+        return 0 if table is None else table.count_rows()
+
+    def documents(self) -> dict[str, DocumentInfo]:
+        table = self._open()
+        if table is None or table.count_rows() == 0:
+            return {}
+        data = table.search().select(["source", "doc_hash", "page"]).limit(table.count_rows()).to_arrow()
+        grouped = data.group_by("source").aggregate(
+            [("doc_hash", "max"), ("page", "count_distinct"), ("source", "count")]
+        )
+        return {
+            row["source"]: DocumentInfo(
+                source=row["source"],
+                doc_hash=row["doc_hash_max"],
+                chunks=row["source_count"],
+                pages=row["page_count_distinct"],
+            )
+            for row in grouped.to_pylist()
+        }
+
+    def search(
+        self,
+        text: str,
+        vector: np.ndarray | None,
+        *,
+        k: int = 5,
+        mode: SearchMode = "hybrid",
+        filters: SearchFilters | None = None,
+    ) -> list[ScoredChunk]:
+        table = self._open()
+        if table is None or k <= 0:
+            return []
+        if mode != "keyword" and vector is None:
+            raise StoreError(f"a {mode} search needs a query vector")
+        where = filter_sql(filters)
+        limit = max(k, self.candidates) if mode == "hybrid" else k
+        try:
+            if mode == "vector":
+                rows = self._vector_query(table, vector, where, limit).to_list()
+            elif mode == "keyword":
+                rows = self._keyword_query(table, text, where, limit).to_list()
+            else:
+                from lancedb.rerankers import RRFReranker
+
+                # Both rankings run with the same pre-filter, then RRF fuses them. LanceDB's
+                # own hybrid query would do the same, but it only takes a plain-text keyword
+                # query, and the phrase clauses below need a structured one.
+                vector_hits = self._vector_query(table, vector, where, limit).with_row_id(True).to_arrow()
+                keyword_hits = self._keyword_query(table, text, where, limit).with_row_id(True).to_arrow()
+                fused = RRFReranker(return_score="all").rerank_hybrid(text, vector_hits, keyword_hits)
+                # The fused table keeps one copy of each row, so put both scores back on it.
+                distances = dict(zip(vector_hits["_rowid"].to_pylist(), vector_hits["_distance"].to_pylist()))
+                bm25 = dict(zip(keyword_hits["_rowid"].to_pylist(), keyword_hits["_score"].to_pylist()))
+                rows = [
+                    row | {"_distance": distances.get(row["_rowid"]), "_score": bm25.get(row["_rowid"])}
+                    for row in fused.to_pylist()
+                ]
+        except ValueError as e:
+            if "INVERTED index" in str(e):  # written but never refreshed: vectors only
+                return [] if mode == "keyword" else self.search(text, vector, k=k, mode="vector", filters=filters)
+            raise StoreError(f"search failed: {e}") from e
+        return [self._scored(row, mode) for row in rows[:k]]
+
+    @staticmethod
+    def _vector_query(table, vector, where, limit):
+        query = table.search(vector, vector_column_name="vector").distance_type("cosine")
+        return (query.where(where, prefilter=True) if where else query).limit(limit)
+
+    @staticmethod
+    def _keyword_query(table, text, where, limit):
+        query = table.search(keyword_query(text), query_type="fts")
+        return (query.where(where, prefilter=True) if where else query).limit(limit)
+
+    @staticmethod
+    def _scored(row: dict, mode: SearchMode) -> ScoredChunk:
+        distance = row.get("_distance")
+        similarity = None if distance is None else 1.0 - float(distance)
+        keyword = row.get("_score")
+        keyword = None if keyword is None else float(keyword)
+        if mode == "hybrid":
+            score = float(row["_relevance_score"])
+        elif mode == "vector":
+            score = similarity
+        else:
+            score = keyword
+        chunk = Chunk(**{f: row[f] for f in Chunk.model_fields})
+        return ScoredChunk(chunk=chunk, score=score, similarity=similarity, keyword_score=keyword)

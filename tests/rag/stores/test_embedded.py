@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from rag.stores.embedded import LanceDBVectorStore, filter_sql
+from rag.models import SearchFilters
+from tests.rag.stores.contract import VectorStoreContract, chunk
+
+
+class TestLanceDBVectorStore(VectorStoreContract):
+    @pytest.fixture
+    def store(self, tmp_path):
+        return LanceDBVectorStore(tmp_path / "index", ann_min_rows=1_000_000)
+
+
+def test_persists_across_instances(tmp_path, embedder):
+    first = LanceDBVectorStore(tmp_path / "index")
+    first.check_embedding_model(embedder.model_id, embedder.dimension)
+    c = chunk("a/b.pdf", "Dock doors are 3.0 m wide.", page=4)
+    first.write_document("a/b.pdf", [c], embedder.embed_documents([c.text]))
+    first.refresh()
+    second = LanceDBVectorStore(tmp_path / "index")
+    (hit,) = second.search("dock doors", embedder.embed_query("dock doors"), k=1)
+    assert (hit.chunk.source, hit.chunk.page) == ("a/b.pdf", 4)
+
+
+def test_ann_index_is_built_past_the_threshold(tmp_path):
+    store = LanceDBVectorStore(tmp_path / "index", ann_min_rows=300)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(400, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = [chunk(f"doc{i // 40}.pdf", f"passage number {i}", page=i % 40 + 1, index=i) for i in range(400)]
+    for d in range(10):
+        store.write_document(f"doc{d}.pdf", chunks[d * 40 : (d + 1) * 40], vectors[d * 40 : (d + 1) * 40])
+    store.refresh()
+    kinds = {i.columns[0]: i.index_type for i in store._open().list_indices()}
+    assert kinds["text"] == "FTS" and kinds["vector"] == "IvfHnswSq"
+    (hit,) = store.search("passage", vectors[123], k=1, mode="vector")
+    assert hit.chunk.text == "passage number 123"
+
+
+def test_filter_sql_escapes_like_wildcards_and_quotes():
+    sql = filter_sql(SearchFilters(folder="50%_done/O'Brien/"))
+    assert "folder = '50%_done/O''Brien'" in sql
+    assert "LIKE '50\\%\\_done/O''Brien/%'" in sql

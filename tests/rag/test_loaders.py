@@ -1,0 +1,101 @@
+from pathlib import Path
+
+import pytest
+
+from rag.errors import LoadError
+from rag.ingest.chunking import PageChunker
+from rag.ingest.loaders import load_file
+from tests.docs import make_blank_pdf, make_docx, make_pdf
+
+
+def test_pdf_pages_keep_their_numbers(tmp_path: Path):
+    path = make_pdf(tmp_path / "spec.pdf", ["First page: scope.", "Second page: 412 car parking spaces.", "Third page: lighting."])
+    pages = load_file(path)
+    assert [p.number for p in pages] == [1, 2, 3]
+    assert "412 car parking spaces" in pages[1].text
+    assert "412" not in pages[0].text + pages[2].text
+
+
+def test_encrypted_pdf_is_reported_as_encrypted(tmp_path: Path):
+    path = make_pdf(tmp_path / "secret.pdf", ["classified"], password="s3cret")
+    with pytest.raises(LoadError, match="encrypted"):
+        load_file(path)
+
+
+def test_corrupt_pdf_is_reported(tmp_path: Path):
+    path = tmp_path / "broken.pdf"
+    path.write_bytes(b"%PDF-1.7\n1 0 obj <<>> garbage without xref")
+    with pytest.raises(LoadError, match="not a readable PDF"):
+        load_file(path)
+
+
+def test_truncated_pdf_is_reported(tmp_path: Path):
+    good = make_pdf(tmp_path / "good.pdf", ["some text"] * 3)
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    with pytest.raises(LoadError):
+        load_file(cut)
+
+
+def test_empty_file_is_reported(tmp_path: Path):
+    path = tmp_path / "empty.pdf"
+    path.write_bytes(b"")
+    with pytest.raises(LoadError, match="empty file"):
+        load_file(path)
+
+
+def test_pdf_without_text_is_reported(tmp_path: Path):
+    with pytest.raises(LoadError, match="no extractable text"):
+        load_file(make_blank_pdf(tmp_path / "scan.pdf"))
+
+
+def test_unsupported_type_is_reported(tmp_path: Path):
+    path = tmp_path / "model.dwg"
+    path.write_bytes(b"AC1032")
+    with pytest.raises(LoadError, match="unsupported file type '.dwg'"):
+        load_file(path)
+
+
+def test_docx_paragraphs_and_tables(tmp_path: Path):
+    path = make_docx(tmp_path / "c.docx", ["Maintenance scope.", "Quarterly inspection of DD-114."], table=[["Item", "Interval"], ["Sprinklers", "Annual"]])
+    (page,) = load_file(path)
+    assert page.number is None
+    assert "Quarterly inspection of DD-114." in page.text
+    assert "Sprinklers | Annual" in page.text
+
+
+def test_corrupt_docx_is_reported(tmp_path: Path):
+    path = tmp_path / "c.docx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(LoadError, match="not a readable DOCX"):
+        load_file(path)
+
+
+def test_html_drops_scripts_and_styles(tmp_path: Path):
+    path = tmp_path / "g.html"
+    path.write_text("<html><head><style>p{color:red}</style><script>var secret=1;</script></head><body><h1>Checklist</h1><p>Test the fire pump.</p></body></html>")
+    (page,) = load_file(path)
+    assert "Test the fire pump." in page.text and "Checklist" in page.text
+    assert "secret" not in page.text and "color" not in page.text
+
+
+def test_text_in_legacy_encoding(tmp_path: Path):
+    path = tmp_path / "register.txt"
+    path.write_bytes("Drawing A-101 – ground floor, 20 °C".encode("cp1252"))
+    (page,) = load_file(path)
+    assert page.text == "Drawing A-101 – ground floor, 20 °C"
+
+
+def test_chunks_never_cross_pages_and_keep_the_page(tmp_path: Path):
+    long_page = " ".join(f"Sentence {i} about slab loads." for i in range(200))
+    path = make_pdf(tmp_path / "long.pdf", ["alpha " * 50, "\n".join(long_page[i : i + 90] for i in range(0, len(long_page), 90)), "omega " * 50])
+    pages = load_file(path)
+    chunks = PageChunker(chunk_size=400, chunk_overlap=50).chunk("folder/long.pdf", "hash", pages)
+    assert {c.page for c in chunks} == {1, 2, 3}
+    for c in chunks:
+        assert c.text in pages[c.page - 1].text.replace("\n", "\n")  # the chunk is text of its own page
+        assert len(c.text) <= 400
+        assert c.folder == "folder"
+    assert sum(c.page == 2 for c in chunks) > 3
+    again = PageChunker(chunk_size=400, chunk_overlap=50).chunk("folder/long.pdf", "hash", pages)
+    assert [c.id for c in chunks] == [c.id for c in again]
