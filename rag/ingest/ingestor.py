@@ -91,7 +91,6 @@ def walk(root: Path) -> Iterator[Path]:
 class _Pending:
     source: str
     chunks: list[Chunk]
-    pages: int
 
 
 @dataclass
@@ -181,7 +180,8 @@ class Ingestor:
             return
         pages = load_file(path)
         chunks = self.chunker.chunk(source, digest, pages)
-        pending.append(_Pending(source, chunks, len(pages)))
+        report.pages += len(pages)
+        pending.append(_Pending(source, chunks))
 
     def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
         if not pending:
@@ -197,7 +197,6 @@ class Ingestor:
             self.store.write_document(p.source, p.chunks, vectors[offset : offset + n])
             offset += n
             report.indexed.append(p.source)
-            report.pages += p.pages
             report.chunks += n
         pending.clear()
 

@@ -52,7 +52,43 @@ def load_pdf(path: Path) -> list[Page]:
         pdf.close()
     if not pages:
         raise LoadError("PDF has no pages")
-    return pages
+    return strip_running_lines(pages)
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def strip_running_lines(pages: list[Page], min_pages: int = 3, share: float = 0.6, edge_lines: int = 3) -> list[Page]:
+    """Drop running headers and footers: edge lines that recur (digits aside) on most pages.
+
+    "Design Criteria v20.1.1 – Page 7 of 15" on every page adds nothing to any passage but
+    makes every chunk of the document look alike to both BM25 and the embedding.
+    """
+    if len(pages) < min_pages:
+        return pages
+
+    def key(line: str) -> str:
+        return _DIGITS.sub("#", line.strip().lower())
+
+    def edges(lines: list[str]) -> list[str]:
+        return lines[:edge_lines] + lines[-edge_lines:]
+
+    split = [[line for line in p.text.split("\n") if line.strip()] for p in pages]
+    counts: dict[str, int] = {}
+    for lines in split:
+        for k in {key(line) for line in edges(lines)}:
+            counts[k] = counts.get(k, 0) + 1
+    running = {k for k, n in counts.items() if n >= share * len(pages)}
+    if not running:
+        return pages
+    cleaned = []
+    for page, lines in zip(pages, split, strict=True):
+        head, body, tail = lines[:edge_lines], lines[edge_lines:-edge_lines], lines[-edge_lines:]
+        if len(lines) <= 2 * edge_lines:
+            head, body, tail = lines, [], []
+        kept = [ln for ln in head if key(ln) not in running] + body + [ln for ln in tail if key(ln) not in running]
+        cleaned.append(Page(number=page.number, text="\n".join(kept).strip()))
+    return cleaned
 
 
 def load_docx(path: Path) -> list[Page]:

@@ -219,7 +219,7 @@ class LanceDBVectorStore:
                 source=row["source"],
                 doc_hash=row["doc_hash_max"],
                 chunks=row["source_count"],
-                pages=row["page_count_distinct"],
+                pages=row["page_count_distinct"] or 1,  # page-less formats are one page
             )
             for row in grouped.to_pylist()
         }

@@ -99,3 +99,21 @@ def test_chunks_never_cross_pages_and_keep_the_page(tmp_path: Path):
     assert sum(c.page == 2 for c in chunks) > 3
     again = PageChunker(chunk_size=400, chunk_overlap=50).chunk("folder/long.pdf", "hash", pages)
     assert [c.id for c in chunks] == [c.id for c in again]
+
+
+def test_running_headers_and_footers_are_dropped(tmp_path: Path):
+    bodies = ["Scope and purpose.", "Parking: 412 spaces.", "Lighting: 20 lux.", "Doors: DD-114.", "Racking: 12 m."]
+    pages = [f"Design Criteria v20.1.1\n{body}\nPage {n} of 5" for n, body in enumerate(bodies, start=1)]
+    loaded = load_file(make_pdf(tmp_path / "dc.pdf", pages))
+    assert [p.text for p in loaded] == bodies
+
+
+def test_recurring_body_lines_are_kept(tmp_path: Path):
+    rows = "\n".join(f"Row {i}: item {i} costs {i * 3} units" for i in range(12))
+    loaded = load_file(make_pdf(tmp_path / "t.pdf", [f"Table {n}\n{rows}\nEnd {n}" for n in range(4)]))
+    assert "Row 5: item 5 costs 15 units" in loaded[2].text
+
+
+def test_short_documents_keep_every_line(tmp_path: Path):
+    loaded = load_file(make_pdf(tmp_path / "memo.pdf", ["Memo\nPage 1", "Memo\nPage 2"]))
+    assert loaded[0].text == "Memo\nPage 1"

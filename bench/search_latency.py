@@ -1,0 +1,328 @@
+"""Search latency of the embedded store (LanceDBVectorStore) at 10k and 100k chunks.
+
+Fills a fresh store with synthetic chunks through the public API (``write_document`` per
+document, then ``refresh``), and times ``store.search`` in the three modes. With the default
+``ann_min_rows=20_000`` the 10k store is searched exactly (flat scan) and the 100k store gets the
+IVF-HNSW-SQ index; the script prints which index each store ended up with.
+
+Also measured in the same run:
+  * the obvious alternative: brute-force numpy cosine top-k over the same 100k x 384 matrix,
+    and the recall@k of the ANN index against it;
+  * what a user waits for: ``Retriever.search`` with the real embedder on a real question
+    (query embedding included) at 100k chunks.
+
+Prints p50/p95 in ms over --queries queries per mode after a warm-up; asserts nothing.
+
+    python bench/search_latency.py
+    python bench/search_latency.py --sizes 10000 100000 --queries 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from rag.models import Chunk, chunk_id  # noqa: E402
+from rag.stores.embedded import LanceDBVectorStore  # noqa: E402
+
+DIM = 384  # all-MiniLM-L6-v2
+K = 5  # Settings.top_k default
+
+BASE_WORDS = """
+shall be installed tested inspected anchored coordinated submitted protected labeled sealed grounded
+supported commissioned provide verify maintain replace design minimum maximum required rated
+sprinkler riser pump fire alarm panel detector flow tamper switch valve hose backflow preventer
+dock leveler door seal shelter trailer restraint bumper apron slab grade vapor retarder joint
+expansion control saw cut curing concrete rebar mesh fiber flatness levelness tolerance rack
+upright beam connector anchor bolt base plate column joist girder deck roof drain scupper gutter
+downspout membrane insulation panel wall cladding lighting fixture LED high-bay emergency exit sign
+switchgear panelboard transformer breaker feeder conduit cable tray grounding electrode bonding
+conductor receptacle generator transfer battery charger eyewash station heater exhaust fan makeup
+air unit duct damper louver thermostat controls pavement asphalt base course subgrade compaction
+curb gutter trench drain storm sewer manhole catch basin pipe bedding backfill bollard guard rail
+striping signage fence gate contractor engineer owner authority jurisdiction installer agency
+manufacturer fabricator drawings specifications submittal shop product data warranty schedule
+clearance load capacity pressure flow rate voltage current temperature humidity seismic wind snow
+dead live deflection spacing center height width depth thickness elevation slope finish coating
+paint galvanized stainless steel aluminum copper PVC HDPE ductile iron grout sealant fastener weld
+inspection report test certificate acceptance commissioning closeout record as-built manual
+training spare parts maintenance access clearance egress occupancy storage high-piled commodity
+class ESFR in-rack density area demand hydraulic calculation water supply tank hydrant main
+the of and to in for with at on by from as or that this each all any per not within before after
+""".split()
+
+
+def vocabulary(rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
+    """Base words plus generated codes and section numbers, with Zipf-like frequencies."""
+    letters = np.array(list("ABCDEFGHJKLMNPRSTUVWX"))
+    codes = [f"{''.join(rng.choice(letters, 3))}{rng.integers(1, 100):02d}" for _ in range(800)]
+    codes += [f"{''.join(rng.choice(letters, 2))}-{rng.integers(100, 1000)}" for _ in range(400)]
+    numbers = [str(n) for n in rng.integers(2, 2000, 600)]
+    order = rng.permutation(len(BASE_WORDS))  # common words first, codes in the tail
+    words = [BASE_WORDS[i] for i in order] + codes + numbers
+    weights = 1.0 / np.arange(1, len(words) + 1, dtype=np.float64) ** 1.05
+    return words, weights / weights.sum()
+
+
+def section(rng) -> str:
+    return f"{rng.integers(1, 34):02d} {rng.integers(1, 100):02d} {rng.integers(1, 100):02d}"
+
+
+def chunk_texts(rng: np.random.Generator, words, probs, n: int) -> list[str]:
+    """``n`` passages of 110-170 words (~800-1000 chars, like the 1000-char chunks) with a
+    section number in most of them."""
+    lengths = rng.integers(110, 170, n)
+    idx = rng.choice(len(words), size=int(lengths.sum()), p=probs)
+    out, pos = [], 0
+    for length in lengths:
+        tokens = [words[i] for i in idx[pos : pos + length]]
+        pos += length
+        if rng.random() < 0.7:
+            tokens.insert(int(rng.integers(0, length)), f"Section {section(rng)}")
+        out.append(" ".join(tokens))
+    return out
+
+
+def unit_vectors(rng: np.random.Generator, n: int) -> np.ndarray:
+    # Random unit vectors instead of real embeddings: embedding 100k chunks takes hours on this
+    # CPU, and the latency of the index (flat scan, IVF partition probes, HNSW graph walk, SQ
+    # distance computations) depends on the number of rows and the dimension, not on what the
+    # vectors mean. (Recall does depend on the data: uniform random vectors have no cluster
+    # structure and are the hard case for IVF, so the recall printed below is a lower bound.)
+    v = rng.standard_normal((n, DIM), dtype=np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def query_texts(rng: np.random.Generator, words, probs, n: int) -> list[str]:
+    """Questions of 3-8 words from the mid-frequency vocabulary, a third naming a section or a code."""
+    head = len(BASE_WORDS)
+    p = probs[:head] / probs[:head].sum()
+    out = []
+    for _ in range(n):
+        tokens = [words[i] for i in rng.choice(head, size=int(rng.integers(3, 9)), p=p)]
+        r = rng.random()
+        if r < 0.2:
+            tokens.append(section(rng))
+        elif r < 0.33:
+            tokens.append(words[head + int(rng.integers(0, 1200))])  # a code such as HEA06 or DD-114
+        out.append(" ".join(tokens))
+    return out
+
+
+def du_mb(path: Path) -> float:
+    try:
+        return int(subprocess.check_output(["du", "-sk", str(path)]).split()[0]) / 1024
+    except (OSError, subprocess.CalledProcessError):
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def pct(xs, q) -> float:
+    return float(np.percentile(np.asarray(xs) * 1000, q))
+
+
+def timed(fn, n_warm: int, args_list) -> list[float]:
+    for a in args_list[:n_warm]:
+        fn(*a)
+    out = []
+    for a in args_list:
+        t = time.perf_counter()
+        fn(*a)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+class _Timer:
+    """Wraps methods of the LanceDB table the store opened, to split refresh() into its steps."""
+
+    def __init__(self, table, names):
+        self.seconds = {}
+        for name in names:
+            original = getattr(table, name)
+
+            def wrapper(*a, _original=original, _name=name, **kw):
+                t = time.perf_counter()
+                try:
+                    return _original(*a, **kw)
+                finally:
+                    self.seconds[_name] = self.seconds.get(_name, 0.0) + time.perf_counter() - t
+
+            setattr(table, name, wrapper)
+
+
+def build_store(path: Path, n_chunks: int, per_doc: int, rng, words, probs):
+    store = LanceDBVectorStore(path)  # default ann_min_rows=20_000, candidates=50
+    n_docs = n_chunks // per_doc
+    all_vectors = np.empty((n_docs * per_doc, DIM), dtype=np.float32)
+    gen_s = write_s = 0.0
+    for d in range(n_docs):
+        t = time.perf_counter()
+        source = f"Division {d % 33 + 1:02d}/Standard {d:05d}.pdf"
+        folder = source.rpartition("/")[0]
+        texts = chunk_texts(rng, words, probs, per_doc)
+        vectors = unit_vectors(rng, per_doc)
+        chunks = [
+            Chunk(id=chunk_id(source, i // 3 + 1, text), source=source, folder=folder, page=i // 3 + 1,
+                  text=text, doc_hash=f"{d:064x}", chunk_index=i)
+            for i, text in enumerate(texts)
+        ]
+        all_vectors[d * per_doc : (d + 1) * per_doc] = vectors
+        gen_s += time.perf_counter() - t
+        t = time.perf_counter()
+        store.write_document(source, chunks, vectors)
+        write_s += time.perf_counter() - t
+    timer = _Timer(store._open(), ["create_fts_index", "create_index", "optimize"])
+    t = time.perf_counter()
+    store.refresh()
+    refresh_s = time.perf_counter() - t
+    return store, all_vectors, gen_s, write_s, refresh_s, timer.seconds
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    ap.add_argument("--per-doc", type=int, default=100, help="chunks per document (one write_document each)")
+    ap.add_argument("--queries", type=int, default=200, help="timed queries per mode")
+    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--no-e2e", action="store_true", help="skip Retriever.search with the real embedder")
+    args = ap.parse_args()
+
+    import lancedb
+
+    rng = np.random.default_rng(args.seed)
+    words, probs = vocabulary(rng)
+    q_texts = query_texts(rng, words, probs, args.queries)
+    q_vecs = unit_vectors(rng, args.queries)
+    print(f"# search latency  (python {platform.python_version()}, lancedb {lancedb.__version__}, numpy {np.__version__}, "
+          f"{os.cpu_count()} cpus, load avg {os.getloadavg()[0]:.2f})")
+    print(f"k={K}, {args.queries} timed queries per mode after {args.warmup} warm-up queries; "
+          f"synthetic chunks ~{np.mean([len(t) for t in chunk_texts(rng, words, probs, 200)]):.0f} chars, "
+          f"random unit vectors dim {DIM}; {args.per_doc} chunks per write_document")
+    print(f"example query: {q_texts[0]!r}; {q_texts[1]!r}")
+    print()
+
+    work = Path(tempfile.mkdtemp(prefix="ragbot-bench-search-"))
+    rows, builds, extra = [], [], {}
+    try:
+        largest = max(args.sizes)
+        for n in sorted(args.sizes):
+            path = work / f"store-{n}"
+            store, matrix, gen_s, write_s, refresh_s, steps = build_store(path, n, args.per_doc, rng, words, probs)
+            size_mb = du_mb(path)
+            indices = {i.columns[0]: i.index_type for i in store._open().list_indices()}
+            vector_index = indices.get("vector", "none (exact flat scan)")
+            builds.append((n, store.count(), write_s, refresh_s, steps, size_mb, vector_index, indices.get("text", "none")))
+            print(f"built {n}: write {write_s:.1f} s, refresh {refresh_s:.1f} s "
+                  f"({', '.join(f'{k} {v:.1f} s' for k, v in steps.items())}), {size_mb:.0f} MB, vector index: {vector_index} "
+                  f"(synthetic data generation {gen_s:.1f} s, not counted)")
+
+            for mode in ("vector", "keyword", "hybrid"):
+                calls = [(t, v) for t, v in zip(q_texts, q_vecs, strict=True)]
+                lat = timed(lambda t, v, m=mode: store.search(t, v, k=K, mode=m), args.warmup, calls)
+                rows.append((n, mode, vector_index if mode != "keyword" else "BM25 (" + indices.get("text", "none") + ")",
+                             pct(lat, 50), pct(lat, 95)))
+                print(f"  {mode:8s} p50 {rows[-1][3]:7.1f} ms  p95 {rows[-1][4]:7.1f} ms")
+
+            if n == largest:
+                # The obvious alternative: brute-force cosine top-k in numpy over the same matrix
+                # (rows are unit vectors, so cosine = dot product).
+                def brute(v):
+                    scores = matrix @ v
+                    top = np.argpartition(-scores, K)[:K]
+                    return top[np.argsort(-scores[top])]
+
+                lat = timed(lambda v: brute(v), args.warmup, [(v,) for v in q_vecs])
+                extra["numpy"] = (pct(lat, 50), pct(lat, 95))
+                # Recall@k of the store's vector search against the exact answer. Chunks were
+                # written in matrix order, so document number * per_doc + chunk_index is the row.
+                hits = 0
+                for v in q_vecs[:100]:
+                    exact = set(brute(v).tolist())
+                    got = store.search("", v, k=K, mode="vector")
+                    got_rows = {int(r.chunk.source.rsplit(" ", 1)[1].split(".")[0]) * args.per_doc + r.chunk.chunk_index for r in got}
+                    hits += len(exact & got_rows)
+                extra["recall"] = hits / (100 * K)
+
+                if not args.no_e2e:
+                    from rag.embedders.local import SentenceTransformerEmbedder
+                    from rag.pipeline import Retriever
+
+                    embedder = SentenceTransformerEmbedder()
+                    embedder.embed_query("warm up")
+                    questions = [
+                        "What is the required test pressure for the sprinkler riser in section 21 13 13?",
+                        "minimum clearance in front of switchgear",
+                        "How far apart should rack upright anchors be spaced?",
+                        "dock leveler capacity HEA06",
+                        "curing time before the slab can receive the rack anchors",
+                    ]
+                    calls = [(questions[i % len(questions)],) for i in range(100)]
+                    for mode in ("hybrid", "vector", "keyword"):
+                        retriever = Retriever(store, embedder, mode=mode)
+                        lat = timed(lambda q, r=retriever: r.search(q, k=K), 10, calls)
+                        extra[f"e2e_{mode}"] = (pct(lat, 50), pct(lat, 95))
+                    lat = timed(lambda q: embedder.embed_query(q), 10, calls)
+                    extra["embed_query"] = (pct(lat, 50), pct(lat, 95))
+            del store, matrix
+            shutil.rmtree(path, ignore_errors=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print("## index builds")
+    print()
+    print("| chunks | write_document total | refresh (index build) | of which FTS / ANN / optimize | on disk | vector index | text index |")
+    print("|---:|---:|---:|---|---:|---|---|")
+    for n, count, write_s, refresh_s, steps, size_mb, vindex, tindex in builds:
+        split = " / ".join(f"{steps.get(k, 0.0):.1f} s" for k in ("create_fts_index", "create_index", "optimize"))
+        print(f"| {count:,} | {write_s:.1f} s | {refresh_s:.1f} s | {split} | {size_mb:.0f} MB | {vindex} | {tindex} |")
+    print()
+    print(f"## store.search latency, k={K}, {args.queries} queries per mode")
+    print()
+    print("| chunks | mode | index used | p50 ms | p95 ms |")
+    print("|---:|---|---|---:|---:|")
+    for n, mode, index, p50, p95 in rows:
+        print(f"| {n:,} | {mode} | {index} | {p50:.1f} | {p95:.1f} |")
+    if "numpy" in extra:
+        vec = next(r for r in rows if r[0] == largest and r[1] == "vector")
+        print()
+        print(f"## vs. the obvious alternative at {largest:,} chunks")
+        print()
+        print("| method | p50 ms | p95 ms |")
+        print("|---|---:|---:|")
+        print(f"| numpy brute-force cosine top-{K} ({largest:,} x {DIM} float32, ids only) | {extra['numpy'][0]:.2f} | {extra['numpy'][1]:.2f} |")
+        print(f"| LanceDB vector search ({vec[2]}, rows with text) | {vec[3]:.1f} | {vec[4]:.1f} |")
+        print()
+        print(f"ratio LanceDB vector p50 / numpy p50 = {vec[3] / extra['numpy'][0]:.1f}x")
+        print(f"recall@{K} of the LanceDB vector search vs exact numpy top-{K} (100 queries, random vectors): {extra['recall']:.1%}")
+    if "e2e_hybrid" in extra:
+        print()
+        print(f"## end to end at {largest:,} chunks: Retriever.search(question) with all-MiniLM-L6-v2 query embedding, 100 calls")
+        print()
+        print("| what | p50 ms | p95 ms |")
+        print("|---|---:|---:|")
+        for mode in ("hybrid", "vector", "keyword"):
+            print(f"| Retriever.search, mode={mode} | {extra[f'e2e_{mode}'][0]:.1f} | {extra[f'e2e_{mode}'][1]:.1f} |")
+        print(f"| embedder.embed_query alone | {extra['embed_query'][0]:.1f} | {extra['embed_query'][1]:.1f} |")
+    print(f"\nload avg at end {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

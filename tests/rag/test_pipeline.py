@@ -1,0 +1,90 @@
+import pytest
+
+from rag.errors import InvalidQuery
+from rag.ingest.ingestor import Ingestor
+from rag.models import SearchFilters, Turn
+from rag.pipeline import AnswerPipeline, Retriever
+from rag.prompts import NOT_FOUND, PROMPT_VERSION
+from rag.stores.embedded import LanceDBVectorStore
+from tests.docs import make_pdf
+from tests.fakes import FakeGenerator
+
+
+@pytest.fixture
+def retriever(tmp_path, embedder):
+    root = tmp_path / "docs"
+    make_pdf(root / "Design" / "criteria.pdf", [
+        "General requirements for the building envelope and roof.",
+        "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
+        "Minimum parking space size is 2.5 m by 5.0 m for cars.",
+    ])
+    make_pdf(root / "Fire" / "sprinklers.pdf", ["Sprinkler heads are spaced at most 3.0 m apart in racking."])
+    store = LanceDBVectorStore(tmp_path / "index")
+    Ingestor(store, embedder).ingest([root])
+    return Retriever(store, embedder)
+
+
+def test_prompt_holds_numbered_passages_with_source_and_page(retriever):
+    gen = FakeGenerator(["There are 412 car parking spaces [1]."])
+    answer = AnswerPipeline(retriever, gen, k=3).ask("How many car parking spaces do we have?")
+    system = gen.history[0][0].content
+    assert gen.history[0][-1].content == "How many car parking spaces do we have?"
+    assert "[1] (Design/criteria.pdf – page 2)\n21 01 13 Parking." in system
+    assert "only the numbered passages" in system and NOT_FOUND in system
+    assert answer.found and answer.answer == "There are 412 car parking spaces [1]."
+    assert (answer.citations[0].source, answer.citations[0].page) == ("Design/criteria.pdf", 2)
+    # The citations are exactly the passages the model saw, in rank order.
+    for c in answer.citations:
+        assert f"[{c.n}] ({c.label})\n{c.text}" in system
+    assert [c.n for c in answer.citations] == [1, 2, 3]
+    assert answer.model_id == "fake-model" and answer.prompt_version == PROMPT_VERSION
+    assert answer.latency_ms >= answer.retrieval_ms >= 0
+
+
+def test_unrelated_question_is_not_found_without_asking_the_model(retriever):
+    gen = FakeGenerator()
+    answer = AnswerPipeline(retriever, gen, min_similarity=0.3).ask("Who won the football world cup in 1966?")
+    assert not answer.found and answer.answer == NOT_FOUND
+    assert gen.history == []
+    assert answer.citations, "the passages that were searched are still shown"
+
+
+def test_model_saying_not_found_marks_the_answer(retriever):
+    gen = FakeGenerator([NOT_FOUND])
+    answer = AnswerPipeline(retriever, gen).ask("How many trailer positions are electrified?")
+    assert not answer.found and answer.citations
+
+
+def test_empty_index_is_not_found(tmp_path, embedder):
+    gen = FakeGenerator()
+    answer = AnswerPipeline(Retriever(LanceDBVectorStore(tmp_path / "empty"), embedder), gen).ask("parking?")
+    assert not answer.found and answer.citations == [] and gen.history == []
+
+
+def test_follow_up_uses_the_conversation(retriever):
+    gen = FakeGenerator(["38 trailer positions [1]."])
+    history = [Turn(question="How many car parking spaces do we have?", answer="412 [1].")]
+    pipeline = AnswerPipeline(retriever, gen, k=2)
+    answer = pipeline.ask("And how many for trailers?", history=history)
+    roles = [m.role for m in gen.history[0]]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert gen.history[0][1].content == history[0].question and gen.history[0][2].content == "412 [1]."
+    assert answer.citations[0].page == 2  # found through the earlier question
+
+
+def test_streaming_yields_citations_then_tokens_then_answer(retriever):
+    events = list(AnswerPipeline(retriever, FakeGenerator(["412 spaces [1]."])).stream("car parking spaces?"))
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "citations" and kinds[-1] == "answer" and set(kinds[1:-1]) == {"token"}
+    assert "".join(e.token for e in events if e.kind == "token").strip() == events[-1].answer.answer
+
+
+def test_filters_restrict_the_passages(retriever):
+    answer = AnswerPipeline(retriever, FakeGenerator(), k=5).ask("spacing of sprinkler heads", filters=SearchFilters(folder="Design"))
+    assert {c.source for c in answer.citations} == {"Design/criteria.pdf"}
+
+
+@pytest.mark.parametrize("question", ["", "   ", "x" * 2001])
+def test_bad_questions_are_rejected(retriever, question):
+    with pytest.raises(InvalidQuery):
+        AnswerPipeline(retriever, FakeGenerator()).ask(question)
