@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     local_model: str = Field(default="SmolLM2-135M-Instruct", description="Packaged model name or a model folder.")
     max_new_tokens: int = Field(default=256, ge=1, le=4096, description="Longest answer, in tokens.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0 is greedy decoding.")
-    min_similarity: float = Field(default=0.2, description="Below this best-passage similarity, answer 'not found'.")
+    min_similarity: float = Field(default=0.22, description="Below this best-passage cosine similarity, answer 'not found' without asking the model.")
     history_turns: int = Field(default=3, ge=0, description="Earlier turns of a conversation given to the model.")
     # Identity (until sign-in exists)
     user: str = Field(default_factory=_default_user, description="Who is using this app.")

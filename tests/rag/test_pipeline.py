@@ -88,3 +88,12 @@ def test_filters_restrict_the_passages(retriever):
 def test_bad_questions_are_rejected(retriever, question):
     with pytest.raises(InvalidQuery):
         AnswerPipeline(retriever, FakeGenerator()).ask(question)
+
+
+def test_keyword_overlap_alone_does_not_make_an_off_topic_question_relevant(retriever):
+    gen = FakeGenerator()
+    # "parking" matches by keyword, but the question is about something the documents never discuss.
+    answer = AnswerPipeline(retriever, gen, min_similarity=0.9).ask("Is parking free for the football fans on match days?")
+    assert not answer.found and gen.history == []
+    coded = AnswerPipeline(retriever, gen, min_similarity=0.9).ask("21 01 13")
+    assert coded.found and len(gen.history) == 1, "an exact section number found by keyword is evidence"
