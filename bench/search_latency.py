@@ -33,6 +33,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("LANCE_LOG", "error")
 # rag/stores/embedded.py calls the create_index(metric=...) form that lancedb 0.40 deprecates.
 warnings.filterwarnings("ignore", message=r"The create_index\(\) API", category=DeprecationWarning)
 
