@@ -1,0 +1,1 @@
+"""Interactions and the feedback on them: typed records, stores, statistics and export."""

@@ -1,0 +1,17 @@
+"""Errors raised by the feedback package."""
+
+
+class FeedbackError(Exception):
+    """Base class for every error the feedback package raises on purpose."""
+
+
+class InvalidFeedback(FeedbackError):
+    """A rating, correction or note was rejected; the message says which and why."""
+
+
+class NotFound(FeedbackError):
+    """No interaction has that id."""
+
+
+class StoreUnavailable(FeedbackError):
+    """The store could not be reached; the write may be retried later."""

@@ -1,0 +1,1 @@
+"""Feedback stores: the protocol, SQLite (embedded), DynamoDB."""

@@ -1,0 +1,75 @@
+"""The feedback store protocol.
+
+Every store keeps whole ``Interaction`` records keyed by their client-generated id. Writes are
+idempotent upserts, so a retried write never duplicates. Listing is newest first, filtered and
+paginated with an opaque cursor, which maps onto SQLite (keyset pagination) and DynamoDB
+(query on a GSI with ``ExclusiveStartKey``) alike.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from feedback.records import Feedback, Interaction, JudgeScore, Review, ReviewStatus
+
+
+class InteractionFilter(BaseModel):
+    """All set fields must match. ``source_prefix`` matches a cited document or folder."""
+
+    user: str | None = None
+    session_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    min_rating: int | None = None
+    max_rating: int | None = None
+    rated: bool | None = None
+    has_correction: bool | None = None
+    review_status: ReviewStatus | None = None
+    source_prefix: str | None = None
+
+
+class InteractionPage(BaseModel):
+    items: list[Interaction]
+    next_cursor: str | None = None
+
+
+class SessionSummary(BaseModel):
+    session_id: str
+    started_at: datetime
+    first_question: str
+    turns: int
+
+
+class FeedbackStore(Protocol):
+    """Where interactions and their feedback live."""
+
+    def put(self, interaction: Interaction) -> None:
+        """Insert or replace the interaction with this id (idempotent). Raises StoreUnavailable."""
+        ...
+
+    def get(self, interaction_id: str) -> Interaction | None:
+        """The interaction, or None when no record has that id."""
+        ...
+
+    def set_feedback(self, interaction_id: str, feedback: Feedback) -> Interaction:
+        """Attach or replace the feedback of an interaction. Raises NotFound."""
+        ...
+
+    def set_judge(self, interaction_id: str, judge: JudgeScore) -> Interaction:
+        """Attach or replace the AI judge's score. Raises NotFound."""
+        ...
+
+    def set_review(self, interaction_id: str, review: Review) -> Interaction:
+        """Attach or replace the SME review. Raises NotFound."""
+        ...
+
+    def list(self, filters: InteractionFilter | None = None, *, limit: int = 50, cursor: str | None = None) -> InteractionPage:
+        """Matching interactions, newest first; pass ``next_cursor`` back for the next page."""
+        ...
+
+    def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
+        """The user's conversations, most recent first."""
+        ...
