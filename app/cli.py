@@ -226,7 +226,7 @@ def status(as_json) -> None:
 def app(host: str, port: int) -> None:
     """Start the web app."""
     script = Path(__file__).with_name("streamlit_app.py")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", host, "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.address", host, "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
     click.echo(f"ragbot is at http://{host}:{port}", err=True)
     raise SystemExit(subprocess.call(cmd, env=os.environ.copy()))
 

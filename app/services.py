@@ -11,6 +11,10 @@ from functools import cached_property
 from pathlib import Path
 
 from app.config import Settings
+from feedback.errors import InvalidFeedback, NotFound
+from feedback.records import LIKERT_LABELS, MAX_CORRECTION_CHARS, MAX_NOTE_CHARS, CitationRecord, Feedback, Interaction
+from feedback.stores.base import InteractionFilter, SessionSummary
+from rag.prompts import format_passages
 from rag.generators.base import GenerationParams
 from rag.ingest.chunking import PageChunker
 from rag.ingest.ingestor import IngestReport, Ingestor, Progress
@@ -45,6 +49,12 @@ class Services:
 
             return TransformersGenerator(self.settings.local_model, cache_dir=self.settings.models_dir)
         raise ValueError(f"unknown generator {self.settings.generator!r}")
+
+    @cached_property
+    def feedback_store(self):
+        from feedback.stores.sqlite import SQLiteFeedbackStore
+
+        return SQLiteFeedbackStore(self.settings.home_dir / "feedback.db")
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -85,7 +95,49 @@ class Services:
         report = ingestor.ingest(paths, prune=prune, force=force, progress=progress)
         self.last_ingest_path.parent.mkdir(parents=True, exist_ok=True)
         self.last_ingest_path.write_text(report.model_dump_json(indent=2))
+        roots = set(self._roots()) | {str(Path(r)) for r in report.roots}
+        self._roots_path.write_text(json.dumps(sorted(roots), indent=2))
         return report
+
+    @property
+    def _roots_path(self) -> Path:
+        return self.settings.home_dir / "roots.json"
+
+    def _roots(self) -> list[str]:
+        try:
+            return json.loads(self._roots_path.read_text())
+        except FileNotFoundError:
+            return []
+
+    def locate_source(self, source: str) -> Path | None:
+        """The file a cited source came from, when it is still where it was ingested from."""
+        for root in self._roots():
+            base = Path(root)
+            candidate = (base.parent if base.is_file() else base) / source
+            if candidate.is_file():
+                return candidate
+        return None
+
+    def render_page(self, source: str, page: int, width: int = 900) -> bytes | None:
+        """The cited page as a PNG, or None when the file is gone or not a PDF."""
+        path = self.locate_source(source)
+        if path is None or path.suffix.lower() != ".pdf":
+            return None
+        import io
+
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(path)
+        try:
+            if not 1 <= page <= len(pdf):
+                return None
+            pdf_page = pdf[page - 1]
+            image = pdf_page.render(scale=width / pdf_page.get_width()).to_pil()
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            return buffer.getvalue()
+        finally:
+            pdf.close()
 
     def corpus_status(self) -> dict:
         """Documents, pages and chunks in the index, the embedding model, and the last ingest."""
@@ -115,6 +167,55 @@ class Services:
     def ask_stream(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None) -> Iterator[StreamEvent]:
         """A cited answer as events: citations, tokens, then the Answer."""
         return self.pipeline.stream(question, history, filters)
+
+    # -- feedback -------------------------------------------------------------------------------
+
+    def record_answer(self, answer: Answer, *, session_id: str, turn: int) -> Interaction:
+        """Store an answered question as an interaction (rated or not) and return it."""
+        interaction = Interaction(
+            session_id=session_id,
+            user=self.settings.user,
+            role=self.settings.role,
+            turn=turn,
+            question=answer.question,
+            answer=answer.answer,
+            found=answer.found,
+            citations=[CitationRecord(n=c.n, source=c.source, page=c.page, chunk_id=c.chunk_id, score=c.score, text=c.text) for c in answer.citations],
+            context=format_passages(answer.citations),
+            model_id=answer.model_id,
+            prompt_version=answer.prompt_version,
+            latency_ms=answer.latency_ms,
+        )
+        self.feedback_store.put(interaction)
+        return interaction
+
+    def record_feedback(self, interaction_id: str, rating: int, correction: str | None = None, note: str | None = None) -> Interaction:
+        """Rate an answer 1–5 (Likert), optionally with a better answer and a note.
+
+        Rating again replaces the earlier feedback on the same record.
+        Raises:
+            InvalidFeedback: rating outside 1–5, correction or note too long.
+            NotFound: no such interaction, or it is another user's.
+        """
+        if not isinstance(rating, int) or isinstance(rating, bool) or rating not in LIKERT_LABELS:
+            raise InvalidFeedback(f"rating must be a whole number from 1 to 5, not {rating!r}")
+        if correction and len(correction) > MAX_CORRECTION_CHARS:
+            raise InvalidFeedback(f"The better answer is {len(correction)} characters long; the limit is {MAX_CORRECTION_CHARS}.")
+        if note and len(note) > MAX_NOTE_CHARS:
+            raise InvalidFeedback(f"The note is {len(note)} characters long; the limit is {MAX_NOTE_CHARS}.")
+        existing = self.feedback_store.get(interaction_id)
+        if existing is None or existing.user != self.settings.user:
+            raise NotFound(f"no answer with id {interaction_id} for {self.settings.user}")
+        return self.feedback_store.set_feedback(interaction_id, Feedback(rating=rating, correction=correction, note=note))
+
+    def conversations(self, limit: int = 20) -> list[SessionSummary]:
+        """The current user's conversations, newest first."""
+        return self.feedback_store.sessions(self.settings.user, limit=limit)
+
+    def conversation(self, session_id: str) -> list[Interaction]:
+        """The current user's turns of one conversation, in order."""
+        page = self.feedback_store.list(InteractionFilter(user=self.settings.user, session_id=session_id), limit=200)
+        return sorted(page.items, key=lambda i: i.turn)
 
     def warm_up(self) -> float:
         """Load the models now instead of at the first question; returns the seconds it took."""

@@ -35,6 +35,11 @@ class CitationRecord(BaseModel):
     page: int | None
     chunk_id: str
     score: float
+    text: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"{self.source} – page {self.page}" if self.page is not None else self.source
 
 
 class Feedback(BaseModel):

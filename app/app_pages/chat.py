@@ -1,26 +1,73 @@
-"""The chat page: ask, read the streamed answer, open its sources."""
+"""The chat page: ask, read the streamed answer, open its sources, rate the answer."""
 
 from __future__ import annotations
+
+import uuid
 
 import streamlit as st
 
 from app.ui import get_services
+from feedback.errors import FeedbackError
+from feedback.records import LIKERT_LABELS, MAX_CORRECTION_CHARS, MAX_NOTE_CHARS, Interaction
 from rag.errors import RagError
-from rag.models import Answer, Turn
+from rag.models import Turn
 
 services = get_services()
-if "chat_turns" not in st.session_state:
-    st.session_state.chat_turns = []  # list[Answer], oldest first
+state = st.session_state
+state.setdefault("chat_session_id", uuid.uuid4().hex)
+state.setdefault("chat_turns", [])  # list[Interaction], oldest first
 
 
-def show_sources(answer: Answer) -> None:
-    if not answer.citations:
+def show_sources(turn: Interaction) -> None:
+    if not turn.citations:
         st.caption("Nothing in the index matched. Has anything been ingested?")
         return
-    st.markdown("**Sources**" if answer.found else "**Searched, without finding the answer**")
-    for c in answer.citations:
+    st.markdown("**Sources**" if turn.found else "**Searched, without finding the answer**")
+    for c in turn.citations:
         with st.expander(f"[{c.n}] {c.label}"):
+            st.markdown("Passage given to the model:")
             st.text(c.text)
+            path = services.locate_source(c.source)
+            if path is None:
+                st.caption("The file is no longer where it was ingested from.")
+                continue
+            if c.page is not None and st.toggle("Show the page", key=f"chat_page_{turn.id}_{c.n}"):
+                image = services.render_page(c.source, c.page)
+                if image:
+                    st.image(image, caption=c.label)
+            st.download_button(
+                f"Download {path.name}" + (f" (see page {c.page})" if c.page else ""),
+                data=path.read_bytes(),
+                file_name=path.name,
+                key=f"chat_dl_{turn.id}_{c.n}",
+            )
+
+
+def feedback_form(turn: Interaction) -> None:
+    key = turn.id
+    faces = st.feedback("faces", key=f"chat_fb_{key}")
+    if faces is None and turn.feedback is not None:
+        faces = turn.feedback.rating - 1
+    if faces is None:
+        st.caption("How good is this answer? Rate it to help improve ragbot.")
+        return
+    st.caption(f"Your rating: **{LIKERT_LABELS[faces + 1]}**")
+    correction = st.text_area(
+        "Better answer (optional)", key=f"chat_corr_{key}", max_chars=MAX_CORRECTION_CHARS,
+        value=(turn.feedback.correction or "") if turn.feedback else "",
+    )
+    note = st.text_input(
+        "Note (optional)", key=f"chat_note_{key}", max_chars=MAX_NOTE_CHARS,
+        value=(turn.feedback.note or "") if turn.feedback else "",
+    )
+    if st.button("Submit feedback", key=f"chat_submit_{key}"):
+        try:
+            updated = services.record_feedback(turn.id, faces + 1, correction, note)
+        except FeedbackError as e:
+            st.error(str(e))
+            return
+        state.chat_turns = [updated if t.id == updated.id else t for t in state.chat_turns]
+        st.success(f"Thanks — saved as “{updated.feedback.label}”.")
 
 
 with st.sidebar:
@@ -28,24 +75,35 @@ with st.sidebar:
     status = services.corpus_status()
     st.caption(f"{status['documents']} documents · {status['pages']} pages · {status['chunks']} passages")
     if st.button("New conversation", key="chat_new", use_container_width=True):
-        st.session_state.chat_turns = []
+        state.chat_session_id = uuid.uuid4().hex
+        state.chat_turns = []
         st.rerun()
+    earlier = [s for s in services.conversations() if s.session_id != state.chat_session_id]
+    if earlier:
+        st.caption("Earlier conversations")
+        for summary in earlier:
+            title = summary.first_question if len(summary.first_question) <= 40 else summary.first_question[:39] + "…"
+            if st.button(title, key=f"chat_open_{summary.session_id}", use_container_width=True, help=f"{summary.turns} questions, {summary.started_at:%Y-%m-%d %H:%M}"):
+                state.chat_session_id = summary.session_id
+                state.chat_turns = services.conversation(summary.session_id)
+                st.rerun()
 
 st.title("Ask the documents")
-for past in st.session_state.chat_turns:
+for past in state.chat_turns:
     with st.chat_message("user"):
         st.markdown(past.question)
     with st.chat_message("assistant"):
         st.markdown(past.answer)
         show_sources(past)
+        feedback_form(past)
 
 question = st.chat_input("Ask a question about your documents", key="chat_input")
 if question:
     with st.chat_message("user"):
         st.markdown(question)
-    history = [Turn(question=a.question, answer=a.answer) for a in st.session_state.chat_turns]
+    history = [Turn(question=t.question, answer=t.answer) for t in state.chat_turns]
     with st.chat_message("assistant"):
-        final: list[Answer] = []
+        final = []
 
         def tokens():
             for event in services.ask_stream(question, history):
@@ -59,6 +117,10 @@ if question:
         except RagError as e:
             st.error(str(e))
         if final:
-            show_sources(final[0])
-            st.caption(f"{final[0].model_id} · {final[0].latency_ms / 1000:.1f} s")
-            st.session_state.chat_turns.append(final[0])
+            try:
+                turn = services.record_answer(final[0], session_id=state.chat_session_id, turn=len(state.chat_turns) + 1)
+            except FeedbackError as e:
+                st.warning(f"The answer could not be recorded: {e}")
+            else:
+                state.chat_turns.append(turn)
+                st.rerun()  # redraw through the history loop, with sources and the rating widget

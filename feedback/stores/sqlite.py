@@ -1,0 +1,464 @@
+"""The embedded feedback store: one SQLite file in WAL mode.
+
+Several app processes (Streamlit workers, the CLI, a judge run) may write to the same file at
+once. WAL lets readers run while one writer commits; every write takes the write lock up front
+with ``BEGIN IMMEDIATE`` and waits for it (``busy_timeout``), and the rare "database is locked"
+that still gets through is retried with a short, bounded backoff.
+
+Each interaction is one row: the whole record as JSON (``Interaction.model_dump_json()``) plus
+the columns that ``InteractionFilter`` filters on, and one row per cited source in
+``interaction_sources`` for the folder filter. The schema carries its version in the
+``schema_version`` table; ``MIGRATIONS`` are applied in order when a file is first opened.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from feedback.errors import NotFound, StoreUnavailable
+from feedback.records import Feedback, Interaction, JudgeScore, Review, now
+from feedback.stores.base import InteractionFilter, InteractionPage, SessionSummary
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+JournalMode = Literal["wal", "delete"]
+
+# Version n is MIGRATIONS[n - 1]; append, never edit a released one. Statements are split on ";",
+# so none may contain one (no triggers, no string literals with semicolons).
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE interactions (
+        id             TEXT PRIMARY KEY,
+        created_us     INTEGER NOT NULL,   -- created_at, microseconds since the epoch, UTC
+        updated_us     INTEGER NOT NULL,
+        user           TEXT NOT NULL,
+        session_id     TEXT NOT NULL,
+        turn           INTEGER NOT NULL,
+        rating         INTEGER,            -- NULL while unrated
+        has_correction INTEGER NOT NULL,
+        review_status  TEXT NOT NULL,
+        record         TEXT NOT NULL       -- Interaction.model_dump_json()
+    );
+    CREATE INDEX interactions_created ON interactions (created_us DESC, id DESC);
+    CREATE INDEX interactions_user ON interactions (user, created_us DESC, id DESC);
+    CREATE INDEX interactions_session ON interactions (user, session_id, turn);
+    CREATE INDEX interactions_rating ON interactions (rating, created_us DESC);
+    CREATE INDEX interactions_review ON interactions (review_status, created_us DESC);
+    CREATE TABLE interaction_sources (
+        interaction_id TEXT NOT NULL REFERENCES interactions (id) ON DELETE CASCADE,
+        source         TEXT NOT NULL,
+        PRIMARY KEY (interaction_id, source)
+    ) WITHOUT ROWID;
+    CREATE INDEX interaction_sources_source ON interaction_sources (source, interaction_id);
+    """,
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+_UPSERT = """
+INSERT INTO interactions
+    (id, created_us, updated_us, user, session_id, turn, rating, has_correction, review_status, record)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET
+    created_us = excluded.created_us, updated_us = excluded.updated_us, user = excluded.user,
+    session_id = excluded.session_id, turn = excluded.turn, rating = excluded.rating,
+    has_correction = excluded.has_correction, review_status = excluded.review_status,
+    record = excluded.record
+"""
+
+
+def _micros(value: datetime) -> int:
+    """Microseconds since the epoch; a naive datetime is taken to be UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def encode_cursor(created_us: int, interaction_id: str) -> str:
+    """The opaque cursor that resumes a listing after this (created_at, id)."""
+    return base64.urlsafe_b64encode(f"{created_us}|{interaction_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """Inverse of ``encode_cursor``. Raises ValueError for anything it did not produce."""
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+        created, sep, interaction_id = raw.partition("|")
+        if not sep or not interaction_id:
+            raise ValueError("no separator")
+        return int(created), interaction_id
+    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
+        raise ValueError(
+            f"cursor={cursor!r} is not a cursor this store returned; "
+            "pass back the next_cursor of the previous page unchanged"
+        ) from e
+
+
+def _is_locked(error: sqlite3.OperationalError) -> bool:
+    message = str(error).lower()
+    return "database is locked" in message or "database is busy" in message
+
+
+class SQLiteFeedbackStore:
+    """Interactions in a SQLite file, safe to share between threads and processes.
+
+    Connections are opened on first use, one per thread (and per process after a fork), so the
+    store can be built once with ``st.cache_resource`` and used from Streamlit's script threads.
+
+    Args:
+        path: the database file; it and its folder are created when missing.
+        journal_mode: ``"wal"`` (the default: readers never wait for the writer) or
+            ``"delete"``, the rollback journal, for file systems without shared memory such as
+            network shares, where WAL must not be used.
+        busy_timeout_ms: how long a write waits for another connection's write lock.
+        retries: how many more times an operation that still found the database locked is
+            tried, after a short random backoff that doubles each time.
+
+    Raises:
+        StoreUnavailable: from any method, when the file cannot be opened, read or written
+            (missing permissions, not a database, disk full, locked past every retry).
+    """
+
+    def __init__(
+        self, path: Path, *, journal_mode: JournalMode = "wal", busy_timeout_ms: int = 5_000, retries: int = 4
+    ) -> None:
+        if journal_mode not in ("wal", "delete"):
+            raise ValueError(f"journal_mode={journal_mode!r} is not one of 'wal', 'delete'")
+        if busy_timeout_ms < 0:
+            raise ValueError(f"busy_timeout_ms={busy_timeout_ms!r} must be 0 or more")
+        if retries < 0:
+            raise ValueError(f"retries={retries!r} must be 0 or more")
+        self.path = Path(path)
+        self.journal_mode = journal_mode
+        self.busy_timeout_ms = busy_timeout_ms
+        self.retries = retries
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
+        self._migrated = False
+
+    def __repr__(self) -> str:
+        return f"SQLiteFeedbackStore({str(self.path)!r}, journal_mode={self.journal_mode!r})"
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        # A connection inherited through fork() must not be used in the child; open a new one.
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreUnavailable(f"cannot create the folder of the feedback database {self.path}: {e}") from e
+        # isolation_level=None: no implicit transactions; each write opens its own BEGIN IMMEDIATE.
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+            mode = conn.execute(f"PRAGMA journal_mode = {self.journal_mode}").fetchone()[0]
+            if mode.lower() != self.journal_mode:
+                log.warning("%s: journal_mode is %s, not %s as asked", self.path, mode, self.journal_mode)
+            # FULL: a committed rating survives a power cut too, not only a crash of the app.
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            with self._lock:
+                if not self._migrated:
+                    self._migrate(conn)
+                    self._migrated = True
+        except BaseException:
+            conn.close()
+            raise
+        self._local.conn, self._local.pid = conn, os.getpid()
+        with self._lock:
+            self._connections.append((os.getpid(), conn))
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        # BEGIN IMMEDIATE: two processes opening a new file at once apply each migration once.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
+            if current > len(MIGRATIONS):
+                raise StoreUnavailable(
+                    f"feedback database {self.path} has schema version {current}, newer than this ragbot "
+                    f"understands ({len(MIGRATIONS)}); upgrade ragbot"
+                )
+            for version in range(current + 1, len(MIGRATIONS) + 1):
+                log.info("%s: applying schema migration %d", self.path, version)
+                # executescript() would commit the open transaction; run the statements one by one.
+                for statement in MIGRATIONS[version - 1].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO schema_version VALUES (?, ?)", (version, now().isoformat()))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Close every connection this store opened in this process; the next call opens new ones.
+
+        Call it when no other thread is in the middle of a call on this store.
+        """
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for pid, conn in connections:
+            # A connection inherited through fork() belongs to the parent; leave it alone.
+            if pid == os.getpid():
+                conn.close()
+        self._local = threading.local()
+
+    def _run(self, operation: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """Run ``operation`` (in a ``BEGIN IMMEDIATE`` transaction when ``write``), retrying locks."""
+        for attempt in range(self.retries + 1):
+            conn = None
+            try:
+                conn = self._connection()
+                if not write:
+                    return operation(conn)
+                conn.execute("BEGIN IMMEDIATE")
+                result = operation(conn)
+                conn.execute("COMMIT")
+                return result
+            except sqlite3.OperationalError as e:
+                self._rollback(conn)
+                if _is_locked(e) and attempt < self.retries:
+                    delay = 0.01 * 2**attempt * (1 + random.random())
+                    log.warning(
+                        "%s is locked, retrying in %.0f ms (%d/%d)", self.path, delay * 1000, attempt + 1, self.retries
+                    )
+                    time.sleep(delay)
+                    continue
+                raise StoreUnavailable(f"feedback database {self.path}: {e}") from e
+            except sqlite3.DatabaseError as e:
+                self._rollback(conn)
+                # IntegrityError, ProgrammingError etc. are bugs here, not an unreachable store.
+                if type(e) is not sqlite3.DatabaseError:
+                    raise
+                raise StoreUnavailable(f"feedback database {self.path}: {e}") from e
+            except BaseException:
+                self._rollback(conn)
+                raise
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection | None) -> None:
+        if conn is not None and conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.debug("rollback failed", exc_info=True)
+
+    # -- writes ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _write_row(conn: sqlite3.Connection, interaction: Interaction) -> None:
+        feedback = interaction.feedback
+        conn.execute(
+            _UPSERT,
+            (
+                interaction.id,
+                _micros(interaction.created_at),
+                _micros(interaction.updated_at),
+                interaction.user,
+                interaction.session_id,
+                interaction.turn,
+                feedback.rating if feedback else None,
+                int(bool(feedback and feedback.correction)),
+                interaction.review.status,
+                interaction.model_dump_json(),
+            ),
+        )
+
+    def put(self, interaction: Interaction) -> None:
+        """Insert the interaction, or replace the whole record with this id (idempotent).
+
+        Raises:
+            StoreUnavailable: the file cannot be written.
+        """
+
+        def write(conn: sqlite3.Connection) -> None:
+            self._write_row(conn, interaction)
+            conn.execute("DELETE FROM interaction_sources WHERE interaction_id = ?", (interaction.id,))
+            conn.executemany(
+                "INSERT INTO interaction_sources (interaction_id, source) VALUES (?, ?)",
+                [(interaction.id, source) for source in interaction.sources],
+            )
+
+        self._run(write, write=True)
+
+    def _update(self, interaction_id: str, changes: dict) -> Interaction:
+        """Read, change and write one record inside a single write transaction."""
+
+        def write(conn: sqlite3.Connection) -> Interaction:
+            row = conn.execute("SELECT record FROM interactions WHERE id = ?", (interaction_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no interaction has id {interaction_id!r}")
+            updated = Interaction.model_validate_json(row[0]).model_copy(update={**changes, "updated_at": now()})
+            self._write_row(conn, updated)
+            return updated
+
+        return self._run(write, write=True)
+
+    def set_feedback(self, interaction_id: str, feedback: Feedback) -> Interaction:
+        """Attach the user's feedback, replacing any earlier rating; returns the updated record.
+
+        Raises:
+            NotFound: no interaction has that id.
+            StoreUnavailable: the file cannot be written.
+        """
+        return self._update(interaction_id, {"feedback": feedback})
+
+    def set_judge(self, interaction_id: str, judge: JudgeScore) -> Interaction:
+        """Attach or replace the AI judge's score; returns the updated record.
+
+        Raises:
+            NotFound: no interaction has that id.
+            StoreUnavailable: the file cannot be written.
+        """
+        return self._update(interaction_id, {"judge": judge})
+
+    def set_review(self, interaction_id: str, review: Review) -> Interaction:
+        """Attach or replace the SME review; returns the updated record.
+
+        Raises:
+            NotFound: no interaction has that id.
+            StoreUnavailable: the file cannot be written.
+        """
+        return self._update(interaction_id, {"review": review})
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, interaction_id: str) -> Interaction | None:
+        """The interaction, or None when no record has that id.
+
+        Raises:
+            StoreUnavailable: the file cannot be read.
+        """
+        row = self._run(
+            lambda conn: conn.execute("SELECT record FROM interactions WHERE id = ?", (interaction_id,)).fetchone(),
+            write=False,
+        )
+        return Interaction.model_validate_json(row[0]) if row else None
+
+    def list(
+        self, filters: InteractionFilter | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> InteractionPage:
+        """Matching interactions ordered by (created_at, id), newest first, at most ``limit``.
+
+        ``since`` is inclusive and ``until`` exclusive; naive datetimes are read as UTC.
+        ``source_prefix`` matches a cited document exactly, or every document under a folder
+        ("Design" and "Design/" match "Design/a.pdf", not "Design Extra/b.pdf"), case-sensitively.
+
+        Returns:
+            The page, and ``next_cursor`` to pass back for the next one (None on the last page).
+
+        Raises:
+            ValueError: ``limit`` is below 1, or ``cursor`` was not returned by this store.
+            StoreUnavailable: the file cannot be read.
+        """
+        if limit < 1:
+            raise ValueError(f"limit={limit!r} must be 1 or more")
+        where, params = _where(filters or InteractionFilter())
+        if cursor is not None:
+            created_us, last_id = decode_cursor(cursor)
+            where.append("(created_us, id) < (?, ?)")
+            params += [created_us, last_id]
+        sql = "SELECT created_us, id, record FROM interactions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY created_us DESC, id DESC LIMIT ?"
+        rows = self._run(lambda conn: conn.execute(sql, [*params, limit + 1]).fetchall(), write=False)
+        items = [Interaction.model_validate_json(record) for _, _, record in rows[:limit]]
+        next_cursor = encode_cursor(rows[limit - 1][0], rows[limit - 1][1]) if len(rows) > limit else None
+        return InteractionPage(items=items, next_cursor=next_cursor)
+
+    def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
+        """The user's conversations, the most recently started first.
+
+        ``started_at`` is the earliest ``created_at`` of the session, ``first_question`` the
+        question of its lowest turn, ``turns`` how many interactions it holds.
+
+        Raises:
+            ValueError: ``limit`` is below 1.
+            StoreUnavailable: the file cannot be read.
+        """
+        if limit < 1:
+            raise ValueError(f"limit={limit!r} must be 1 or more")
+        sql = """
+            SELECT s.session_id, s.started_us, s.turns,
+                   (SELECT json_extract(i.record, '$.question') FROM interactions i
+                     WHERE i.user = :user AND i.session_id = s.session_id
+                     ORDER BY i.turn, i.created_us, i.id LIMIT 1)
+              FROM (SELECT session_id, MIN(created_us) AS started_us, COUNT(*) AS turns
+                      FROM interactions WHERE user = :user GROUP BY session_id) s
+             ORDER BY s.started_us DESC, s.session_id DESC
+             LIMIT :limit
+        """
+        rows = self._run(lambda conn: conn.execute(sql, {"user": user, "limit": limit}).fetchall(), write=False)
+        return [
+            SessionSummary(
+                session_id=session_id,
+                started_at=_EPOCH + started_us * _MICROSECOND,
+                first_question=question,
+                turns=turns,
+            )
+            for session_id, started_us, turns, question in rows
+        ]
+
+
+def _where(f: InteractionFilter) -> tuple[list[str], list]:
+    """SQL conditions (joined with AND) and their parameters for a filter."""
+    where: list[str] = []
+    params: list = []
+    for column, value in (("user", f.user), ("session_id", f.session_id), ("review_status", f.review_status)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if f.since is not None:
+        where.append("created_us >= ?")
+        params.append(_micros(f.since))
+    if f.until is not None:
+        where.append("created_us < ?")
+        params.append(_micros(f.until))
+    if f.min_rating is not None:
+        where.append("rating >= ?")
+        params.append(f.min_rating)
+    if f.max_rating is not None:
+        where.append("rating <= ?")
+        params.append(f.max_rating)
+    if f.rated is not None:
+        where.append("rating IS NOT NULL" if f.rated else "rating IS NULL")
+    if f.has_correction is not None:
+        where.append("has_correction = ?")
+        params.append(int(f.has_correction))
+    prefix = (f.source_prefix or "").rstrip("/")
+    if prefix:
+        # Everything under "p/" sorts between "p/" and "p0" ('0' follows '/'), byte for byte:
+        # unlike LIKE, which SQLite compares case-insensitively, this is exact, needs no escaping
+        # of % and _, and uses the index on source.
+        where.append(
+            "EXISTS (SELECT 1 FROM interaction_sources s WHERE s.interaction_id = interactions.id"
+            " AND (s.source = ? OR (s.source >= ? AND s.source < ?)))"
+        )
+        params += [prefix, prefix + "/", prefix + "0"]
+    return where, params

@@ -1,0 +1,74 @@
+"""Service functions the pages call: recording answers and feedback, with input limits."""
+
+import pytest
+
+from app.config import Settings
+from app.services import Services
+from feedback.errors import InvalidFeedback, NotFound
+from rag.models import Answer, Citation
+
+
+@pytest.fixture
+def services():
+    return Services(Settings())
+
+
+def answer(question="How many car parking spaces?") -> Answer:
+    citation = Citation(n=1, source="Design/criteria.pdf", page=12, chunk_id="c1", score=0.03, text="412 car parking spaces.")
+    return Answer(question=question, answer="412 [1].", found=True, citations=[citation], model_id="m", prompt_version="p1", latency_ms=1200)
+
+
+def test_every_answer_is_recorded_with_its_context(services):
+    rec = services.record_answer(answer(), session_id="s1", turn=1)
+    stored = services.feedback_store.get(rec.id)
+    assert stored.feedback is None and stored.review.status == "unreviewed"
+    assert stored.user == services.settings.user and stored.role == "admin"
+    assert stored.context == "[1] (Design/criteria.pdf – page 12)\n412 car parking spaces."
+    assert (stored.model_id, stored.prompt_version, stored.latency_ms) == ("m", "p1", 1200)
+
+
+@pytest.mark.parametrize("rating", [0, 6, -1, 2.5, "3", True, None])
+def test_rating_outside_1_to_5_is_rejected(services, rating):
+    rec = services.record_answer(answer(), session_id="s1", turn=1)
+    with pytest.raises(InvalidFeedback, match="rating must be a whole number from 1 to 5"):
+        services.record_feedback(rec.id, rating)
+    assert services.feedback_store.get(rec.id).feedback is None
+
+
+def test_oversized_note_and_correction_are_rejected_with_the_limit(services):
+    rec = services.record_answer(answer(), session_id="s1", turn=1)
+    with pytest.raises(InvalidFeedback, match="note is 5001 characters long; the limit is 5000"):
+        services.record_feedback(rec.id, 3, note="x" * 5001)
+    with pytest.raises(InvalidFeedback, match="better answer is 20001 characters"):
+        services.record_feedback(rec.id, 3, correction="x" * 20001)
+
+
+def test_rerating_updates_the_same_record(services):
+    rec = services.record_answer(answer(), session_id="s1", turn=1)
+    services.record_feedback(rec.id, 2, note="wrong page")
+    services.record_feedback(rec.id, 5, correction="  ", note="fixed")
+    stored = services.feedback_store.get(rec.id)
+    assert (stored.feedback.rating, stored.feedback.label, stored.feedback.correction, stored.feedback.note) == (5, "Strongly agree", None, "fixed")
+    assert len(services.feedback_store.list().items) == 1
+
+
+def test_feedback_on_another_users_answer_is_refused(services, monkeypatch):
+    rec = services.record_answer(answer(), session_id="s1", turn=1)
+    monkeypatch.setenv("RAGBOT_USER", "someone-else")
+    other = Services(Settings())
+    with pytest.raises(NotFound):
+        other.record_feedback(rec.id, 4)
+    with pytest.raises(NotFound):
+        other.record_feedback("no-such-id", 4)
+
+
+def test_conversations_are_per_user(services, monkeypatch):
+    services.record_answer(answer("first question"), session_id="s1", turn=1)
+    services.record_answer(answer("follow-up"), session_id="s1", turn=2)
+    services.record_answer(answer("another topic"), session_id="s2", turn=1)
+    sessions = services.conversations()
+    assert [s.session_id for s in sessions] == ["s2", "s1"]
+    assert sessions[1].first_question == "first question" and sessions[1].turns == 2
+    assert [t.question for t in services.conversation("s1")] == ["first question", "follow-up"]
+    monkeypatch.setenv("RAGBOT_USER", "someone-else")
+    assert Services(Settings()).conversations() == []

@@ -1,0 +1,355 @@
+"""The contract every feedback store passes. A backend's test module subclasses
+``FeedbackStoreContract`` and provides the ``store`` fixture, an empty store (see test_sqlite.py).
+
+Only behaviour of the ``FeedbackStore`` protocol is tested here, so the DynamoDB store can reuse
+the suite unchanged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from feedback.errors import NotFound
+from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore, Review
+from feedback.stores.base import InteractionFilter
+
+T0 = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
+
+
+def make(
+    interaction_id: str,
+    *,
+    minutes: float = 0,
+    user: str = "ana",
+    session_id: str = "s1",
+    turn: int = 1,
+    question: str = "What is the slab load?",
+    sources: tuple[str, ...] = (),
+    **fields,
+) -> Interaction:
+    """An interaction created ``minutes`` after T0, citing ``sources`` (page 1 each)."""
+    citations = [CitationRecord(n=i + 1, source=s, page=1, chunk_id=f"c{i}", score=0.5) for i, s in enumerate(sources)]
+    return Interaction(
+        id=interaction_id,
+        session_id=session_id,
+        user=user,
+        role="engineer",
+        created_at=T0 + timedelta(minutes=minutes),
+        updated_at=T0 + timedelta(minutes=minutes),
+        turn=turn,
+        question=question,
+        answer="50 kN/m2 [1].",
+        citations=citations,
+        model_id="test-model",
+        prompt_version="v1",
+        **fields,
+    )
+
+
+def ids(page_or_items) -> list[str]:
+    items = getattr(page_or_items, "items", page_or_items)
+    return [i.id for i in items]
+
+
+def list_all(store, filters: InteractionFilter | None = None) -> list[str]:
+    """Every matching id, newest first, following the cursor to the end."""
+    out: list[str] = []
+    cursor = None
+    while True:
+        page = store.list(filters, limit=100, cursor=cursor)
+        out += ids(page)
+        if page.next_cursor is None:
+            return out
+        cursor = page.next_cursor
+
+
+class FeedbackStoreContract:
+    """Tests of behaviour the rest of ragbot relies on, for any feedback store."""
+
+    @pytest.fixture
+    def store(self):  # overridden by each backend
+        raise NotImplementedError
+
+    # -- records -----------------------------------------------------------------------------
+
+    def test_empty_store(self, store):
+        assert store.get("nope") is None
+        page = store.list()
+        assert page.items == [] and page.next_cursor is None
+        assert store.sessions("ana") == []
+
+    def test_put_get_roundtrip_every_field(self, store):
+        full = make(
+            "full",
+            sources=("Design/Criteria/lighting.pdf", "notes.md"),
+            found=True,
+            context="[1] Design/Criteria/lighting.pdf p.1\nExterior lighting shall give 20 lux.\n" * 20,
+            context_truncated=True,
+            latency_ms=1234,
+            feedback=Feedback(
+                rating=2, correction="It is 25 kN/m2.", note="wrong section", updated_at=T0 + timedelta(hours=1)
+            ),
+            judge=JudgeScore(
+                score=1.5,
+                reason="contradicts [1]",
+                judge_model="judge-1",
+                raw="<score>1.5</score>",
+                scored_at=T0 + timedelta(hours=2),
+            ),
+            review=Review(
+                status="rejected", reviewer="sme", reference_answer="25 kN/m2", reviewed_at=T0 + timedelta(hours=3)
+            ),
+        )
+        full.citations[1].page = None  # page-less formats keep a null page
+        store.put(full)
+        got = store.get("full")
+        assert got == full
+        assert got.model_dump() == full.model_dump()
+        for stamp in (
+            got.created_at,
+            got.updated_at,
+            got.feedback.updated_at,
+            got.judge.scored_at,
+            got.review.reviewed_at,
+        ):
+            assert stamp.utcoffset() == timedelta(0), "datetimes come back timezone-aware, in UTC"
+        assert got.feedback.label == "Disagree"
+        assert [(c.source, c.page) for c in got.citations] == [("Design/Criteria/lighting.pdf", 1), ("notes.md", None)]
+
+    def test_unicode_and_large_text(self, store):
+        text = "Überprüfung der Bodenplatte — 荷重 ✓ 'quotes' \"double\" " * 500
+        store.put(make("u", question=text, context=text))
+        assert store.get("u").question == text
+
+    def test_put_twice_keeps_one_record_and_last_write_wins(self, store):
+        store.put(make("a", question="first"))
+        store.put(make("a", question="first"))  # a retried write
+        assert ids(store.list()) == ["a"]
+        store.put(make("a", question="second", minutes=5))
+        assert store.get("a").question == "second"
+        assert ids(store.list()) == ["a"]
+        assert [s.turns for s in store.sessions("ana")] == [1]
+
+    def test_set_feedback_attaches_and_returns_the_record(self, store):
+        store.put(make("a"))
+        updated = store.set_feedback("a", Feedback(rating=4, note="clear"))
+        assert updated.id == "a" and updated.feedback.rating == 4 and updated.feedback.label == "Agree"
+        assert updated.updated_at > make("a").updated_at
+        got = store.get("a")
+        assert got.feedback == updated.feedback
+        assert got.updated_at == updated.updated_at
+        assert got.question == make("a").question
+
+    def test_rerating_replaces_the_feedback_of_the_same_record(self, store):
+        store.put(make("a"))
+        store.set_feedback("a", Feedback(rating=1, correction="Wrong.", note="bad"))
+        store.set_feedback("a", Feedback(rating=5))
+        got = store.get("a")
+        assert got.feedback.rating == 5 and got.feedback.correction is None and got.feedback.note is None
+        assert ids(store.list()) == ["a"]
+        assert ids(store.list(InteractionFilter(has_correction=True))) == []
+        assert ids(store.list(InteractionFilter(max_rating=2))) == []
+
+    def test_feedback_judge_and_review_do_not_overwrite_each_other(self, store):
+        store.put(make("a"))
+        store.set_feedback("a", Feedback(rating=3))
+        store.set_judge("a", JudgeScore(score=4.0, judge_model="judge-1"))
+        store.set_review("a", Review(status="validated", reviewer="sme", reviewed_at=T0))
+        got = store.get("a")
+        assert got.feedback.rating == 3 and got.judge.score == 4.0 and got.review.status == "validated"
+        store.set_judge("a", JudgeScore(score=None, judge_model="judge-2", raw="no tags"))
+        got = store.get("a")
+        assert got.judge.score is None and got.judge.raw == "no tags" and got.feedback.rating == 3
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda s: s.set_feedback("missing", Feedback(rating=3)),
+            lambda s: s.set_judge("missing", JudgeScore(score=3.0, judge_model="j")),
+            lambda s: s.set_review("missing", Review(status="validated")),
+        ],
+        ids=["set_feedback", "set_judge", "set_review"],
+    )
+    def test_unknown_id_raises_not_found_and_creates_nothing(self, store, call):
+        store.put(make("a"))
+        with pytest.raises(NotFound, match="missing"):
+            call(store)
+        assert store.get("missing") is None
+        assert ids(store.list()) == ["a"]
+
+    # -- listing -----------------------------------------------------------------------------
+
+    def test_list_is_newest_first(self, store):
+        for i, minutes in enumerate([5, 1, 9, 3]):
+            store.put(make(f"i{i}", minutes=minutes))
+        assert ids(store.list()) == ["i2", "i0", "i3", "i1"]
+
+    def test_same_created_at_is_ordered_by_id_descending(self, store):
+        for name in ["b", "d", "a", "c"]:
+            store.put(make(name))
+        assert ids(store.list()) == ["d", "c", "b", "a"]
+
+    @pytest.fixture
+    def varied(self, store):
+        """Seven interactions that differ in every filtered attribute."""
+        rows = [
+            make("ana-1", minutes=1, user="ana", session_id="sa", turn=1, sources=("Design/Criteria/lighting.pdf",)),
+            make("ana-2", minutes=2, user="ana", session_id="sa", turn=2, sources=("Design Extra/schedule.pdf",)),
+            make("ana-3", minutes=3, user="ana", session_id="sb", turn=1, sources=("Design/floor.pdf", "notes.md")),
+            make("bo-1", minutes=4, user="bo", session_id="sc", turn=1, sources=("design/lower.pdf",)),
+            make("bo-2", minutes=5, user="bo", session_id="sc", turn=2, sources=("Design",)),
+            make("bo-3", minutes=6, user="bo", session_id="sc", turn=3, sources=("Design_%/odd.pdf",)),
+            make("cy-1", minutes=7, user="cy", session_id="sd", turn=1),
+        ]
+        for row in rows:
+            store.put(row)
+        store.set_feedback("ana-1", Feedback(rating=1, correction="Use 25 kN/m2."))
+        store.set_feedback("ana-2", Feedback(rating=2, note="vague"))
+        store.set_feedback("ana-3", Feedback(rating=3))
+        store.set_feedback("bo-1", Feedback(rating=4, correction="Add the clause number."))
+        store.set_feedback("bo-2", Feedback(rating=5, correction="   "))  # blank: no correction
+        store.set_review("ana-1", Review(status="validated", reviewer="sme"))
+        store.set_review("bo-1", Review(status="rejected", reviewer="sme"))
+        return rows
+
+    @pytest.mark.parametrize(
+        ("filters", "expected"),
+        [
+            ({}, ["cy-1", "bo-3", "bo-2", "bo-1", "ana-3", "ana-2", "ana-1"]),
+            ({"user": "ana"}, ["ana-3", "ana-2", "ana-1"]),
+            ({"user": "nobody"}, []),
+            ({"session_id": "sc"}, ["bo-3", "bo-2", "bo-1"]),
+            ({"since": T0 + timedelta(minutes=5)}, ["cy-1", "bo-3", "bo-2"]),  # since is inclusive
+            ({"until": T0 + timedelta(minutes=3)}, ["ana-2", "ana-1"]),  # until is exclusive
+            (
+                {"since": T0 + timedelta(minutes=2), "until": T0 + timedelta(minutes=4, seconds=1)},
+                ["bo-1", "ana-3", "ana-2"],
+            ),
+            ({"since": (T0 + timedelta(minutes=6)).astimezone(timezone(timedelta(hours=9)))}, ["cy-1", "bo-3"]),
+            ({"min_rating": 4}, ["bo-2", "bo-1"]),
+            ({"max_rating": 2}, ["ana-2", "ana-1"]),
+            ({"min_rating": 2, "max_rating": 4}, ["bo-1", "ana-3", "ana-2"]),
+            ({"rated": True}, ["bo-2", "bo-1", "ana-3", "ana-2", "ana-1"]),
+            ({"rated": False}, ["cy-1", "bo-3"]),
+            ({"has_correction": True}, ["bo-1", "ana-1"]),
+            ({"has_correction": False}, ["cy-1", "bo-3", "bo-2", "ana-3", "ana-2"]),
+            ({"review_status": "validated"}, ["ana-1"]),
+            ({"review_status": "rejected"}, ["bo-1"]),
+            ({"review_status": "unreviewed"}, ["cy-1", "bo-3", "bo-2", "ana-3", "ana-2"]),
+            ({"user": "bo", "has_correction": True}, ["bo-1"]),
+            ({"user": "ana", "max_rating": 2, "review_status": "unreviewed"}, ["ana-2"]),
+        ],
+        ids=lambda v: "-".join(f"{k}={v[k]}" for k in v) if isinstance(v, dict) else None,
+    )
+    def test_filters(self, store, varied, filters, expected):
+        assert ids(store.list(InteractionFilter(**filters))) == expected
+
+    @pytest.mark.parametrize(
+        ("prefix", "expected"),
+        [
+            ("Design/Criteria/lighting.pdf", ["ana-1"]),  # one document
+            ("Design/Criteria", ["ana-1"]),  # a folder
+            ("Design", ["bo-2", "ana-3", "ana-1"]),  # a folder and its subfolders, not "Design Extra"
+            ("Design/", ["bo-2", "ana-3", "ana-1"]),  # the same folder written with its slash
+            ("Design Extra", ["ana-2"]),
+            ("Design/Crit", []),  # a prefix of a name is not a folder
+            ("design", ["bo-1"]),  # paths are case-sensitive
+            ("Design_%", ["bo-3"]),  # % and _ are characters, not wildcards
+            ("Desig_", []),
+            ("Design%", []),
+            ("notes.md", ["ana-3"]),
+            ("missing", []),
+        ],
+    )
+    def test_source_prefix(self, store, varied, prefix, expected):
+        assert ids(store.list(InteractionFilter(source_prefix=prefix))) == expected
+
+    def test_source_prefix_follows_a_rewrite_of_the_citations(self, store):
+        store.put(make("a", sources=("Design/a.pdf",)))
+        store.put(make("a", sources=("Specs/b.pdf",)))
+        assert ids(store.list(InteractionFilter(source_prefix="Design"))) == []
+        assert ids(store.list(InteractionFilter(source_prefix="Specs"))) == ["a"]
+
+    def test_source_prefix_with_user_and_rating(self, store, varied):
+        assert ids(store.list(InteractionFilter(source_prefix="Design", user="ana", max_rating=1))) == ["ana-1"]
+
+    # -- pagination --------------------------------------------------------------------------
+
+    @pytest.mark.parametrize("same_time", [False, True], ids=["distinct-times", "all-same-time"])
+    def test_pagination_has_no_duplicates_and_no_gaps(self, store, same_time):
+        for i in range(25):
+            store.put(make(f"i{i:02d}", minutes=0 if same_time else i * 7 % 25))
+        expected = ids(store.list(limit=100))
+        assert len(expected) == 25
+        pages, cursor = [], None
+        while True:
+            page = store.list(limit=10, cursor=cursor)
+            pages.append(ids(page))
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        assert [len(p) for p in pages] == [10, 10, 5]
+        assert [i for p in pages for i in p] == expected
+
+    def test_exact_multiple_of_the_limit_ends_without_an_empty_page(self, store):
+        for i in range(20):
+            store.put(make(f"i{i:02d}", minutes=i))
+        first = store.list(limit=10)
+        second = store.list(limit=10, cursor=first.next_cursor)
+        assert len(second.items) == 10 and second.next_cursor is None
+
+    def test_pagination_with_a_filter(self, store):
+        for i in range(25):
+            store.put(make(f"i{i:02d}", minutes=i, user="ana" if i % 2 else "bo"))
+        first = store.list(InteractionFilter(user="ana"), limit=10)
+        second = store.list(InteractionFilter(user="ana"), limit=10, cursor=first.next_cursor)
+        assert len(first.items) == 10 and len(second.items) == 2 and second.next_cursor is None
+        assert ids(first) + ids(second) == [f"i{i:02d}" for i in range(23, 0, -2)]
+
+    def test_a_record_added_between_pages_does_not_shift_the_next_page(self, store):
+        for i in range(15):
+            store.put(make(f"i{i:02d}", minutes=i))
+        first = store.list(limit=10)
+        store.put(make("newest", minutes=100))
+        second = store.list(limit=10, cursor=first.next_cursor)
+        assert ids(second) == [f"i{i:02d}" for i in range(4, -1, -1)]
+
+    @pytest.mark.parametrize("cursor", ["garbage!", "", "bm90IGEgY3Vyc29y", "ééé"])
+    def test_bad_cursor_is_a_value_error(self, store, cursor):
+        store.put(make("a"))
+        with pytest.raises(ValueError, match="cursor"):
+            store.list(cursor=cursor)
+
+    def test_limit_below_one_is_a_value_error(self, store):
+        with pytest.raises(ValueError, match="limit"):
+            store.list(limit=0)
+
+    # -- sessions ----------------------------------------------------------------------------
+
+    def test_sessions(self, store):
+        # Written out of order: the second turn reaches the store before the first.
+        store.put(make("a2", minutes=12, session_id="morning", turn=2, question="And the walls?"))
+        store.put(make("a1", minutes=10, session_id="morning", turn=1, question="Slab load?"))
+        store.put(make("b1", minutes=30, session_id="noon", turn=1, question="Dock doors?"))
+        store.put(make("c1", minutes=20, session_id="late-start", turn=1, question="Roof drains?"))
+        store.put(make("c2", minutes=40, session_id="late-start", turn=2, question="Gutters?"))
+        store.put(make("c3", minutes=41, session_id="late-start", turn=3, question="Downpipes?"))
+        store.put(make("x1", minutes=50, user="bo", session_id="other-user", turn=1, question="Not ana's"))
+        sessions = store.sessions("ana")
+        assert [(s.session_id, s.turns, s.first_question) for s in sessions] == [
+            ("noon", 1, "Dock doors?"),
+            ("late-start", 3, "Roof drains?"),
+            ("morning", 2, "Slab load?"),
+        ]
+        assert sessions[2].started_at == T0 + timedelta(minutes=10)
+        assert sessions[2].started_at.utcoffset() == timedelta(0)
+        assert [s.session_id for s in store.sessions("ana", limit=2)] == ["noon", "late-start"]
+        assert [s.session_id for s in store.sessions("bo")] == ["other-user"]
+        assert store.sessions("nobody") == []
+
+    def test_sessions_count_a_rewritten_turn_once(self, store):
+        store.put(make("a1", session_id="s", turn=1))
+        store.put(make("a1", session_id="s", turn=1))
+        store.set_feedback("a1", Feedback(rating=3))
+        assert [(s.session_id, s.turns) for s in store.sessions("ana")] == [("s", 1)]
