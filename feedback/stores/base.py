@@ -16,8 +16,28 @@ from pydantic import BaseModel
 from feedback.records import Feedback, Interaction, JudgeScore, Review, ReviewStatus
 
 
+def keep_attachments(stored: Interaction, incoming: Interaction) -> Interaction:
+    """``incoming``, with the feedback, judge score and review of ``stored`` where it has none.
+
+    A write of the original answer can be retried or replayed after the user has rated it;
+    this keeps that rating.
+    """
+    update = {}
+    if incoming.feedback is None and stored.feedback is not None:
+        update["feedback"] = stored.feedback
+    if incoming.judge is None and stored.judge is not None:
+        update["judge"] = stored.judge
+    if incoming.review.status == "unreviewed" and incoming.review.reviewer is None and stored.review.status != "unreviewed":
+        update["review"] = stored.review
+    return incoming.model_copy(update=update) if update else incoming
+
+
 class InteractionFilter(BaseModel):
-    """All set fields must match. ``source_prefix`` matches a cited document or folder."""
+    """All set fields must match.
+
+    ``since`` is inclusive and ``until`` exclusive (UTC); ``source_prefix`` matches a cited
+    document or a folder and everything below it, case-sensitively.
+    """
 
     user: str | None = None
     session_id: str | None = None
@@ -47,7 +67,11 @@ class FeedbackStore(Protocol):
     """Where interactions and their feedback live."""
 
     def put(self, interaction: Interaction) -> None:
-        """Insert or replace the interaction with this id (idempotent). Raises StoreUnavailable."""
+        """Insert or replace the interaction with this id (idempotent).
+
+        Feedback, judge score and review already stored are kept where the incoming record has
+        none (see ``keep_attachments``). Raises StoreUnavailable.
+        """
         ...
 
     def get(self, interaction_id: str) -> Interaction | None:

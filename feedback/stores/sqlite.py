@@ -28,7 +28,7 @@ from typing import Literal, TypeVar
 
 from feedback.errors import NotFound, StoreUnavailable
 from feedback.records import Feedback, Interaction, JudgeScore, Review, now
-from feedback.stores.base import InteractionFilter, InteractionPage, SessionSummary
+from feedback.stores.base import InteractionFilter, InteractionPage, SessionSummary, keep_attachments
 
 log = logging.getLogger(__name__)
 
@@ -290,14 +290,21 @@ class SQLiteFeedbackStore:
         )
 
     def put(self, interaction: Interaction) -> None:
-        """Insert the interaction, or replace the whole record with this id (idempotent).
+        """Insert the interaction, or replace the record with this id (idempotent).
+
+        Feedback, judge score and review already attached are kept when the incoming record
+        has none, so a retried or replayed write of the original answer never erases a rating.
 
         Raises:
             StoreUnavailable: the file cannot be written.
         """
 
         def write(conn: sqlite3.Connection) -> None:
-            self._write_row(conn, interaction)
+            row = conn.execute("SELECT record FROM interactions WHERE id = ?", (interaction.id,)).fetchone()
+            record = interaction
+            if row is not None:
+                record = keep_attachments(Interaction.model_validate_json(row[0]), interaction)
+            self._write_row(conn, record)
             conn.execute("DELETE FROM interaction_sources WHERE interaction_id = ?", (interaction.id,))
             conn.executemany(
                 "INSERT INTO interaction_sources (interaction_id, source) VALUES (?, ?)",

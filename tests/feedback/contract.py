@@ -131,6 +131,19 @@ class FeedbackStoreContract:
         assert ids(store.list()) == ["a"]
         assert [s.turns for s in store.sessions("ana")] == [1]
 
+    def test_a_replayed_put_keeps_feedback_judge_and_review(self, store):
+        original = make("a")
+        store.put(original)
+        store.set_feedback("a", Feedback(rating=2, note="wrong page"))
+        store.set_judge("a", JudgeScore(score=3.5, reason="partly right", judge_model="judge"))
+        store.set_review("a", Review(status="validated", reviewer="sme"))
+        store.put(original)  # the first write, retried after the user had already rated
+        got = store.get("a")
+        assert got.feedback.rating == 2 and got.feedback.note == "wrong page"
+        assert got.judge.score == 3.5 and got.review.status == "validated"
+        store.put(make("a", feedback=Feedback(rating=5)))  # a write that carries feedback wins
+        assert store.get("a").feedback.rating == 5
+
     def test_set_feedback_attaches_and_returns_the_record(self, store):
         store.put(make("a"))
         updated = store.set_feedback("a", Feedback(rating=4, note="clear"))
