@@ -44,8 +44,11 @@ test: setup-dev
 	$(BIN)/python -m pytest -q
 
 bench: setup-dev
+	$(BIN)/python bench/retrieval_eval.py
 	$(BIN)/python bench/ingest_throughput.py
 	$(BIN)/python bench/search_latency.py
+	$(BIN)/python bench/ann_recall.py
+	$(BIN)/python bench/feedback_write.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -33,7 +33,6 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("LANCE_LOG", "error")
 # rag/stores/embedded.py calls the create_index(metric=...) form that lancedb 0.40 deprecates.
 warnings.filterwarnings("ignore", message=r"The create_index\(\) API", category=DeprecationWarning)
 
@@ -43,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from rag.models import Chunk, chunk_id  # noqa: E402
-from rag.stores.embedded import LanceDBVectorStore  # noqa: E402
+from rag.stores.embedded import LanceDBVectorStore, keyword_query  # noqa: E402
 
 DIM = 384  # all-MiniLM-L6-v2
 K = 5  # Settings.top_k default
@@ -186,17 +185,21 @@ class _Timer:
             setattr(table, name, wrapper)
 
 
-def build_store(path: Path, n_chunks: int, per_doc: int, rng, words, probs):
+def build_store(path: Path, n_chunks: int, per_doc: int, rng, words, probs, make_vectors=None):
+    """A LanceDBVectorStore filled through write_document, then refresh(); ``make_vectors(rng, n)``
+    gives each document's vectors (random unit vectors by default)."""
+    make_vectors = make_vectors or unit_vectors
     store = LanceDBVectorStore(path)  # default ann_min_rows=20_000, candidates=50
     n_docs = n_chunks // per_doc
     all_vectors = np.empty((n_docs * per_doc, DIM), dtype=np.float32)
-    gen_s = write_s = 0.0
+    gen_s = 0.0
+    writes = []
     for d in range(n_docs):
         t = time.perf_counter()
         source = f"Division {d % 33 + 1:02d}/Standard {d:05d}.pdf"
         folder = source.rpartition("/")[0]
         texts = chunk_texts(rng, words, probs, per_doc)
-        vectors = unit_vectors(rng, per_doc)
+        vectors = make_vectors(rng, per_doc)
         chunks = [
             Chunk(id=chunk_id(source, i // 3 + 1, text), source=source, folder=folder, page=i // 3 + 1,
                   text=text, doc_hash=f"{d:064x}", chunk_index=i)
@@ -206,12 +209,12 @@ def build_store(path: Path, n_chunks: int, per_doc: int, rng, words, probs):
         gen_s += time.perf_counter() - t
         t = time.perf_counter()
         store.write_document(source, chunks, vectors)
-        write_s += time.perf_counter() - t
+        writes.append(time.perf_counter() - t)
     timer = _Timer(store._open(), ["create_fts_index", "create_index", "optimize"])
     t = time.perf_counter()
     store.refresh()
     refresh_s = time.perf_counter() - t
-    return store, all_vectors, gen_s, write_s, refresh_s, timer.seconds
+    return store, all_vectors, gen_s, writes, refresh_s, timer.seconds
 
 
 def main() -> None:
@@ -239,17 +242,20 @@ def main() -> None:
     print()
 
     work = Path(tempfile.mkdtemp(prefix="ragbot-bench-search-"))
-    rows, builds, extra = [], [], {}
+    rows, split_rows, builds, extra = [], [], [], {}
     try:
         largest = max(args.sizes)
         for n in sorted(args.sizes):
             path = work / f"store-{n}"
-            store, matrix, gen_s, write_s, refresh_s, steps = build_store(path, n, args.per_doc, rng, words, probs)
+            store, matrix, gen_s, writes, refresh_s, steps = build_store(path, n, args.per_doc, rng, words, probs)
+            write_s = sum(writes)
+            tenth = max(1, len(writes) // 10)
+            first_ms, last_ms = 1000 * np.mean(writes[:tenth]), 1000 * np.mean(writes[-tenth:])
             size_mb = du_mb(path)
             indices = {i.columns[0]: i.index_type for i in store._open().list_indices()}
             vector_index = indices.get("vector", "none (exact flat scan)")
-            builds.append((n, store.count(), write_s, refresh_s, steps, size_mb, vector_index, indices.get("text", "none")))
-            print(f"built {n}: write {write_s:.1f} s, refresh {refresh_s:.1f} s "
+            builds.append((n, store.count(), write_s, first_ms, last_ms, refresh_s, steps, size_mb, vector_index, indices.get("text", "none")))
+            print(f"built {n}: write {write_s:.1f} s (first/last 10% of documents {first_ms:.0f}/{last_ms:.0f} ms each), refresh {refresh_s:.1f} s "
                   f"({', '.join(f'{k} {v:.1f} s' for k, v in steps.items())}), {size_mb:.0f} MB, vector index: {vector_index} "
                   f"(synthetic data generation {gen_s:.1f} s, not counted)")
 
@@ -264,6 +270,12 @@ def main() -> None:
                     index = f"{vector_index} + BM25, RRF of 2 x {store.candidates}"
                 rows.append((n, mode, index, pct(lat[mode], 50), pct(lat[mode], 95)))
                 print(f"  {mode:8s} p50 {rows[-1][3]:7.1f} ms  p95 {rows[-1][4]:7.1f} ms")
+            # Queries naming a section number or a code get phrase clauses (keyword_query).
+            for mode in ("keyword", "hybrid"):
+                for label, want in (("with identifier", True), ("words only", False)):
+                    xs = [x for x, t in zip(lat[mode], q_texts, strict=True) if (keyword_query(t).__class__.__name__ == "BooleanQuery") is want]
+                    if xs:
+                        split_rows.append((n, mode, label, len(xs), pct(xs, 50), pct(xs, 95)))
 
             if n == largest:
                 # The obvious alternative: brute-force cosine top-k in numpy over the same matrix
@@ -279,19 +291,25 @@ def main() -> None:
 
                 def lance_ef(v, ef=100):
                     q = table.search(v, vector_column_name="vector").distance_type("cosine").ef(ef).limit(K)
-                    return q.select(["source", "chunk_index"]).to_arrow()
+                    return q.select(["source", "chunk_index", "_distance"]).to_arrow()
+
+                def lance_flat(v):
+                    q = table.search(v, vector_column_name="vector").distance_type("cosine").bypass_vector_index().limit(K)
+                    return q.select(["source", "chunk_index", "_distance"]).to_arrow()
 
                 lat = timed_interleaved(
                     {
                         "numpy": lambda v: brute(v),
                         "store": lambda v: store.search("", v, k=K, mode="vector"),
                         "ef100": lambda v: lance_ef(v),
+                        "flat": lambda v: lance_flat(v),
                     },
                     args.warmup, [(v,) for v in q_vecs],
                 )
                 extra["numpy"] = (pct(lat["numpy"], 50), pct(lat["numpy"], 95))
                 extra["store_vector"] = (pct(lat["store"], 50), pct(lat["store"], 95))
                 extra["ef100"] = (pct(lat["ef100"], 50), pct(lat["ef100"], 95))
+                extra["flat"] = (pct(lat["flat"], 50), pct(lat["flat"], 95))
 
                 # Recall@k against the exact answer. Chunks were written in matrix order, so
                 # document number * per_doc + chunk_index is the matrix row.
@@ -328,6 +346,12 @@ def main() -> None:
                     lat = timed_interleaved(fns, 10, calls)
                     for name, xs in lat.items():
                         extra[f"e2e_{name}"] = (pct(xs, 50), pct(xs, 95))
+            # refresh() keeps superseded versions for an hour (cleanup_older_than=1h); what the
+            # index takes once they are gone:
+            from datetime import timedelta
+
+            store._open().optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
+            extra[f"size_clean_{n}"] = du_mb(path)
             del store, matrix
             shutil.rmtree(path, ignore_errors=True)
     finally:
@@ -336,11 +360,14 @@ def main() -> None:
     print()
     print("## index builds")
     print()
-    print("| chunks | write_document total | refresh (index build) | of which FTS / ANN / optimize | on disk | vector index | text index |")
-    print("|---:|---:|---:|---|---:|---|---|")
-    for n, count, write_s, refresh_s, steps, size_mb, vindex, tindex in builds:
+    print(f"| chunks | write_document x {args.per_doc} chunks, total | per document, first / last 10% | refresh (index build) "
+          "| of which FTS / ANN / optimize | on disk after refresh | vector index | text index |")  # noqa: E501
+    print("|---:|---:|---:|---:|---|---:|---|---|")
+    for n, count, write_s, first_ms, last_ms, refresh_s, steps, size_mb, vindex, tindex in builds:
         split = " / ".join(f"{steps.get(k, 0.0):.1f} s" for k in ("create_fts_index", "create_index", "optimize"))
-        print(f"| {count:,} | {write_s:.1f} s | {refresh_s:.1f} s | {split} | {size_mb:.0f} MB | {vindex} | {tindex} |")
+        clean = extra.get(f"size_clean_{n}", float("nan"))
+        print(f"| {count:,} | {write_s:.1f} s | {first_ms:.0f} / {last_ms:.0f} ms | {refresh_s:.1f} s | {split} "
+              f"| {size_mb:.0f} MB ({clean:.0f} MB without old versions) | {vindex} | {tindex} |")
     print()
     print(f"## store.search latency, k={K}, {args.queries} queries per mode")
     print()
@@ -348,6 +375,14 @@ def main() -> None:
     print("|---:|---|---|---:|---:|")
     for n, mode, index, p50, p95 in rows:
         print(f"| {n:,} | {mode} | {index} | {p50:.1f} | {p95:.1f} |")
+    if split_rows:
+        print()
+        print("keyword and hybrid latency by query kind (identifier queries add BM25 phrase clauses):")
+        print()
+        print("| chunks | mode | queries | n | p50 ms | p95 ms |")
+        print("|---:|---|---|---:|---:|---:|")
+        for n, mode, label, count, p50, p95 in split_rows:
+            print(f"| {n:,} | {mode} | {label} | {count} | {p50:.1f} | {p95:.1f} |")
     if "numpy" in extra:
         print()
         print(f"## vector search vs. the obvious alternative at {largest:,} chunks (interleaved, same queries)")
@@ -360,9 +395,13 @@ def main() -> None:
               f"| {extra['store_vector'][0]:.2f} | {extra['store_vector'][1]:.2f} | {extra['recall']:.1%} |")
         print(f"| same LanceDB query with .ef(100) (2 columns) "
               f"| {extra['ef100'][0]:.2f} | {extra['ef100'][1]:.2f} | {extra['recall_ef100']:.1%} |")
+        print(f"| same LanceDB query, exact (bypass_vector_index, 2 columns) "
+              f"| {extra['flat'][0]:.2f} | {extra['flat'][1]:.2f} | 100% |")
         print()
         print(f"ratio store vector p50 / numpy p50 = {extra['store_vector'][0] / extra['numpy'][0]:.2f}x "
               f"(recall over 100 queries on uniform random vectors: the worst case for an ANN index)")
+        print(f"ratio LanceDB exact p50 / numpy p50 = {extra['flat'][0] / extra['numpy'][0]:.1f}x; "
+              f"LanceDB exact p50 / store vector p50 = {extra['flat'][0] / extra['store_vector'][0]:.1f}x")
     if "e2e_hybrid" in extra:
         print()
         print(f"## end to end at {largest:,} chunks: Retriever.search(question), all-MiniLM-L6-v2 query embedding, 100 calls each")
