@@ -139,6 +139,11 @@ class Services:
         finally:
             pdf.close()
 
+    def require_role(self, *roles: str) -> None:
+        """Raise PermissionError unless the current user has one of ``roles``."""
+        if self.settings.role not in roles:
+            raise PermissionError(f"{self.settings.user} is a {self.settings.role}; this needs the {' or '.join(roles)} role")
+
     def corpus_status(self) -> dict:
         """Documents, pages and chunks in the index, the embedding model, and the last ingest."""
         docs = self.store.documents()

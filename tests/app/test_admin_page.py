@@ -1,0 +1,53 @@
+"""The admin page through Streamlit's AppTest."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.docs import make_pdf
+
+pytestmark = pytest.mark.slow
+ADMIN_PAGE = Path(__file__).parents[2] / "app" / "app_pages" / "admin.py"
+
+
+@pytest.fixture
+def env(local_model_dir, monkeypatch):
+    monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
+
+
+def app() -> AppTest:
+    from app.ui import get_services
+
+    get_services.clear()
+    return AppTest.from_file(str(ADMIN_PAGE), default_timeout=180).run()
+
+
+def test_ingest_a_server_folder_and_see_the_corpus_and_failures(env, tmp_path):
+    docs = tmp_path / "docs"
+    make_pdf(docs / "Design" / "criteria.pdf", ["Scope.", "Parking: 412 spaces.", "Lighting: 20 lux."])
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4 junk")
+    at = app()
+    assert not at.exception
+    assert [m.value for m in at.metric][:3] == ["0", "0", "0"]
+    at.text_input(key="admin_folder").set_value(str(docs))
+    at.button(key="admin_ingest").click().run()
+    assert "2 files: 1 indexed, 0 unchanged, 1 failed" in at.warning[0].value
+    assert at.dataframe[0].value["source"].tolist() == ["broken.pdf"]
+    at.run()
+    assert [m.value for m in at.metric][:3] == ["1", "3", "3"]
+    assert "Last ingest" in at.caption[0].value
+
+
+def test_missing_folder_is_a_clear_error(env, tmp_path):
+    at = app()
+    at.text_input(key="admin_folder").set_value(str(tmp_path / "nowhere"))
+    at.button(key="admin_ingest").click().run()
+    assert "No such folder on the server" in at.error[0].value
+
+
+def test_engineers_are_turned_away(env, monkeypatch):
+    monkeypatch.setenv("RAGBOT_ROLE", "engineer")
+    at = app()
+    assert "needs the admin role" in at.error[0].value
+    assert not at.button
