@@ -15,11 +15,16 @@ from feedback.errors import InvalidFeedback, NotFound
 from feedback.records import LIKERT_LABELS, MAX_CORRECTION_CHARS, MAX_NOTE_CHARS, CitationRecord, Feedback, Interaction
 from feedback.stores.base import InteractionFilter, SessionSummary
 from rag.prompts import format_passages
+from rag.errors import RagError
 from rag.generators.base import GenerationParams
 from rag.ingest.chunking import PageChunker
 from rag.ingest.ingestor import IngestReport, Ingestor, Progress
 from rag.models import Answer, ScoredChunk, SearchFilters, SearchMode, Turn
 from rag.pipeline import AnswerPipeline, Retriever, StreamEvent
+
+
+class ConfigError(RagError):
+    """A backend was chosen without the settings it needs."""
 
 
 class Services:
@@ -30,31 +35,90 @@ class Services:
 
     @cached_property
     def embedder(self):
+        s = self.settings
+        if s.embedding_backend == "sagemaker":
+            from rag.embedders.sagemaker import SageMakerEmbedder
+
+            if not (s.embedding_endpoint and s.embedding_dimension):
+                raise ConfigError("RAGBOT_EMBEDDING_BACKEND=sagemaker needs RAGBOT_EMBEDDING_ENDPOINT and RAGBOT_EMBEDDING_DIMENSION")
+            return SageMakerEmbedder(s.embedding_endpoint, model_id=s.embedding_model, dimension=s.embedding_dimension, payload=s.embedding_payload)
+        if s.embedding_backend == "bedrock":
+            from rag.embedders.bedrock import BedrockEmbedder
+
+            model = s.embedding_model if s.embedding_model != "all-MiniLM-L6-v2" else "amazon.titan-embed-text-v2:0"
+            return BedrockEmbedder(model, dimension=s.embedding_dimension or 1024)
         from rag.embedders.local import SentenceTransformerEmbedder
 
-        return SentenceTransformerEmbedder(self.settings.embedding_model, batch_size=self.settings.embed_batch_size)
+        return SentenceTransformerEmbedder(s.embedding_model, batch_size=s.embed_batch_size)
 
     @cached_property
     def store(self):
-        if self.settings.vector_store == "embedded":
-            from rag.stores.embedded import LanceDBVectorStore
+        s = self.settings
+        if s.vector_store == "opensearch":
+            from rag.stores.opensearch import OpenSearchVectorStore
 
-            return LanceDBVectorStore(self.settings.index_dir, ann_min_rows=self.settings.ann_min_rows)
-        raise ValueError(f"unknown vector store {self.settings.vector_store!r}")
+            if not s.opensearch_url:
+                raise ConfigError("RAGBOT_VECTOR_STORE=opensearch needs OPENSEARCH_URL (e.g. https://localhost:9200)")
+            auth = None
+            if s.opensearch_auth == "basic":
+                if not (s.opensearch_user and s.opensearch_password):
+                    raise ConfigError("RAGBOT_OPENSEARCH_AUTH=basic needs RAGBOT_OPENSEARCH_USER and RAGBOT_OPENSEARCH_PASSWORD")
+                auth = (s.opensearch_user, s.opensearch_password.get_secret_value())
+            elif s.opensearch_auth == "sigv4":
+                auth = "sigv4"
+            return OpenSearchVectorStore(
+                s.opensearch_url,
+                s.opensearch_index,
+                engine=s.opensearch_engine,
+                space_type=s.opensearch_space_type,
+                auth=auth,
+                service=s.opensearch_service,
+                verify_certs=s.opensearch_verify_certs,
+                hybrid=s.opensearch_hybrid,
+            )
+        from rag.stores.embedded import LanceDBVectorStore
+
+        return LanceDBVectorStore(s.index_dir, ann_min_rows=s.ann_min_rows)
 
     @cached_property
     def generator(self):
-        if self.settings.generator == "local":
-            from rag.generators.local import TransformersGenerator
+        s = self.settings
+        if s.generator == "sagemaker":
+            from rag.generators.sagemaker import SageMakerGenerator
 
-            return TransformersGenerator(self.settings.local_model, cache_dir=self.settings.models_dir)
-        raise ValueError(f"unknown generator {self.settings.generator!r}")
+            if not s.sagemaker_endpoint:
+                raise ConfigError("RAGBOT_GENERATOR=sagemaker needs RAGBOT_SAGEMAKER_ENDPOINT")
+            return SageMakerGenerator(s.sagemaker_endpoint, container=s.sagemaker_container, inference_component=s.sagemaker_inference_component)
+        if s.generator == "bedrock":
+            from rag.generators.bedrock import BedrockGenerator
+
+            return BedrockGenerator(s.bedrock_model)
+        if s.generator == "openai":
+            from rag.generators.openai_compat import OpenAICompatGenerator
+
+            if not (s.openai_base_url and s.openai_model):
+                raise ConfigError("RAGBOT_GENERATOR=openai needs RAGBOT_OPENAI_BASE_URL and RAGBOT_OPENAI_MODEL")
+            key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
+            return OpenAICompatGenerator(s.openai_base_url, s.openai_model, api_key=key)
+        from rag.generators.local import TransformersGenerator
+
+        return TransformersGenerator(s.local_model, cache_dir=s.models_dir)
 
     @cached_property
     def feedback_store(self):
-        from feedback.stores.sqlite import SQLiteFeedbackStore
+        """The configured store behind a local outbox, so a write never fails for an outage."""
+        from feedback.outbox import OutboxFeedbackStore
 
-        return SQLiteFeedbackStore(self.settings.home_dir / "feedback.db")
+        s = self.settings
+        if s.feedback_store == "dynamodb":
+            from feedback.stores.dynamodb import DynamoDBFeedbackStore
+
+            inner = DynamoDBFeedbackStore(s.dynamodb_table)
+        else:
+            from feedback.stores.sqlite import SQLiteFeedbackStore
+
+            inner = SQLiteFeedbackStore(s.home_dir / "feedback.db")
+        return OutboxFeedbackStore(inner, s.home_dir / "outbox")
 
     @cached_property
     def retriever(self) -> Retriever:

@@ -1,0 +1,516 @@
+"""Mistral-7B-Instruct on a SageMaker real-time endpoint, behind a TGI or an LMI (vLLM) container.
+
+``generate`` calls ``InvokeEndpoint``; ``stream`` calls ``InvokeEndpointWithResponseStream``,
+whose event stream delivers ``PayloadPart`` events. A part holds arbitrary bytes of the
+container's output: one JSON line can span several parts, and a part can end inside a UTF-8
+character. The parts are joined as bytes and only complete lines are decoded.
+
+boto3 is used directly rather than langchain-aws's ``SagemakerEndpoint``: its ``LineIterator``
+(the part that joins ``PayloadPart`` bytes into lines) loops forever when a stream ends in the
+middle of a line, because it keeps asking the exhausted event stream for more, and it drops events
+that are not ``PayloadPart`` without a word. A cut-off answer must fail with a message instead.
+Everything else ``SagemakerEndpoint`` does is a content-handler wrapper around the same two boto3
+calls, which are written out here.
+
+The region and credentials come from the AWS SDK's own chain (environment, profile, SSO,
+instance or task role); settings only name the endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Literal
+
+from rag.errors import GeneratorError, RagError
+from rag.generators.base import GenerationParams, Message
+
+log = logging.getLogger(__name__)
+
+Container = Literal["tgi", "lmi"]
+
+# Error codes that mean "too many requests" across SageMaker and Bedrock (botocore's standard
+# retry mode has already retried them when they reach us).
+THROTTLING_CODES = frozenset(
+    {"ThrottlingException", "Throttling", "ThrottledException", "TooManyRequestsException"}
+)
+
+
+# -- shared AWS plumbing (also used by the Bedrock generator and the AWS embedders) -----------
+
+
+def aws_client(
+    service: str,
+    *,
+    region: str | None,
+    endpoint_url: str | None = None,
+    max_attempts: int = 4,
+    connect_timeout: float = 10.0,
+    read_timeout: float = 120.0,
+    error: type[RagError] = GeneratorError,
+):
+    """A boto3 client with bounded retries and timeouts; region and credentials from the SDK chain.
+
+    Args:
+        service: boto3 service name ("sagemaker-runtime", "bedrock-runtime").
+        region: overrides the SDK's region; ``None`` uses AWS_REGION, the profile, etc.
+        endpoint_url: a VPC endpoint or a local test server; ``None`` for the public endpoint.
+        max_attempts: total attempts per call, the first included (botocore "standard" mode
+            retries throttling, 5xx and connection errors with jittered exponential backoff).
+        connect_timeout, read_timeout: seconds; the read timeout also bounds the wait between
+            two events of a stream.
+        error: the error class raised when no client can be made.
+    Raises:
+        ``error`` when boto3 is missing or no region is configured.
+    """
+    try:
+        import boto3
+        from botocore.config import Config
+        from botocore.exceptions import NoRegionError
+    except ImportError as e:
+        raise error(f"The AWS backends need boto3: install it with `pip install boto3` ({e})") from e
+    config = Config(
+        retries={"total_max_attempts": max(1, max_attempts), "mode": "standard"},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        user_agent_extra="ragbot",
+    )
+    try:
+        return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint_url, config=config)
+    except NoRegionError as e:
+        raise error(
+            f"No AWS region is configured for {service}: set AWS_REGION (or a profile's region) "
+            "or pass region="
+        ) from e
+
+
+def client_region(region: str | None, client: Any) -> str:
+    """The region a client talks to, for messages (the SDK chain picks it when ``region`` is None)."""
+    return region or getattr(getattr(client, "meta", None), "region_name", None) or "the default region"
+
+
+def error_code(e: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ("" for anything else)."""
+    response = getattr(e, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def error_text(e: BaseException) -> str:
+    response = getattr(e, "response", None) or {}
+    return str(response.get("Error", {}).get("Message", "")) or str(e)
+
+
+def transport_failure(e: BaseException, what: str) -> str | None:
+    """A message for failures below the API (credentials, timeouts, dropped connections), else None.
+
+    ``what`` names the thing being called, e.g. "SageMaker endpoint 'x' (eu-west-1)".
+    """
+    from botocore import exceptions as bex
+    from urllib3 import exceptions as uex
+
+    if isinstance(e, (bex.NoCredentialsError, bex.PartialCredentialsError, bex.CredentialRetrievalError)):
+        return (
+            f"No usable AWS credentials for {what}: configure the AWS SDK chain "
+            f"(AWS_PROFILE, environment keys, SSO or an instance/task role) ({e})"
+        )
+    if isinstance(e, (bex.ReadTimeoutError, uex.ReadTimeoutError)):
+        return (
+            f"{what} did not answer within the read timeout: the model may be overloaded; "
+            f"retry, or raise the timeout ({e})"
+        )
+    if isinstance(e, bex.ConnectTimeoutError):
+        return f"Connecting to {what} timed out: check the network path to AWS ({e})"
+    if isinstance(e, bex.EndpointConnectionError):
+        return f"Cannot reach {what}: check the network and the region ({e})"
+    if isinstance(e, (bex.ResponseStreamingError, uex.ProtocolError, uex.HTTPError, bex.HTTPClientError)):
+        return f"The connection to {what} broke off while the answer was being read: retry ({e})"
+    if isinstance(e, bex.BotoCoreError):
+        return f"{what} failed: {e}"
+    return None
+
+
+def sagemaker_failure(
+    e: BaseException, what: str, *, setting: str, max_attempts: int, error: type[RagError] = GeneratorError
+) -> RagError:
+    """An error that says what went wrong with a SageMaker endpoint call and what to do.
+
+    Args:
+        e: what botocore (or urllib3 under it) raised.
+        what: names the endpoint and region, e.g. "SageMaker endpoint 'x' (eu-west-1)".
+        setting: the setting that names the endpoint, for the not-found hint.
+        max_attempts: the attempts botocore made, for the throttling message.
+        error: the class of the returned error.
+    """
+    from botocore.exceptions import ClientError
+
+    if not isinstance(e, ClientError):
+        return error(transport_failure(e, what) or f"{what} failed: {e}")
+    code, text = error_code(e), error_text(e)
+    response = e.response
+    if code in ("ValidationError", "ValidationException") and "not found" in text.lower():
+        return error(
+            f"{what} was not found: check {setting} and the AWS region "
+            f"(the endpoint must exist and be InService in that region) [{text}]"
+        )
+    if code == "ModelError":
+        status, logs = response.get("OriginalStatusCode"), response.get("LogStreamArn")
+        detail = f"The model in {what} failed" + (f" with status {status}" if status else "")
+        detail += f": {response.get('OriginalMessage') or text}"
+        return error(detail + (f" (logs: {logs})" if logs else ""))
+    if code == "ModelStreamError":
+        inner = response.get("ErrorCode")
+        return error(f"The model in {what} failed while streaming: {text}" + (f" ({inner})" if inner else ""))
+    if code == "InternalStreamFailure":
+        return error(f"{what} broke off the answer stream (InternalStreamFailure): {text}; retry")
+    if code in THROTTLING_CODES:
+        return error(
+            f"{what} is throttling requests ({code}) after {max_attempts} attempts: "
+            f"retry later or add instances to the endpoint [{text}]"
+        )
+    if code in ("ModelNotReadyException", "ServiceUnavailable", "InternalFailure", "InternalDependencyException"):
+        return error(f"{what} is not ready ({code}): {text}; retry in a minute")
+    if code in ("AccessDeniedException", "AccessDenied"):
+        return error(
+            f"Access to {what} was denied: allow sagemaker:InvokeEndpoint and "
+            f"sagemaker:InvokeEndpointWithResponseStream on it for this role [{text}]"
+        )
+    return error(f"{what} refused the request ({code}): {text}")
+
+
+# -- prompts ---------------------------------------------------------------------------------
+
+
+def fold_system(messages: Sequence[Message]) -> list[Message]:
+    """The messages without a system role: system text goes first in the first user turn.
+
+    Mistral-7B-Instruct was trained without a system role (its chat template rejects one), so
+    the instructions and passages travel at the start of the first user message, as Mistral's
+    own documentation does it. Consecutive messages of one role are joined.
+    """
+    system = "\n\n".join(m.content for m in messages if m.role == "system")
+    folded: list[Message] = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        if folded and folded[-1].role == m.role:
+            folded[-1] = Message(role=m.role, content=f"{folded[-1].content}\n\n{m.content}")
+        else:
+            folded.append(Message(role=m.role, content=m.content))
+    if system:
+        if folded and folded[0].role == "user":
+            folded[0] = Message(role="user", content=f"{system}\n\n{folded[0].content}")
+        else:
+            folded.insert(0, Message(role="user", content=system))
+    return folded
+
+
+def mistral_prompt(messages: Sequence[Message]) -> str:
+    """The Mistral-7B-Instruct prompt for a conversation.
+
+    ``<s>[INST] {system}\\n\\n{user} [/INST] {assistant}</s>[INST] {user} [/INST]``
+
+    Raises:
+        GeneratorError: when the turns do not alternate user/assistant, starting and ending
+            with a user turn (the only shape the model was trained on).
+    """
+    turns = fold_system(messages)
+    if not turns or turns[0].role != "user" or turns[-1].role != "user":
+        roles = [m.role for m in messages]
+        raise GeneratorError(
+            f"A Mistral prompt needs user/assistant turns that start and end with a user turn, got {roles}"
+        )
+    parts = ["<s>"]
+    for m in turns:
+        if m.role == "user":
+            parts.append(f"[INST] {m.content} [/INST]")
+        else:
+            parts.append(f" {m.content}</s>")
+    return "".join(parts)
+
+
+# -- streams ---------------------------------------------------------------------------------
+
+
+def iter_lines(chunks: Iterable[bytes]) -> Iterator[tuple[str, bool]]:
+    """Lines from byte chunks that may split a line, or a UTF-8 character, anywhere.
+
+    Yields ``(line, terminated)``; only the last line can be unterminated (the stream ended
+    without a newline after it). Line ends are ``\\n`` or ``\\r\\n``; blank lines are skipped.
+
+    Raises:
+        UnicodeDecodeError: when a complete line is not UTF-8.
+    """
+    buffer = bytearray()
+    for chunk in chunks:
+        if not chunk:
+            continue
+        buffer += chunk
+        if b"\n" not in chunk:
+            continue
+        *complete, rest = bytes(buffer).split(b"\n")
+        buffer = bytearray(rest)
+        for raw in complete:
+            line = raw.decode("utf-8").rstrip("\r")
+            if line.strip():
+                yield line, True
+    if buffer.strip():
+        yield bytes(buffer).decode("utf-8", errors="replace").rstrip("\r"), False
+
+
+def sse_data(line: str) -> str | None:
+    """The payload of a server-sent-events ``data:`` line, the line itself for a bare JSON line,
+    or None for SSE fields that carry no data (comments, ``event:``, ``id:``, ``retry:``)."""
+    if line.startswith("data:"):
+        data = line[5:]
+        return data[1:] if data.startswith(" ") else data
+    if line.startswith(":") or line.split(":", 1)[0] in ("event", "id", "retry"):
+        return None
+    return line
+
+
+class SageMakerGenerator:
+    """Mistral-7B-Instruct served by a SageMaker real-time endpoint.
+
+    Args:
+        endpoint_name: the endpoint (RAGBOT_SAGEMAKER_ENDPOINT).
+        container: "tgi" (Hugging Face TGI: a Mistral ``[INST]`` prompt in ``inputs``) or
+            "lmi" (Large Model Inference with vLLM: the messages API, answered in the OpenAI
+            chat-completions shape).
+        region: AWS region; ``None`` takes it from the AWS SDK chain.
+        client: a ready ``sagemaker-runtime`` client (tests, custom sessions); made on first
+            use otherwise.
+        endpoint_url: a VPC interface endpoint or test server instead of the public endpoint.
+        inference_component: the inference component to call on a multi-model endpoint.
+        model_id: recorded with each answer; defaults to ``sagemaker:<endpoint_name>``.
+        max_attempts: total attempts per call (throttling, 5xx and connection errors are retried
+            by botocore with backoff; a stream that has started is never retried).
+        connect_timeout, read_timeout: seconds; the read timeout bounds the wait for the
+            whole answer of ``generate`` and between two events of ``stream``.
+
+    Needs the IAM actions ``sagemaker:InvokeEndpoint`` and
+    ``sagemaker:InvokeEndpointWithResponseStream`` on the endpoint.
+
+    Raises (from ``generate``/``stream``):
+        GeneratorError: the endpoint is missing, throttled, timed out, or the model failed,
+            with the model's own message where it sent one.
+    """
+
+    supports_streaming = True
+
+    def __init__(
+        self,
+        endpoint_name: str,
+        *,
+        container: Container = "tgi",
+        region: str | None = None,
+        client: Any = None,
+        endpoint_url: str | None = None,
+        inference_component: str | None = None,
+        model_id: str | None = None,
+        max_attempts: int = 4,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 120.0,
+    ):
+        if not endpoint_name:
+            raise ValueError("endpoint_name is empty: set RAGBOT_SAGEMAKER_ENDPOINT")
+        if container not in ("tgi", "lmi"):
+            raise ValueError(f"container must be 'tgi' or 'lmi', got {container!r}")
+        self.endpoint_name = endpoint_name
+        self.container = container
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self.inference_component = inference_component
+        self.model_id = model_id or f"sagemaker:{endpoint_name}"
+        self.max_attempts = max_attempts
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"SageMakerGenerator(endpoint_name={self.endpoint_name!r}, container={self.container!r}, "
+            f"region={self.region!r})"
+        )
+
+    @property
+    def client(self):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = aws_client(
+                        "sagemaker-runtime",
+                        region=self.region,
+                        endpoint_url=self.endpoint_url,
+                        max_attempts=self.max_attempts,
+                        connect_timeout=self.connect_timeout,
+                        read_timeout=self.read_timeout,
+                    )
+        return self._client
+
+    # -- requests ------------------------------------------------------------------------
+
+    def request_body(self, messages: Sequence[Message], params: GenerationParams, *, stream: bool) -> dict:
+        """The JSON the container expects for these messages."""
+        if self.container == "tgi":
+            parameters: dict[str, Any] = {
+                "max_new_tokens": params.max_new_tokens,
+                "repetition_penalty": params.repetition_penalty,
+                "return_full_text": False,
+                "stop": ["</s>"],
+            }
+            # TGI rejects temperature 0 and top_p outside (0, 1): greedy is do_sample=false.
+            if params.temperature > 0:
+                parameters |= {"do_sample": True, "temperature": params.temperature}
+                if 0 < params.top_p < 1:
+                    parameters["top_p"] = params.top_p
+            else:
+                parameters["do_sample"] = False
+            return {"inputs": mistral_prompt(messages), "parameters": parameters, "stream": stream}
+        body: dict[str, Any] = {
+            "messages": [m.model_dump() for m in fold_system(messages)],
+            "max_tokens": params.max_new_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "stream": stream,
+        }
+        if params.repetition_penalty != 1.0:
+            body["repetition_penalty"] = params.repetition_penalty
+        return body
+
+    def _invoke_args(self, body: dict) -> dict:
+        args = {
+            "EndpointName": self.endpoint_name,
+            "Body": json.dumps(body).encode(),
+            "ContentType": "application/json",
+        }
+        if self.inference_component:
+            args["InferenceComponentName"] = self.inference_component
+        return args
+
+    @property
+    def _what(self) -> str:
+        region = client_region(self.region, self._client)
+        return f"SageMaker endpoint '{self.endpoint_name}' ({region})"
+
+    def _failure(self, e: BaseException) -> GeneratorError:
+        return sagemaker_failure(e, self._what, setting="RAGBOT_SAGEMAKER_ENDPOINT", max_attempts=self.max_attempts)
+
+    # -- the protocol ------------------------------------------------------------------------
+
+    def generate(self, messages: Sequence[Message], params: GenerationParams | None = None) -> str:
+        """The full reply from ``InvokeEndpoint``. Raises GeneratorError."""
+        params = params or GenerationParams()
+        body = self.request_body(messages, params, stream=False)
+        try:
+            response = self.client.invoke_endpoint(Accept="application/json", **self._invoke_args(body))
+            raw = response["Body"].read()
+        except GeneratorError:
+            raise
+        except Exception as e:
+            if _is_aws_error(e):
+                raise self._failure(e) from e
+            raise
+        return self._parse_reply(raw)
+
+    def _parse_reply(self, raw: bytes) -> str:
+        try:
+            data = json.loads(raw)
+            if self.container == "tgi":
+                first = data[0] if isinstance(data, list) else data
+                if "error" in first:
+                    raise GeneratorError(f"The model in {self._what} failed: {first['error']}")
+                return str(first["generated_text"]).removesuffix("</s>")
+            return str(data["choices"][0]["message"]["content"] or "")
+        except GeneratorError:
+            raise
+        except (ValueError, KeyError, IndexError, TypeError) as e:
+            raise GeneratorError(
+                f"{self._what} answered in a shape the '{self.container}' container does not use: "
+                f"{raw[:300]!r}; check RAGBOT_SAGEMAKER_CONTAINER"
+            ) from e
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams | None = None) -> Iterator[str]:
+        """The reply token by token from ``InvokeEndpointWithResponseStream``. Raises GeneratorError,
+        also when the stream ends before the model finished or in the middle of a line."""
+        params = params or GenerationParams()
+        body = self.request_body(messages, params, stream=True)
+        try:
+            response = self.client.invoke_endpoint_with_response_stream(**self._invoke_args(body))
+        except Exception as e:
+            if _is_aws_error(e):
+                raise self._failure(e) from e
+            raise
+        events = response["Body"]
+        finished = False
+        try:
+            for line, terminated in iter_lines(_payload_parts(events)):
+                data = sse_data(line)
+                if data is None:
+                    continue
+                try:
+                    text, done = self._parse_stream_line(data)
+                except ValueError as e:
+                    if not terminated:
+                        raise GeneratorError(
+                            f"The answer stream from {self._what} ended in the middle of a line: {line[:200]!r}; retry"
+                        ) from e
+                    raise GeneratorError(f"{self._what} sent a stream line that is not JSON: {line[:200]!r}") from e
+                if text:
+                    yield text
+                if done:
+                    finished = True
+        except GeneratorError:
+            raise
+        except UnicodeDecodeError as e:
+            raise GeneratorError(f"{self._what} sent a stream line that is not UTF-8: {e}") from e
+        except Exception as e:
+            if _is_aws_error(e):
+                raise self._failure(e) from e
+            raise
+        finally:
+            close = getattr(events, "close", None)
+            if close:
+                close()
+        if not finished:
+            raise GeneratorError(f"The answer stream from {self._what} ended before the model finished; retry")
+
+    def _parse_stream_line(self, data: str) -> tuple[str, bool]:
+        """(text to show, whether this line ends the answer) for one stream line.
+
+        Raises ValueError (json.JSONDecodeError) when the line is not JSON.
+        """
+        if self.container == "lmi" and data.strip() == "[DONE]":
+            return "", True
+        event = json.loads(data)
+        if not isinstance(event, dict):
+            raise GeneratorError(f"{self._what} sent an unexpected stream line: {data[:200]!r}")
+        if "error" in event or event.get("object") == "error":
+            error = event.get("error") or event.get("message")
+            if isinstance(error, dict):
+                error = error.get("message", error)
+            raise GeneratorError(f"The model in {self._what} failed while streaming: {error}")
+        if self.container == "tgi":
+            token = event.get("token") or {}
+            text = "" if token.get("special") else token.get("text") or ""
+            return text, event.get("generated_text") is not None
+        choice = (event.get("choices") or [{}])[0]
+        text = (choice.get("delta") or {}).get("content") or ""
+        return text, choice.get("finish_reason") is not None
+
+
+def _payload_parts(events: Iterable[dict]) -> Iterator[bytes]:
+    for event in events:
+        part = event.get("PayloadPart")
+        if part is not None:
+            yield part.get("Bytes") or b""
+        else:
+            # The stream's only other members are exceptions, which botocore raises itself.
+            log.warning("ignoring an unexpected SageMaker stream event: %s", list(event))
+
+
+def _is_aws_error(e: BaseException) -> bool:
+    """Whether ``e`` comes from botocore or the HTTP layer under it."""
+    return type(e).__module__.startswith(("botocore", "urllib3"))

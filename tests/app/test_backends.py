@@ -1,0 +1,63 @@
+"""Switching backends is a settings change only: the composition root builds what is asked."""
+
+import pytest
+
+from app.config import Settings
+from app.services import ConfigError, Services
+
+
+def build(monkeypatch, **env):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return Services(Settings())
+
+
+def test_defaults_are_the_embedded_backends(monkeypatch):
+    s = build(monkeypatch)
+    assert type(s.store).__name__ == "LanceDBVectorStore"
+    assert type(s.generator).__name__ == "TransformersGenerator"
+    assert type(s.embedder).__name__ == "SentenceTransformerEmbedder"
+    assert type(s.feedback_store).__name__ == "OutboxFeedbackStore"
+
+
+@pytest.mark.parametrize(
+    ("env", "cls"),
+    [
+        ({"RAGBOT_GENERATOR": "sagemaker", "RAGBOT_SAGEMAKER_ENDPOINT": "mistral-7b", "RAGBOT_SAGEMAKER_CONTAINER": "lmi"}, "SageMakerGenerator"),
+        ({"RAGBOT_GENERATOR": "bedrock", "RAGBOT_BEDROCK_MODEL": "mistral.mistral-7b-instruct-v0:2"}, "BedrockGenerator"),
+        ({"RAGBOT_GENERATOR": "openai", "RAGBOT_OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "RAGBOT_OPENAI_MODEL": "mistral"}, "OpenAICompatGenerator"),
+    ],
+)
+def test_generator_backends_are_built_lazily(monkeypatch, env, cls):
+    # Nothing listens on these endpoints: building must not connect.
+    assert type(build(monkeypatch, **env).generator).__name__ == cls
+
+
+def test_opensearch_store_from_opensearch_url(monkeypatch):
+    store = build(monkeypatch, RAGBOT_VECTOR_STORE="opensearch", OPENSEARCH_URL="https://127.0.0.1:9", RAGBOT_OPENSEARCH_AUTH="sigv4", RAGBOT_OPENSEARCH_SERVICE="aoss").store
+    assert type(store).__name__ == "OpenSearchVectorStore"
+
+
+def test_dynamodb_feedback_store(monkeypatch):
+    store = build(monkeypatch, RAGBOT_FEEDBACK_STORE="dynamodb", RAGBOT_DYNAMODB_TABLE="fb", AWS_REGION="eu-west-1").feedback_store
+    assert type(store.inner).__name__ == "DynamoDBFeedbackStore"
+
+
+@pytest.mark.parametrize(
+    ("env", "attribute", "message"),
+    [
+        ({"RAGBOT_GENERATOR": "sagemaker"}, "generator", "RAGBOT_SAGEMAKER_ENDPOINT"),
+        ({"RAGBOT_GENERATOR": "openai", "RAGBOT_OPENAI_MODEL": "m"}, "generator", "RAGBOT_OPENAI_BASE_URL"),
+        ({"RAGBOT_VECTOR_STORE": "opensearch"}, "store", "OPENSEARCH_URL"),
+        ({"RAGBOT_VECTOR_STORE": "opensearch", "OPENSEARCH_URL": "http://x:9200", "RAGBOT_OPENSEARCH_AUTH": "basic"}, "store", "RAGBOT_OPENSEARCH_USER"),
+        ({"RAGBOT_EMBEDDING_BACKEND": "sagemaker"}, "embedder", "RAGBOT_EMBEDDING_ENDPOINT"),
+    ],
+)
+def test_missing_settings_are_named(monkeypatch, env, attribute, message):
+    with pytest.raises(ConfigError, match=message):
+        getattr(build(monkeypatch, **env), attribute)
+
+
+def test_secrets_stay_out_of_repr(monkeypatch):
+    s = build(monkeypatch, RAGBOT_OPENAI_API_KEY="sk-very-secret", RAGBOT_OPENSEARCH_PASSWORD="hunter2")
+    assert "sk-very-secret" not in repr(s.settings) and "hunter2" not in repr(s.settings)

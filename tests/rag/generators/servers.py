@@ -1,0 +1,140 @@
+"""A scripted HTTP server on 127.0.0.1 for testing the remote backends over real sockets.
+
+Tests queue replies (status, headers, a body sent whole or as HTTP/1.1 chunks, optional pauses
+and an early hang-up) or install a function that builds a reply per request; every request is
+recorded with its path, headers and body.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | list[bytes] = b""  # a list is sent with Transfer-Encoding: chunked, one chunk each
+    pause_after: int | None = None  # index of the chunk after which to stall
+    pause: float = 0.0
+    hang_up: bool = False  # close the connection without the terminating chunk
+
+    @classmethod
+    def json(cls, data, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+        return cls(status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(data).encode())
+
+
+def aws_error(status: int, code: str, message: str, **extra) -> Reply:
+    """An AWS rest-json error: the code in ``x-amzn-ErrorType``, the message in the body."""
+    return Reply.json(
+        {"message": message, **extra},
+        status,
+        {"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/com.amazon.service/", "x-amzn-RequestId": "req-1"},
+    )
+
+
+def event_stream(chunks: list[bytes], **kwargs) -> Reply:
+    return Reply(200, {"Content-Type": "application/vnd.amazon.eventstream", "x-amzn-RequestId": "req-1"}, chunks, **kwargs)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+class ScriptedServer:
+    def __init__(self):
+        self.replies: list[Reply] = []
+        self.respond: Callable[[Recorded], Reply] | None = None
+        self.requests: list[Recorded] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                request = Recorded("POST", unquote(self.path), dict(self.headers), self.rfile.read(length))
+                with server._lock:
+                    server.requests.append(request)
+                    reply = server.replies.pop(0) if server.replies else None
+                if reply is None:
+                    reply = server.respond(request) if server.respond else Reply(500, {}, b"no scripted reply")
+                self.send_reply(reply)
+
+            do_GET = do_POST
+
+            def send_reply(self, reply: Reply):
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                if isinstance(reply.body, bytes):
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                    return
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for i, chunk in enumerate(reply.body):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    self.wfile.flush()
+                    if reply.pause_after == i:
+                        time.sleep(reply.pause)
+                if reply.hang_up:
+                    self.close_connection = True
+                    return
+                self.wfile.write(b"0\r\n\r\n")
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+            def handle_error(self, request, client_address):
+                # A client that stops reading (a test's timeout, an error mid-stream) hangs up.
+                import sys
+
+                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    super().handle_error(request, client_address)
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="scripted-http", daemon=True)
+
+    def reply(self, *replies: Reply) -> ScriptedServer:
+        with self._lock:
+            self.replies.extend(replies)
+        return self
+
+    def __enter__(self) -> ScriptedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound once, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
