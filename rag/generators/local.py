@@ -101,7 +101,11 @@ class TransformersGenerator:
 
                 folder = materialize(self.model_id, self.cache_dir)
                 self._tokenizer = AutoTokenizer.from_pretrained(folder)
+                import torch
+
                 model = AutoModelForCausalLM.from_pretrained(folder)
+                if torch.cuda.is_available():
+                    model = model.to("cuda")
                 model.eval()
                 self._model = model
 
@@ -112,7 +116,7 @@ class TransformersGenerator:
         )
         if encoded["input_ids"].shape[1] > self.max_input_tokens:
             encoded = {k: v[:, -self.max_input_tokens :] for k, v in encoded.items()}
-        return encoded
+        return {k: v.to(self._model.device) for k, v in encoded.items()}
 
     def _generate_kwargs(self, params: GenerationParams) -> dict:
         kwargs = dict(max_new_tokens=params.max_new_tokens, repetition_penalty=params.repetition_penalty)
