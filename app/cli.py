@@ -231,6 +231,15 @@ def app(host: str, port: int) -> None:
     raise SystemExit(subprocess.call(cmd, env=os.environ.copy()))
 
 
+def _register_subcommands() -> None:
+    from app.cli_feedback import feedback
+
+    cli.add_command(feedback)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     cli()
 

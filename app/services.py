@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from app.config import Settings
-from feedback.errors import InvalidFeedback, NotFound
+from feedback.errors import InvalidFeedback, NotFound, StoreUnavailable
 from feedback.records import LIKERT_LABELS, MAX_CORRECTION_CHARS, MAX_NOTE_CHARS, CitationRecord, Feedback, Interaction
 from feedback.stores.base import InteractionFilter, SessionSummary
 from rag.prompts import format_passages
@@ -272,10 +272,37 @@ class Services:
             raise InvalidFeedback(f"The better answer is {len(correction)} characters long; the limit is {MAX_CORRECTION_CHARS}.")
         if note and len(note) > MAX_NOTE_CHARS:
             raise InvalidFeedback(f"The note is {len(note)} characters long; the limit is {MAX_NOTE_CHARS}.")
-        existing = self.feedback_store.get(interaction_id)
+        try:
+            existing = self.feedback_store.get(interaction_id)
+        except StoreUnavailable:
+            # The store is down: check ownership against this process's own copy, so the
+            # rating is queued in the outbox instead of lost.
+            existing = self.feedback_store.get_local(interaction_id)
         if existing is None or existing.user != self.settings.user:
             raise NotFound(f"no answer with id {interaction_id} for {self.settings.user}")
         return self.feedback_store.set_feedback(interaction_id, Feedback(rating=rating, correction=correction, note=note))
+
+    def feedback_stats(self, filters: InteractionFilter | None = None):
+        """Rating distribution, negative share, trend and the documents behind bad answers (admins, SMEs)."""
+        from feedback.stats import feedback_stats
+
+        self.require_role("admin", "sme")
+        return feedback_stats(self.feedback_store, filters)
+
+    def export_feedback(self, out, fmt: str, filters: InteractionFilter | None = None) -> int:
+        """Stream the interactions matching ``filters`` to ``out`` as csv, jsonl or parquet (admins)."""
+        from feedback.export import export
+
+        self.require_role("admin")
+        return export(self.feedback_store, out, fmt, filters)
+
+    def feedback_queued(self) -> bool:
+        """Whether this thread's last feedback write waits in the local outbox (store unreachable)."""
+        return self.feedback_store.last_write_queued
+
+    def feedback_pending(self) -> int:
+        """Feedback writes waiting in the local outbox for the store to come back."""
+        return self.feedback_store.pending()
 
     def conversations(self, limit: int = 20) -> list[SessionSummary]:
         """The current user's conversations, newest first."""

@@ -70,4 +70,52 @@ with corpus_tab:
                     st.dataframe([f.model_dump() for f in report.failed], hide_index=True, use_container_width=True)
 
 with feedback_tab:
-    st.info("Feedback statistics and export arrive with the export module.")
+    import tempfile
+
+    import pandas as pd
+
+    from feedback.errors import FeedbackError
+
+    try:
+        stats = services.feedback_stats()
+        pending = services.feedback_pending()
+    except FeedbackError as e:
+        st.error(f"The feedback store cannot be read: {e}")
+        st.stop()
+    if pending:
+        st.warning(f"{pending} feedback writes are waiting in the local outbox for the store to come back.")
+    cols = st.columns(4)
+    cols[0].metric("Answers", stats.total)
+    cols[1].metric("Rated", stats.rated)
+    cols[2].metric("Negative (1–2)", "–" if stats.negative_share is None else f"{stats.negative_share:.0%}", help=f"{stats.negative} of {stats.rated} rated answers")
+    cols[3].metric("Mean rating", "–" if stats.mean_rating is None else f"{stats.mean_rating:.2f}")
+    if stats.rated:
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Rating distribution**")
+            ratings = pd.DataFrame([{"rating": f"{r.rating} {r.label}", "answers": r.count} for r in stats.ratings]).set_index("rating")
+            st.bar_chart(ratings, horizontal=False)
+        with right:
+            st.markdown("**Trend**")
+            trend = pd.DataFrame([{"day": d.day, "answers": d.count, "negative share": d.negative_share or 0.0} for d in stats.per_day]).set_index("day")
+            st.line_chart(trend)
+        if stats.negative_sources:
+            st.markdown("**Documents most cited in negatively rated answers**")
+            st.dataframe([s.model_dump() for s in stats.negative_sources], hide_index=True, use_container_width=True)
+    else:
+        st.caption("No rated answers yet.")
+
+    st.subheader("Export")
+    fmt = st.radio("Format", ["csv", "jsonl", "parquet"], horizontal=True, key="admin_export_format")
+    only_negative = st.checkbox("Only negatively rated answers (1–2)", key="admin_export_negative")
+    if st.button("Prepare export", key="admin_export"):
+        from feedback.stores.base import InteractionFilter
+
+        filters = InteractionFilter(max_rating=2) if only_negative else None
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"ragbot-feedback.{fmt}"
+            count = services.export_feedback(path, fmt, filters)
+            st.session_state.admin_export_file = (path.name, path.read_bytes(), count)
+    if "admin_export_file" in st.session_state:
+        name, data, count = st.session_state.admin_export_file
+        st.download_button(f"Download {name} ({count} answers)", data=data, file_name=name, key="admin_download")

@@ -67,7 +67,10 @@ def feedback_form(turn: Interaction) -> None:
             st.error(str(e))
             return
         state.chat_turns = [updated if t.id == updated.id else t for t in state.chat_turns]
-        st.success(f"Thanks — saved as “{updated.feedback.label}”.")
+        if services.feedback_queued():
+            st.info(f"Saved on this machine as “{updated.feedback.label}”; it will reach the feedback store when it is back.")
+        else:
+            st.success(f"Thanks — saved as “{updated.feedback.label}”.")
 
 
 with st.sidebar:
@@ -121,6 +124,8 @@ if question:
                 turn = services.record_answer(final[0], session_id=state.chat_session_id, turn=len(state.chat_turns) + 1)
             except FeedbackError as e:
                 st.warning(f"The answer could not be recorded: {e}")
+                for c in final[0].citations:
+                    st.caption(f"[{c.n}] {c.label}")
             else:
                 state.chat_turns.append(turn)
                 st.rerun()  # redraw through the history loop, with sources and the rating widget

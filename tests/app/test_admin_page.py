@@ -51,3 +51,26 @@ def test_engineers_are_turned_away(env, monkeypatch):
     at = app()
     assert "needs the admin role" in at.error[0].value
     assert not at.button
+
+
+def test_feedback_statistics_and_export(env):
+    from app.config import Settings
+    from app.services import Services
+    from rag.models import Answer
+
+    services = Services(Settings())
+    for i, rating in enumerate([1, 2, 4, 5, 5, None]):
+        answer = Answer(question=f"question {i}", answer="…", found=True, citations=[], model_id="m", prompt_version="p", latency_ms=1)
+        rec = services.record_answer(answer, session_id="s", turn=i + 1)
+        if rating:
+            services.record_feedback(rec.id, rating)
+    at = app()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Answers"] == "6" and metrics["Rated"] == "5" and metrics["Negative (1–2)"] == "40%"
+    assert metrics["Mean rating"] == "3.40"
+    at.radio(key="admin_export_format").set_value("jsonl")
+    at.checkbox(key="admin_export_negative").check()
+    at.button(key="admin_export").click().run()
+    name, data, count = at.session_state.admin_export_file
+    assert name == "ragbot-feedback.jsonl" and count == 2
+    assert sorted(line.count('"rating":') for line in data.decode().splitlines()) == [1, 1]

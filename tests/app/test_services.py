@@ -72,3 +72,21 @@ def test_conversations_are_per_user(services, monkeypatch):
     assert [t.question for t in services.conversation("s1")] == ["first question", "follow-up"]
     monkeypatch.setenv("RAGBOT_USER", "someone-else")
     assert Services(Settings()).conversations() == []
+
+
+def test_a_rating_given_while_the_store_is_down_is_queued_not_lost(services, monkeypatch):
+    from feedback.errors import StoreUnavailable
+
+    rec = services.record_answer(answer(), session_id="s1", turn=1)
+    inner = services.feedback_store.inner
+
+    def down(*args, **kwargs):
+        raise StoreUnavailable("database is locked")
+
+    with monkeypatch.context() as m:
+        for method in ("get", "set_feedback"):
+            m.setattr(inner, method, down)
+        rated = services.record_feedback(rec.id, 2, note="wrong page")
+        assert rated.feedback.rating == 2 and services.feedback_queued() and services.feedback_pending() == 1
+    assert services.feedback_store.flush() == (1, 0)
+    assert inner.get(rec.id).feedback.note == "wrong page"

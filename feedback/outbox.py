@@ -1,0 +1,471 @@
+"""Never lose feedback: writes the store cannot take now are kept on local disk and replayed.
+
+``OutboxFeedbackStore`` wraps any ``FeedbackStore``. A write (``put``, ``set_feedback``,
+``set_judge``, ``set_review``) that fails with ``StoreUnavailable`` is appended to an outbox
+file and returns normally; every later write first replays the outbox, in order, and only then
+goes to the store, so a rating never overtakes the answer it rates. ``flush()`` replays on
+demand (at start-up, from a timer, from the CLI).
+
+How a caller learns that a write was only queued (the UI says "saved locally, will sync"):
+
+* ``last_write_queued`` is True when the calling thread's last write went to the outbox (it is
+  per thread, so Streamlit sessions sharing one store do not see each other's writes);
+* ``pending()`` is how many writes wait in the outbox (all processes together);
+* a queued ``set_feedback``/``set_judge``/``set_review`` returns the record as it will be once
+  replayed, built from the last copy this process saw (a ``put`` queued or written through it,
+  a ``get``) and the outbox. When there is no such copy it raises ``WriteQueued`` (a
+  ``StoreUnavailable``) whose message says the change is saved locally.
+
+The outbox (``outbox.jsonl`` in ``outbox_dir``) is one JSON object a line, appended with
+``O_APPEND`` and ``fsync`` before the write returns, and rewritten atomically (temporary file,
+``fsync``, ``rename``) after a replay. Every change of it happens under an exclusive
+``fcntl.flock`` on ``outbox.lock``, so the app processes of one machine (Streamlit workers, the
+CLI, a judge run) can share one outbox; the replay runs under the same lock, so two processes
+never replay the same entries at once. A crash in the middle of a replay leaves the whole
+outbox in place and the next replay repeats it, which is safe: ids are client-generated,
+``put`` keeps the attachments already stored, and ``set_*`` replace rather than add.
+
+A queued entry the store refuses for good (``NotFound``: a rating of an answer that never
+reached it; an entry that no longer parses) is moved to ``outbox-rejected.jsonl`` with the
+reason, and the replay goes on with the next one.
+
+Reads go to the wrapped store and raise ``StoreUnavailable`` when it cannot be reached;
+``get`` also applies the writes still waiting in the outbox, so a user sees their own rating.
+Listings and ``sessions`` show the store's state only. ``get_local`` answers from this
+process's copy and the outbox without contacting the store, for checks that must not stop a
+rating from being queued during an outage.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from feedback.errors import FeedbackError, StoreUnavailable
+from feedback.records import Feedback, Interaction, JudgeScore, Review, now
+from feedback.stores.base import FeedbackStore, InteractionFilter, InteractionPage, SessionSummary, keep_attachments
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+OUTBOX_FILE = "outbox.jsonl"
+LOCK_FILE = "outbox.lock"
+REJECTED_FILE = "outbox-rejected.jsonl"
+
+_MODELS: dict[str, type[Feedback] | type[JudgeScore] | type[Review]] = {
+    "set_feedback": Feedback,
+    "set_judge": JudgeScore,
+    "set_review": Review,
+}
+_FIELDS = {"set_feedback": "feedback", "set_judge": "judge", "set_review": "review"}
+
+
+class WriteQueued(StoreUnavailable):
+    """The change was saved in the local outbox and will reach the store when it is back.
+
+    Raised only by a queued ``set_*`` whose record this process has no copy of, so it cannot
+    return the updated record. Nothing is lost; do not retry.
+    """
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Outbox:
+    """The outbox file and its lock. Every method except ``read`` and ``count`` needs ``locked()``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / OUTBOX_FILE
+        self.lock_path = self.directory / LOCK_FILE
+        self.rejected_path = self.directory / REJECTED_FILE
+        # flock() excludes other processes and, with a descriptor per acquisition, other
+        # threads too; the thread lock just keeps threads of one process from spinning on it.
+        self._thread_lock = threading.Lock()
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._thread_lock:
+            try:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as e:
+                raise FeedbackError(f"cannot open the feedback outbox in {self.directory}: {e}") from e
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    def is_empty(self) -> bool:
+        try:
+            return self.path.stat().st_size == 0
+        except FileNotFoundError:
+            return True
+
+    def read(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The entries in order, and the lines that are not entries (a write cut short by a crash)."""
+        try:
+            text = self.path.read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return [], []
+        entries, bad = [], []
+        for line in text.split("\n"):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+                if not isinstance(entry, dict) or entry.get("op") not in ("put", *_MODELS):
+                    raise ValueError("not an outbox entry")
+                entries.append(entry)
+            except ValueError:
+                bad.append(line)
+        return entries, bad
+
+    def count(self) -> int:
+        return len(self.read()[0])
+
+    def append(self, entry: dict[str, Any]) -> None:
+        """Append one entry and fsync it; returns once it is on disk."""
+        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            size = os.fstat(fd).st_size
+            if size:
+                # A crash mid-append leaves a line without its newline; start a new line so this
+                # entry is not glued to it (the torn line is then rejected on its own).
+                with open(self.path, "rb") as f:
+                    f.seek(size - 1)
+                    if f.read(1) != b"\n":
+                        line = b"\n" + line
+            view = memoryview(line)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if created:
+            _fsync_dir(self.directory)
+
+    def rewrite(self, entries: list[dict[str, Any]]) -> None:
+        """Replace the outbox with ``entries``, atomically."""
+        if not entries:
+            # Truncating in place is atomic enough: the entries are all applied already.
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            return
+        tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
+        with open(tmp, "wb") as f:
+            for entry in entries:
+                f.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        _fsync_dir(self.directory)
+
+    def reject(self, item: dict[str, Any] | str, reason: str) -> None:
+        """Keep an entry the store will never accept, with why, in the rejected file."""
+        record = {"rejected_at": now().isoformat(), "reason": reason}
+        record["entry" if isinstance(item, dict) else "line"] = item
+        with open(self.rejected_path, "ab") as f:
+            f.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def _entry(op: str, interaction_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"op": op, "id": interaction_id, "data": data, "queued_at": now().isoformat(), "pid": os.getpid()}
+
+
+def apply_locally(record: Interaction | None, entry: dict[str, Any]) -> Interaction | None:
+    """What the store will hold after replaying ``entry`` onto ``record`` (None: unknown)."""
+    op = entry["op"]
+    if op == "put":
+        incoming = Interaction.model_validate(entry["data"])
+        return incoming if record is None else keep_attachments(record, incoming)
+    if record is None:
+        return None
+    value = _MODELS[op].model_validate(entry["data"])
+    return record.model_copy(update={_FIELDS[op]: value, "updated_at": datetime.fromisoformat(entry["queued_at"])})
+
+
+class OutboxFeedbackStore:
+    """A ``FeedbackStore`` that keeps the writes its inner store cannot take, and replays them.
+
+    Args:
+        inner: the store that holds the records (DynamoDB, SQLite).
+        outbox_dir: a local folder for the outbox, its lock and the rejected entries; the app
+            processes of one machine should share it (under ``RAGBOT_HOME``).
+        retry_after: seconds after a failure during which writes go straight to the outbox
+            without trying the store, so that during an outage a user's click does not wait
+            for the SDK's retries every time; 0 tries the store on every write.
+        cache_size: how many recently written or read records this process remembers to
+            answer a queued ``set_*`` with the updated record.
+
+    Raises:
+        StoreUnavailable: from reads, when the inner store cannot be reached.
+        FeedbackError: from writes, when the outbox itself cannot be written (disk full); the
+            write is then lost, and the caller must be told.
+    """
+
+    def __init__(self, inner: FeedbackStore, outbox_dir: Path, *, retry_after: float = 5.0, cache_size: int = 1024):
+        if retry_after < 0:
+            raise ValueError(f"retry_after={retry_after!r} must be 0 or more")
+        if cache_size < 0:
+            raise ValueError(f"cache_size={cache_size!r} must be 0 or more")
+        self.inner = inner
+        self.outbox = Outbox(Path(outbox_dir))
+        self.retry_after = retry_after
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Interaction] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self._local = threading.local()
+        self._down_until = 0.0
+        self._outage = False  # logged once per outage, not once per write
+
+    def __repr__(self) -> str:
+        return f"OutboxFeedbackStore({self.inner!r}, {str(self.outbox.directory)!r})"
+
+    # -- what the caller can ask -------------------------------------------------------------
+
+    @property
+    def last_write_queued(self) -> bool:
+        """True when this thread's last write went to the outbox instead of the store."""
+        return getattr(self._local, "queued", False)
+
+    def pending(self) -> int:
+        """How many writes wait in the outbox, from every process that shares it."""
+        return self.outbox.count()
+
+    @property
+    def rejected_path(self) -> Path:
+        """Where entries the store refused for good are kept, one JSON object a line."""
+        return self.outbox.rejected_path
+
+    def flush(self) -> tuple[int, int]:
+        """Replay the outbox now, in order, until it is empty or the store fails again.
+
+        Returns:
+            (how many entries were replayed, how many still wait).
+        """
+        with self.outbox.locked():
+            replayed, remaining = self._replay()
+        if replayed:
+            log.info("replayed %d queued feedback writes; %d still wait", replayed, len(remaining))
+        return replayed, len(remaining)
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def put(self, interaction: Interaction) -> None:
+        """Write the interaction, or queue it when the store cannot be reached (see ``last_write_queued``)."""
+        entry = _entry("put", interaction.id, interaction.model_dump(mode="json"))
+        self._write(entry, partial(self.inner.put, interaction))
+        # Remembered even when only queued: another process may replay the queue (and empty it)
+        # before this one rates the answer, and the rating must still find the record.
+        with self._cache_lock:
+            cached = self._cache.get(interaction.id)
+        self._remember(interaction if cached is None else keep_attachments(cached, interaction))
+
+    def set_feedback(self, interaction_id: str, feedback: Feedback) -> Interaction:
+        """Attach the feedback; when queued, returns the record as it will be (or raises WriteQueued).
+
+        Raises:
+            NotFound: the store is reachable and has no interaction with that id.
+            WriteQueued: the change was queued and this process has no copy of the record.
+        """
+        direct = partial(self.inner.set_feedback, interaction_id, feedback)
+        return self._update("set_feedback", interaction_id, feedback, direct)
+
+    def set_judge(self, interaction_id: str, judge: JudgeScore) -> Interaction:
+        """Attach the judge's score; queued like ``set_feedback``."""
+        direct = partial(self.inner.set_judge, interaction_id, judge)
+        return self._update("set_judge", interaction_id, judge, direct)
+
+    def set_review(self, interaction_id: str, review: Review) -> Interaction:
+        """Attach the SME review; queued like ``set_feedback``."""
+        direct = partial(self.inner.set_review, interaction_id, review)
+        return self._update("set_review", interaction_id, review, direct)
+
+    def _update(self, op: str, interaction_id: str, value: Any, direct: Callable[[], Interaction]) -> Interaction:
+        entry = _entry(op, interaction_id, value.model_dump(mode="json"))
+        result = self._write(entry, direct)
+        if result is _QUEUED:
+            # The record as the store will have it: this process's last copy, plus the queue.
+            # Entries already in the copy are applied again, which changes nothing: a put keeps
+            # the attachments and a set_* replaces.
+            with self._cache_lock:
+                known = self._cache.get(interaction_id)
+            record = self._overlay(known, interaction_id)
+            if record is None:
+                # Still kept: the replay applies it if the store has the record by then.
+                raise WriteQueued(
+                    f"the {_FIELDS[op]} for interaction {interaction_id!r} is saved locally and will be sent "
+                    "when the feedback store is reachable again"
+                )
+            self._remember(record)
+            return record
+        self._remember(result)
+        return result
+
+    def _write(self, entry: dict[str, Any], direct: Callable[[], T]) -> T | object:
+        """Apply a write through the store, replaying the outbox first, or queue it."""
+        self._local.queued = False
+        failed = self._store_is_down()
+        if not failed and self.outbox.is_empty():
+            # Nothing waits, so nothing can be overtaken: write without taking the lock.
+            try:
+                return direct()
+            except StoreUnavailable as e:
+                self._went_down(e)
+                failed = True
+        with self.outbox.locked():
+            if not failed:
+                _, remaining = self._replay()
+                if not remaining and not self._store_is_down():
+                    try:
+                        return direct()
+                    except StoreUnavailable as e:
+                        self._went_down(e)
+            self.outbox.append(entry)
+        self._local.queued = True
+        log.debug("%s of %s kept in the outbox", entry["op"], entry["id"])
+        return _QUEUED
+
+    def _replay(self) -> tuple[int, list[dict[str, Any]]]:
+        """Replay the outbox in order (under the lock); returns (replayed, entries left)."""
+        entries, bad = self.outbox.read()
+        for line in bad:
+            log.error("feedback outbox: a line that is not an entry moved to %s", self.outbox.rejected_path)
+            self.outbox.reject(line, "not a complete outbox entry (a write cut short?)")
+        replayed = done = 0
+        for entry in entries:
+            try:
+                self._apply(entry)
+            except StoreUnavailable as e:
+                self._went_down(e)
+                break
+            except (FeedbackError, ValidationError, KeyError, TypeError, ValueError) as e:
+                log.error(
+                    "feedback outbox: %s of %s refused (%s); moved to %s",
+                    entry.get("op"),
+                    entry.get("id"),
+                    e,
+                    self.outbox.rejected_path,
+                )
+                self.outbox.reject(entry, f"{type(e).__name__}: {e}")
+            else:
+                replayed += 1
+            done += 1
+        if done or bad:
+            self.outbox.rewrite(entries[done:])
+        if done == len(entries):
+            self._down_until = 0.0
+            if self._outage:
+                log.warning("feedback store reachable again; the outbox is empty")
+                self._outage = False
+        return replayed, entries[done:]
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        op, interaction_id = entry["op"], entry["id"]
+        if op == "put":
+            self.inner.put(Interaction.model_validate(entry["data"]))
+        else:
+            value = _MODELS[op].model_validate(entry["data"])
+            getattr(self.inner, op)(interaction_id, value)
+
+    def _store_is_down(self) -> bool:
+        return time.monotonic() < self._down_until
+
+    def _went_down(self, error: StoreUnavailable) -> None:
+        if not self._outage:
+            log.warning("feedback store unavailable (%s); writes go to the outbox in %s", error, self.outbox.path)
+            self._outage = True
+        self._down_until = time.monotonic() + self.retry_after
+
+    # -- local copies ------------------------------------------------------------------------
+
+    def _remember(self, record: Interaction | None) -> None:
+        if record is None or self.cache_size == 0:
+            return
+        with self._cache_lock:
+            self._cache[record.id] = record
+            self._cache.move_to_end(record.id)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def _overlay(self, record: Interaction | None, interaction_id: str) -> Interaction | None:
+        """``record`` with the writes for the id that wait in the outbox applied, in order."""
+        for entry in self.outbox.read()[0]:
+            if entry.get("id") == interaction_id:
+                try:
+                    record = apply_locally(record, entry)
+                except (ValidationError, KeyError, TypeError, ValueError):
+                    continue  # replay will reject it
+        return record
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, interaction_id: str) -> Interaction | None:
+        """The interaction from the store, with any writes still waiting in the outbox applied.
+
+        Raises:
+            StoreUnavailable: the store cannot be reached.
+        """
+        record = self.inner.get(interaction_id)
+        self._remember(record)
+        if not self.outbox.is_empty():
+            record = self._overlay(record, interaction_id)
+        return record
+
+    def get_local(self, interaction_id: str) -> Interaction | None:
+        """The record as this process last wrote or read it, with the writes still queued applied.
+
+        Never contacts the store: for a check that must not fail during an outage (is this the
+        user's own answer?) before a rating is queued. None when this process has no copy.
+        """
+        with self._cache_lock:
+            known = self._cache.get(interaction_id)
+        return self._overlay(known, interaction_id)
+
+    def list(
+        self, filters: InteractionFilter | None = None, *, limit: int = 50, cursor: str | None = None
+    ) -> InteractionPage:
+        """The store's listing; writes still in the outbox are not in it. Raises StoreUnavailable."""
+        return self.inner.list(filters, limit=limit, cursor=cursor)
+
+    def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
+        """The store's sessions of the user. Raises StoreUnavailable."""
+        return self.inner.sessions(user, limit=limit)
+
+
+_QUEUED = object()
