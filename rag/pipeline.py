@@ -25,10 +25,17 @@ class Retriever:
     store: VectorStore
     embedder: Embedder
     mode: SearchMode = "hybrid"
+    _model_checked: bool = field(default=False, init=False, repr=False)
 
     def search(self, query: str, *, k: int = 5, filters: SearchFilters | None = None, mode: SearchMode | None = None) -> list[ScoredChunk]:
+        """The ``k`` best passages. Raises InvalidQuery, and EmbeddingModelMismatch when the index
+        was built with another embedding model than the one configured."""
         query = validate_question(query)
         mode = mode or self.mode
+        if not self._model_checked and mode != "keyword" and self.store.count() > 0:
+            # Vectors from another model would rank at random: refuse instead of answering badly.
+            self.store.check_embedding_model(self.embedder.model_id, self.embedder.dimension)
+            self._model_checked = True
         vector = None if mode == "keyword" else self.embedder.embed_query(query)
         return self.store.search(query, vector, k=k, mode=mode, filters=filters)
 

@@ -97,3 +97,19 @@ def test_keyword_overlap_alone_does_not_make_an_off_topic_question_relevant(retr
     assert not answer.found and gen.history == []
     coded = AnswerPipeline(retriever, gen, min_similarity=0.9).ask("21 01 13")
     assert coded.found and len(gen.history) == 1, "an exact section number found by keyword is evidence"
+
+
+def test_querying_with_another_embedding_model_is_refused(retriever):
+    from rag.errors import EmbeddingModelMismatch
+
+    class OtherModel:
+        model_id = "another-model"
+        dimension = 384
+
+        def embed_query(self, text):
+            raise AssertionError("must refuse before embedding")
+
+    other = Retriever(retriever.store, OtherModel())
+    with pytest.raises(EmbeddingModelMismatch, match="built with embedding model 'all-MiniLM-L6-v2'"):
+        other.search("parking")
+    assert other.search("parking", mode="keyword"), "keyword search does not use the vectors"
