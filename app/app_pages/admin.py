@@ -106,12 +106,32 @@ with feedback_tab:
         st.caption("No rated answers yet.")
 
     st.subheader("Export")
-    fmt = st.radio("Format", ["csv", "jsonl", "parquet"], horizontal=True, key="admin_export_format")
-    only_negative = st.checkbox("Only negatively rated answers (1–2)", key="admin_export_negative")
-    if st.button("Prepare export", key="admin_export"):
-        from feedback.stores.base import InteractionFilter
+    from datetime import UTC, datetime, time, timedelta
 
-        filters = InteractionFilter(max_rating=2) if only_negative else None
+    from feedback.stores.base import InteractionFilter
+
+    c1, c2, c3 = st.columns(3)
+    fmt = c1.radio("Format", ["csv", "jsonl", "parquet"], horizontal=True, key="admin_export_format")
+    days = c2.date_input("Answered between", value=(), key="admin_export_days")
+    ratings = c3.slider("Rating", 1, 5, (1, 5), key="admin_export_ratings")
+    c4, c5, c6 = st.columns(3)
+    user = c4.text_input("User", key="admin_export_user")
+    source = c5.text_input("Document or folder", key="admin_export_source")
+    correction = c6.selectbox("Better answer", ["any", "with", "without"], key="admin_export_correction")
+    if st.button("Prepare export", key="admin_export"):
+        since = until = None
+        if len(days) == 2:  # a complete range; until is exclusive, so the end day is included
+            since = datetime.combine(days[0], time(), UTC)
+            until = datetime.combine(days[1] + timedelta(days=1), time(), UTC)
+        filters = InteractionFilter(
+            since=since,
+            until=until,
+            min_rating=ratings[0] if ratings != (1, 5) else None,
+            max_rating=ratings[1] if ratings != (1, 5) else None,
+            user=user.strip() or None,
+            source_prefix=source.strip().strip("/") or None,
+            has_correction={"any": None, "with": True, "without": False}[correction],
+        )
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"ragbot-feedback.{fmt}"
             count = services.export_feedback(path, fmt, filters)

@@ -69,7 +69,7 @@ def test_feedback_statistics_and_export(env):
     assert metrics["Answers"] == "6" and metrics["Rated"] == "5" and metrics["Negative (1–2)"] == "40%"
     assert metrics["Mean rating"] == "3.40"
     at.radio(key="admin_export_format").set_value("jsonl")
-    at.checkbox(key="admin_export_negative").check()
+    at.slider(key="admin_export_ratings").set_value((1, 2))
     at.button(key="admin_export").click().run()
     name, data, count = at.session_state.admin_export_file
     assert name == "ragbot-feedback.jsonl" and count == 2
