@@ -191,7 +191,10 @@ class Services:
 
         import pypdfium2 as pdfium
 
-        pdf = pdfium.PdfDocument(path)
+        try:
+            pdf = pdfium.PdfDocument(path)
+        except pdfium.PdfiumError:  # replaced by a damaged or encrypted file since it was ingested
+            return None
         try:
             if not 1 <= page <= len(pdf):
                 return None

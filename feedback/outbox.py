@@ -356,7 +356,10 @@ class OutboxFeedbackStore:
                         return direct()
                     except StoreUnavailable as e:
                         self._went_down(e)
-            self.outbox.append(entry)
+            try:
+                self.outbox.append(entry)
+            except OSError as e:  # the last line of defence failed too: say so, never pretend
+                raise FeedbackError(f"The store is unreachable and the local outbox cannot be written ({e}); the change was not saved.") from e
         self._local.queued = True
         log.debug("%s of %s kept in the outbox", entry["op"], entry["id"])
         return _QUEUED
@@ -439,8 +442,11 @@ class OutboxFeedbackStore:
         """The interaction from the store, with any writes still waiting in the outbox applied.
 
         Raises:
-            StoreUnavailable: the store cannot be reached.
+            StoreUnavailable: the store cannot be reached (at once, without waiting for the SDK's
+                retries, while a recent write found it down).
         """
+        if self._store_is_down():
+            raise StoreUnavailable("the feedback store was unreachable moments ago")
         record = self.inner.get(interaction_id)
         self._remember(record)
         if not self.outbox.is_empty():

@@ -135,7 +135,9 @@ class AnswerPipeline:
         """A follow-up ("and for trailers?") is searched together with the question before it."""
         if not history:
             return question
-        return f"{history[-1].question} {question}"
+        room = MAX_QUESTION_CHARS - len(question) - 1
+        earlier = history[-1].question[-room:] if room > 0 else ""
+        return f"{earlier} {question}".strip()
 
     def relevant(self, question: str, results: Sequence[ScoredChunk]) -> bool:
         """Whether the passages could hold the answer, judged before asking the model.

@@ -21,11 +21,11 @@ corpus_tab, feedback_tab = st.tabs(["Corpus", "Feedback"])
 
 with corpus_tab:
     status = services.corpus_status()
-    cols = st.columns(4)
+    cols = st.columns(3)
     cols[0].metric("Documents", status["documents"])
     cols[1].metric("Pages", status["pages"])
     cols[2].metric("Passages", status["chunks"])
-    cols[3].metric("Embedding model", status["embedding_model"] or "–")
+    st.caption(f"Embedding model: {status['embedding_model'] or '– (nothing indexed yet)'}")
     last = status["last_ingest"]
     if last:
         from datetime import UTC, datetime
@@ -43,7 +43,11 @@ with corpus_tab:
     st.subheader("Ingest a folder")
     st.caption("A folder on the server; it is searched recursively and only changed files are re-indexed.")
     folder = st.text_input("Folder", key="admin_folder", placeholder="/srv/docs/warehouse-standards")
-    prune = st.checkbox("Remove documents whose files are gone from this folder", key="admin_prune")
+    prune = st.checkbox(
+        "Also remove indexed documents that are not in this folder",
+        key="admin_prune",
+        help="For an index built from this one folder: drops documents whose files were deleted or moved. Documents ingested from other folders are removed too.",
+    )
     if st.button("Ingest", key="admin_ingest", type="primary"):
         path = Path(folder.strip()).expanduser() if folder.strip() else None
         if path is None or not path.exists():
@@ -134,8 +138,12 @@ with feedback_tab:
         )
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"ragbot-feedback.{fmt}"
-            count = services.export_feedback(path, fmt, filters)
-            st.session_state.admin_export_file = (path.name, path.read_bytes(), count)
+            try:
+                count = services.export_feedback(path, fmt, filters)
+            except FeedbackError as e:
+                st.error(f"The export failed: {e}")
+            else:
+                st.session_state.admin_export_file = (path.name, path.read_bytes(), count)
     if "admin_export_file" in st.session_state:
         name, data, count = st.session_state.admin_export_file
         st.download_button(f"Download {name} ({count} answers)", data=data, file_name=name, key="admin_download")

@@ -18,6 +18,12 @@ state.setdefault("chat_session_id", uuid.uuid4().hex)
 state.setdefault("chat_turns", [])  # list[Interaction], oldest first
 
 
+@st.cache_data(ttl=30, show_spinner=False)
+def corpus_status() -> dict:
+    """The index's size for the sidebar; a full scan, so at most every 30 seconds."""
+    return services.corpus_status()
+
+
 def show_sources(turn: Interaction) -> None:
     if not turn.citations:
         st.caption("Nothing in the index matched. Has anything been ingested?")
@@ -37,7 +43,7 @@ def show_sources(turn: Interaction) -> None:
                     st.image(image, caption=c.label)
             st.download_button(
                 f"Download {path.name}" + (f" (see page {c.page})" if c.page else ""),
-                data=path.read_bytes(),
+                data=path.read_bytes,  # read only when clicked, not on every rerun
                 file_name=path.name,
                 key=f"chat_dl_{turn.id}_{c.n}",
             )
@@ -75,21 +81,29 @@ def feedback_form(turn: Interaction) -> None:
 
 with st.sidebar:
     st.subheader("ragbot")
-    status = services.corpus_status()
+    status = corpus_status()
     st.caption(f"{status['documents']} documents · {status['pages']} pages · {status['chunks']} passages")
     if st.button("New conversation", key="chat_new", use_container_width=True):
         state.chat_session_id = uuid.uuid4().hex
         state.chat_turns = []
         st.rerun()
-    earlier = [s for s in services.conversations() if s.session_id != state.chat_session_id]
+    try:
+        earlier = [s for s in services.conversations() if s.session_id != state.chat_session_id]
+    except FeedbackError as e:
+        earlier = []
+        st.caption(f"Earlier conversations are unavailable: {e}")
     if earlier:
         st.caption("Earlier conversations")
         for summary in earlier:
             title = summary.first_question if len(summary.first_question) <= 40 else summary.first_question[:39] + "…"
             if st.button(title, key=f"chat_open_{summary.session_id}", use_container_width=True, help=f"{summary.turns} questions, {summary.started_at:%Y-%m-%d %H:%M}"):
-                state.chat_session_id = summary.session_id
-                state.chat_turns = services.conversation(summary.session_id)
-                st.rerun()
+                try:
+                    state.chat_turns = services.conversation(summary.session_id)
+                    state.chat_session_id = summary.session_id
+                except FeedbackError as e:
+                    st.error(f"That conversation cannot be loaded now: {e}")
+                else:
+                    st.rerun()
 
 st.title("Ask the documents")
 for past in state.chat_turns:

@@ -8,7 +8,7 @@ paginated with an opaque cursor, which maps onto SQLite (keyset pagination) and 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from pydantic import BaseModel
@@ -17,19 +17,24 @@ from feedback.records import Feedback, Interaction, JudgeScore, Review, ReviewSt
 
 
 def keep_attachments(stored: Interaction, incoming: Interaction) -> Interaction:
-    """``incoming``, with the feedback, judge score and review of ``stored`` where it has none.
+    """``incoming``, keeping each attachment of ``stored`` that is newer or that it lacks.
 
-    A write of the original answer can be retried or replayed after the user has rated it;
-    this keeps that rating.
+    A write of the original answer can be retried or replayed after the user has rated it, and
+    an old export can be imported after ratings and reviews changed; neither may roll a newer
+    feedback, judge score or review back.
     """
     update = {}
-    if incoming.feedback is None and stored.feedback is not None:
+    if stored.feedback is not None and (incoming.feedback is None or stored.feedback.updated_at > incoming.feedback.updated_at):
         update["feedback"] = stored.feedback
-    if incoming.judge is None and stored.judge is not None:
+    if stored.judge is not None and (incoming.judge is None or stored.judge.scored_at > incoming.judge.scored_at):
         update["judge"] = stored.judge
-    if incoming.review.status == "unreviewed" and incoming.review.reviewer is None and stored.review.status != "unreviewed":
+    if stored.review != Review() and (incoming.review == Review() or _reviewed_at(stored.review) > _reviewed_at(incoming.review)):
         update["review"] = stored.review
     return incoming.model_copy(update=update) if update else incoming
+
+
+def _reviewed_at(review: Review) -> datetime:
+    return review.reviewed_at or datetime.min.replace(tzinfo=UTC)
 
 
 class InteractionFilter(BaseModel):

@@ -137,11 +137,17 @@ class Ingestor:
         report = IngestReport(roots=[str(r) for r in roots], started_at=started)
 
         files: dict[str, Path] = {}
+        clashes: list[FileIssue] = []
         for root in roots:
             base = root.parent if root.is_file() else root
             for path in walk(root):
-                files.setdefault(path.relative_to(base).as_posix(), path)
-        report.files_seen = len(files)
+                source = path.relative_to(base).as_posix()
+                if source in files and files[source] != path:
+                    clashes.append(FileIssue(source=source, reason=f"same path as {files[source]}; {path} was not indexed"))
+                    continue
+                files[source] = path
+        report.files_seen = len(files) + len(clashes)
+        report.skipped.extend(clashes)
         known = self.store.documents()
 
         pending: list[_Pending] = []
@@ -150,11 +156,17 @@ class Ingestor:
             done += 1
             try:
                 self._ingest_file(source, path, known, force, report, pending)
-            except LoadError as e:
-                report.failed.append(FileIssue(source=source, reason=e.reason))
-                log.info("skipped %s: %s", source, e.reason)
-            except OSError as e:
-                report.failed.append(FileIssue(source=source, reason=f"cannot read ({e.strerror or e})"))
+            except Exception as e:  # one unreadable file never stops the batch
+                if isinstance(e, LoadError):
+                    reason = e.reason
+                elif isinstance(e, OSError):
+                    reason = f"cannot read ({e.strerror or e})"
+                else:  # a parser failing in a way it does not document (e.g. lxml on a broken DOCX)
+                    reason = f"unreadable ({type(e).__name__}: {e})"
+                if source in known:
+                    reason += "; the previously indexed version stays searchable"
+                report.failed.append(FileIssue(source=source, reason=reason))
+                log.info("skipped %s: %s", source, reason)
             if sum(len(p.chunks) for p in pending) >= self.embed_batch:
                 self._flush(pending, report)
             if progress:

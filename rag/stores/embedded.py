@@ -162,13 +162,21 @@ class LanceDBVectorStore:
         table = self._open(dimension=int(vectors.shape[1]) if len(vectors) else None)
         if table is None:
             return 0
-        table.delete(f"source = {_quote(source)}")
         if not chunks:
+            table.delete(f"source = {_quote(source)}")
             return 0
         rows = [c.model_dump() | {"vector": v} for c, v in zip(chunks, vectors, strict=True)]
         try:
-            table.add(rows)
-        except (ValueError, OSError) as e:
+            # One commit replaces the document: new chunks in, unchanged ones updated, the
+            # document's other chunks out. A failure leaves the old version whole.
+            (
+                table.merge_insert("id")
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .when_not_matched_by_source_delete(f"source = {_quote(source)}")
+                .execute(rows)
+            )
+        except Exception as e:
             raise StoreError(f"could not write {source}: {e}") from e
         return len(rows)
 

@@ -36,7 +36,8 @@ def test_ingest_a_server_folder_and_see_the_corpus_and_failures(env, tmp_path):
     assert at.dataframe[0].value["source"].tolist() == ["broken.pdf"]
     at.run()
     assert [m.value for m in at.metric][:3] == ["1", "3", "3"]
-    assert "Last ingest" in at.caption[0].value
+    assert any("Last ingest" in c.value for c in at.caption)
+    assert any(c.value == "Embedding model: all-MiniLM-L6-v2" for c in at.caption)
 
 
 def test_missing_folder_is_a_clear_error(env, tmp_path):

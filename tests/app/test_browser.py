@@ -98,8 +98,13 @@ def test_ask_read_sources_rate_correct_rerate_follow_up(app_url, browser, ragbot
         box.send_keys(Keys.ENTER)
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "[data-testid='stFeedback']")) > answers_before)
 
+    def click(element) -> None:
+        # The chat input is pinned to the bottom of the window and covers what scrolls under it.
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.click()
+
     def click_text(text: str) -> None:
-        wait.until(lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == text), None)).click()
+        click(wait.until(lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == text), None)))
 
     browser.get(app_url)
     ask("How many car parking spaces do we have?", 0)
@@ -107,7 +112,7 @@ def test_ask_read_sources_rate_correct_rerate_follow_up(app_url, browser, ragbot
 
     # Open the first source: the passage and the rendered page.
     expander = wait.until(lambda d: d.find_element(By.XPATH, "//summary[contains(., '[1] Design/criteria.pdf – page 2')]"))
-    expander.click()
+    click(expander)
     wait.until(lambda d: "412 car parking spaces" in body())
     toggle = wait.until(lambda d: d.find_element(By.XPATH, "//label[contains(., 'Show the page')]//input"))
     browser.execute_script("arguments[0].click()", toggle)  # the switch's input is styled out of view
@@ -115,7 +120,7 @@ def test_ask_read_sources_rate_correct_rerate_follow_up(app_url, browser, ragbot
     assert any("Download criteria.pdf" in b.text for b in browser.find_elements(By.TAG_NAME, "button"))
 
     # Rate "Very dissatisfied" (faces 0 → Likert 1), write a better answer and a note, submit.
-    browser.find_element(By.CSS_SELECTOR, "button[data-testid='stFeedbackButton'][aria-label='Very dissatisfied']").click()
+    click(browser.find_element(By.CSS_SELECTOR, "button[data-testid='stFeedbackButton'][aria-label='Very dissatisfied']"))
     wait.until(lambda d: "Strongly disagree" in body())
     correction = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "textarea[aria-label='Better answer (optional)']"))
     correction.send_keys("412 car parking spaces and 38 trailer positions (21 01 13, page 2).")
@@ -139,7 +144,7 @@ def test_ask_read_sources_rate_correct_rerate_follow_up(app_url, browser, ragbot
     assert record.created_at <= record.feedback.updated_at
 
     # Change the rating: the same record is updated.
-    browser.find_element(By.CSS_SELECTOR, "button[data-testid='stFeedbackButton'][aria-label='Satisfied']").click()
+    click(browser.find_element(By.CSS_SELECTOR, "button[data-testid='stFeedbackButton'][aria-label='Satisfied']"))
     wait.until(lambda d: "Your rating: Agree" in body())
     click_text("Submit feedback")
     wait.until(lambda d: "Thanks — saved as “Agree”" in body())

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.services import Services
@@ -26,6 +27,7 @@ def app() -> AppTest:
     from app.ui import get_services
 
     get_services.clear()  # each test has its own RAGBOT_HOME
+    st.cache_data.clear()
     return AppTest.from_file(str(CHAT_PAGE), default_timeout=180).run()
 
 

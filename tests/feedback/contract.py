@@ -144,6 +144,18 @@ class FeedbackStoreContract:
         store.put(make("a", feedback=Feedback(rating=5)))  # a write that carries feedback wins
         assert store.get("a").feedback.rating == 5
 
+    def test_an_older_copy_never_rolls_back_newer_attachments(self, store):
+        from datetime import timedelta
+
+        store.put(make("a"))
+        old = store.set_feedback("a", Feedback(rating=2, updated_at=T0 + timedelta(days=1)))  # exported on Monday
+        store.set_feedback("a", Feedback(rating=5, updated_at=T0 + timedelta(days=2)))  # re-rated on Tuesday
+        store.set_review("a", Review(status="unreviewed", reviewer="sme", reference_answer="draft"))
+        store.put(old)  # Monday's export imported on Wednesday
+        got = store.get("a")
+        assert got.feedback.rating == 5
+        assert got.review.reference_answer == "draft", "a draft reference answer is kept too"
+
     def test_set_feedback_attaches_and_returns_the_record(self, store):
         store.put(make("a"))
         updated = store.set_feedback("a", Feedback(rating=4, note="clear"))

@@ -100,3 +100,35 @@ def test_a_missing_root_is_an_error(ingestor, tmp_path):
 def test_single_file_root_is_cited_by_its_name(ingestor, store, docs):
     ingestor.ingest([docs / "Guides" / "Onboarding.md"])
     assert sources_in(store) == {"Onboarding.md"}
+
+
+def test_a_broken_docx_does_not_stop_the_batch(ingestor, store, docs):
+    import zipfile
+
+    broken = docs / "Contracts" / "Broken.docx"
+    with zipfile.ZipFile(docs / "Contracts" / "Maintenance.docx") as good, zipfile.ZipFile(broken, "w") as bad:
+        for item in good.infolist():
+            data = good.read(item)
+            bad.writestr(item, data[: len(data) // 2] if item.filename == "word/document.xml" else data)
+    report = ingestor.ingest([docs])
+    assert [f.source for f in report.failed] == ["Contracts/Broken.docx"]
+    assert "Guides/Onboarding.md" in store.documents()
+
+
+def test_a_changed_file_that_no_longer_loads_keeps_its_old_version_and_says_so(ingestor, store, docs):
+    ingestor.ingest([docs])
+    (docs / "Guides" / "Onboarding.md").write_bytes(b"")
+    report = ingestor.ingest([docs])
+    (failure,) = report.failed
+    assert failure.reason == "empty file; the previously indexed version stays searchable"
+    assert "Guides/Onboarding.md" in store.documents()
+
+
+def test_two_roots_with_the_same_relative_path_are_reported(ingestor, store, tmp_path):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "spec.txt").write_text(f"specification from {name}")
+    report = ingestor.ingest([tmp_path / "a", tmp_path / "b"])
+    assert report.files_seen == 2 and report.indexed == ["spec.txt"]
+    (clash,) = report.skipped
+    assert clash.source == "spec.txt" and "was not indexed" in clash.reason and str(tmp_path / "b" / "spec.txt") in clash.reason

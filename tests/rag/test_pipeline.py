@@ -113,3 +113,9 @@ def test_querying_with_another_embedding_model_is_refused(retriever):
     with pytest.raises(EmbeddingModelMismatch, match="built with embedding model 'all-MiniLM-L6-v2'"):
         other.search("parking")
     assert other.search("parking", mode="keyword"), "keyword search does not use the vectors"
+
+
+def test_a_long_earlier_question_does_not_make_a_follow_up_too_long(retriever):
+    history = [Turn(question="parking " * 190, answer="412.")]
+    answer = AnswerPipeline(retriever, FakeGenerator(), k=2).ask("And trailers? " * 40, history=history)
+    assert answer.citations
