@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(default=150, ge=0, description="Characters shared by neighbouring chunks.")
     top_k: int = Field(default=5, ge=1, le=50, description="Passages retrieved and given to the model.")
     search_mode: Literal["hybrid", "vector", "keyword"] = Field(default="hybrid", description="How chunks are ranked.")
+    distinct_pages: bool = Field(default=True, description="Cite each page once: the best passage per page, then the next pages.")
     ann_min_rows: int = Field(default=20_000, ge=1, description="Chunks before the ANN index is built (exact search below).")
     # Generation
     generator: Literal["local", "sagemaker", "bedrock", "openai"] = Field(default="local", description="Answer model backend.")

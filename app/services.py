@@ -122,7 +122,7 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.embedder, mode=self.settings.search_mode)
+        return Retriever(self.store, self.embedder, mode=self.settings.search_mode, distinct_pages=self.settings.distinct_pages)
 
     @cached_property
     def pipeline(self) -> AnswerPipeline:

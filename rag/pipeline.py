@@ -25,6 +25,7 @@ class Retriever:
     store: VectorStore
     embedder: Embedder
     mode: SearchMode = "hybrid"
+    distinct_pages: bool = True
     _model_checked: bool = field(default=False, init=False, repr=False)
 
     def search(self, query: str, *, k: int = 5, filters: SearchFilters | None = None, mode: SearchMode | None = None) -> list[ScoredChunk]:
@@ -37,7 +38,30 @@ class Retriever:
             self.store.check_embedding_model(self.embedder.model_id, self.embedder.dimension)
             self._model_checked = True
         vector = None if mode == "keyword" else self.embedder.embed_query(query)
-        return self.store.search(query, vector, k=k, mode=mode, filters=filters)
+        if not self.distinct_pages:
+            return self.store.search(query, vector, k=k, mode=mode, filters=filters)
+        results = self.store.search(query, vector, k=k * 3, mode=mode, filters=filters)
+        return one_per_page(results, k)
+
+
+def one_per_page(results: Sequence[ScoredChunk], k: int) -> list[ScoredChunk]:
+    """The best chunk of each page, in rank order, until ``k``.
+
+    Citations point at pages: five chunks of one page would cite that page five times and
+    hide the next-best pages, where the answer often is.
+    """
+    seen: set[tuple[str, int | None, str]] = set()
+    kept = []
+    for r in results:
+        # Page-less documents have one "page"; keep their distinct chunks apart by id.
+        key = (r.chunk.source, r.chunk.page, "" if r.chunk.page is not None else r.chunk.id)
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(r)
+        if len(kept) == k:
+            break
+    return kept
 
 
 def validate_question(question: str) -> str:

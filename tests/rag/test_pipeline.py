@@ -119,3 +119,17 @@ def test_a_long_earlier_question_does_not_make_a_follow_up_too_long(retriever):
     history = [Turn(question="parking " * 190, answer="412.")]
     answer = AnswerPipeline(retriever, FakeGenerator(), k=2).ask("And trailers? " * 40, history=history)
     assert answer.citations
+
+
+def test_each_page_is_cited_once_and_the_next_pages_fill_in():
+    from rag.models import Chunk, ScoredChunk
+    from rag.pipeline import one_per_page
+
+    def hit(source, page, cid, score):
+        chunk = Chunk(id=cid, source=source, folder="", page=page, text=cid, doc_hash="h")
+        return ScoredChunk(chunk=chunk, score=score)
+
+    ranked = [hit("a.pdf", 3, "a3-1", 0.9), hit("a.pdf", 3, "a3-2", 0.8), hit("b.md", None, "b1", 0.7),
+              hit("b.md", None, "b2", 0.6), hit("a.pdf", 4, "a4", 0.5), hit("a.pdf", 3, "a3-3", 0.4)]
+    assert [r.chunk.id for r in one_per_page(ranked, 3)] == ["a3-1", "b1", "b2"]
+    assert [r.chunk.id for r in one_per_page(ranked, 10)] == ["a3-1", "b1", "b2", "a4"]
