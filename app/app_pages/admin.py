@@ -80,8 +80,15 @@ with feedback_tab:
 
     from feedback.errors import FeedbackError
 
+    @st.cache_data(ttl=30, show_spinner="Reading the feedback…")
+    def cached_stats():
+        # A pass over every record: not on every widget change of this page.
+        return services.feedback_stats()
+
+    if st.button("Refresh", key="admin_stats_refresh"):
+        cached_stats.clear()
     try:
-        stats = services.feedback_stats()
+        stats = cached_stats()
         pending = services.feedback_pending()
     except FeedbackError as e:
         st.error(f"The feedback store cannot be read: {e}")

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from tests.docs import make_pdf
@@ -20,6 +21,7 @@ def app() -> AppTest:
     from app.ui import get_services
 
     get_services.clear()
+    st.cache_data.clear()
     return AppTest.from_file(str(ADMIN_PAGE), default_timeout=180).run()
 
 
