@@ -13,7 +13,6 @@ AWS SDK's own chain.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,9 +21,9 @@ import numpy as np
 
 from rag.embedders.sagemaker import unit_rows
 from rag.errors import RagError
-from rag.generators.sagemaker import (
+from rag.aws import (
+    LazyClient,
     THROTTLING_CODES,
-    aws_client,
     client_region,
     error_code,
     error_text,
@@ -86,31 +85,21 @@ class BedrockEmbedder:
         self.max_attempts = max_attempts
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        self._client = client
-        self._lock = threading.Lock()
+        self._aws = LazyClient(
+            "bedrock-runtime", client=client, error=RagError, region=region, endpoint_url=endpoint_url,
+            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout,
+        )
 
     def __repr__(self) -> str:
         return f"BedrockEmbedder(model_id={self.model_id!r}, dimension={self.dimension}, region={self.region!r})"
 
     @property
     def client(self):
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = aws_client(
-                        "bedrock-runtime",
-                        region=self.region,
-                        endpoint_url=self.endpoint_url,
-                        max_attempts=self.max_attempts,
-                        connect_timeout=self.connect_timeout,
-                        read_timeout=self.read_timeout,
-                        error=RagError,
-                    )
-        return self._client
+        return self._aws.get()
 
     @property
     def _region(self) -> str:
-        return client_region(self.region, self._client)
+        return client_region(self.region, self._aws.current)
 
     @property
     def _what(self) -> str:

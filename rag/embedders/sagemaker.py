@@ -12,14 +12,13 @@ come from the AWS SDK's own chain.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
 
 from rag.errors import RagError
-from rag.generators.sagemaker import aws_client, client_region, sagemaker_failure
+from rag.aws import LazyClient, client_region, sagemaker_failure
 
 Payload = Literal["inputs", "text_inputs"]
 
@@ -104,8 +103,10 @@ class SageMakerEmbedder:
         self.max_attempts = max_attempts
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        self._client = client
-        self._lock = threading.Lock()
+        self._aws = LazyClient(
+            "sagemaker-runtime", client=client, error=RagError, region=region, endpoint_url=endpoint_url,
+            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -115,23 +116,11 @@ class SageMakerEmbedder:
 
     @property
     def client(self):
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = aws_client(
-                        "sagemaker-runtime",
-                        region=self.region,
-                        endpoint_url=self.endpoint_url,
-                        max_attempts=self.max_attempts,
-                        connect_timeout=self.connect_timeout,
-                        read_timeout=self.read_timeout,
-                        error=RagError,
-                    )
-        return self._client
+        return self._aws.get()
 
     @property
     def _what(self) -> str:
-        region = client_region(self.region, self._client)
+        region = client_region(self.region, self._aws.current)
         return f"SageMaker embedding endpoint '{self.endpoint_name}' ({region})"
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:

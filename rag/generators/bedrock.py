@@ -18,15 +18,15 @@ from typing import Any
 
 from rag.errors import GeneratorError
 from rag.generators.base import GenerationParams, Message
-from rag.generators.sagemaker import (
+from rag.aws import (
+    LazyClient,
     THROTTLING_CODES,
-    aws_client,
     client_region,
     error_code,
     error_text,
-    fold_system,
     transport_failure,
 )
+from rag.generators.sagemaker import fold_system
 
 # Converse models without a system role (Bedrock's "supported models and model features" table):
 # for these the system text is folded into the first user turn.
@@ -101,7 +101,10 @@ class BedrockGenerator:
         self.max_attempts = max_attempts
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        self._client = client
+        self._aws = LazyClient(
+            "bedrock-runtime", client=client, region=region, endpoint_url=endpoint_url,
+            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout,
+        )
         self._chat = None
         self._lock = threading.Lock()
 
@@ -110,18 +113,7 @@ class BedrockGenerator:
 
     @property
     def client(self):
-        if self._client is None:
-            with self._lock:
-                if self._client is None:
-                    self._client = aws_client(
-                        "bedrock-runtime",
-                        region=self.region,
-                        endpoint_url=self.endpoint_url,
-                        max_attempts=self.max_attempts,
-                        connect_timeout=self.connect_timeout,
-                        read_timeout=self.read_timeout,
-                    )
-        return self._client
+        return self._aws.get()
 
     @property
     def chat(self):
@@ -157,7 +149,7 @@ class BedrockGenerator:
 
     @property
     def _region(self) -> str:
-        return client_region(self.region, self._client)
+        return client_region(self.region, self._aws.current)
 
     def _lc_messages(self, messages: Sequence[Message]) -> list:
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage

@@ -35,7 +35,7 @@ def embedder(server, aws_env):
 
 
 def test_init_is_lazy_and_checks_dimension():
-    assert BedrockEmbedder()._client is None and BedrockEmbedder().dimension == 1024
+    assert not BedrockEmbedder()._aws.made and BedrockEmbedder().dimension == 1024
     with pytest.raises(ValueError, match="dimension must be one of"):
         BedrockEmbedder(dimension=768)
     with pytest.raises(ValueError, match="model_id"):

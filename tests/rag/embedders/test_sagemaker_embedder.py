@@ -20,7 +20,7 @@ def tei(server, aws_env):
 
 def test_init_is_lazy():
     e = SageMakerEmbedder("ep", model_id="m", dimension=384)
-    assert e._client is None and (e.model_id, e.dimension) == ("m", 384)
+    assert not e._aws.made and (e.model_id, e.dimension) == ("m", 384)
 
 
 def test_inputs_payload_in_batches_gives_unit_float32_rows(tei, server):

@@ -45,7 +45,7 @@ def claude(server, aws_env):
 
 def test_init_is_lazy():
     gen = BedrockGenerator(CLAUDE)
-    assert gen._client is None and gen._chat is None and gen.model_id == CLAUDE
+    assert not gen._aws.made and gen._chat is None and gen.model_id == CLAUDE
 
 
 def test_generate_with_converse(claude, server):

@@ -97,7 +97,7 @@ def test_init_is_lazy(monkeypatch):
     for key in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
     gen = SageMakerGenerator("ep")
-    assert gen._client is None and "ep" in repr(gen)
+    assert not gen._aws.made and "ep" in repr(gen)
 
 
 def test_no_region_is_a_clear_error(aws_env, monkeypatch):
