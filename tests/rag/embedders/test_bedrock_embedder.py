@@ -1,7 +1,6 @@
 """BedrockEmbedder (Titan Text Embeddings) against a local server speaking the Bedrock Runtime protocol."""
 
 import hashlib
-import json
 
 import numpy as np
 import pytest
