@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import threading
 import warnings
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ import pyarrow as pa
 from rag.errors import EmbeddingModelMismatch, StoreError
 from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
 from rag.stores.base import DocumentInfo
+from rag.stores.identifiers import identifier_phrases
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +34,6 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-# Identifiers that people type exactly: section numbers ("21 01 13", "05.01.02") and codes
-# with letters and digits ("HEA06", "DD-114", "FP-300").
-_NUMBER_RUN = re.compile(r"\b\d+(?:[ .\-/]\d+)+\b")
-_CODE = re.compile(r"\b(?=[\w-]*\d)(?=[\w-]*[A-Za-z])\w+(?:-\w+)+\b")
-
-
 def keyword_query(text: str):
     """BM25 over the words of ``text``, plus a phrase clause for each identifier in it.
 
@@ -48,11 +42,11 @@ def keyword_query(text: str):
     """
     from lancedb.query import BooleanQuery, MatchQuery, Occur, PhraseQuery
 
-    phrases = [m.group(0) for pattern in (_NUMBER_RUN, _CODE) for m in pattern.finditer(text)]
+    phrases = identifier_phrases(text)
     if not phrases:
         return MatchQuery(text, "text")
     clauses = [(Occur.SHOULD, MatchQuery(text, "text"))]
-    clauses += [(Occur.SHOULD, PhraseQuery(p, "text")) for p in dict.fromkeys(phrases)]
+    clauses += [(Occur.SHOULD, PhraseQuery(p, "text")) for p in phrases]
     return BooleanQuery(clauses)
 
 

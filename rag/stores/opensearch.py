@@ -40,7 +40,7 @@ import numpy as np
 from rag.errors import EmbeddingModelMismatch, StoreError
 from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
 from rag.stores.base import DocumentInfo
-from rag.stores.embedded import _CODE, _NUMBER_RUN
+from rag.stores.identifiers import identifier_phrases
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +140,6 @@ def filter_clauses(filters: SearchFilters | None) -> list[dict]:
 
 def _filter_query(clauses: list[dict]) -> dict:
     return clauses[0] if len(clauses) == 1 else {"bool": {"filter": clauses}}
-
-
-def identifier_phrases(text: str) -> list[str]:
-    """Section numbers and codes in ``text``, in order, without repeats (the embedded store's rules)."""
-    return list(dict.fromkeys(m.group(0) for pattern in (_NUMBER_RUN, _CODE) for m in pattern.finditer(text)))
 
 
 def keyword_query(text: str, filters: SearchFilters | None = None) -> dict:
