@@ -51,9 +51,9 @@ def show_sources(turn: Interaction) -> None:
 
 def feedback_form(turn: Interaction) -> None:
     key = turn.id
-    faces = st.feedback("faces", key=f"chat_fb_{key}")
-    if faces is None and turn.feedback is not None:
-        faces = turn.feedback.rating - 1
+    # A reopened conversation shows the rating already given (faces 0–4 are Likert 1–5).
+    stored = turn.feedback.rating - 1 if turn.feedback is not None else None
+    faces = st.feedback("faces", key=f"chat_fb_{key}", default=stored)
     if faces is None:
         st.caption("How good is this answer? Rate it to help improve ragbot.")
         return

@@ -80,6 +80,8 @@ def test_ask_rate_correct_rerate_follow_up_and_new_conversation(indexed):
     # The earlier conversation is listed and can be reopened.
     at.button(key=f"chat_open_{record.session_id}").click().run()
     assert [t.id for t in at.session_state.chat_turns] == [first.id, second.id]
+    assert at.feedback[0].value == 3, "the reopened answer shows its rating (Agree = faces 3)"
+    assert at.feedback[1].value is None
 
 
 def test_off_topic_question_says_not_found_and_shows_what_was_searched(indexed):
