@@ -44,35 +44,21 @@ sys.path.insert(0, str(ROOT))
 
 from feedback.errors import FeedbackError  # noqa: E402
 from feedback.outbox import OutboxFeedbackStore  # noqa: E402
-from feedback.records import CitationRecord, Feedback, Interaction  # noqa: E402
+from feedback.records import Feedback, Interaction  # noqa: E402
 from feedback.stores.dynamodb import DynamoDBFeedbackStore  # noqa: E402
 from feedback.stores.sqlite import SQLiteFeedbackStore  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import feedback_write as sqlite_bench  # noqa: E402
+from feedback_write import pct  # noqa: E402
+
 CONCURRENT = 8
-CONTEXT = (
-    "[1] Design/Criteria/structure.pdf p.12\nThe floor slab shall be designed for a uniformly "
-    "distributed load of 50 kN/m2 and a point load of 70 kN from rack uprights. "
-) * 40
 
 
 def interaction(writer: int, i: int) -> Interaction:
-    return Interaction(
-        id=f"{uuid.uuid4().hex[:8]}-w{writer}-{i:05d}",
-        session_id=f"session-{writer}-{i // 5}",
-        user=f"user{writer}",
-        role="engineer",
-        turn=i % 5 + 1,
-        question="What distributed load must the warehouse floor slab carry, and where is it specified?",
-        answer="The slab must carry 50 kN/m2 uniformly distributed and 70 kN point loads [1][2]. " * 8,
-        citations=[
-            CitationRecord(n=n + 1, source=f"Design/Criteria/doc{n}.pdf", page=n + 3, chunk_id=f"c{n}", score=0.8)
-            for n in range(5)
-        ],
-        context=CONTEXT[:6000],
-        model_id="SmolLM2-135M-Instruct",
-        prompt_version="v1",
-        latency_ms=850,
-    )
+    # The same record as bench/feedback_write.py, with a run prefix: moto's tables outlive a run.
+    record = sqlite_bench.interaction(writer, i)
+    return record.model_copy(update={"id": f"{uuid.uuid4().hex[:8]}-{record.id}"})
 
 
 class Moto:
@@ -105,11 +91,6 @@ class Moto:
             self.process.terminate()
             self.process.wait(10)
         self.log.close()
-
-
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q / 100 * (len(xs) - 1)))]
 
 
 def drive(store, writers: int, pairs: int) -> dict:
