@@ -1,4 +1,5 @@
-"""What every page shares: the services, built once per process."""
+"""What every page shares: the backends (built once per process) and the services of the person
+using this browser session."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ import os
 import streamlit as st
 
 from app.config import Settings
-from app.services import Services
+from app.services import Backends, Services
 
 
 @st.cache_resource(show_spinner="Loading the models…")
-def get_services() -> Services:
-    """One Services per process; the models inside load once and are never mutated."""
+def get_backends() -> Backends:
+    """One set of backends per process; the models inside load once and are never mutated."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    services = Services(Settings())
-    services.warm_up()
-    return services
+    backends = Backends(Settings())
+    backends.warm_up()
+    return backends
+
+
+def get_services() -> Services:
+    """The services acting for this session's user."""
+    return Services(backends=get_backends())

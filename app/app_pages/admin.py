@@ -6,39 +6,38 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.services import Action, Forbidden
 from app.ui import get_services
 from rag.errors import RagError
 
 services = get_services()
-try:
-    services.require_role("admin")
-except PermissionError as e:
-    st.error(str(e))
+if not services.identity.may(Action.SEE_DASHBOARD):
+    st.error(str(Forbidden(services.identity, Action.SEE_DASHBOARD)))
     st.stop()
 
 st.title("Admin")
 corpus_tab, feedback_tab = st.tabs(["Corpus", "Feedback"])
 
 with corpus_tab:
-    status = services.corpus_status()
+    status = services.corpus.status()
     cols = st.columns(3)
-    cols[0].metric("Documents", status["documents"])
-    cols[1].metric("Pages", status["pages"])
-    cols[2].metric("Passages", status["chunks"])
-    st.caption(f"Embedding model: {status['embedding_model'] or '– (nothing indexed yet)'}")
-    last = status["last_ingest"]
+    cols[0].metric("Documents", status.documents)
+    cols[1].metric("Pages", status.pages)
+    cols[2].metric("Passages", status.chunks)
+    st.caption(f"Embedding model: {status.embedding_model or '– (nothing indexed yet)'}")
+    last = status.last_ingest
     if last:
         from datetime import UTC, datetime
 
-        started = datetime.fromtimestamp(last["started_at"], UTC)
+        started = datetime.fromtimestamp(last.started_at, UTC)
         st.caption(
-            f"Last ingest {started:%Y-%m-%d %H:%M} UTC of {', '.join(last['roots'])}: "
-            f"{len(last['indexed'])} indexed, {last['unchanged']} unchanged, {len(last['failed'])} failed, "
-            f"{len(last['skipped'])} skipped, {len(last['pruned'])} pruned in {last['seconds']:.1f} s"
+            f"Last ingest {started:%Y-%m-%d %H:%M} UTC of {', '.join(last.roots)}: "
+            f"{len(last.indexed)} indexed, {last.unchanged} unchanged, {len(last.failed)} failed, "
+            f"{len(last.skipped)} skipped, {len(last.pruned)} pruned in {last.seconds:.1f} s"
         )
-        if last["failed"]:
+        if last.failed:
             st.markdown("**Files that could not be read**")
-            st.dataframe(last["failed"], hide_index=True, use_container_width=True)
+            st.dataframe([f.model_dump() for f in last.failed], hide_index=True, use_container_width=True)
 
     st.subheader("Ingest a folder")
     st.caption("A folder on the server; it is searched recursively and only changed files are re-indexed.")
@@ -59,7 +58,7 @@ with corpus_tab:
                 bar.progress(p.files_done / max(p.files_total, 1), text=f"{p.files_done}/{p.files_total} files · {p.pages_done} pages · {p.current}")
 
             try:
-                report = services.ingest([path], prune=prune, progress=progress)
+                report = services.corpus.ingest([path], prune=prune, progress=progress)
             except RagError as e:
                 st.error(str(e))
             else:
@@ -83,13 +82,13 @@ with feedback_tab:
     @st.cache_data(ttl=30, show_spinner="Reading the feedback…")
     def cached_stats():
         # A pass over every record: not on every widget change of this page.
-        return services.feedback_stats()
+        return services.feedback.stats()
 
     if st.button("Refresh", key="admin_stats_refresh"):
         cached_stats.clear()
     try:
         stats = cached_stats()
-        pending = services.feedback_pending()
+        pending = services.feedback.pending()
     except FeedbackError as e:
         st.error(f"The feedback store cannot be read: {e}")
         st.stop()
@@ -117,8 +116,7 @@ with feedback_tab:
         st.caption("No rated answers yet.")
 
     st.subheader("Export")
-    from datetime import UTC, datetime, time, timedelta
-
+    from app.services.filters import day_end, day_start
     from feedback.stores.base import InteractionFilter
 
     c1, c2, c3 = st.columns(3)
@@ -131,9 +129,8 @@ with feedback_tab:
     correction = c6.selectbox("Better answer", ["any", "with", "without"], key="admin_export_correction")
     if st.button("Prepare export", key="admin_export"):
         since = until = None
-        if len(days) == 2:  # a complete range; until is exclusive, so the end day is included
-            since = datetime.combine(days[0], time(), UTC)
-            until = datetime.combine(days[1] + timedelta(days=1), time(), UTC)
+        if len(days) == 2:  # a complete range; the end day is included
+            since, until = day_start(days[0]), day_end(days[1])
         filters = InteractionFilter(
             since=since,
             until=until,
@@ -146,7 +143,7 @@ with feedback_tab:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"ragbot-feedback.{fmt}"
             try:
-                count = services.export_feedback(path, fmt, filters)
+                count = services.feedback.export(path, fmt, filters)
             except FeedbackError as e:
                 st.error(f"The export failed: {e}")
             else:

@@ -19,9 +19,9 @@ state.setdefault("chat_turns", [])  # list[Interaction], oldest first
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def corpus_status() -> dict:
+def corpus_status():
     """The index's size for the sidebar; a full scan, so at most every 30 seconds."""
-    return services.corpus_status()
+    return services.corpus.status()
 
 
 def show_sources(turn: Interaction) -> None:
@@ -33,12 +33,12 @@ def show_sources(turn: Interaction) -> None:
         with st.expander(f"[{c.n}] {c.label}"):
             st.markdown("Passage given to the model:")
             st.text(c.text)
-            path = services.locate_source(c.source)
+            path = services.corpus.locate_source(c.source)
             if path is None:
                 st.caption("The file is no longer where it was ingested from.")
                 continue
             if c.page is not None and st.toggle("Show the page", key=f"chat_page_{turn.id}_{c.n}"):
-                image = services.render_page(c.source, c.page)
+                image = services.corpus.render_page(c.source, c.page)
                 if image:
                     st.image(image, caption=c.label)
             st.download_button(
@@ -68,12 +68,12 @@ def feedback_form(turn: Interaction) -> None:
     )
     if st.button("Submit feedback", key=f"chat_submit_{key}"):
         try:
-            updated = services.record_feedback(turn.id, faces + 1, correction, note)
+            updated = services.chat.rate(turn.id, faces + 1, correction, note)
         except FeedbackError as e:
             st.error(str(e))
             return
         state.chat_turns = [updated if t.id == updated.id else t for t in state.chat_turns]
-        if services.feedback_queued():
+        if services.chat.last_write_queued():
             st.info(f"Saved on this machine as “{updated.feedback.label}”; it will reach the feedback store when it is back.")
         else:
             st.success(f"Thanks — saved as “{updated.feedback.label}”.")
@@ -82,13 +82,13 @@ def feedback_form(turn: Interaction) -> None:
 with st.sidebar:
     st.subheader("ragbot")
     status = corpus_status()
-    st.caption(f"{status['documents']} documents · {status['pages']} pages · {status['chunks']} passages")
+    st.caption(f"{status.documents} documents · {status.pages} pages · {status.chunks} passages")
     if st.button("New conversation", key="chat_new", use_container_width=True):
         state.chat_session_id = uuid.uuid4().hex
         state.chat_turns = []
         st.rerun()
     try:
-        earlier = [s for s in services.conversations() if s.session_id != state.chat_session_id]
+        earlier = [s for s in services.chat.conversations() if s.session_id != state.chat_session_id]
     except FeedbackError as e:
         earlier = []
         st.caption(f"Earlier conversations are unavailable: {e}")
@@ -98,7 +98,7 @@ with st.sidebar:
             title = summary.first_question if len(summary.first_question) <= 40 else summary.first_question[:39] + "…"
             if st.button(title, key=f"chat_open_{summary.session_id}", use_container_width=True, help=f"{summary.turns} questions, {summary.started_at:%Y-%m-%d %H:%M}"):
                 try:
-                    state.chat_turns = services.conversation(summary.session_id)
+                    state.chat_turns = services.chat.conversation(summary.session_id)
                     state.chat_session_id = summary.session_id
                 except FeedbackError as e:
                     st.error(f"That conversation cannot be loaded now: {e}")
@@ -123,7 +123,7 @@ if question:
         final = []
 
         def tokens():
-            for event in services.ask_stream(question, history):
+            for event in services.chat.ask_stream(question, history):
                 if event.kind == "token":
                     yield event.token
                 elif event.kind == "answer":
@@ -135,7 +135,7 @@ if question:
             st.error(str(e))
         if final:
             try:
-                turn = services.record_answer(final[0], session_id=state.chat_session_id, turn=len(state.chat_turns) + 1)
+                turn = services.chat.record_answer(final[0], session_id=state.chat_session_id, turn=len(state.chat_turns) + 1)
             except FeedbackError as e:
                 st.warning(f"The answer could not be recorded: {e}")
                 for c in final[0].citations:

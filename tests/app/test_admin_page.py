@@ -18,9 +18,9 @@ def env(local_model_dir, monkeypatch):
 
 
 def app() -> AppTest:
-    from app.ui import get_services
+    from app.ui import get_backends
 
-    get_services.clear()
+    get_backends.clear()
     st.cache_data.clear()
     return AppTest.from_file(str(ADMIN_PAGE), default_timeout=180).run()
 
@@ -52,7 +52,7 @@ def test_missing_folder_is_a_clear_error(env, tmp_path):
 def test_engineers_are_turned_away(env, monkeypatch):
     monkeypatch.setenv("RAGBOT_ROLE", "engineer")
     at = app()
-    assert "needs the admin role" in at.error[0].value
+    assert "only the admin role may see the feedback dashboard" in at.error[0].value
     assert not at.button
 
 
@@ -64,9 +64,9 @@ def test_feedback_statistics_and_export(env):
     services = Services(Settings())
     for i, rating in enumerate([1, 2, 4, 5, 5, None]):
         answer = Answer(question=f"question {i}", answer="…", found=True, citations=[], model_id="m", prompt_version="p", latency_ms=1)
-        rec = services.record_answer(answer, session_id="s", turn=i + 1)
+        rec = services.chat.record_answer(answer, session_id="s", turn=i + 1)
         if rating:
-            services.record_feedback(rec.id, rating)
+            services.chat.rate(rec.id, rating)
     at = app()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Answers"] == "6" and metrics["Rated"] == "5" and metrics["Negative (1–2)"] == "40%"

@@ -3,13 +3,13 @@
 import pytest
 
 from app.config import Settings
-from app.services import ConfigError, Services
+from app.services import Backends, ConfigError
 
 
 def build(monkeypatch, **env):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    return Services(Settings())
+    return Backends(Settings())
 
 
 def test_defaults_are_the_embedded_backends(monkeypatch):

@@ -19,14 +19,14 @@ def indexed(tmp_path, local_model_dir, monkeypatch):
     monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
     root = tmp_path / "docs"
     make_pdf(root / "Design" / "criteria.pdf", ["General requirements.", "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions."])
-    Services(Settings()).ingest([root])
+    Services(Settings()).corpus.ingest([root])
     return root
 
 
 def app() -> AppTest:
-    from app.ui import get_services
+    from app.ui import get_backends
 
-    get_services.clear()  # each test has its own RAGBOT_HOME
+    get_backends.clear()  # each test has its own RAGBOT_HOME
     st.cache_data.clear()
     return AppTest.from_file(str(CHAT_PAGE), default_timeout=180).run()
 
@@ -56,7 +56,7 @@ def test_ask_rate_correct_rerate_follow_up_and_new_conversation(indexed):
     at.text_input(key=f"chat_note_{first.id}").set_value("Trailer count missing.")
     at.button(key=f"chat_submit_{first.id}").click().run()
     assert "Strongly disagree" in at.success[0].value
-    store = Services().feedback_store
+    store = Services().backends.feedback_store
     record = store.get(first.id)
     assert record.feedback.rating == 1 and record.feedback.label == "Strongly disagree"
     assert record.feedback.correction == "412 car spaces and 38 trailer positions, page 2."

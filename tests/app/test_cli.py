@@ -25,11 +25,12 @@ def docs(tmp_path) -> Path:
     return root
 
 
-def run(*args: str):
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+@pytest.fixture
+def run(ragbot):
+    return ragbot
 
 
-def test_ingest_summary_and_exit_status(docs):
+def test_ingest_summary_and_exit_status(run, docs):
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4 junk")
     result = run("ingest", str(docs))
     assert result.exit_code == 1
@@ -42,7 +43,7 @@ def test_ingest_summary_and_exit_status(docs):
     assert report["ok"] and report["unchanged"] == 2 and report["indexed"] == []
 
 
-def test_ingest_if_empty_does_nothing_on_a_full_index(docs, tmp_path):
+def test_ingest_if_empty_does_nothing_on_a_full_index(run, docs, tmp_path):
     run("ingest", str(docs))
     other = tmp_path / "other"
     make_pdf(other / "x.pdf", ["something else entirely"])
@@ -52,7 +53,7 @@ def test_ingest_if_empty_does_nothing_on_a_full_index(docs, tmp_path):
     assert status["documents"] == 2 and status["pages"] == 4
 
 
-def test_search_json_contract(docs):
+def test_search_json_contract(run, docs):
     run("ingest", str(docs))
     result = run("search", "minimum size of a parking space", "--json", "--k", "2")
     assert result.exit_code == 0
@@ -67,7 +68,7 @@ def test_search_json_contract(docs):
     assert [(c["source"], c["page"]) for c in pageless] == [("notes.md", None)]
 
 
-def test_search_queries_file_prints_one_line_per_query(docs, tmp_path):
+def test_search_queries_file_prints_one_line_per_query(run, docs, tmp_path):
     run("ingest", str(docs))
     queries = tmp_path / "q.jsonl"
     queries.write_text('{"id": "a", "query": "trailer positions"}\n\nfire door rating\n{"query": "21 01 13"}\n')
@@ -97,7 +98,7 @@ def test_a_bad_setting_is_named(monkeypatch):
 
 
 @pytest.mark.slow
-def test_ask_json_with_the_real_local_model(docs, local_model_dir, monkeypatch):
+def test_ask_json_with_the_real_local_model(run, docs, local_model_dir, monkeypatch):
     monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
     run("ingest", str(docs))
     out = json.loads(run("ask", "How many car parking spaces does the site provide?", "--json").output)
@@ -109,13 +110,19 @@ def test_ask_json_with_the_real_local_model(docs, local_model_dir, monkeypatch):
 
 
 @pytest.mark.slow
-def test_ragbot_command_streams_then_lists_sources(docs, local_model_dir, ragbot_home):
-    env = os.environ | {"RAGBOT_LOCAL_MODEL": str(local_model_dir), "RAGBOT_HOME": str(ragbot_home)}
-    ragbot = [sys.executable, "-m", "app.cli"]
-    subprocess.run([*ragbot, "ingest", str(docs)], env=env, check=True, capture_output=True)
-    out = subprocess.run([*ragbot, "ask", "How many car parking spaces are there?"], env=env, check=True, capture_output=True, text=True).stdout
+def test_ask_streams_then_lists_sources(run, docs, local_model_dir, monkeypatch):
+    monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
+    run("ingest", str(docs))
+    out = run("ask", "How many car parking spaces are there?").output
     answer, _, sources = out.partition("Sources:")
     assert answer.strip()
     assert "[1] Design/criteria.pdf – page 2" in sources
-    off_topic = subprocess.run([*ragbot, "ask", "Who painted the Mona Lisa?"], env=env, check=True, capture_output=True, text=True).stdout
+    off_topic = run("ask", "Who painted the Mona Lisa?").output
     assert "The documents do not contain the answer" in off_topic and "Searched:" in off_topic
+
+
+def test_the_installed_command_runs_as_a_process(ragbot_home):
+    # One real process, to prove the entry point; everything else runs in-process.
+    env = os.environ | {"RAGBOT_HOME": str(ragbot_home)}
+    out = subprocess.run([sys.executable, "-m", "app.cli", "status", "--json"], env=env, check=True, capture_output=True, text=True)
+    assert json.loads(out.stdout)["documents"] == 0

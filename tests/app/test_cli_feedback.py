@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from app.cli_feedback import feedback
+from app.cli.feedback import feedback
 from app.config import Settings
 from app.services import Services
 from feedback.export import export
@@ -26,7 +26,7 @@ def run(*args: str):
 
 
 def store():
-    return Services(Settings()).feedback_store
+    return Services(Settings()).backends.feedback_store
 
 
 @pytest.fixture
@@ -144,7 +144,7 @@ def test_export_and_import_are_for_admins_only(filled, tmp_path, monkeypatch, ro
     args = ["export", "--out", str(out)] if command == "export" else ["import", str(dump)]
     result = run(*args)
     assert result.exit_code == 1
-    assert "for admins" in result.stderr and f"the {role} role" in result.stderr
+    assert "only the admin role may" in result.stderr and f"the {role} role" in result.stderr
     assert not out.exists()
 
 

@@ -1,68 +1,29 @@
-"""``ragbot feedback …``: export, import and summarise the recorded interactions.
-
-Registered on the main group in ``app.cli`` with ``cli.add_command(feedback)``.
-"""
+"""``ragbot feedback …``: export, import and summarise the recorded interactions."""
 
 from __future__ import annotations
 
 import functools
 import sys
 import time
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import click
 
-from feedback.errors import FeedbackError
+from app.cli.context import RagbotGroup, pass_services
+from app.services.filters import parse_when
 from feedback.stores.base import InteractionFilter
-
-ADMIN = "admin"
-
-
-class FeedbackGroup(click.Group):
-    """Turns the feedback package's errors, and files that cannot be read or written, into one
-    line and exit status 1."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except (FeedbackError, OSError) as e:
-            raise click.ClickException(str(e)) from e
-
-
-def _services():
-    from app.cli import _services  # app.cli imports this module to register the group
-
-    return _services()
-
-
-def _require_admin(services, action: str) -> None:
-    role = services.settings.role
-    if role != ADMIN:
-        raise click.ClickException(
-            f"{action} is for admins; {services.settings.user} has the {role} role (RAGBOT_ROLE)"
-        )
 
 
 def _parse_when(value: str | None, option: str, *, end: bool) -> datetime | None:
-    """An ISO date or date-time as an aware UTC datetime (naive values are UTC).
-
-    A bare date given to the exclusive ``--until`` means the end of that day, so
-    ``--until 2025-03-31`` includes March 31.
-    """
     if value is None:
         return None
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            start = datetime.combine(day, dtime(), tzinfo=UTC)
-            return start + timedelta(days=1) if end else start
-        when = datetime.fromisoformat(value)
+        return parse_when(value, end=end)
     except ValueError:
         raise click.BadParameter(
             f"{value!r} is not an ISO date or date-time (e.g. 2025-03-14 or 2025-03-14T09:30)", param_hint=option
         ) from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def filter_options(command):
@@ -113,7 +74,7 @@ def _size(n: int) -> str:
     raise AssertionError("unreachable")
 
 
-@click.group(cls=FeedbackGroup)
+@click.group(cls=RagbotGroup)
 def feedback() -> None:
     """Export, import and summarise the recorded questions, answers and ratings."""
 
@@ -125,28 +86,27 @@ def feedback() -> None:
 )
 @click.option("--out", "-o", metavar="FILE", required=True, help="The file to write ('-' for standard output).")
 @filter_options
-def export_command(fmt: str | None, out: str, filters: InteractionFilter) -> None:
+@pass_services
+def export_command(services, fmt: str | None, out: str, filters: InteractionFilter) -> None:
     """Export interactions and their feedback (admins only).
 
     The file appears only once the export is complete. Prints a one-line summary.
     """
-    from feedback.export import export, format_for
+    from feedback.export import format_for
 
     to_stdout = out == "-"
     fmt = fmt or (None if to_stdout else format_for(out))
     if fmt is None:
         raise click.UsageError("give --format csv|jsonl|parquet (the --out name does not say which)")
-    services = _services()
-    _require_admin(services, "Exporting feedback")
     bar = _progress_bar("Exporting")
     started = time.perf_counter()
     try:
         if to_stdout:
             stream = click.get_binary_stream("stdout")
-            count = export(services.feedback_store, stream, fmt, filters, progress=lambda n: bar.update(n - bar.n))
+            count = services.feedback.export(stream, fmt, filters, progress=lambda n: bar.update(n - bar.n))
             stream.flush()
         else:
-            count = export(services.feedback_store, Path(out), fmt, filters, progress=lambda n: bar.update(n - bar.n))
+            count = services.feedback.export(Path(out), fmt, filters, progress=lambda n: bar.update(n - bar.n))
     finally:
         bar.close()
     seconds = time.perf_counter() - started
@@ -156,64 +116,52 @@ def export_command(fmt: str | None, out: str, filters: InteractionFilter) -> Non
 
 @feedback.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_command(file: Path) -> None:
+@pass_services
+def import_command(services, file: Path) -> None:
     """Load a JSONL or Parquet export back into the feedback store (admins only).
 
     Ids are kept, so importing a file twice changes nothing the second time. A file with a bad
     record is rejected as a whole, naming the line.
     """
-    from feedback.export import import_records
-
-    services = _services()
-    _require_admin(services, "Importing feedback")
     bar = _progress_bar("Importing")
     try:
-        count = import_records(services.feedback_store, file, progress=lambda n: bar.update(n - bar.n))
+        count = services.feedback.import_file(file, progress=lambda n: bar.update(n - bar.n))
     finally:
         bar.close()
     click.echo(f"Imported {count} interactions from {file}.")
 
 
 @feedback.command("flush")
-def flush_command() -> None:
-    """Replay feedback writes that waited in the local outbox while the store was unreachable."""
-    services = _services()
-    replayed, remaining = services.feedback_store.flush()
+@pass_services
+def flush_command(services) -> None:
+    """Replay feedback writes that waited in the local outbox while the store was unreachable (admins only)."""
+    replayed, remaining = services.feedback.flush()
     click.echo(f"Replayed {replayed} queued writes; {remaining} still waiting.")
     if remaining:
         raise SystemExit(1)
 
 
 @feedback.command("init-table")
-def init_table_command() -> None:
-    """Create the DynamoDB feedback table (RAGBOT_FEEDBACK_STORE=dynamodb, RAGBOT_DYNAMODB_TABLE)."""
-    from feedback.stores.dynamodb import DynamoDBFeedbackStore, init_table
-
-    services = _services()
-    _require_admin(services, "Creating the feedback table")
-    if services.settings.feedback_store != "dynamodb":
-        raise click.ClickException("init-table is for the DynamoDB store: set RAGBOT_FEEDBACK_STORE=dynamodb")
-    click.echo(init_table(DynamoDBFeedbackStore(services.settings.dynamodb_table)))
+@pass_services
+def init_table_command(services) -> None:
+    """Create the DynamoDB feedback table (RAGBOT_FEEDBACK_STORE=dynamodb, RAGBOT_DYNAMODB_TABLE; admins only)."""
+    click.echo(services.feedback.init_table())
 
 
 @feedback.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @filter_options
-def stats_command(as_json: bool, filters: InteractionFilter) -> None:
+@pass_services
+def stats_command(services, as_json: bool, filters: InteractionFilter) -> None:
     """Ratings, negative share, trends, the documents behind bad answers, AI judge scores.
 
     Engineers see the statistics of their own questions only.
     """
-    from feedback.stats import feedback_stats
+    from app.services import Action
 
-    services = _services()
-    me = services.settings.user
-    own_only = services.settings.role == "engineer"
-    if own_only:
-        if filters.user not in (None, me):
-            raise click.ClickException(f"engineers see the statistics of their own questions only, not {filters.user}'s")
-        filters = filters.model_copy(update={"user": me})
-    stats = feedback_stats(services.feedback_store, filters)
+    me = services.identity.user
+    own_only = not services.identity.may(Action.SEE_ALL)
+    stats = services.feedback.stats(filters)
     if as_json:
         click.echo(stats.model_dump_json())
         return

@@ -1,0 +1,39 @@
+"""The ``ragbot`` command line: the root group; each group of commands lives in its own module."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import click
+
+from app.cli.chat import ask
+from app.cli.context import CliState, RagbotGroup
+from app.cli.corpus import ingest, search, status
+from app.cli.feedback import feedback
+from app.cli.serve import app
+
+__all__ = ["CliState", "cli", "main"]
+
+
+@click.group(cls=RagbotGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Ask your documents: ingest folders of PDFs, search them, and get cited answers."""
+    # Model-loading progress bars from transformers would interleave with our own output.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    ctx.ensure_object(CliState)
+
+
+for command in (ingest, search, ask, status, app, feedback):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

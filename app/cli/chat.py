@@ -1,0 +1,48 @@
+"""``ragbot ask``: a cited answer on the command line."""
+
+from __future__ import annotations
+
+import click
+
+from app.cli.context import emit, pass_services
+from app.cli.corpus import citation_json, search_filters
+from rag.models import Answer
+
+
+def answer_json(a: Answer) -> dict:
+    return {
+        "question": a.question,
+        "answer": a.answer,
+        "found": a.found,
+        "citations": [citation_json(c) for c in a.citations],
+        "model_id": a.model_id,
+        "prompt_version": a.prompt_version,
+        "latency_ms": a.latency_ms,
+        "retrieval_ms": a.retrieval_ms,
+    }
+
+
+@click.command()
+@click.argument("question")
+@click.option("--folder", help="Only documents in this folder (and below).")
+@click.option("--source", help="Only this document.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of streaming.")
+@pass_services
+def ask(services, question, folder, source, as_json) -> None:
+    """Answer QUESTION from the documents, with citations."""
+    filters = search_filters(folder, source)
+    if as_json:
+        emit(answer_json(services.chat.ask(question, filters=filters)))
+        return
+    answer = None
+    for event in services.chat.ask_stream(question, filters=filters):
+        if event.kind == "token":
+            click.echo(event.token, nl=False)
+        elif event.kind == "answer":
+            answer = event.answer
+    click.echo("\n")
+    if answer.citations:
+        click.echo(click.style("Sources:" if answer.found else "Searched:", bold=True))
+        for c in answer.citations:
+            click.echo(f"  [{c.n}] {c.label}")
+    click.echo(click.style(f"{answer.model_id} · {answer.latency_ms / 1000:.1f}s", dim=True))

@@ -1,0 +1,47 @@
+"""Service functions: what the pages and the command line do, with the role checks.
+
+``Services`` binds the process's ``Backends`` (built once) to one ``Identity`` (per request in
+the web app, from settings on the command line) and groups the actions by what they act on:
+``chat``, ``corpus`` and ``feedback``. Every action that not every role may do calls
+``authorize`` (``app.services.access``) before anything else.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from app.config import Settings
+from app.services.access import Action, Forbidden, Identity, authorize
+from app.services.chat import ChatService
+from app.services.corpus import CorpusService, CorpusStatus
+from app.services.feedback import FeedbackService
+from app.wiring import Backends, ConfigError
+
+__all__ = ["Action", "Backends", "ConfigError", "CorpusStatus", "Forbidden", "Identity", "Services", "authorize"]
+
+
+class Services:
+    """The product's actions for one identity over one set of backends."""
+
+    def __init__(
+        self, settings: Settings | None = None, *, backends: Backends | None = None, identity: Identity | None = None
+    ):
+        self.backends = backends or Backends(settings)
+        self.settings = self.backends.settings
+        self.identity = identity or Identity(user=self.settings.user, role=self.settings.role)
+
+    def as_identity(self, identity: Identity) -> Services:
+        """The same backends acting for someone else (one signed-in browser session)."""
+        return Services(backends=self.backends, identity=identity)
+
+    @cached_property
+    def chat(self) -> ChatService:
+        return ChatService(self.backends, self.identity)
+
+    @cached_property
+    def corpus(self) -> CorpusService:
+        return CorpusService(self.backends, self.identity)
+
+    @cached_property
+    def feedback(self) -> FeedbackService:
+        return FeedbackService(self.backends, self.identity)

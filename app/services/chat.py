@@ -1,0 +1,111 @@
+"""Chat actions: ask, record the answer, rate it, reopen earlier conversations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from app.services.access import Action, Identity, authorize
+from app.wiring import Backends
+from feedback.errors import InvalidFeedback, NotFound, StoreUnavailable
+from feedback.records import (
+    LIKERT_LABELS,
+    MAX_CORRECTION_CHARS,
+    MAX_NOTE_CHARS,
+    CitationRecord,
+    Feedback,
+    Interaction,
+)
+from feedback.stores.base import InteractionFilter, SessionSummary
+from rag.models import Answer, SearchFilters, Turn
+from rag.pipeline import StreamEvent
+from rag.prompts import format_passages
+
+
+class ChatService:
+    """Chat actions on behalf of one identity; they only ever touch that identity's records."""
+
+    def __init__(self, backends: Backends, identity: Identity):
+        self.backends = backends
+        self.identity = identity
+
+    def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None) -> Answer:
+        """A cited answer. Raises InvalidQuery, GeneratorError, StoreError."""
+        authorize(self.identity, Action.ASK)
+        return self.backends.pipeline.ask(question, history, filters)
+
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
+    ) -> Iterator[StreamEvent]:
+        """A cited answer as events: citations, tokens, then the Answer."""
+        authorize(self.identity, Action.ASK)
+        return self.backends.pipeline.stream(question, history, filters)
+
+    def record_answer(self, answer: Answer, *, session_id: str, turn: int) -> Interaction:
+        """Store an answered question as an interaction (rated or not) and return it."""
+        authorize(self.identity, Action.ASK)
+        interaction = Interaction(
+            session_id=session_id,
+            user=self.identity.user,
+            role=self.identity.role,
+            turn=turn,
+            question=answer.question,
+            answer=answer.answer,
+            found=answer.found,
+            citations=[
+                CitationRecord(n=c.n, source=c.source, page=c.page, chunk_id=c.chunk_id, score=c.score, text=c.text)
+                for c in answer.citations
+            ],
+            context=format_passages(answer.citations),
+            model_id=answer.model_id,
+            prompt_version=answer.prompt_version,
+            latency_ms=answer.latency_ms,
+        )
+        self.backends.feedback_store.put(interaction)
+        return interaction
+
+    def rate(
+        self, interaction_id: str, rating: int, correction: str | None = None, note: str | None = None
+    ) -> Interaction:
+        """Rate one's own answer 1–5 (Likert), optionally with a better answer and a note.
+
+        Rating again replaces the earlier feedback on the same record.
+        Raises:
+            InvalidFeedback: rating outside 1–5, correction or note too long.
+            NotFound: no such interaction, or it is another user's.
+        """
+        authorize(self.identity, Action.RATE)
+        if not isinstance(rating, int) or isinstance(rating, bool) or rating not in LIKERT_LABELS:
+            raise InvalidFeedback(f"rating must be a whole number from 1 to 5, not {rating!r}")
+        if correction and len(correction) > MAX_CORRECTION_CHARS:
+            raise InvalidFeedback(
+                f"The better answer is {len(correction)} characters long; the limit is {MAX_CORRECTION_CHARS}."
+            )
+        if note and len(note) > MAX_NOTE_CHARS:
+            raise InvalidFeedback(f"The note is {len(note)} characters long; the limit is {MAX_NOTE_CHARS}.")
+        store = self.backends.feedback_store
+        try:
+            existing = store.get(interaction_id)
+        except StoreUnavailable:
+            # The store is down: check ownership against this process's own copy, so the
+            # rating is queued in the outbox instead of lost.
+            existing = store.get_local(interaction_id)
+        if existing is None or existing.user != self.identity.user:
+            raise NotFound(f"no answer with id {interaction_id} for {self.identity.user}")
+        return store.set_feedback(interaction_id, Feedback(rating=rating, correction=correction, note=note))
+
+    def last_write_queued(self) -> bool:
+        """Whether this thread's last feedback write waits in the local outbox (store unreachable)."""
+        return self.backends.feedback_store.last_write_queued
+
+    def conversations(self, limit: int = 20) -> list[SessionSummary]:
+        """The identity's own conversations, newest first."""
+        authorize(self.identity, Action.SEE_OWN)
+        return self.backends.feedback_store.sessions(self.identity.user, limit=limit)
+
+    def conversation(self, session_id: str) -> list[Interaction]:
+        """The identity's own turns of one conversation, in order."""
+        authorize(self.identity, Action.SEE_OWN)
+        page = self.backends.feedback_store.list(
+            InteractionFilter(user=self.identity.user, session_id=session_id), limit=200
+        )
+        return sorted(page.items, key=lambda i: i.turn)

@@ -1,0 +1,224 @@
+"""The composition root: every backend is built here, from one ``Settings``, on first use.
+
+One factory map per backend kind; a new backend is a function and an entry in its map. Nothing
+else in the product reads settings to decide which class to build.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+from app.config import Settings
+from rag.errors import RagError
+
+
+class ConfigError(RagError):
+    """A backend was chosen without the settings it needs."""
+
+
+def _need(condition: object, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+# -- embedders ------------------------------------------------------------------------------------
+
+
+def _local_embedder(s: Settings):
+    from rag.embedders.local import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(s.embedding_model, batch_size=s.embed_batch_size)
+
+
+def _sagemaker_embedder(s: Settings):
+    from rag.embedders.sagemaker import SageMakerEmbedder
+
+    _need(
+        s.embedding_endpoint and s.embedding_dimension,
+        "RAGBOT_EMBEDDING_BACKEND=sagemaker needs RAGBOT_EMBEDDING_ENDPOINT and RAGBOT_EMBEDDING_DIMENSION",
+    )
+    return SageMakerEmbedder(
+        s.embedding_endpoint, model_id=s.embedding_model, dimension=s.embedding_dimension, payload=s.embedding_payload
+    )
+
+
+def _bedrock_embedder(s: Settings):
+    from rag.embedders.bedrock import BedrockEmbedder
+
+    model = s.embedding_model if s.embedding_model != "all-MiniLM-L6-v2" else "amazon.titan-embed-text-v2:0"
+    return BedrockEmbedder(model, dimension=s.embedding_dimension or 1024)
+
+
+EMBEDDERS: dict[str, Callable[[Settings], Any]] = {
+    "local": _local_embedder,
+    "sagemaker": _sagemaker_embedder,
+    "bedrock": _bedrock_embedder,
+}
+
+# -- vector stores --------------------------------------------------------------------------------
+
+
+def _embedded_store(s: Settings):
+    from rag.stores.embedded import LanceDBVectorStore
+
+    return LanceDBVectorStore(s.index_dir, ann_min_rows=s.ann_min_rows)
+
+
+def _opensearch_store(s: Settings):
+    from rag.stores.opensearch import OpenSearchVectorStore
+
+    _need(s.opensearch_url, "RAGBOT_VECTOR_STORE=opensearch needs OPENSEARCH_URL (e.g. https://localhost:9200)")
+    auth: Any = None
+    if s.opensearch_auth == "basic":
+        _need(
+            s.opensearch_user and s.opensearch_password,
+            "RAGBOT_OPENSEARCH_AUTH=basic needs RAGBOT_OPENSEARCH_USER and RAGBOT_OPENSEARCH_PASSWORD",
+        )
+        auth = (s.opensearch_user, s.opensearch_password.get_secret_value())
+    elif s.opensearch_auth == "sigv4":
+        auth = "sigv4"
+    return OpenSearchVectorStore(
+        s.opensearch_url,
+        s.opensearch_index,
+        engine=s.opensearch_engine,
+        space_type=s.opensearch_space_type,
+        auth=auth,
+        service=s.opensearch_service,
+        verify_certs=s.opensearch_verify_certs,
+        hybrid=s.opensearch_hybrid,
+    )
+
+
+VECTOR_STORES: dict[str, Callable[[Settings], Any]] = {"embedded": _embedded_store, "opensearch": _opensearch_store}
+
+# -- generators -----------------------------------------------------------------------------------
+
+
+def _local_generator(s: Settings):
+    from rag.generators.local import TransformersGenerator
+
+    return TransformersGenerator(s.local_model, cache_dir=s.models_dir)
+
+
+def _sagemaker_generator(s: Settings):
+    from rag.generators.sagemaker import SageMakerGenerator
+
+    _need(s.sagemaker_endpoint, "RAGBOT_GENERATOR=sagemaker needs RAGBOT_SAGEMAKER_ENDPOINT")
+    return SageMakerGenerator(
+        s.sagemaker_endpoint, container=s.sagemaker_container, inference_component=s.sagemaker_inference_component
+    )
+
+
+def _bedrock_generator(s: Settings):
+    from rag.generators.bedrock import BedrockGenerator
+
+    return BedrockGenerator(s.bedrock_model)
+
+
+def _openai_generator(s: Settings):
+    from rag.generators.openai_compat import OpenAICompatGenerator
+
+    _need(
+        s.openai_base_url and s.openai_model,
+        "RAGBOT_GENERATOR=openai needs RAGBOT_OPENAI_BASE_URL and RAGBOT_OPENAI_MODEL",
+    )
+    key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
+    return OpenAICompatGenerator(s.openai_base_url, s.openai_model, api_key=key)
+
+
+GENERATORS: dict[str, Callable[[Settings], Any]] = {
+    "local": _local_generator,
+    "sagemaker": _sagemaker_generator,
+    "bedrock": _bedrock_generator,
+    "openai": _openai_generator,
+}
+
+# -- feedback stores ------------------------------------------------------------------------------
+
+
+def _sqlite_feedback(s: Settings):
+    from feedback.stores.sqlite import SQLiteFeedbackStore
+
+    return SQLiteFeedbackStore(s.home_dir / "feedback.db")
+
+
+def _dynamodb_feedback(s: Settings):
+    from feedback.stores.dynamodb import DynamoDBFeedbackStore
+
+    return DynamoDBFeedbackStore(s.dynamodb_table)
+
+
+FEEDBACK_STORES: dict[str, Callable[[Settings], Any]] = {"sqlite": _sqlite_feedback, "dynamodb": _dynamodb_feedback}
+
+
+class Backends:
+    """The backends of one process, built on first use and never rebuilt.
+
+    Shared by every user of the process (the Streamlit server's sessions, one CLI command); a
+    test may assign an attribute before first use to share an already loaded model.
+    """
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+
+    @cached_property
+    def embedder(self):
+        return EMBEDDERS[self.settings.embedding_backend](self.settings)
+
+    @cached_property
+    def store(self):
+        return VECTOR_STORES[self.settings.vector_store](self.settings)
+
+    @cached_property
+    def generator(self):
+        return GENERATORS[self.settings.generator](self.settings)
+
+    @cached_property
+    def feedback_store(self):
+        """The configured store behind a local outbox, so a write never fails for an outage."""
+        from feedback.outbox import OutboxFeedbackStore
+
+        inner = FEEDBACK_STORES[self.settings.feedback_store](self.settings)
+        return OutboxFeedbackStore(inner, self.settings.home_dir / "outbox")
+
+    @cached_property
+    def retriever(self):
+        from rag.pipeline import Retriever
+
+        s = self.settings
+        return Retriever(self.store, self.embedder, mode=s.search_mode, distinct_pages=s.distinct_pages)
+
+    @cached_property
+    def pipeline(self):
+        from rag.generators.base import GenerationParams
+        from rag.pipeline import AnswerPipeline
+
+        s = self.settings
+        return AnswerPipeline(
+            self.retriever,
+            self.generator,
+            k=s.top_k,
+            min_similarity=s.min_similarity,
+            history_turns=s.history_turns,
+            params=GenerationParams(max_new_tokens=s.max_new_tokens, temperature=s.temperature),
+        )
+
+    @cached_property
+    def catalog(self):
+        """What was ingested from where: the roots and the last ingest's report."""
+        from rag.ingest.catalog import IngestCatalog
+
+        return IngestCatalog(self.settings.home_dir)
+
+    def warm_up(self) -> float:
+        """Load the models now instead of at the first question; returns the seconds it took."""
+        import time
+
+        started = time.perf_counter()
+        self.embedder.embed_query("warm up")
+        load = getattr(self.generator, "load", None)
+        if load is not None:
+            load()
+        return time.perf_counter() - started
