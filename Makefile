@@ -27,13 +27,15 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 setup-dev: $(VENV)/.installed-dev
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt tests/node/package-lock.json
 	$(BIN)/pip install -q -r requirements-dev.txt
 	# The browser tests drive Debian's Chromium through its ChromeDriver (no browser download).
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; fi; \
 	fi
+	# Real servers the tests start on 127.0.0.1 (the OpenID Connect provider), pinned by package-lock.json.
+	npm ci --prefix tests/node --no-audit --no-fund --silent
 	touch $@
 
 run: setup

@@ -75,9 +75,30 @@ class Settings(BaseSettings):
     # Feedback
     feedback_store: Literal["sqlite", "dynamodb"] = Field(default="sqlite", description="Where interactions and feedback live.")
     dynamodb_table: str = Field(default="ragbot-feedback", description="DynamoDB table (region, endpoint, credentials: the AWS SDK's own variables).")
-    # Identity (until sign-in exists)
-    user: str = Field(default_factory=_default_user, description="Who is using this app.")
-    role: Literal["engineer", "sme", "admin"] = Field(default="admin", description="Their role.")
+    # Identity and sign-in
+    auth: Literal["none", "oidc", "proxy"] = Field(
+        default="none",
+        description="Sign-in: none (one user, from RAGBOT_USER/RAGBOT_ROLE), oidc (Streamlit's st.login) or proxy (a reverse proxy that authenticates).",
+    )
+    user: str = Field(default_factory=_default_user, description="Who is using this app (auth=none) and the command line.")
+    role: Literal["engineer", "sme", "admin"] = Field(default="admin", description="Their role (auth=none) and the command line's.")
+    oidc_metadata_url: str | None = Field(default=None, description="OpenID Connect discovery URL (…/.well-known/openid-configuration).")
+    oidc_client_id: str | None = Field(default=None, description="OIDC client id.")
+    oidc_client_secret: SecretStr | None = Field(default=None, description="OIDC client secret.")
+    oidc_redirect_uri: str | None = Field(default=None, description="This app's callback URL, ending in /oauth2callback (default http://HOST:PORT/oauth2callback).")
+    oidc_scopes: str = Field(default="openid profile email", description="Scopes asked of the provider (add one that releases the groups claim if yours needs it).")
+    oidc_prompt: str = Field(default="select_account", description="The prompt parameter sent to the provider (select_account: Google, Entra, Okta; login: Keycloak, oidc-provider).")
+    oidc_cookie_secret: SecretStr | None = Field(default=None, description="Signs the sign-in cookie (default: a random secret kept in RAGBOT_HOME).")
+    proxy_mode: Literal["alb", "header"] = Field(default="alb", description="proxy: alb (verify the ALB's signed x-amzn-oidc-data JWT) or header (trust a header set by oauth2-proxy or similar).")
+    proxy_header: str = Field(default="X-Forwarded-Email", description="proxy_mode=header: the header that names the user.")
+    proxy_groups_header: str | None = Field(default="X-Forwarded-Groups", description="proxy_mode=header: the header with the user's groups, comma-separated.")
+    alb_arn: str | None = Field(default=None, description="proxy_mode=alb: the load balancer's ARN; tokens signed by any other are refused.")
+    alb_region: str | None = Field(default=None, description="proxy_mode=alb: its region (default: from RAGBOT_ALB_ARN).")
+    alb_key_url: str = Field(default="https://public-keys.auth.elb.{region}.amazonaws.com/{kid}", description="Where the ALB's public signing keys are published.")
+    roles_claim: str = Field(default="groups", description="The ID-token claim (or proxy groups) that holds the user's groups, e.g. cognito:groups.")
+    role_map: dict[str, Literal["engineer", "sme", "admin"]] = Field(default_factory=dict, description='Groups to roles, as JSON: {"ragbot-admins": "admin", "ragbot-smes": "sme"}.')
+    roles_file: Path | None = Field(default=None, description="A TOML file of e-mail = role lines; it wins over groups.")
+    unknown_users: Literal["engineer", "refuse"] = Field(default="engineer", description="Signed-in users with no role from groups or the roles file: engineer, or refused.")
 
     @classmethod
     def settings_customise_sources(

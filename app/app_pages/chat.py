@@ -80,7 +80,6 @@ def feedback_form(turn: Interaction) -> None:
 
 
 with st.sidebar:
-    st.subheader("ragbot")
     status = corpus_status()
     st.caption(f"{status.documents} documents · {status.pages} pages · {status.chunks} passages")
     if st.button("New conversation", key="chat_new", use_container_width=True):

@@ -18,6 +18,8 @@ def app(host: str, port: int) -> None:
     """
     from streamlit.web import cli as streamlit_cli
 
+    from app.config import Settings
+
     script = Path(__file__).resolve().parent.parent / "streamlit_app.py"
     args = [
         "run", str(script),
@@ -27,5 +29,10 @@ def app(host: str, port: int) -> None:
         "--browser.gatherUsageStats", "false",
         "--client.toolbarMode", "minimal",
     ]  # fmt: skip
+    settings = Settings()
+    if settings.auth == "oidc":
+        from app.auth.secrets_file import write_secrets_file
+
+        args += ["--secrets.files", str(write_secrets_file(settings, host, port))]
     click.echo(f"ragbot is at http://{host}:{port}", err=True)
     streamlit_cli.main.main(args=args, prog_name="streamlit", standalone_mode=True)

@@ -1,0 +1,102 @@
+"""Sign-in in a real browser: `ragbot app` with RAGBOT_AUTH=oidc against a real OpenID Connect
+provider (panva/oidc-provider from npm) started on 127.0.0.1. An engineer and an admin sign in
+and each sees the pages their role allows."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.app.browser import chrome, free_port, ragbot_app, screenshot, server
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.integration]
+
+NODE_DIR = Path(__file__).parents[1] / "node"
+
+
+@pytest.fixture
+def provider_and_app(ragbot_home, local_model_dir):
+    node = shutil.which("node")
+    if node is None or not (NODE_DIR / "node_modules" / "oidc-provider").exists():
+        pytest.fail("oidc-provider is missing: `make setup-dev` installs it with npm into tests/node")
+    idp_port, app_port = free_port(), free_port()
+    redirect = f"http://localhost:{app_port}/oauth2callback"
+    idp = f"http://127.0.0.1:{idp_port}"
+    with server([node, str(NODE_DIR / "oidc-provider.mjs"), str(idp_port), redirect], f"{idp}/.well-known/openid-configuration"):
+        env = os.environ | {
+            "RAGBOT_HOME": str(ragbot_home),
+            "RAGBOT_LOCAL_MODEL": str(local_model_dir),
+            "RAGBOT_AUTH": "oidc",
+            "RAGBOT_OIDC_METADATA_URL": f"{idp}/.well-known/openid-configuration",
+            "RAGBOT_OIDC_CLIENT_ID": "ragbot",
+            "RAGBOT_OIDC_CLIENT_SECRET": "ragbot-test-secret",
+            "RAGBOT_OIDC_REDIRECT_URI": redirect,
+            "RAGBOT_OIDC_SCOPES": "openid profile email groups", "RAGBOT_OIDC_PROMPT": "login",
+            "RAGBOT_ROLE_MAP": json.dumps({"ragbot-admins": "admin", "ragbot-smes": "sme"}),
+        }
+        with ragbot_app(env, app_port) as url:
+            yield url
+
+
+def sign_in(driver, url: str, login: str):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # Streamlit redraws elements while it loads; an element found a moment ago may be gone.
+    wait = WebDriverWait(driver, 120, ignored_exceptions=(StaleElementReferenceException,))
+    driver.get(url)
+    button = wait.until(lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Sign in"), None))
+    button.click()
+    wait.until(lambda d: d.find_elements(By.NAME, "login"))
+    driver.find_element(By.NAME, "login").send_keys(login)
+    driver.find_element(By.NAME, "password").send_keys("any password")
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # The provider asks once for consent to share the profile with ragbot.
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "button[type=submit]") or "localhost" in d.current_url)
+    if "oauth2callback" not in driver.current_url and "127.0.0.1" in driver.current_url:
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait.until(lambda d: "Signed in as" in d.find_element(By.TAG_NAME, "body").text)
+    return wait
+
+
+def nav_labels(driver) -> list[str]:
+    from selenium.webdriver.common.by import By
+
+    # Each link's text is its icon's name, a line break, then the title.
+    return [a.text.strip().splitlines()[-1] for a in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a")]
+
+
+def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provider_and_app):
+    from selenium.webdriver.common.by import By
+
+    engineer = chrome()
+    try:
+        wait = sign_in(engineer, provider_and_app, "eve")
+        sidebar = engineer.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
+        assert "Signed in as eve · engineer" in sidebar
+        assert "Admin" not in nav_labels(engineer) and "Review" not in nav_labels(engineer)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']"))
+        screenshot(engineer, "signin-engineer.png")
+        # Typing the admin page's address does not open it for an engineer.
+        engineer.get(provider_and_app + "/admin")
+        wait.until(lambda d: "Ask the documents" in d.find_element(By.TAG_NAME, "body").text)
+        assert "Passages" not in engineer.find_element(By.TAG_NAME, "body").text
+    finally:
+        engineer.quit()
+
+    admin = chrome()
+    try:
+        wait = sign_in(admin, provider_and_app, "admin-ana")
+        assert "Signed in as admin-ana · admin" in admin.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
+        labels = nav_labels(admin)
+        assert "Admin" in labels
+        next(a for a in admin.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if a.text.endswith("Admin")).click()
+        wait.until(lambda d: "Passages" in d.find_element(By.TAG_NAME, "body").text)
+        screenshot(admin, "signin-admin.png")
+    finally:
+        admin.quit()
