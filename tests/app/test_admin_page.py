@@ -18,9 +18,7 @@ def env(local_model_dir, monkeypatch):
 
 
 def app() -> AppTest:
-    from app.ui import get_backends
-
-    get_backends.clear()
+    st.cache_resource.clear()
     st.cache_data.clear()
     return AppTest.from_file(str(ADMIN_PAGE), default_timeout=180).run()
 

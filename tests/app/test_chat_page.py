@@ -24,9 +24,7 @@ def indexed(tmp_path, local_model_dir, monkeypatch):
 
 
 def app() -> AppTest:
-    from app.ui import get_backends
-
-    get_backends.clear()  # each test has its own RAGBOT_HOME
+    st.cache_resource.clear()  # each test has its own RAGBOT_HOME
     st.cache_data.clear()
     return AppTest.from_file(str(CHAT_PAGE), default_timeout=180).run()
 
