@@ -49,34 +49,99 @@ def show_sources(turn: Interaction) -> None:
             )
 
 
+RATING_STATEMENT = "This answer is correct and useful"
+FACES = {
+    1: ":material/sentiment_very_dissatisfied:",
+    2: ":material/sentiment_dissatisfied:",
+    3: ":material/sentiment_neutral:",
+    4: ":material/sentiment_satisfied:",
+    5: ":material/sentiment_very_satisfied:",
+}
+
+
+def _replace_turn(updated: Interaction) -> None:
+    state.chat_turns = [updated if t.id == updated.id else t for t in state.chat_turns]
+
+
+def _saved(turn_id: str, updated: Interaction) -> None:
+    _replace_turn(updated)
+    state[f"chat_queued_{turn_id}"] = services.chat.last_write_queued()
+    state.pop(f"chat_error_{turn_id}", None)
+
+
+def _rate(turn_id: str) -> None:
+    """One click on a face stores the rating at once; the details stay optional."""
+    try:
+        _saved(turn_id, services.chat.rate(turn_id, state[f"chat_rating_{turn_id}"]))
+    except FeedbackError as e:
+        state[f"chat_error_{turn_id}"] = str(e)
+
+
+def _save_details(turn_id: str) -> None:
+    turn = next(t for t in state.chat_turns if t.id == turn_id)
+    try:
+        updated = services.chat.rate(
+            turn_id, turn.feedback.rating, state[f"chat_corr_{turn_id}"], state[f"chat_note_{turn_id}"]
+        )
+    except FeedbackError as e:
+        state[f"chat_error_{turn_id}"] = str(e)
+        return
+    _saved(turn_id, updated)
+    state[f"chat_details_open_{turn_id}"] = False
+
+
 def feedback_form(turn: Interaction) -> None:
     key = turn.id
-    # A reopened conversation shows the rating already given (faces 0–4 are Likert 1–5).
-    stored = turn.feedback.rating - 1 if turn.feedback is not None else None
-    faces = st.feedback("faces", key=f"chat_fb_{key}", default=stored)
-    if faces is None:
-        st.caption("How good is this answer? Rate it to help improve ragbot.")
+    stored = turn.feedback.rating if turn.feedback is not None else None
+    st.segmented_control(
+        RATING_STATEMENT,
+        options=list(LIKERT_LABELS),
+        format_func=lambda r: f"{FACES[r]} {LIKERT_LABELS[r]}",
+        default=stored,
+        required=stored is not None,  # a rating can be changed, never withdrawn by a second click
+        key=f"chat_rating_{key}",
+        on_change=_rate,
+        args=(key,),
+    )
+    if error := state.get(f"chat_error_{key}"):
+        st.error(error)
+    fb = turn.feedback
+    if fb is None:
+        st.caption("Rate the statement above: one click saves your rating.")
         return
-    st.caption(f"Your rating: **{LIKERT_LABELS[faces + 1]}**")
-    correction = st.text_area(
-        "Better answer (optional)", key=f"chat_corr_{key}", max_chars=MAX_CORRECTION_CHARS,
-        value=(turn.feedback.correction or "") if turn.feedback else "",
-    )
-    note = st.text_input(
-        "Note (optional)", key=f"chat_note_{key}", max_chars=MAX_NOTE_CHARS,
-        value=(turn.feedback.note or "") if turn.feedback else "",
-    )
-    if st.button("Submit feedback", key=f"chat_submit_{key}"):
-        try:
-            updated = services.chat.rate(turn.id, faces + 1, correction, note)
-        except FeedbackError as e:
-            st.error(str(e))
-            return
-        state.chat_turns = [updated if t.id == updated.id else t for t in state.chat_turns]
-        if services.chat.last_write_queued():
-            st.info(f"Saved on this machine as “{updated.feedback.label}”; it will reach the feedback store when it is back.")
-        else:
-            st.success(f"Thanks — saved as “{updated.feedback.label}”.")
+    details = [what for what, value in (("a better answer", fb.correction), ("a note", fb.note)) if value]
+    saved = f"**{fb.label}** ({fb.rating} of 5)" + (f" with {' and '.join(details)}" if details else "")
+    if state.get(f"chat_queued_{key}"):
+        st.info(f"Saved on this machine: {saved}. It will reach the feedback store when it is back.", icon="💾")
+    else:
+        st.caption(f"✓ Saved: {saved}.")
+    open_key = f"chat_details_open_{key}"
+    if not state.get(open_key):
+        label = "Edit the better answer or note" if details else "Add a better answer or a note"
+        if st.button(label, key=f"chat_details_{key}", type="tertiary", icon=":material/edit_note:"):
+            state[open_key] = True
+            st.rerun()
+        return
+    with st.form(f"chat_form_{key}", border=True):
+        st.text_area(
+            "Better answer (edit the answer into what it should have said)",
+            key=f"chat_corr_{key}",
+            max_chars=MAX_CORRECTION_CHARS,
+            value=fb.correction or turn.answer,
+            height=160,
+        )
+        st.text_area(
+            "Note (optional: what was wrong, where the answer really is)",
+            key=f"chat_note_{key}",
+            max_chars=MAX_NOTE_CHARS,
+            value=fb.note or "",
+            height=80,
+        )
+        left, right = st.columns([1, 5])
+        left.form_submit_button("Save", type="primary", on_click=_save_details, args=(key,))
+        if right.form_submit_button("Cancel", type="tertiary"):
+            state[open_key] = False
+            st.rerun()
 
 
 with st.sidebar:

@@ -21,6 +21,10 @@ from rag.pipeline import StreamEvent
 from rag.prompts import format_passages
 
 
+KEEP = object()
+"""Pass as ``correction`` or ``note`` to ``ChatService.rate`` to keep what is stored."""
+
+
 class ChatService:
     """Chat actions on behalf of one identity; they only ever touch that identity's records."""
 
@@ -63,12 +67,11 @@ class ChatService:
         self.backends.feedback_store.put(interaction)
         return interaction
 
-    def rate(
-        self, interaction_id: str, rating: int, correction: str | None = None, note: str | None = None
-    ) -> Interaction:
+    def rate(self, interaction_id: str, rating: int, correction=KEEP, note=KEEP) -> Interaction:
         """Rate one's own answer 1–5 (Likert), optionally with a better answer and a note.
 
-        Rating again replaces the earlier feedback on the same record.
+        One call stores the rating at once (a face click). Rating again updates the same record;
+        a better answer or note not passed (``KEEP``) stays as it was, ``None`` or blank removes it.
         Raises:
             InvalidFeedback: rating outside 1–5, correction or note too long.
             NotFound: no such interaction, or it is another user's.
@@ -76,11 +79,11 @@ class ChatService:
         authorize(self.identity, Action.RATE)
         if not isinstance(rating, int) or isinstance(rating, bool) or rating not in LIKERT_LABELS:
             raise InvalidFeedback(f"rating must be a whole number from 1 to 5, not {rating!r}")
-        if correction and len(correction) > MAX_CORRECTION_CHARS:
+        if correction is not KEEP and correction and len(correction) > MAX_CORRECTION_CHARS:
             raise InvalidFeedback(
                 f"The better answer is {len(correction)} characters long; the limit is {MAX_CORRECTION_CHARS}."
             )
-        if note and len(note) > MAX_NOTE_CHARS:
+        if note is not KEEP and note and len(note) > MAX_NOTE_CHARS:
             raise InvalidFeedback(f"The note is {len(note)} characters long; the limit is {MAX_NOTE_CHARS}.")
         store = self.backends.feedback_store
         try:
@@ -91,6 +94,13 @@ class ChatService:
             existing = store.get_local(interaction_id)
         if existing is None or existing.user != self.identity.user:
             raise NotFound(f"no answer with id {interaction_id} for {self.identity.user}")
+        before = existing.feedback
+        if correction is KEEP:
+            correction = before.correction if before else None
+        if note is KEEP:
+            note = before.note if before else None
+        if correction and correction.strip() == existing.answer.strip():
+            correction = None  # the pre-filled answer saved unchanged is not a correction
         return store.set_feedback(interaction_id, Feedback(rating=rating, correction=correction, note=note))
 
     def last_write_queued(self) -> bool:

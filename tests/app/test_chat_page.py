@@ -47,25 +47,35 @@ def test_ask_rate_correct_rerate_follow_up_and_new_conversation(indexed):
     at.toggle(key=f"chat_page_{first.id}_1").set_value(True).run()
     assert len(at.image) == 1
 
-    # Rate with the faces (0–4 on the widget, 1–5 in the record), write a correction and a note.
-    at.feedback[0].set_value(0).run()
-    assert any("Strongly disagree" in c.value for c in at.caption)
-    at.text_area(key=f"chat_corr_{first.id}").set_value("412 car spaces and 38 trailer positions, page 2.")
-    at.text_input(key=f"chat_note_{first.id}").set_value("Trailer count missing.")
-    at.button(key=f"chat_submit_{first.id}").click().run()
-    assert "Strongly disagree" in at.success[0].value
+    # One click on the statement's scale stores the rating, with no other step.
+    rating = at.segmented_control(key=f"chat_rating_{first.id}")
+    assert rating.label == "This answer is correct and useful"
+    rating.set_value(1).run()
     store = Services().backends.feedback_store
     record = store.get(first.id)
     assert record.feedback.rating == 1 and record.feedback.label == "Strongly disagree"
+    assert any("Saved: **Strongly disagree** (1 of 5)" in c.value for c in at.caption)
+
+    # The better answer starts as the answer itself; the form closes once saved.
+    at.button(key=f"chat_details_{first.id}").click().run()
+    assert at.text_area(key=f"chat_corr_{first.id}").value == record.answer
+    at.text_area(key=f"chat_corr_{first.id}").set_value("412 car spaces and 38 trailer positions, page 2.")
+    at.text_area(key=f"chat_note_{first.id}").set_value("Trailer count missing.")
+    at.button(key=f"FormSubmitter:chat_form_{first.id}-Save").click().run()
+    assert not at.exception
+    assert not [t for t in at.text_area if t.key == f"chat_corr_{first.id}"]
+    assert any("with a better answer and a note" in c.value for c in at.caption)
+    record = store.get(first.id)
+    assert record.feedback.rating == 1
     assert record.feedback.correction == "412 car spaces and 38 trailer positions, page 2."
     assert record.feedback.note == "Trailer count missing."
     assert record.question == "How many car parking spaces do we have?" and record.turn == 1
     assert record.citations[0].source == "Design/criteria.pdf" and record.citations[0].page == 2
 
-    # Changing the rating later updates the same record.
-    at.feedback[0].set_value(3).run()
-    at.button(key=f"chat_submit_{first.id}").click().run()
+    # Changing the rating later updates the same record and keeps the details.
+    at.segmented_control(key=f"chat_rating_{first.id}").set_value(4).run()
     assert store.get(first.id).feedback.rating == 4
+    assert store.get(first.id).feedback.note == "Trailer count missing."
     assert len(store.list().items) == 1
 
     at.chat_input(key="chat_input").set_value("And trailer positions?").run()
@@ -78,8 +88,8 @@ def test_ask_rate_correct_rerate_follow_up_and_new_conversation(indexed):
     # The earlier conversation is listed and can be reopened.
     at.button(key=f"chat_open_{record.session_id}").click().run()
     assert [t.id for t in at.session_state.chat_turns] == [first.id, second.id]
-    assert at.feedback[0].value == 3, "the reopened answer shows its rating (Agree = faces 3)"
-    assert at.feedback[1].value is None
+    assert at.segmented_control(key=f"chat_rating_{first.id}").value == 4, "the reopened answer shows its rating"
+    assert at.segmented_control(key=f"chat_rating_{second.id}").value is None
 
 
 def test_off_topic_question_says_not_found_and_shows_what_was_searched(indexed):

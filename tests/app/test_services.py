@@ -52,6 +52,19 @@ def test_rerating_updates_the_same_record(services):
     assert len(services.backends.feedback_store.list().items) == 1
 
 
+def test_one_click_stores_the_rating_and_a_face_change_keeps_the_details(services):
+    rec = services.chat.record_answer(answer(), session_id="s1", turn=1)
+    services.chat.rate(rec.id, 2)
+    assert services.backends.feedback_store.get(rec.id).feedback.rating == 2
+    services.chat.rate(rec.id, 2, correction="412 spaces, page 12.", note="wrong page")
+    services.chat.rate(rec.id, 4)  # a later face click keeps the better answer and the note
+    stored = services.backends.feedback_store.get(rec.id).feedback
+    assert (stored.rating, stored.correction, stored.note) == (4, "412 spaces, page 12.", "wrong page")
+    services.chat.rate(rec.id, 4, correction=rec.answer + "  ", note=None)  # the pre-filled answer, unedited
+    stored = services.backends.feedback_store.get(rec.id).feedback
+    assert (stored.rating, stored.correction, stored.note) == (4, None, None)
+
+
 def test_feedback_on_another_users_answer_is_refused(services, monkeypatch):
     rec = services.chat.record_answer(answer(), session_id="s1", turn=1)
     monkeypatch.setenv("RAGBOT_USER", "someone-else")
