@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     history_turns: int = Field(default=3, ge=0, description="Earlier turns of a conversation given to the model.")
     # Feedback
     feedback_store: Literal["sqlite", "dynamodb"] = Field(default="sqlite", description="Where interactions and feedback live.")
+    phone_region: str = Field(default="US", min_length=2, max_length=2, description="Country whose national phone formats `feedback export --redact` recognises (international numbers always).")
     dynamodb_table: str = Field(default="ragbot-feedback", description="DynamoDB table (region, endpoint, credentials: the AWS SDK's own variables).")
     # Identity and sign-in
     auth: Literal["none", "oidc", "proxy"] = Field(

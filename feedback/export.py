@@ -350,6 +350,7 @@ def export(
     progress: Progress | None = None,
     *,
     page_size: int = PAGE_SIZE,
+    transform: Callable[[Interaction], Interaction] | None = None,
 ) -> int:
     """Write the interactions matching ``filters``, newest first, to ``out`` as ``fmt``.
 
@@ -363,6 +364,7 @@ def export(
         fmt: "csv", "jsonl" or "parquet" (see the module docstring).
         filters: which interactions; all when None.
         progress: called with the running count after each page.
+        transform: applied to each record before it is written (e.g. ``feedback.redact.Redactor``).
 
     Returns:
         How many interactions were written.
@@ -375,7 +377,7 @@ def export(
     if fmt not in _WRITERS:
         raise ValueError(f"fmt={fmt!r} is not one of {', '.join(FORMATS)}")
     if not isinstance(out, (str, os.PathLike)):
-        return _export_to(out, store, fmt, filters, progress, page_size)
+        return _export_to(out, store, fmt, filters, progress, page_size, transform)
 
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -383,7 +385,7 @@ def export(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as stream:
-            count = _export_to(stream, store, fmt, filters, progress, page_size)
+            count = _export_to(stream, store, fmt, filters, progress, page_size, transform)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp, target)
@@ -402,12 +404,13 @@ def _export_to(
     filters: InteractionFilter | None,
     progress: Progress | None,
     page_size: int,
+    transform: Callable[[Interaction], Interaction] | None = None,
 ) -> int:
     writer = _WRITERS[fmt](stream)
     count = 0
     try:
         for page in iter_pages(store, filters, page_size=page_size):
-            writer.write(page)
+            writer.write([transform(i) for i in page] if transform else page)
             count += len(page)
             if progress is not None:
                 progress(count)

@@ -54,6 +54,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from feedback.audit import AuditEvent, AuditPage
 from feedback.errors import FeedbackError, StoreUnavailable
 from feedback.records import Feedback, Interaction, JudgeScore, Review, now
 from feedback.stores.base import FeedbackStore, InteractionFilter, InteractionPage, SessionSummary, keep_attachments
@@ -135,7 +136,7 @@ class Outbox:
                 continue
             try:
                 entry = json.loads(line)
-                if not isinstance(entry, dict) or entry.get("op") not in ("put", *_MODELS):
+                if not isinstance(entry, dict) or entry.get("op") not in ("put", EVENT, *_MODELS):
                     raise ValueError("not an outbox entry")
                 entries.append(entry)
             except ValueError:
@@ -198,6 +199,9 @@ class Outbox:
             os.fsync(f.fileno())
 
 
+EVENT = "record_event"
+
+
 def _entry(op: str, interaction_id: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"op": op, "id": interaction_id, "data": data, "queued_at": now().isoformat(), "pid": os.getpid()}
 
@@ -205,6 +209,8 @@ def _entry(op: str, interaction_id: str, data: dict[str, Any]) -> dict[str, Any]
 def apply_locally(record: Interaction | None, entry: dict[str, Any]) -> Interaction | None:
     """What the store will hold after replaying ``entry`` onto ``record`` (None: unknown)."""
     op = entry["op"]
+    if op == EVENT:  # an audit event, not a change of any interaction
+        return record
     if op == "put":
         incoming = Interaction.model_validate(entry["data"])
         return incoming if record is None else keep_attachments(record, incoming)
@@ -295,6 +301,10 @@ class OutboxFeedbackStore:
         with self._cache_lock:
             cached = self._cache.get(interaction.id)
         self._remember(interaction if cached is None else keep_attachments(cached, interaction))
+
+    def record_event(self, event: AuditEvent) -> None:
+        """Append an audit event, or queue it when the store cannot be reached."""
+        self._write(_entry(EVENT, event.id, event.model_dump(mode="json")), partial(self.inner.record_event, event))
 
     def set_feedback(self, interaction_id: str, feedback: Feedback) -> Interaction:
         """Attach the feedback; when queued, returns the record as it will be (or raises WriteQueued).
@@ -400,7 +410,9 @@ class OutboxFeedbackStore:
 
     def _apply(self, entry: dict[str, Any]) -> None:
         op, interaction_id = entry["op"], entry["id"]
-        if op == "put":
+        if op == EVENT:
+            self.inner.record_event(AuditEvent.model_validate(entry["data"]))
+        elif op == "put":
             self.inner.put(Interaction.model_validate(entry["data"]))
         else:
             value = _MODELS[op].model_validate(entry["data"])
@@ -472,6 +484,10 @@ class OutboxFeedbackStore:
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
         """The store's sessions of the user. Raises StoreUnavailable."""
         return self.inner.sessions(user, limit=limit)
+
+    def events(self, *, limit: int = 50, cursor: str | None = None) -> AuditPage:
+        """The store's audit events; events still in the outbox are not in it. Raises StoreUnavailable."""
+        return self.inner.events(limit=limit, cursor=cursor)
 
 
 _QUEUED = object()

@@ -16,7 +16,7 @@ if not services.identity.may(Action.SEE_DASHBOARD):
     st.stop()
 
 st.title("Admin")
-corpus_tab, feedback_tab = st.tabs(["Corpus", "Feedback"])
+corpus_tab, feedback_tab, audit_tab = st.tabs(["Corpus", "Feedback", "Audit log"])
 
 with corpus_tab:
     status = services.corpus.status()
@@ -151,3 +151,35 @@ with feedback_tab:
     if "admin_export_file" in st.session_state:
         name, data, count = st.session_state.admin_export_file
         st.download_button(f"Download {name} ({count} answers)", data=data, file_name=name, key="admin_download")
+
+with audit_tab:
+    import io
+
+    try:
+        events = services.audit.events(limit=100).items
+    except FeedbackError as e:
+        st.error(f"The audit log cannot be read: {e}")
+    else:
+        st.caption("Who ingested, exported, imported, reviewed and rescored; newest first, the last 100.")
+        st.dataframe(
+            [
+                {
+                    "when (UTC)": f"{e.at:%Y-%m-%d %H:%M:%S}",
+                    "who": e.actor,
+                    "role": e.role,
+                    "action": e.action,
+                    "on": e.target or "",
+                    "details": ", ".join(f"{k}={v}" for k, v in e.detail.items()),
+                }
+                for e in events
+            ],
+            hide_index=True,
+            use_container_width=True,
+        )
+        if st.button("Prepare the whole log as JSON lines", key="admin_audit_export"):
+            buffer = io.BytesIO()
+            count = services.audit.export(buffer)
+            st.session_state.admin_audit_file = (buffer.getvalue(), count)
+        if "admin_audit_file" in st.session_state:
+            data, count = st.session_state.admin_audit_file
+            st.download_button(f"Download ragbot-audit.jsonl ({count} events)", data=data, file_name="ragbot-audit.jsonl", key="admin_audit_download")

@@ -85,9 +85,13 @@ def feedback() -> None:
     help="Output format (default: from the --out suffix). CSV is for spreadsheets; JSONL and Parquet are lossless.",
 )
 @click.option("--out", "-o", metavar="FILE", required=True, help="The file to write ('-' for standard output).")
+@click.option(
+    "--redact", is_flag=True,
+    help="Mask e-mail addresses, phone numbers and user ids (stable pseudonyms: one user's records still group).",
+)
 @filter_options
 @pass_services
-def export_command(services, fmt: str | None, out: str, filters: InteractionFilter) -> None:
+def export_command(services, fmt: str | None, out: str, redact: bool, filters: InteractionFilter) -> None:
     """Export interactions and their feedback (admins only).
 
     The file appears only once the export is complete. Prints a one-line summary.
@@ -103,10 +107,10 @@ def export_command(services, fmt: str | None, out: str, filters: InteractionFilt
     try:
         if to_stdout:
             stream = click.get_binary_stream("stdout")
-            count = services.feedback.export(stream, fmt, filters, progress=lambda n: bar.update(n - bar.n))
+            count = services.feedback.export(stream, fmt, filters, progress=lambda n: bar.update(n - bar.n), redact=redact)
             stream.flush()
         else:
-            count = services.feedback.export(Path(out), fmt, filters, progress=lambda n: bar.update(n - bar.n))
+            count = services.feedback.export(Path(out), fmt, filters, progress=lambda n: bar.update(n - bar.n), redact=redact)
     finally:
         bar.close()
     seconds = time.perf_counter() - started
@@ -200,3 +204,18 @@ def _print_stats(stats, *, own_only: bool, user: str) -> None:
     for b in stats.judge_scores:
         click.echo(f"  {b.bucket:<9} {b.count:>6}")
 
+
+@feedback.command("audit")
+@click.option("--out", "-o", metavar="FILE", help="Write every event as JSON lines to FILE instead of listing the newest.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many of the newest to list.")
+@pass_services
+def audit_command(services, out: str | None, limit: int) -> None:
+    """Who ingested, exported, imported, reviewed and rescored, newest first (admins only)."""
+    if out:
+        count = services.audit.export(Path(out))
+        click.echo(f"Wrote {count} audit events to {out}.")
+        return
+    for e in services.audit.events(limit=limit).items:
+        target = f" {e.target}" if e.target else ""
+        detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if k != "filters")
+        click.echo(f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor} ({e.role}) {e.action}{target}" + (f" [{detail}]" if detail else ""))

@@ -2,7 +2,7 @@
 
 ``Services`` binds the process's ``Backends`` (built once) to one ``Identity`` (per request in
 the web app, from settings on the command line) and groups the actions by what they act on:
-``chat``, ``corpus`` and ``feedback``. Every action that not every role may do calls
+``chat``, ``corpus``, ``feedback`` and ``audit``. Every action that not every role may do calls
 ``authorize`` (``app.services.access``) before anything else.
 """
 
@@ -12,6 +12,7 @@ from functools import cached_property
 
 from app.config import Settings
 from app.services.access import Action, Forbidden, Identity, authorize
+from app.services.audit import AuditService
 from app.services.chat import ChatService
 from app.services.corpus import CorpusService, CorpusStatus
 from app.services.feedback import FeedbackService
@@ -35,13 +36,17 @@ class Services:
         return Services(backends=self.backends, identity=identity)
 
     @cached_property
+    def audit(self) -> AuditService:
+        return AuditService(self.backends, self.identity)
+
+    @cached_property
     def chat(self) -> ChatService:
         return ChatService(self.backends, self.identity)
 
     @cached_property
     def corpus(self) -> CorpusService:
-        return CorpusService(self.backends, self.identity)
+        return CorpusService(self.backends, self.identity, self.audit)
 
     @cached_property
     def feedback(self) -> FeedbackService:
-        return FeedbackService(self.backends, self.identity)
+        return FeedbackService(self.backends, self.identity, self.audit)

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from app.services.access import Action, Identity, authorize
+from app.services.audit import AuditService
 from app.wiring import Backends
 from rag.ingest.ingestor import IngestReport, Progress
 from rag.models import ScoredChunk, SearchFilters, SearchMode
@@ -26,9 +27,10 @@ class CorpusStatus(BaseModel):
 class CorpusService:
     """Corpus actions on behalf of one identity."""
 
-    def __init__(self, backends: Backends, identity: Identity):
+    def __init__(self, backends: Backends, identity: Identity, audit: AuditService):
         self.backends = backends
         self.identity = identity
+        self.audit = audit
 
     def ingest(
         self,
@@ -53,6 +55,15 @@ class CorpusService:
         )
         report = ingestor.ingest(paths, prune=prune, force=force, progress=progress)
         self.backends.catalog.record(report)
+        self.audit.record(
+            "ingest",
+            target=", ".join(str(p) for p in paths),
+            indexed=len(report.indexed),
+            failed=len(report.failed),
+            pruned=len(report.pruned),
+            prune=prune,
+            force=force,
+        )
         return report
 
     def status(self) -> CorpusStatus:

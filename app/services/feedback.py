@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import IO
 
 from app.services.access import Action, Forbidden, Identity, authorize
+from app.services.audit import AuditService
 from app.wiring import Backends, ConfigError
 from feedback.stores.base import InteractionFilter
 
@@ -13,9 +14,10 @@ from feedback.stores.base import InteractionFilter
 class FeedbackService:
     """Feedback actions on behalf of one identity."""
 
-    def __init__(self, backends: Backends, identity: Identity):
+    def __init__(self, backends: Backends, identity: Identity, audit: AuditService):
         self.backends = backends
         self.identity = identity
+        self.audit = audit
 
     @property
     def store(self):
@@ -40,13 +42,50 @@ class FeedbackService:
 
         return feedback_stats(self.store, self.scope(filters))
 
-    def export(self, out: Path | str | IO[bytes], fmt: str, filters: InteractionFilter | None = None, progress=None) -> int:
+    def export(
+        self,
+        out: Path | str | IO[bytes],
+        fmt: str,
+        filters: InteractionFilter | None = None,
+        progress=None,
+        *,
+        redact: bool = False,
+    ) -> int:
         """Stream the interactions matching ``filters`` to ``out`` as csv, jsonl or parquet; returns the
-        count. Raises Forbidden (admins only), FeedbackError, OSError."""
+        count. ``redact`` masks e-mail addresses, phone numbers and user ids with stable pseudonyms.
+        Raises Forbidden (admins only), FeedbackError, OSError."""
         from feedback.export import export
 
         authorize(self.identity, Action.EXPORT)
-        return export(self.store, out, fmt, filters, progress=progress)
+        transform = self.redactor() if redact else None
+        count = export(self.store, out, fmt, filters, progress=progress, transform=transform)
+        target = str(out) if isinstance(out, (str, Path)) else "a stream"
+        self.audit.record(
+            "export", target=target, format=fmt, count=count, redacted=redact, filters=_filters_json(filters)
+        )
+        return count
+
+    def redactor(self):
+        """The redactor with this installation's pseudonym key (made once, kept 0600 in RAGBOT_HOME)."""
+        import os
+        import secrets
+
+        from feedback.redact import Redactor
+
+        path = self.backends.settings.home_dir / "redact-key"
+        try:
+            key = path.read_bytes()
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first
+                key = path.read_bytes()
+            else:
+                key = secrets.token_bytes(32)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(key)
+        return Redactor(key, self.backends.settings.phone_region)
 
     def import_file(self, path: Path, progress=None) -> int:
         """Load a JSONL or Parquet export; returns the count. Raises Forbidden (admins only),
@@ -54,7 +93,9 @@ class FeedbackService:
         from feedback.export import import_records
 
         authorize(self.identity, Action.IMPORT)
-        return import_records(self.store, path, progress=progress)
+        count = import_records(self.store, path, progress=progress)
+        self.audit.record("import", target=str(path), count=count)
+        return count
 
     def pending(self) -> int:
         """Feedback writes waiting in the local outbox for the store to come back."""
@@ -63,7 +104,9 @@ class FeedbackService:
     def flush(self) -> tuple[int, int]:
         """Replay the outbox; returns (replayed, still waiting). Raises Forbidden (admins only)."""
         authorize(self.identity, Action.MANAGE_STORE)
-        return self.store.flush()
+        replayed, remaining = self.store.flush()
+        self.audit.record("flush", replayed=replayed, remaining=remaining)
+        return replayed, remaining
 
     def init_table(self) -> str:
         """Create the DynamoDB feedback table; returns what was done. Raises Forbidden (admins only),
@@ -73,4 +116,10 @@ class FeedbackService:
         authorize(self.identity, Action.MANAGE_STORE)
         if self.backends.settings.feedback_store != "dynamodb":
             raise ConfigError("init-table is for the DynamoDB store: set RAGBOT_FEEDBACK_STORE=dynamodb")
-        return init_table(self.store.inner)
+        done = init_table(self.store.inner)
+        self.audit.record("init-table", target=self.backends.settings.dynamodb_table, result=done)
+        return done
+
+
+def _filters_json(filters: InteractionFilter | None) -> dict:
+    return filters.model_dump(mode="json", exclude_none=True) if filters else {}

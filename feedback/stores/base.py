@@ -13,6 +13,7 @@ from typing import Protocol
 
 from pydantic import BaseModel
 
+from feedback.audit import AuditEvent, AuditPage
 from feedback.records import Feedback, Interaction, JudgeScore, Review, ReviewStatus
 
 
@@ -101,4 +102,12 @@ class FeedbackStore(Protocol):
 
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
         """The user's conversations, most recent first."""
+        ...
+
+    def record_event(self, event: AuditEvent) -> None:
+        """Append an audit event (idempotent by ``event.id``). Raises StoreUnavailable."""
+        ...
+
+    def events(self, *, limit: int = 50, cursor: str | None = None) -> AuditPage:
+        """Audit events, newest first; pass ``next_cursor`` back for the next page."""
         ...

@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal, TypeVar
 
+from feedback.audit import AuditEvent, AuditPage
 from feedback.errors import NotFound, StoreUnavailable
 from feedback.records import Feedback, Interaction, JudgeScore, Review, now
 from feedback.stores.base import InteractionFilter, InteractionPage, SessionSummary, keep_attachments
@@ -62,6 +63,14 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (interaction_id, source)
     ) WITHOUT ROWID;
     CREATE INDEX interaction_sources_source ON interaction_sources (source, interaction_id);
+    """,
+    """
+    CREATE TABLE audit_log (
+        id      TEXT PRIMARY KEY,
+        at_us   INTEGER NOT NULL,          -- microseconds since the epoch, UTC
+        event   TEXT NOT NULL              -- AuditEvent.model_dump_json()
+    );
+    CREATE INDEX audit_log_at ON audit_log (at_us DESC, id DESC)
     """,
 ]
 
@@ -431,6 +440,36 @@ class SQLiteFeedbackStore:
             )
             for session_id, started_us, turns, question in rows
         ]
+
+
+    # -- audit log ---------------------------------------------------------------------------
+
+    def record_event(self, event: AuditEvent) -> None:
+        """Append an audit event; writing the same event id again changes nothing."""
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO audit_log (id, at_us, event) VALUES (?, ?, ?)",
+                (event.id, _micros(event.at), event.model_dump_json()),
+            )
+
+        self._run(write, write=True)
+
+    def events(self, *, limit: int = 50, cursor: str | None = None) -> AuditPage:
+        """Audit events, newest first."""
+        after = decode_cursor(cursor) if cursor else None
+
+        def read(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+            if after is None:
+                sql, args = "SELECT at_us, id, event FROM audit_log", ()
+            else:
+                sql, args = "SELECT at_us, id, event FROM audit_log WHERE (at_us, id) < (?, ?)", after
+            return conn.execute(f"{sql} ORDER BY at_us DESC, id DESC LIMIT ?", (*args, limit + 1)).fetchall()
+
+        rows = self._run(read, write=False)
+        items = [AuditEvent.model_validate_json(event) for _, _, event in rows[:limit]]
+        more = len(rows) > limit
+        return AuditPage(items=items, next_cursor=encode_cursor(rows[limit - 1][0], rows[limit - 1][1]) if more else None)
 
 
 def _where(f: InteractionFilter) -> tuple[list[str], list]:

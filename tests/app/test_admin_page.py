@@ -75,3 +75,7 @@ def test_feedback_statistics_and_export(env):
     name, data, count = at.session_state.admin_export_file
     assert name == "ragbot-feedback.jsonl" and count == 2
     assert sorted(line.count('"rating":') for line in data.decode().splitlines()) == [1, 1]
+    # The export is in the audit log, shown on its own tab.
+    at.run()
+    audit = at.dataframe[-1].value
+    assert audit["action"].tolist()[0] == "export" and "count=2" in audit["details"].tolist()[0]

@@ -263,3 +263,32 @@ def test_feedback_filters_match_the_store_filter(filled):
     expected = [i.id for i in store().list(InteractionFilter(since=since)).items]
     result = run("export", "--format", "jsonl", "--out", "-", "--since", since.isoformat())
     assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == expected
+
+
+def test_export_redact_masks_users_and_keeps_their_records_grouped(filled, tmp_path):
+    out = tmp_path / "redacted.jsonl"
+    assert run("export", "--out", str(out), "--redact").exit_code == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    users = [r["user"] for r in rows]
+    assert not {"ana", "bo", "cy"} & set(users) and all(u.startswith("person-") for u in users)
+    assert sorted(users.count(u) for u in set(users)) == [1, 2, 2]
+    again = tmp_path / "again.jsonl"
+    run("export", "--out", str(again), "--redact")
+    assert [json.loads(line)["user"] for line in again.read_text(encoding="utf-8").splitlines()] == users
+
+
+def test_the_audit_log_records_exports_and_imports_and_is_exportable(filled, tmp_path, monkeypatch):
+    dump = tmp_path / "dump.jsonl"
+    run("export", "--out", str(dump), "--max-rating", "2")
+    run("import", str(dump))
+    listing = run("audit").stdout.splitlines()
+    assert "import" in listing[0] and str(dump) in listing[0] and "count=2" in listing[0]
+    assert "export" in listing[1] and "format=jsonl" in listing[1] and "count=2" in listing[1]
+    log = tmp_path / "audit.jsonl"
+    assert run("audit", "--out", str(log)).exit_code == 0
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["action"] for e in events] == ["import", "export"]
+    assert events[1]["detail"]["filters"] == {"max_rating": 2}
+    monkeypatch.setenv("RAGBOT_ROLE", "sme")
+    refused = run("audit")
+    assert refused.exit_code == 1 and "only the admin role may see the audit log" in refused.stderr

@@ -378,3 +378,34 @@ class FeedbackStoreContract:
         store.put(make("a1", session_id="s", turn=1))
         store.set_feedback("a1", Feedback(rating=3))
         assert [(s.session_id, s.turns) for s in store.sessions("ana")] == [("s", 1)]
+
+
+class AuditLogContract:
+    """The audit log every feedback store keeps beside the interactions."""
+
+    @pytest.fixture
+    def store(self):  # overridden by each backend
+        raise NotImplementedError
+
+    def test_events_are_appended_and_listed_newest_first(self, store):
+        from feedback.audit import AuditEvent
+
+        events = [
+            AuditEvent(actor="ana@x.io", role="admin", action="export", at=T0 + timedelta(minutes=i), detail={"count": i})
+            for i in range(5)
+        ]
+        for e in events:
+            store.record_event(e)
+        store.record_event(events[2])  # a replayed write adds nothing
+        first = store.events(limit=3)
+        assert [e.id for e in first.items] == [events[4].id, events[3].id, events[2].id]
+        rest = store.events(limit=3, cursor=first.next_cursor)
+        assert [e.id for e in rest.items] == [events[1].id, events[0].id] and rest.next_cursor is None
+        assert rest.items[0].detail == {"count": 1} and rest.items[0].actor == "ana@x.io"
+
+    def test_events_never_appear_among_interactions(self, store):
+        from feedback.audit import AuditEvent
+
+        store.record_event(AuditEvent(actor="ana@x.io", role="admin", action="ingest", target="/srv/docs"))
+        assert store.list().items == []
+        assert store.events().items[0].target == "/srv/docs"

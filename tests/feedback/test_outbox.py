@@ -22,7 +22,7 @@ from feedback.stores.base import InteractionFilter
 from feedback.stores.dynamodb import DynamoDBFeedbackStore
 from feedback.stores.sqlite import SQLiteFeedbackStore
 from tests.feedback.conftest import MotoServer
-from tests.feedback.contract import FeedbackStoreContract, ids, list_all, make
+from tests.feedback.contract import AuditLogContract, FeedbackStoreContract, ids, list_all, make
 
 
 class Switch:
@@ -98,7 +98,7 @@ def outbox_lines(store: OutboxFeedbackStore) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-class TestOutboxOverSQLite(FeedbackStoreContract):
+class TestOutboxOverSQLite(FeedbackStoreContract, AuditLogContract):
     """With the store up, the outbox is invisible: the whole contract holds through it."""
 
     @pytest.fixture

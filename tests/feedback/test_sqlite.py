@@ -14,10 +14,10 @@ from feedback.errors import StoreUnavailable
 from feedback.records import Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
 from feedback.stores.sqlite import SQLiteFeedbackStore, decode_cursor, encode_cursor
-from tests.feedback.contract import T0, FeedbackStoreContract, ids, list_all, make
+from tests.feedback.contract import AuditLogContract, T0, FeedbackStoreContract, ids, list_all, make
 
 
-class TestSQLiteFeedbackStore(FeedbackStoreContract):
+class TestSQLiteFeedbackStore(FeedbackStoreContract, AuditLogContract):
     @pytest.fixture
     def store(self, tmp_path):
         s = SQLiteFeedbackStore(tmp_path / "feedback.db")
@@ -87,12 +87,12 @@ def test_schema_version_is_recorded_once(path):
     store = SQLiteFeedbackStore(path)
     store.get("x")
     store.close()
-    (before,) = raw(path, "SELECT version, applied_at FROM schema_version")
-    assert before[0] == len(sqlite_store.MIGRATIONS) == 1
+    before = raw(path, "SELECT version, applied_at FROM schema_version ORDER BY version")
+    assert [v for v, _ in before] == list(range(1, len(sqlite_store.MIGRATIONS) + 1))
     again = SQLiteFeedbackStore(path)
     again.put(make("a"))
     again.close()
-    assert raw(path, "SELECT version, applied_at FROM schema_version") == [before]
+    assert raw(path, "SELECT version, applied_at FROM schema_version ORDER BY version") == before
 
 
 def test_migrations_apply_in_order_and_only_once(path, monkeypatch):
@@ -112,7 +112,8 @@ def test_migrations_apply_in_order_and_only_once(path, monkeypatch):
         upgraded = SQLiteFeedbackStore(path)
         assert upgraded.get("a") is not None
         upgraded.close()
-    assert [v for (v,) in raw(path, "SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    n = len(sqlite_store.MIGRATIONS)
+    assert [v for (v,) in raw(path, "SELECT version FROM schema_version ORDER BY version")] == list(range(1, n + 1))
     assert ("extra_ix",) in raw(path, "SELECT name FROM sqlite_master WHERE type = 'index'")
 
 
