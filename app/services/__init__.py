@@ -2,7 +2,7 @@
 
 ``Services`` binds the process's ``Backends`` (built once) to one ``Identity`` (per request in
 the web app, from settings on the command line) and groups the actions by what they act on:
-``chat``, ``corpus`` and ``feedback``. Every action that not every role may do calls
+``chat``, ``corpus``, ``feedback`` and ``judge``. Every action that not every role may do calls
 ``authorize`` (``app.services.access``) before anything else.
 """
 
@@ -15,6 +15,7 @@ from app.services.access import Action, Forbidden, Identity, authorize
 from app.services.chat import ChatService
 from app.services.corpus import CorpusService, CorpusStatus
 from app.services.feedback import FeedbackService
+from app.services.judge import JudgeService
 from app.wiring import Backends, ConfigError
 
 __all__ = ["Action", "Backends", "ConfigError", "CorpusStatus", "Forbidden", "Identity", "Services", "authorize"]
@@ -45,3 +46,7 @@ class Services:
     @cached_property
     def feedback(self) -> FeedbackService:
         return FeedbackService(self.backends, self.identity)
+
+    @cached_property
+    def judge(self) -> JudgeService:
+        return JudgeService(self.backends, self.identity)

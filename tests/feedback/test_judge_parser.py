@@ -37,7 +37,11 @@ def test_a_well_formed_reply():
         # two scores: unambiguous only when they agree
         ("<thinking>t</thinking><scoring>3</scoring><scoring>4</scoring><reason>r</reason>", None, {"several_scores"}),
         ("<thinking>t</thinking><scoring>3</scoring><reason>r</reason><scoring>3.0</scoring>", 3.0, {"several_scores"}),
-        ("<thinking>t</thinking><scoring>3</scoring><scoring>high</scoring><reason>r</reason>", None, {"several_scores", "no_number"}),
+        (
+            "<thinking>t</thinking><scoring>3</scoring><scoring>high</scoring><reason>r</reason>",
+            None,
+            {"several_scores", "no_number"},
+        ),
         ("<thinking>t</thinking><scoring>between 3 and 4</scoring><reason>r</reason>", None, {"several_numbers"}),
         ("<thinking>t</thinking><scoring>8/10</scoring><reason>r</reason>", None, {"several_numbers"}),
         ("<thinking>t</thinking><scoring>4 and a half</scoring><reason>r</reason>", None, {"several_numbers"}),
@@ -49,7 +53,11 @@ def test_a_well_formed_reply():
         ("<thinking>t</thinking><scoring>3.5</scoring><reason>cut off by max tok", 3.5, {"unclosed_tag"}),
         ("<thinking>never closed <scoring>2</scoring><reason>r</reason>", 2.0, {"unclosed_tag"}),
         ("<thinking>t</thinking><scoring>", None, {"unclosed_tag", "no_number", "no_reason"}),
-        ("<thinking>t</thinking>4</scoring><reason>r</reason>", None, {"stray_closing_tag", "no_scoring", "text_outside_tags"}),
+        (
+            "<thinking>t</thinking>4</scoring><reason>r</reason>",
+            None,
+            {"stray_closing_tag", "no_scoring", "text_outside_tags"},
+        ),
         # a number in words: the one unambiguous score, counted
         ("<thinking>t</thinking><scoring>four</scoring><reason>r</reason>", 4.0, {"number_in_words"}),
         ("<thinking>t</thinking><scoring>Three point five.</scoring><reason>r</reason>", 3.5, {"number_in_words"}),
@@ -78,7 +86,9 @@ def test_each_case_is_kept_and_counted(reply, score, issues):
 
 
 def test_reason_and_thinking_are_kept_even_without_a_score():
-    parsed = parse_reply("<thinking>The passages say 20 lux.</thinking><scoring>??</scoring><reason>Wrong lux.</reason>")
+    parsed = parse_reply(
+        "<thinking>The passages say 20 lux.</thinking><scoring>??</scoring><reason>Wrong lux.</reason>"
+    )
     assert parsed.score is None and parsed.reason == "Wrong lux." and parsed.thinking == "The passages say 20 lux."
 
 
@@ -86,9 +96,39 @@ def test_reason_and_thinking_are_kept_even_without_a_score():
 
 FRAGMENTS = st.sampled_from(
     [
-        "<thinking>", "</thinking>", "<scoring>", "</scoring>", "<reason>", "</reason>", "< Scoring >", "</ REASON>",
-        "4", "4.5", "-2", "7", "5.0", "/5", "out of 5", "four", "point", "five", "half", "Score:", " ", "\n", "<", ">",
-        "/", "score", "lux", "[1]", "−3", "٤", "1e3", "nan", "inf",
+        "<thinking>",
+        "</thinking>",
+        "<scoring>",
+        "</scoring>",
+        "<reason>",
+        "</reason>",
+        "< Scoring >",
+        "</ REASON>",
+        "4",
+        "4.5",
+        "-2",
+        "7",
+        "5.0",
+        "/5",
+        "out of 5",
+        "four",
+        "point",
+        "five",
+        "half",
+        "Score:",
+        " ",
+        "\n",
+        "<",
+        ">",
+        "/",
+        "score",
+        "lux",
+        "[1]",
+        "−3",
+        "٤",
+        "1e3",
+        "nan",
+        "inf",
     ]
 )
 
@@ -135,6 +175,8 @@ def test_every_well_formed_reply_gives_its_score_reason_and_thinking(thinking, r
 
 @given(a=st.integers(0, 50), b=st.integers(0, 50))
 def test_two_different_scores_never_give_one(a, b):
-    parsed = parse_reply(f"<thinking>t</thinking><scoring>{a / 10}</scoring><scoring>{b / 10}</scoring><reason>r</reason>")
+    parsed = parse_reply(
+        f"<thinking>t</thinking><scoring>{a / 10}</scoring><scoring>{b / 10}</scoring><reason>r</reason>"
+    )
     assert parsed.score == (a / 10 if a == b else None)
     assert "several_scores" in parsed.issues
