@@ -103,8 +103,9 @@ def compare(pairs: Iterable[tuple[float, float]], against: Literal["users", "sme
     from sklearn.metrics import cohen_kappa_score
 
     with warnings.catch_warnings():
-        # 0/0 when both sides are constant: reported as None, not as a warning on the console.
-        warnings.simplefilter("ignore", RuntimeWarning)
+        # Undefined (0/0) when a side is constant: sklearn's UndefinedMetricWarning and SciPy's
+        # ConstantInputWarning become None in the report, not noise on the console.
+        warnings.simplefilter("ignore")
         kappa = cohen_kappa_score(person, judge, labels=list(LIKERT), weights=KAPPA_WEIGHTS)
         rho = spearmanr([j for j, _ in pairs], [p for _, p in pairs]).statistic if len(pairs) > 1 else math.nan
     mae = sum(abs(p - j) for p, j in zip(person, judge, strict=True)) / len(pairs)

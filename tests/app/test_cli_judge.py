@@ -268,3 +268,35 @@ def test_a_missing_judge_setting_is_named(monkeypatch):
 def test_a_bad_limit_is_a_usage_error():
     result = CliRunner().invoke(cli, ["judge", "--limit", "0"], obj=CliState())
     assert result.exit_code == 2 and "--limit" in result.output
+
+
+def test_new_answers_are_judged_in_the_background_when_auto_is_on(answers, server, monkeypatch):
+    off = Services(Settings())
+    assert off.judge.auto_judge("a1") is False
+    monkeypatch.setenv("RAGBOT_JUDGE_AUTO", "true")
+    monkeypatch.setenv("RAGBOT_ROLE", "engineer")  # the setting decides, not the asker's role
+    services = Services(Settings())
+    assert services.judge.auto_judge("a1") is True and services.judge.auto_judge("a4") is True
+    worker = services.backends.judge_worker
+    assert worker.wait_idle(timeout=30)
+    worker.stop()
+    s = store()
+    assert s.get("a1").judge.score == 4.5 and s.get("a4").judge.raw == MALFORMED["Q4"]
+    assert s.get("a2").judge is None
+    assert sorted(question_of(r) for r in server.requests) == ["Q1", "Q4"]
+
+
+@pytest.mark.slow
+def test_the_local_model_can_be_the_judge(local_model_dir, ragbot, monkeypatch):
+    monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
+    monkeypatch.setenv("RAGBOT_JUDGE_MAX_NEW_TOKENS", "64")  # a 135M judge's scores are poor; only the path is shown
+    s = store()
+    s.put(make("a", question="How many parking spaces?", context="[1] (a.pdf – page 3)\nParking: 412 spaces."))
+    s.close()
+    result = ragbot("judge", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["selected"] == 1 and summary["scored"] + summary["unparsable"] == 1
+    assert summary["judge_model"] == str(local_model_dir)
+    judge = store().get("a").judge
+    assert judge.raw.strip() and judge.judge_model == str(local_model_dir)
