@@ -236,7 +236,7 @@ def test_throttling_is_retried_with_backoff_and_failures_are_retried_by_the_next
     assert (again["selected"], again["scored"]) == (1, 1)
 
 
-def test_human_output_and_the_progress_bar(answers):
+def test_the_human_summary(answers):
     result = run("judge")
     assert result.exit_code == 0
     assert (
