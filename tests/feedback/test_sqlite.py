@@ -125,11 +125,13 @@ def test_a_version_1_file_learns_which_records_are_judged(path):
     store.put(make("unparsable", minutes=2, judge=JudgeScore(score=None, judge_model="j", raw="??")))
     store.put(make("new", minutes=3))
     store.close()
+    # Undo the judged migration (the last one so far) as if it had never run.
+    judged = next(n for n, sql in enumerate(sqlite_store.MIGRATIONS, 1) if "ADD COLUMN judged" in sql)
+    assert judged == len(sqlite_store.MIGRATIONS)
     conn = sqlite3.connect(path)
-    conn.executescript(
-        "DROP INDEX interactions_judged; ALTER TABLE interactions DROP COLUMN judged;"
-        "DELETE FROM schema_version WHERE version > 1;"
-    )
+    conn.executescript("DROP INDEX interactions_judged; ALTER TABLE interactions DROP COLUMN judged;")
+    conn.execute("DELETE FROM schema_version WHERE version = ?", (judged,))
+    conn.commit()
     conn.close()
     upgraded = SQLiteFeedbackStore(path)
     assert ids(upgraded.list(InteractionFilter(judged=False))) == ["new"]
