@@ -51,6 +51,7 @@ bench: setup-dev
 	$(BIN)/python bench/search_latency.py
 	$(BIN)/python bench/ann_recall.py
 	$(BIN)/python bench/feedback_write.py
+	$(BIN)/python bench/judge_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -135,6 +135,68 @@ GENERATORS: dict[str, Callable[[Settings], Any]] = {
     "openai": _openai_generator,
 }
 
+# -- the AI judge ---------------------------------------------------------------------------------
+
+# The settings a generator is built from: the judge reuses the answer model when they all match.
+GENERATOR_FIELDS = (
+    "generator",
+    "sagemaker_endpoint",
+    "sagemaker_container",
+    "sagemaker_inference_component",
+    "bedrock_model",
+    "openai_base_url",
+    "openai_model",
+    "openai_api_key",
+    "local_model",
+)
+# RAGBOT_JUDGE_* setting -> the answer-model setting it replaces for the judge.
+JUDGE_OVERRIDES = {
+    "judge_backend": "generator",
+    "judge_sagemaker_endpoint": "sagemaker_endpoint",
+    "judge_sagemaker_container": "sagemaker_container",
+    "judge_sagemaker_inference_component": "sagemaker_inference_component",
+    "judge_bedrock_model": "bedrock_model",
+    "judge_openai_base_url": "openai_base_url",
+    "judge_openai_model": "openai_model",
+    "judge_openai_api_key": "openai_api_key",
+    "judge_local_model": "local_model",
+}
+
+
+def judge_settings(s: Settings) -> Settings:
+    """The settings the judge's generator is built from: the answer model's, with every
+    RAGBOT_JUDGE_* that is set in place of its counterpart."""
+    update = {field: getattr(s, judge) for judge, field in JUDGE_OVERRIDES.items() if getattr(s, judge) is not None}
+    return s.model_copy(update=update)
+
+
+class GeneratorJudgeModel:
+    """An answer-model backend as the judge's model (``feedback.judge.JudgeModel``): chat messages
+    in, the whole reply out, greedy, with the backend's errors in the feedback package's terms
+    (``ThrottledError`` -> ``JudgeThrottled``, any other ``GeneratorError`` -> ``JudgeModelError``).
+    """
+
+    def __init__(self, generator: Any, *, max_new_tokens: int, max_concurrency: int):
+        from rag.generators.base import GenerationParams
+
+        self.generator = generator
+        self.model_id = generator.model_id
+        self.max_concurrency = max_concurrency
+        self.params = GenerationParams(max_new_tokens=max_new_tokens, temperature=0.0)
+
+    def complete(self, messages) -> str:
+        from feedback.errors import JudgeModelError, JudgeThrottled
+        from rag.errors import GeneratorError, ThrottledError
+        from rag.generators.base import Message
+
+        try:
+            return self.generator.generate([Message(role=m["role"], content=m["content"]) for m in messages], self.params)
+        except ThrottledError as e:
+            raise JudgeThrottled(str(e)) from e
+        except GeneratorError as e:
+            raise JudgeModelError(str(e)) from e
+
+
 # -- feedback stores ------------------------------------------------------------------------------
 
 
@@ -182,6 +244,38 @@ class Backends:
 
         inner = FEEDBACK_STORES[self.settings.feedback_store](self.settings)
         return OutboxFeedbackStore(inner, self.settings.home_dir / "outbox")
+
+    @cached_property
+    def judge_generator(self):
+        """The judge's model backend: the answer model itself when no RAGBOT_JUDGE_* changes it."""
+        js = judge_settings(self.settings)
+        if all(getattr(js, f) == getattr(self.settings, f) for f in GENERATOR_FIELDS):
+            return self.generator
+        try:
+            return GENERATORS[js.generator](js)
+        except ConfigError as e:
+            # Name the judge's own settings, which are the ones to set.
+            message = str(e).replace("RAGBOT_", "RAGBOT_JUDGE_").replace("RAGBOT_JUDGE_GENERATOR", "RAGBOT_JUDGE_BACKEND")
+            raise ConfigError(f"the judge model: {message}") from e
+
+    @cached_property
+    def judge(self):
+        """Grades interactions and stores the verdicts (``feedback.judge.Judge``)."""
+        from feedback.judge import Judge
+
+        s = self.settings
+        local = judge_settings(s).generator == "local"  # one forward pass at a time in this process
+        model = GeneratorJudgeModel(
+            self.judge_generator, max_new_tokens=s.judge_max_new_tokens, max_concurrency=1 if local else s.judge_concurrency
+        )
+        return Judge(self.feedback_store, model, concurrency=s.judge_concurrency)
+
+    @cached_property
+    def judge_worker(self):
+        """The background judge of new answers (its thread starts on the first submit)."""
+        from feedback.judge import JudgeWorker
+
+        return JudgeWorker(self.judge)
 
     @cached_property
     def retriever(self):

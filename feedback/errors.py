@@ -15,3 +15,11 @@ class NotFound(FeedbackError):
 
 class StoreUnavailable(FeedbackError):
     """The store could not be reached; the write may be retried later."""
+
+
+class JudgeModelError(FeedbackError):
+    """The judge model could not grade one answer (the model failed, refused or is unreachable)."""
+
+
+class JudgeThrottled(JudgeModelError):
+    """The judge model's service said "too many requests"; the same request may succeed later."""

@@ -126,6 +126,9 @@ def parquet_schema():
             pa.field("judge_model", text, nullable=False),
             pa.field("raw", text, nullable=False),
             pa.field("scored_at", ts, nullable=False),
+            pa.field("thinking", text),
+            pa.field("prompt_version", text),
+            pa.field("issues", pa.list_(pa.field("item", text, nullable=False)), nullable=False),
         ]
     )
     review = pa.struct(
@@ -134,6 +137,7 @@ def parquet_schema():
             pa.field("reviewer", text),
             pa.field("reference_answer", text),
             pa.field("reviewed_at", ts),
+            pa.field("sme_score", pa.float64()),
         ]
     )
     return pa.schema(

@@ -66,20 +66,32 @@ class Feedback(BaseModel):
 
 
 class JudgeScore(BaseModel):
-    """The AI judge's verdict; ``score`` is None when its reply had no usable score (``raw`` keeps it)."""
+    """The AI judge's verdict; ``score`` is None when its reply had no usable score (``raw`` keeps it).
+
+    ``thinking`` and ``reason`` are the texts of the reply's ``<thinking>`` and ``<reason>`` tags;
+    ``issues`` names what the parser found wrong with the reply (see ``feedback.judge.parser``),
+    empty for a well-formed one; ``prompt_version`` is the judge prompt's version.
+    """
 
     score: float | None = Field(default=None, ge=0.0, le=5.0)
     reason: str | None = None
     judge_model: str
     raw: str = ""
     scored_at: datetime = Field(default_factory=now)
+    thinking: str | None = None
+    prompt_version: str | None = None
+    issues: list[str] = []
 
 
 class Review(BaseModel):
+    """The SME's review. ``sme_score`` (0.0–5.0, the judge's scale) is the score the SME stands by:
+    the AI score they validated, or their own when they override it."""
+
     status: ReviewStatus = "unreviewed"
     reviewer: str | None = None
     reference_answer: str | None = None
     reviewed_at: datetime | None = None
+    sme_score: float | None = Field(default=None, ge=0.0, le=5.0)
 
 
 class Interaction(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from rag.errors import GeneratorError, RagError
+from rag.errors import GeneratorError, RagError, ThrottledError
 
 # Error codes that mean "too many requests" across SageMaker and Bedrock (botocore's standard
 # retry mode has already retried them when they reach us).
@@ -142,7 +142,7 @@ def sagemaker_failure(
     if code == "InternalStreamFailure":
         return error(f"{what} broke off the answer stream (InternalStreamFailure): {text}; retry")
     if code in THROTTLING_CODES:
-        return error(
+        return (ThrottledError if error is GeneratorError else error)(
             f"{what} is throttling requests ({code}) after {max_attempts} attempts: "
             f"retry later or add instances to the endpoint [{text}]"
         )

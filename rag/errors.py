@@ -25,5 +25,10 @@ class GeneratorError(RagError):
     """The answer model failed or is not available."""
 
 
+class ThrottledError(GeneratorError):
+    """The model's service refused the request as too many (HTTP 429, AWS throttling) even after the
+    backend's own retries; the same request may succeed later, so batch jobs back off and retry."""
+
+
 class InvalidQuery(RagError):
     """A question or search query was rejected before any work was done."""

@@ -11,6 +11,7 @@ from app.cli.chat import ask
 from app.cli.context import CliState, RagbotGroup
 from app.cli.corpus import ingest, search, status
 from app.cli.feedback import feedback
+from app.cli.judge import judge
 from app.cli.serve import app
 
 __all__ = ["CliState", "cli", "main"]
@@ -27,7 +28,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.ensure_object(CliState)
 
 
-for command in (ingest, search, ask, status, app, feedback):
+for command in (ingest, search, ask, status, app, feedback, judge):
     cli.add_command(command)
 
 

@@ -2,7 +2,7 @@
 
 ``Services`` binds the process's ``Backends`` (built once) to one ``Identity`` (per request in
 the web app, from settings on the command line) and groups the actions by what they act on:
-``chat``, ``corpus``, ``feedback`` and ``audit``. Every action that not every role may do calls
+``chat``, ``corpus``, ``feedback``, ``judge`` and ``audit``. Every action that not every role may do calls
 ``authorize`` (``app.services.access``) before anything else.
 """
 
@@ -16,6 +16,7 @@ from app.services.audit import AuditService
 from app.services.chat import ChatService
 from app.services.corpus import CorpusService, CorpusStatus
 from app.services.feedback import FeedbackService
+from app.services.judge import JudgeService
 from app.wiring import Backends, ConfigError
 
 __all__ = ["Action", "Backends", "ConfigError", "CorpusStatus", "Forbidden", "Identity", "Services", "authorize"]
@@ -50,3 +51,7 @@ class Services:
     @cached_property
     def feedback(self) -> FeedbackService:
         return FeedbackService(self.backends, self.identity, self.audit)
+
+    @cached_property
+    def judge(self) -> JudgeService:
+        return JudgeService(self.backends, self.identity, self.audit)

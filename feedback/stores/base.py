@@ -42,7 +42,8 @@ class InteractionFilter(BaseModel):
     """All set fields must match.
 
     ``since`` is inclusive and ``until`` exclusive (UTC); ``source_prefix`` matches a cited
-    document or a folder and everything below it, case-sensitively.
+    document or a folder and everything below it, case-sensitively. ``judged`` is whether the AI
+    judge has been asked (a reply without a usable score counts: it is kept raw, so it is judged).
     """
 
     user: str | None = None
@@ -55,6 +56,7 @@ class InteractionFilter(BaseModel):
     has_correction: bool | None = None
     review_status: ReviewStatus | None = None
     source_prefix: str | None = None
+    judged: bool | None = None
 
 
 class InteractionPage(BaseModel):

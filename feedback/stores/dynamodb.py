@@ -757,12 +757,33 @@ class DynamoDBFeedbackStore:
             for value in values
         ]
         merged = heapq.merge(*streams, key=lambda item: item[SORT_KEY]["S"], reverse=True)
+        if f.judged is not None:
+            return self._list_judged(merged, f.judged, limit)
         keys = [(item["id"]["S"], item[SORT_KEY]["S"]) for item in itertools.islice(merged, limit + 1)]
         page = keys[:limit]
         records = self._batch_get([interaction_id for interaction_id, _ in page])
         items = [records[i] for i, _ in page if i in records]
         next_cursor = encode_cursor(page[-1][1]) if len(keys) > limit else None
         return InteractionPage(items=items, next_cursor=next_cursor)
+
+    def _list_judged(self, merged: Iterator[dict[str, Any]], judged: bool, limit: int) -> InteractionPage:
+        """A page of the index entries in ``merged`` whose record is (or is not) judged.
+
+        The judge is not among the projected filter attributes, so this filter is applied to the
+        records themselves, read 100 at a time, until ``limit + 1`` match: a page is still full,
+        but a listing that skips many records reads them all (a judge run, not a page view).
+        """
+        matched: list[tuple[str, Interaction]] = []
+        while len(matched) <= limit:
+            chunk = [(item["id"]["S"], item[SORT_KEY]["S"]) for item in itertools.islice(merged, 100)]
+            if not chunk:
+                break
+            records = self._batch_get([interaction_id for interaction_id, _ in chunk])
+            matched += [
+                (key, records[i]) for i, key in chunk if i in records and (records[i].judge is not None) == judged
+            ]
+        next_cursor = encode_cursor(matched[limit - 1][0]) if len(matched) > limit else None
+        return InteractionPage(items=[record for _, record in matched[:limit]], next_cursor=next_cursor)
 
     def _plan(self, f: InteractionFilter) -> tuple[str, str, list[str]]:
         """The index to query for a filter, its partition key attribute and the key values to merge."""

@@ -64,6 +64,7 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX interaction_sources_source ON interaction_sources (source, interaction_id);
     """,
+    # 2: the audit log.
     """
     CREATE TABLE audit_log (
         id      TEXT PRIMARY KEY,
@@ -72,6 +73,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_log_at ON audit_log (at_us DESC, id DESC)
     """,
+    # 3: whether the AI judge has been asked, so a judge run lists only what is left to score.
+    """
+    ALTER TABLE interactions ADD COLUMN judged INTEGER NOT NULL DEFAULT 0;
+    UPDATE interactions SET judged = 1 WHERE json_extract(record, '$.judge') IS NOT NULL;
+    CREATE INDEX interactions_judged ON interactions (judged, created_us DESC, id DESC);
+    """,
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -79,13 +86,13 @@ _MICROSECOND = timedelta(microseconds=1)
 
 _UPSERT = """
 INSERT INTO interactions
-    (id, created_us, updated_us, user, session_id, turn, rating, has_correction, review_status, record)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    (id, created_us, updated_us, user, session_id, turn, rating, has_correction, review_status, judged, record)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     created_us = excluded.created_us, updated_us = excluded.updated_us, user = excluded.user,
     session_id = excluded.session_id, turn = excluded.turn, rating = excluded.rating,
     has_correction = excluded.has_correction, review_status = excluded.review_status,
-    record = excluded.record
+    judged = excluded.judged, record = excluded.record
 """
 
 
@@ -294,6 +301,7 @@ class SQLiteFeedbackStore:
                 feedback.rating if feedback else None,
                 int(bool(feedback and feedback.correction)),
                 interaction.review.status,
+                int(interaction.judge is not None),
                 interaction.model_dump_json(),
             ),
         )
@@ -497,6 +505,9 @@ def _where(f: InteractionFilter) -> tuple[list[str], list]:
     if f.has_correction is not None:
         where.append("has_correction = ?")
         params.append(int(f.has_correction))
+    if f.judged is not None:
+        where.append("judged = ?")
+        params.append(int(f.judged))
     prefix = (f.source_prefix or "").rstrip("/")
     if prefix:
         # Everything under "p/" sorts between "p/" and "p0" ('0' follows '/'), byte for byte:

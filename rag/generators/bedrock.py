@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rag.errors import GeneratorError
+from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message
 from rag.aws import (
     LazyClient,
@@ -175,7 +175,7 @@ class BedrockGenerator:
         code, text = error_code(e), error_text(e)
         lowered = code[:1].upper() + code[1:]  # stream events spell codes in camelCase
         if lowered in THROTTLING_CODES:
-            return GeneratorError(
+            return ThrottledError(
                 f"{what} is throttling requests ({code}) after {self.max_attempts} attempts: retry later "
                 f"or ask for a higher quota / provisioned throughput [{text}]"
             )

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rag.errors import GeneratorError
+from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class OpenAICompatGenerator:
                 f"path is wrong; check RAGBOT_OPENAI_MODEL and that RAGBOT_OPENAI_BASE_URL ends with /v1 [{message}]"
             )
         if status in RETRY_STATUSES:
-            return GeneratorError(
+            return (ThrottledError if status == 429 else GeneratorError)(
                 f"The server at {self.url} is busy or failing (HTTP {status}) after {self.max_attempts} attempts "
                 f"[{message}]"
             )

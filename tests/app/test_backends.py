@@ -61,3 +61,45 @@ def test_missing_settings_are_named(monkeypatch, env, attribute, message):
 def test_secrets_stay_out_of_repr(monkeypatch):
     s = build(monkeypatch, RAGBOT_OPENAI_API_KEY="sk-very-secret", RAGBOT_OPENSEARCH_PASSWORD="hunter2")
     assert "sk-very-secret" not in repr(s.settings) and "hunter2" not in repr(s.settings)
+
+
+# -- the judge's model --------------------------------------------------------------------------
+
+
+def test_the_judge_reuses_the_answer_model_unless_its_settings_differ(monkeypatch):
+    same = build(monkeypatch)
+    assert same.judge_generator is same.generator
+    assert same.judge.model.max_concurrency == 1  # the local model runs one request at a time
+    # Set, but to what the answer model uses already: still one model loaded, not two.
+    again = build(monkeypatch, RAGBOT_JUDGE_BACKEND="local", RAGBOT_JUDGE_LOCAL_MODEL="SmolLM2-135M-Instruct")
+    assert again.judge_generator is again.generator
+    other = build(monkeypatch, RAGBOT_JUDGE_LOCAL_MODEL="/models/judge-7b")
+    assert other.judge_generator is not other.generator and other.judge_generator.model_id == "/models/judge-7b"
+
+
+def test_a_remote_judge_grades_a_local_answer_model(monkeypatch):
+    b = build(
+        monkeypatch,
+        RAGBOT_JUDGE_BACKEND="bedrock",
+        RAGBOT_JUDGE_BEDROCK_MODEL="anthropic.claude-3-5-sonnet-20240620-v1:0",
+        RAGBOT_JUDGE_CONCURRENCY="6",
+    )
+    assert type(b.generator).__name__ == "TransformersGenerator"
+    assert type(b.judge_generator).__name__ == "BedrockGenerator"
+    assert b.judge.model.model_id == "anthropic.claude-3-5-sonnet-20240620-v1:0"
+    assert b.judge.concurrency == 6
+
+
+def test_judge_settings_fall_back_to_the_answer_models(monkeypatch):
+    b = build(
+        monkeypatch,
+        RAGBOT_GENERATOR="openai",
+        RAGBOT_OPENAI_BASE_URL="http://127.0.0.1:9/v1",
+        RAGBOT_OPENAI_MODEL="small",
+        RAGBOT_OPENAI_API_KEY="sk-answer",
+        RAGBOT_JUDGE_OPENAI_MODEL="big-70b",
+    )
+    judge = b.judge_generator
+    assert judge is not b.generator
+    assert (judge.base_url, judge.model, judge._api_key) == ("http://127.0.0.1:9/v1", "big-70b", "sk-answer")
+    assert "sk-answer" not in repr(b.settings)

@@ -236,6 +236,8 @@ class FeedbackStoreContract:
         store.set_feedback("bo-2", Feedback(rating=5, correction="   "))  # blank: no correction
         store.set_review("ana-1", Review(status="validated", reviewer="sme"))
         store.set_review("bo-1", Review(status="rejected", reviewer="sme"))
+        store.set_judge("ana-2", JudgeScore(score=2.5, judge_model="judge"))
+        store.set_judge("bo-3", JudgeScore(score=None, judge_model="judge", raw="no tags"))  # judged, unparsable
         return rows
 
     @pytest.mark.parametrize(
@@ -264,6 +266,11 @@ class FeedbackStoreContract:
             ({"review_status": "unreviewed"}, ["cy-1", "bo-3", "bo-2", "ana-3", "ana-2"]),
             ({"user": "bo", "has_correction": True}, ["bo-1"]),
             ({"user": "ana", "max_rating": 2, "review_status": "unreviewed"}, ["ana-2"]),
+            ({"judged": True}, ["bo-3", "ana-2"]),
+            ({"judged": False}, ["cy-1", "bo-2", "bo-1", "ana-3", "ana-1"]),
+            ({"judged": False, "user": "bo"}, ["bo-2", "bo-1"]),
+            ({"judged": True, "max_rating": 2}, ["ana-2"]),
+            ({"judged": False, "rated": False}, ["cy-1"]),
         ],
         ids=lambda v: "-".join(f"{k}={v[k]}" for k in v) if isinstance(v, dict) else None,
     )
@@ -331,6 +338,26 @@ class FeedbackStoreContract:
         second = store.list(InteractionFilter(user="ana"), limit=10, cursor=first.next_cursor)
         assert len(first.items) == 10 and len(second.items) == 2 and second.next_cursor is None
         assert ids(first) + ids(second) == [f"i{i:02d}" for i in range(23, 0, -2)]
+
+    def test_pagination_with_the_judged_filter_fills_every_page(self, store):
+        for i in range(25):
+            store.put(make(f"i{i:02d}", minutes=i))
+            if i % 3 == 0:
+                store.set_judge(f"i{i:02d}", JudgeScore(score=3.0, judge_model="judge"))
+        expected = [f"i{i:02d}" for i in range(24, -1, -1) if i % 3]
+        first = store.list(InteractionFilter(judged=False), limit=10)
+        second = store.list(InteractionFilter(judged=False), limit=10, cursor=first.next_cursor)
+        assert len(first.items) == 10 and len(second.items) == 6 and second.next_cursor is None
+        assert ids(first) + ids(second) == expected
+
+    def test_judging_moves_a_record_out_of_the_unjudged_listing_and_a_replayed_put_keeps_it_out(self, store):
+        """What makes a judge run resumable: a scored record is never listed as unjudged again."""
+        store.put(make("a"))
+        store.put(make("b", minutes=1))
+        store.set_judge("a", JudgeScore(score=None, judge_model="judge", raw="garbled"))
+        store.put(make("a"))  # the original answer written again (a retry, an outbox replay)
+        assert ids(store.list(InteractionFilter(judged=False))) == ["b"]
+        assert ids(store.list(InteractionFilter(judged=True))) == ["a"]
 
     def test_a_record_added_between_pages_does_not_shift_the_next_page(self, store):
         for i in range(15):

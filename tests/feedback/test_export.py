@@ -69,10 +69,21 @@ def rich_records() -> list[Interaction]:
         latency_ms=1234,
         feedback=Feedback(rating=2, correction="=SUM(A1:A9)", note="-wrong section", updated_at=T0 + timedelta(hours=1)),
         judge=JudgeScore(
-            score=1.5, reason="contradicts [1]", judge_model="judge-1", raw="<scoring>1.5</scoring>", scored_at=T0
+            score=1.5,
+            reason="contradicts [1]",
+            judge_model="judge-1",
+            raw="<scoring>1.5</scoring>",
+            scored_at=T0,
+            thinking="[1] says 20 lux",
+            prompt_version="judge-v1",
+            issues=["no_thinking", "text_outside_tags"],
         ),
         review=Review(
-            status="rejected", reviewer="sme", reference_answer="25 kN/m2", reviewed_at=T0 + timedelta(hours=3)
+            status="rejected",
+            reviewer="sme",
+            reference_answer="25 kN/m2",
+            reviewed_at=T0 + timedelta(hours=3),
+            sme_score=0.5,
         ),
     )
     full.citations[1].page = None  # page-less formats keep a null page

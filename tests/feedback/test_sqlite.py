@@ -88,7 +88,7 @@ def test_schema_version_is_recorded_once(path):
     store.get("x")
     store.close()
     before = raw(path, "SELECT version, applied_at FROM schema_version ORDER BY version")
-    assert [v for v, _ in before] == list(range(1, len(sqlite_store.MIGRATIONS) + 1))
+    assert [version for version, _ in before] == list(range(1, len(sqlite_store.MIGRATIONS) + 1))
     again = SQLiteFeedbackStore(path)
     again.put(make("a"))
     again.close()
@@ -112,9 +112,31 @@ def test_migrations_apply_in_order_and_only_once(path, monkeypatch):
         upgraded = SQLiteFeedbackStore(path)
         assert upgraded.get("a") is not None
         upgraded.close()
-    n = len(sqlite_store.MIGRATIONS)
-    assert [v for (v,) in raw(path, "SELECT version FROM schema_version ORDER BY version")] == list(range(1, n + 1))
+    versions = [v for (v,) in raw(path, "SELECT version FROM schema_version ORDER BY version")]
+    assert versions == list(range(1, len(sqlite_store.MIGRATIONS) + 1))  # the patched list, extra included
     assert ("extra_ix",) in raw(path, "SELECT name FROM sqlite_master WHERE type = 'index'")
+
+
+def test_a_version_1_file_learns_which_records_are_judged(path):
+    # A feedback.db as version 1 left it, without the judged column: the upgrade marks the
+    # records that already carry a judge score, so the first judge run does not score them again.
+    store = SQLiteFeedbackStore(path)
+    store.put(make("scored", minutes=1, judge=JudgeScore(score=4.0, judge_model="j")))
+    store.put(make("unparsable", minutes=2, judge=JudgeScore(score=None, judge_model="j", raw="??")))
+    store.put(make("new", minutes=3))
+    store.close()
+    # Undo the judged migration (the last one so far) as if it had never run.
+    judged = next(n for n, sql in enumerate(sqlite_store.MIGRATIONS, 1) if "ADD COLUMN judged" in sql)
+    assert judged == len(sqlite_store.MIGRATIONS)
+    conn = sqlite3.connect(path)
+    conn.executescript("DROP INDEX interactions_judged; ALTER TABLE interactions DROP COLUMN judged;")
+    conn.execute("DELETE FROM schema_version WHERE version = ?", (judged,))
+    conn.commit()
+    conn.close()
+    upgraded = SQLiteFeedbackStore(path)
+    assert ids(upgraded.list(InteractionFilter(judged=False))) == ["new"]
+    assert ids(upgraded.list(InteractionFilter(judged=True))) == ["unparsable", "scored"]
+    upgraded.close()
 
 
 def test_a_newer_schema_is_refused(path):

@@ -6,7 +6,7 @@ decoded by botocore; errors are real rest-json error responses.
 
 import pytest
 
-from rag.errors import GeneratorError
+from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message
 from rag.generators.bedrock import BedrockGenerator
 from tests.rag.generators.conftest import REGION
@@ -80,7 +80,7 @@ def test_model_without_system_role_gets_it_in_the_first_user_turn(server, aws_en
 
 def test_throttling_is_retried_then_reported(claude, server):
     server.reply(*[aws_error(429, "ThrottlingException", "Too many requests, please wait before trying again.")] * 3)
-    with pytest.raises(GeneratorError, match="throttling requests.*after 3 attempts"):
+    with pytest.raises(ThrottledError, match="throttling requests.*after 3 attempts"):
         claude.generate([QUESTION])
     assert len(server.requests) == 3
 

@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from rag.errors import GeneratorError
+from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message
 from rag.generators.openai_compat import OpenAICompatGenerator
 from tests.rag.generators.servers import Reply, free_port
@@ -107,7 +107,8 @@ def test_busy_server_is_retried_with_retry_after(gen, server):
 
 def test_retries_are_bounded(gen, server):
     server.reply(*[Reply.json({"error": {"message": "rate limited"}}, 429)] * 3)
-    with pytest.raises(GeneratorError, match=r"HTTP 429\) after 3 attempts.*rate limited"):
+    # ThrottledError: a batch job (the judge) backs off and tries again later.
+    with pytest.raises(ThrottledError, match=r"HTTP 429\) after 3 attempts.*rate limited"):
         list(gen.stream([QUESTION]))
     assert len(server.requests) == 3
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from rag.errors import GeneratorError
+from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message
 from rag.generators.sagemaker import SageMakerGenerator, fold_system, iter_lines, mistral_prompt
 from tests.rag.generators.conftest import REGION
@@ -249,7 +249,7 @@ def test_model_error_carries_the_models_message(tgi, server):
 
 def test_throttling_is_retried_then_reported(tgi, server):
     server.reply(*[aws_error(400, "ThrottlingException", "Rate exceeded")] * 3)
-    with pytest.raises(GeneratorError, match="throttling.*after 3 attempts"):
+    with pytest.raises(ThrottledError, match="throttling.*after 3 attempts"):
         tgi.generate([QUESTION])
     assert len(server.requests) == 3
 
