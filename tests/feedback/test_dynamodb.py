@@ -27,8 +27,8 @@ from feedback.stores.dynamodb import (
     FILTER_ATTRIBUTES,
     INDEXES,
     DynamoDBFeedbackStore,
-    _Expression,
-    _filter_expression,
+    Expression,
+    filter_expression,
     decode_cursor,
     encode_cursor,
     init_table,
@@ -75,7 +75,7 @@ def test_nothing_is_created_or_contacted_before_first_use(monkeypatch):
     for key in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID"):
         monkeypatch.delenv(key, raising=False)
     store = DynamoDBFeedbackStore("t", endpoint_url=f"http://127.0.0.1:{free_port()}")
-    assert store._client_obj is None
+    assert store._table._client_obj is None
     assert "t" in repr(store)
 
 
@@ -248,8 +248,8 @@ def test_every_filtered_attribute_is_projected_into_every_index(filters):
     definition = table_definition("t")
     for index in definition["GlobalSecondaryIndexes"]:
         partition = index["KeySchema"][0]["AttributeName"]
-        expr = _Expression()
-        _filter_expression(filters, skip=partition, expr=expr)
+        expr = Expression()
+        filter_expression(filters, skip=partition, expr=expr)
         projected = set(index["Projection"]["NonKeyAttributes"]) | {partition, "id", "created_key"}
         assert set(expr.names.values()) <= projected, index["IndexName"]
     assert set(FILTER_ATTRIBUTES) >= {"user", "session_id", "rating", "has_correction", "review_status"}

@@ -337,7 +337,7 @@ def test_init_is_lazy(monkeypatch):
     monkeypatch.setattr(opensearchpy, "OpenSearch", no_client)
     monkeypatch.setattr(socket, "create_connection", no_socket)
     store = OpenSearchVectorStore("https://admin:s3cret@10.255.255.1:9200", "x", auth="sigv4", region="eu-west-1")
-    assert store._client is None
+    assert not store._conn.made
     assert "s3cret" not in repr(store) and store.url == "https://10.255.255.1:9200"
 
 
@@ -366,7 +366,7 @@ def test_search_checks_its_arguments_before_any_request():
     assert store.search("x", None, k=0, mode="keyword") == []
     with pytest.raises(StoreError, match="1 chunks but 2 vectors"):
         store.write_document("x.pdf", [chunk("x.pdf", "a")], np.zeros((2, 4), dtype=np.float32))
-    assert store._client is None
+    assert not store._conn.made
 
 
 # -- a fake OpenSearch over HTTP ------------------------------------------------------------
@@ -756,7 +756,7 @@ def test_hybrid_falls_back_to_the_client_when_the_pipeline_is_refused(fake, stor
     fake.on("PUT", "/_search/pipeline/ragbot-hybrid", FORBIDDEN, status=403)
     fake.on("POST", "/_msearch", msearch_response(hits_response(hit(C1, 0.9)), hits_response()))
     (result,) = store.search("lighting", np.array([0.5, 0.5]), k=3)
-    assert result.chunk == C1 and store._hybrid_mode == "client"
+    assert result.chunk == C1 and store._searcher.hybrid_mode == "client"
 
 
 def test_hybrid_on_old_clusters_uses_the_client(fake, store):
@@ -802,7 +802,7 @@ def test_connection_refused_names_the_url_and_the_setting():
     assert "s3cret" not in str(e.value)
     with pytest.raises(StoreError, match="Could not reach"):
         store.search("x", np.ones(2))  # auto mode does not settle on a fusion while the cluster is down
-    assert store._hybrid_mode is None
+    assert store._searcher.hybrid_mode is None
 
 
 def test_401_says_to_check_the_credentials(fake):
