@@ -19,16 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from rag.embedders.sagemaker import unit_rows
-from rag.errors import RagError
-from rag.aws import (
-    LazyClient,
+from common.aws import (
     THROTTLING_CODES,
-    client_region,
+    ClientOptions,
+    LazyClient,
     error_code,
     error_text,
+    is_aws_error,
     transport_failure,
 )
+from rag.embedders.sagemaker import unit_rows
+from rag.errors import RagError
 
 TITAN_V2_DIMENSIONS = (1024, 512, 256)
 
@@ -79,19 +80,21 @@ class BedrockEmbedder:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.model_id = model_id
         self.dimension = dimension
-        self.region = region
-        self.endpoint_url = endpoint_url
         self.concurrency = concurrency
-        self.max_attempts = max_attempts
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self._aws = LazyClient(
-            "bedrock-runtime", client=client, error=RagError, region=region, endpoint_url=endpoint_url,
-            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout,
+        self.options = ClientOptions(
+            region=region,
+            endpoint_url=endpoint_url,
+            max_attempts=max_attempts,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_pool_connections=max(10, concurrency),
         )
+        self._aws = LazyClient("bedrock-runtime", self.options, client=client, error=RagError)
 
     def __repr__(self) -> str:
-        return f"BedrockEmbedder(model_id={self.model_id!r}, dimension={self.dimension}, region={self.region!r})"
+        return (
+            f"BedrockEmbedder(model_id={self.model_id!r}, dimension={self.dimension}, region={self.options.region!r})"
+        )
 
     @property
     def client(self):
@@ -99,7 +102,7 @@ class BedrockEmbedder:
 
     @property
     def _region(self) -> str:
-        return client_region(self.region, self._aws.current)
+        return self._aws.region
 
     @property
     def _what(self) -> str:
@@ -121,7 +124,7 @@ class BedrockEmbedder:
             )
             raw = response["body"].read()
         except Exception as e:
-            if type(e).__module__.startswith(("botocore", "urllib3")):
+            if is_aws_error(e):
                 raise self._failure(e) from e
             raise
         try:
@@ -138,7 +141,7 @@ class BedrockEmbedder:
         code, text = error_code(e), error_text(e)
         if code in THROTTLING_CODES:
             return RagError(
-                f"{what} is throttling requests ({code}) after {self.max_attempts} attempts: "
+                f"{what} is throttling requests ({code}) after {self.options.max_attempts} attempts: "
                 f"lower the concurrency or retry later [{text}]"
             )
         if code == "AccessDeniedException":

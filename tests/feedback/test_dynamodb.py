@@ -23,16 +23,17 @@ from botocore.stub import Stubber
 from feedback.errors import FeedbackError, StoreUnavailable
 from feedback.records import CitationRecord, Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
+from feedback.stores.cursor import decode_cursor
 from feedback.stores.dynamodb import (
     FILTER_ATTRIBUTES,
     INDEXES,
     DynamoDBFeedbackStore,
     Expression,
     filter_expression,
-    decode_cursor,
-    encode_cursor,
+    cursor_after,
     init_table,
     item_size,
+    key_after,
     source_prefixes,
     table_definition,
 )
@@ -75,7 +76,7 @@ def test_nothing_is_created_or_contacted_before_first_use(monkeypatch):
     for key in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID"):
         monkeypatch.delenv(key, raising=False)
     store = DynamoDBFeedbackStore("t", endpoint_url=f"http://127.0.0.1:{free_port()}")
-    assert store._table._client_obj is None
+    assert not store._table.made
     assert "t" in repr(store)
 
 
@@ -417,8 +418,10 @@ def test_until_and_cursor_bound_the_listing_together(dynamodb_store):
 
 @pytest.mark.parametrize("interaction_id", ["plain", "with#hash", "ünïcode/ id", "x" * 300])
 def test_cursor_roundtrip(interaction_id):
-    key = f"2025-03-14T09:00:00.000000Z#{interaction_id}"
-    assert decode_cursor(encode_cursor(key)) == key
+    key = f"2025-03-14T09:00:00.000001Z#{interaction_id}"
+    assert key_after(cursor_after(key)) == key
+    # The cursor is the one the SQLite store makes for the same record.
+    assert decode_cursor(cursor_after(key)) == (1_741_942_800_000_001, interaction_id)
 
 
 # -- the table ---------------------------------------------------------------------------------

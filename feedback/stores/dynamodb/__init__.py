@@ -63,7 +63,7 @@ The package: ``schema`` (the table definition, keys and the item of a record), `
 ``client`` (the boto3 client and error mapping) and ``store`` (``DynamoDBFeedbackStore``).
 """
 
-from feedback.stores.dynamodb.query import Expression, decode_cursor, encode_cursor, filter_expression, plan
+from feedback.stores.dynamodb.query import Expression, cursor_after, filter_expression, key_after, plan
 from feedback.stores.dynamodb.schema import FILTER_ATTRIBUTES, INDEXES, SORT_KEY, source_prefixes, table_definition
 from feedback.stores.dynamodb.sizing import MAX_ITEM_BYTES, item_size
 from feedback.stores.dynamodb.store import DynamoDBFeedbackStore, init_table
@@ -75,11 +75,11 @@ __all__ = [
     "SORT_KEY",
     "DynamoDBFeedbackStore",
     "Expression",
-    "decode_cursor",
-    "encode_cursor",
+    "cursor_after",
     "filter_expression",
     "init_table",
     "item_size",
+    "key_after",
     "plan",
     "source_prefixes",
     "table_definition",

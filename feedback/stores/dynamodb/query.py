@@ -3,11 +3,7 @@ it, the merge of its partitions, and the opaque cursor that resumes a listing.""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import random
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,38 +11,26 @@ from typing import Any
 from feedback.errors import StoreUnavailable
 from feedback.records import Interaction
 from feedback.stores.base import InteractionFilter
-from feedback.stores.dynamodb.schema import SORT_KEY, partitions
+from feedback.stores.cursor import decode_cursor, encode_cursor
+from feedback.stores.dynamodb.schema import EPOCH, MICROSECOND, SORT_KEY, partitions, split_created_key, time_key
 
 Call = Callable[..., dict[str, Any]]
 
-_KEY_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z#.+", re.DOTALL)
 
+def cursor_after(key: str) -> str:
+    """The cursor that resumes a listing after the item with this ``created_key``.
 
-def encode_cursor(key: str) -> str:
-    """The opaque cursor that resumes a listing after the item with this ``created_key``.
-
-    It holds what a ``LastEvaluatedKey`` of the last item returned would hold that matters: its
-    position on the sort key every index shares. Unlike DynamoDB's own ``LastEvaluatedKey``
-    it points at the last item *returned*, not the last one DynamoDB evaluated, and it works
-    across the merged partitions of a sharded or multi-rating listing.
+    Unlike DynamoDB's own ``LastEvaluatedKey`` it points at the last item *returned*, not the
+    last one DynamoDB evaluated, and it works across the merged partitions of a sharded or
+    multi-rating listing: every index sorts on ``created_key``.
     """
-    return base64.urlsafe_b64encode(json.dumps({"v": 1, "after": key}).encode()).decode().rstrip("=")
+    return encode_cursor(*split_created_key(key))
 
 
-def decode_cursor(cursor: str) -> str:
-    """Inverse of ``encode_cursor``. Raises ValueError for anything it did not produce."""
-    try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        data = json.loads(raw.decode())
-        key = data["after"] if isinstance(data, dict) and data.get("v") == 1 else None
-        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
-            raise ValueError("not a listing position")
-        return key
-    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
-        raise ValueError(
-            f"cursor={cursor!r} is not a cursor this store returned; "
-            "pass back the next_cursor of the previous page unchanged"
-        ) from e
+def key_after(cursor: str) -> str:
+    """The ``created_key`` a cursor resumes after. Raises ValueError for a cursor no store made."""
+    created_us, interaction_id = decode_cursor(cursor)
+    return f"{time_key(EPOCH + created_us * MICROSECOND)}#{interaction_id}"
 
 
 def plan(f: InteractionFilter, write_shards: int) -> tuple[str, str, list[str]]:

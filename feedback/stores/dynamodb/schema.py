@@ -73,7 +73,14 @@ def time_key(value: datetime) -> str:
 
 
 def created_key(interaction: Interaction) -> str:
+    """``<created_at as ISO UTC, microseconds>#<id>``: unique, and sorts like ``(created_at, id)``."""
     return f"{time_key(interaction.created_at)}#{interaction.id}"
+
+
+def split_created_key(key: str) -> tuple[int, str]:
+    """``(created_us, id)`` of a ``created_key``."""
+    stamp, _, interaction_id = key.partition("#")
+    return micros(datetime.fromisoformat(stamp)), interaction_id
 
 
 def source_prefixes(sources: Iterable[str]) -> set[str]:

@@ -9,16 +9,24 @@ import random
 import time
 from typing import Any
 
+from common.aws import ClientOptions
 from feedback.errors import NotFound, StoreUnavailable
 from feedback.records import Feedback, Interaction, JudgeScore, Review, now
-from feedback.stores.base import InteractionFilter, InteractionPage, SessionSummary, keep_attachments
+from feedback.stores.base import (
+    AttachmentField,
+    AttachmentSetters,
+    InteractionFilter,
+    InteractionPage,
+    SessionSummary,
+    keep_attachments,
+)
 from feedback.stores.dynamodb.client import RetryMode, TableClient, botocore
 from feedback.stores.dynamodb.query import (
     Expression,
     batch_get,
-    decode_cursor,
-    encode_cursor,
+    cursor_after,
     filter_expression,
+    key_after,
     plan,
     query_index,
 )
@@ -34,7 +42,7 @@ from feedback.stores.dynamodb.sizing import MAX_ITEM_BYTES, fit
 from feedback.stores.dynamodb.table import create_table
 
 
-class DynamoDBFeedbackStore:
+class DynamoDBFeedbackStore(AttachmentSetters):
     """Interactions in one DynamoDB table; safe to share between threads and processes.
 
     The boto3 client is created on first use (and again in a forked child), with botocore's
@@ -88,38 +96,30 @@ class DynamoDBFeedbackStore:
             raise ValueError(f"table_name={table_name!r} must not be empty")
         if write_shards < 1:
             raise ValueError(f"write_shards={write_shards!r} must be 1 or more")
-        if retry_mode not in ("standard", "adaptive", "legacy"):
-            raise ValueError(f"retry_mode={retry_mode!r} is not one of 'standard', 'adaptive', 'legacy'")
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts={max_attempts!r} must be 1 or more")
         if not 10_000 <= max_item_bytes <= 400_000:
             raise ValueError(f"max_item_bytes={max_item_bytes!r} must be between 10,000 and 400,000")
         if max_conflicts < 1:
             raise ValueError(f"max_conflicts={max_conflicts!r} must be 1 or more")
         self.table_name = table_name
-        self.region = region
-        self.endpoint_url = endpoint_url
         self.write_shards = write_shards
-        self.retry_mode = retry_mode
-        self.max_attempts = max_attempts
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
         self.max_item_bytes = max_item_bytes
         self.max_conflicts = max_conflicts
-        self._table = TableClient(
-            table_name,
-            client=client,
+        self.options = ClientOptions(
             region=region,
             endpoint_url=endpoint_url,
             retry_mode=retry_mode,
             max_attempts=max_attempts,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
+            # Streamlit's script threads share one store, and so one client.
+            max_pool_connections=32,
+            user_agent_extra="ragbot-feedback",
         )
+        self._table = TableClient(table_name, self.options, client=client)
 
     def __repr__(self) -> str:
-        where = f", region={self.region!r}" if self.region else ""
-        where += f", endpoint_url={self.endpoint_url!r}" if self.endpoint_url else ""
+        where = f", region={self.options.region!r}" if self.options.region else ""
+        where += f", endpoint_url={self.options.endpoint_url!r}" if self.options.endpoint_url else ""
         return f"DynamoDBFeedbackStore({self.table_name!r}{where})"
 
     @property
@@ -235,14 +235,16 @@ class DynamoDBFeedbackStore:
                 stored = Interaction.model_validate_json(found["record"]["S"])
         raise self._gave_up(interaction.id)
 
-    def _update(self, interaction_id: str, changes: dict[str, Any]) -> Interaction:
-        """Read the record, apply ``changes`` and write it back if nobody wrote it in between."""
+    def _attach(
+        self, interaction_id: str, field: AttachmentField, value: Feedback | JudgeScore | Review
+    ) -> Interaction:
+        """Read the record, set ``field`` and write it back if nobody wrote it in between."""
         found = self._read(interaction_id)
         for attempt in range(self.max_conflicts):
             if found is None:
                 raise NotFound(f"no interaction has id {interaction_id!r}")
             stored = Interaction.model_validate_json(found["record"]["S"])
-            updated = self._fit(stored.model_copy(update={**changes, "updated_at": now()}))
+            updated = self._fit(stored.model_copy(update={field: value, "updated_at": now()}))
             try:
                 self._write(updated, int(found["version"]["N"]))
                 return updated
@@ -255,33 +257,6 @@ class DynamoDBFeedbackStore:
                 self._conflict_pause(attempt)
                 found = self._read(interaction_id)
         raise self._gave_up(interaction_id)
-
-    def set_feedback(self, interaction_id: str, feedback: Feedback) -> Interaction:
-        """Attach the user's feedback, replacing any earlier rating; returns the updated record.
-
-        Raises:
-            NotFound: no interaction has that id.
-            StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
-        """
-        return self._update(interaction_id, {"feedback": feedback})
-
-    def set_judge(self, interaction_id: str, judge: JudgeScore) -> Interaction:
-        """Attach or replace the AI judge's score; returns the updated record.
-
-        Raises:
-            NotFound: no interaction has that id.
-            StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
-        """
-        return self._update(interaction_id, {"judge": judge})
-
-    def set_review(self, interaction_id: str, review: Review) -> Interaction:
-        """Attach or replace the SME review; returns the updated record.
-
-        Raises:
-            NotFound: no interaction has that id.
-            StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
-        """
-        return self._update(interaction_id, {"review": review})
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -312,7 +287,7 @@ class DynamoDBFeedbackStore:
         """
         if limit < 1:
             raise ValueError(f"limit={limit!r} must be 1 or more")
-        after = decode_cursor(cursor) if cursor is not None else None
+        after = key_after(cursor) if cursor is not None else None
         f = filters or InteractionFilter()
         index, partition, values = plan(f, self.write_shards)
         expr = Expression()
@@ -344,7 +319,7 @@ class DynamoDBFeedbackStore:
         page = keys[:limit]
         records = batch_get(self._call, self.table_name, [interaction_id for interaction_id, _ in page])
         items = [records[i] for i, _ in page if i in records]
-        next_cursor = encode_cursor(page[-1][1]) if len(keys) > limit else None
+        next_cursor = cursor_after(page[-1][1]) if len(keys) > limit else None
         return InteractionPage(items=items, next_cursor=next_cursor)
 
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:

@@ -10,7 +10,8 @@ import pytest
 
 from rag.errors import GeneratorError
 from rag.generators.base import GenerationParams, Message
-from rag.generators.sagemaker import SageMakerGenerator, fold_system, iter_lines, mistral_prompt
+from rag.generators.sagemaker import SageMakerGenerator, fold_system, mistral_prompt
+from rag.generators.streams import iter_lines
 from tests.rag.generators.conftest import REGION
 from tests.rag.generators.eventstream import exception, payload_parts, split_every
 from tests.rag.generators.servers import Reply, aws_error, event_stream
