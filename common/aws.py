@@ -79,6 +79,31 @@ class ClientOptions:
             raise ValueError(f"max_pool_connections={self.max_pool_connections!r} must be 1 or more")
 
 
+_loader: Any = None
+_loader_lock = threading.Lock()
+
+
+def new_session() -> Any:
+    """A new boto3 session that shares one loader of botocore's data files with every other.
+
+    A session per client, because boto3's default session is not thread-safe to create clients
+    from, and because a session caches the credentials it resolved. But each new session would
+    parse the service's model again (a few hundred milliseconds for DynamoDB's); the shared
+    loader parses each file once per process. See bench/aws_clients.py.
+    """
+    global _loader
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session()
+    with _loader_lock:
+        if _loader is None:
+            _loader = core.get_component("data_loader")
+        else:
+            core.register_component("data_loader", _loader)
+    return boto3.session.Session(botocore_session=core)
+
+
 def sdk_region(session: Any) -> str | None:
     """The region the SDK chain gives a boto3 session, with ``AWS_REGION`` as the last resort."""
     return session.region_name or os.environ.get("AWS_REGION") or None
@@ -97,7 +122,7 @@ def aws_client(service: str, options: ClientOptions, *, error: type[Exception], 
     """
     what = what or service
     try:
-        import boto3
+        import boto3  # noqa: F401 - what the message below is about
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, NoRegionError
     except ImportError as e:
@@ -112,8 +137,7 @@ def aws_client(service: str, options: ClientOptions, *, error: type[Exception], 
         user_agent_extra=options.user_agent_extra,
     )
     try:
-        # A session per client: boto3's default session is not thread-safe to create clients from.
-        session = boto3.session.Session()
+        session = new_session()
         region = options.region or sdk_region(session)
         return session.client(service, region_name=region, endpoint_url=options.endpoint_url, config=config)
     except NoRegionError as e:

@@ -114,3 +114,17 @@ def test_error_fields_are_read_from_error_code_and_message():
     bare = ClientError({"Error": {}}, "InvokeEndpoint")
     assert error_code(bare) == "" and "InvokeEndpoint" in error_text(bare)
     assert error_code(ValueError("x")) == "" and error_text(ValueError("x")) == "x"
+
+
+def test_clients_share_one_loader_of_botocores_data_files(sdk_env):
+    """Each client has a session of its own (credentials resolved afresh) but parses no model twice."""
+    sdk_env.setenv("AWS_REGION", "us-east-1")
+    first = LazyClient("dynamodb", error=Refused).get()
+    second = LazyClient("dynamodb", error=Refused).get()
+    assert first is not second and first._loader is second._loader
+    sdk_env.delenv("AWS_ACCESS_KEY_ID")
+    sdk_env.delenv("AWS_SECRET_ACCESS_KEY")
+    from botocore.exceptions import NoCredentialsError
+
+    with pytest.raises(NoCredentialsError):  # a new client does not reuse the old credentials
+        LazyClient("dynamodb", ClientOptions(endpoint_url="http://127.0.0.1:9"), error=Refused).get().list_tables()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,16 +28,16 @@ from feedback.stores.dynamodb import (
     INDEXES,
     DynamoDBFeedbackStore,
     Expression,
-    filter_expression,
     cursor_after,
+    filter_expression,
     init_table,
     item_size,
     key_after,
     source_prefixes,
     table_definition,
 )
-from tests.feedback.conftest import free_port
 from tests.feedback.contract import T0, FeedbackStoreContract, ids, list_all, make
+from tests.feedback.servers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -55,12 +54,8 @@ class TestShardedDynamoDBFeedbackStore(FeedbackStoreContract):
     """The same contract with the hot index keys spread over four partitions that reads merge."""
 
     @pytest.fixture
-    def store(self, aws_env, table_name):
-        s = DynamoDBFeedbackStore(table_name, write_shards=4)
-        s.create_table()
-        yield s
-        s.client.delete_table(TableName=table_name)
-        s.close()
+    def store(self, make_dynamodb_store):
+        return make_dynamodb_store(write_shards=4)
 
 
 def raw_item(store: DynamoDBFeedbackStore, interaction_id: str) -> dict:
@@ -312,54 +307,64 @@ def test_a_small_record_is_not_marked_truncated(dynamodb_store):
     assert dynamodb_store.get("small").context_truncated is False
 
 
-def test_a_write_that_loses_a_race_is_redone_on_top_of_the_winner(dynamodb_store, aws_env, table_name):
-    """Another process writes the record between our read and our conditional write."""
-    rival = DynamoDBFeedbackStore(table_name)
-    dynamodb_store.put(make("a"))
-    raced = []
+# Each write of the same record, and what it leaves in the record.
+WRITES = {
+    "rate": lambda store, tag: store.set_feedback("r", Feedback(rating=2, note=tag)),
+    "judge": lambda store, tag: store.set_judge("r", JudgeScore(score=3.0, judge_model="j", reason=tag)),
+    "review": lambda store, tag: store.set_review("r", Review(status="validated", reviewer=tag)),
+    "replay": lambda store, tag: store.put(make("r")),
+}
+LEFT = {
+    "rate": lambda record: record.feedback.note,
+    "judge": lambda record: record.judge.reason,
+    "review": lambda record: record.review.reviewer,
+}
+
+
+def race(store: DynamoDBFeedbackStore, rival: DynamoDBFeedbackStore, theirs: str, *, on_put: int = 1, times: int = 1):
+    """Make ``rival`` write ``theirs`` just before the ``on_put``-th PutItem of ``store`` (and the
+    ``times - 1`` after it): the write that store is about to make then loses the race."""
+    puts = []
 
     def sneak_in(**kwargs):
-        if not raced:
-            raced.append(True)
-            rival.set_judge("a", JudgeScore(score=2.0, judge_model="rival"))
+        puts.append(1)
+        if on_put <= len(puts) < on_put + times:
+            WRITES[theirs](rival, f"theirs-{len(puts)}")
 
-    dynamodb_store.client.meta.events.register("before-call.dynamodb.PutItem", sneak_in)
-    updated = dynamodb_store.set_feedback("a", Feedback(rating=4))
-    assert raced
-    assert updated.judge.judge_model == "rival" and updated.feedback.rating == 4
-    got = dynamodb_store.get("a")
-    assert got.judge.judge_model == "rival" and got.feedback.rating == 4
-    assert raw_item(dynamodb_store, "a")["version"] == {"N": "3"}
+    store.client.meta.events.register("before-call.dynamodb.PutItem", sneak_in)
+    return puts
+
+
+@pytest.mark.parametrize("ours", list(WRITES))
+@pytest.mark.parametrize("theirs", list(WRITES))
+def test_a_write_that_loses_a_race_is_redone_on_top_of_the_winner(dynamodb_store, ours, theirs):
+    """Another process writes the record between our read and our conditional write: every
+    pair of writes, deterministically (a replay's first PutItem is the one that finds the
+    record, so the race is set on its second)."""
+    rival = DynamoDBFeedbackStore(dynamodb_store.table_name)
+    dynamodb_store.put(make("r"))
+    puts = race(dynamodb_store, rival, theirs, on_put=2 if ours == "replay" else 1)
+    WRITES[ours](dynamodb_store, "ours")
+    assert len(puts) == (3 if ours == "replay" else 2), "our write was refused once and redone"
+    got = dynamodb_store.get("r")
+    if theirs in LEFT:
+        expected = "ours" if theirs == ours else f"theirs-{2 if ours == 'replay' else 1}"
+        assert LEFT[theirs](got) == expected, "the winner's change survives"
+    if ours in LEFT:
+        assert LEFT[ours](got) == "ours"
+    assert raw_item(dynamodb_store, "r")["version"] == {"N": "3"}  # put, theirs, ours: nothing lost
     rival.close()
 
 
-def test_concurrent_updates_of_one_record_lose_nothing(dynamodb_store):
-    dynamodb_store.put(make("shared"))
-    rounds = 12
-
-    def rate(i):
-        dynamodb_store.set_feedback("shared", Feedback(rating=1 + i % 5, note=f"fb-{i}"))
-
-    def judge(i):
-        dynamodb_store.set_judge("shared", JudgeScore(score=i % 5, judge_model="j", reason=f"judge-{i}"))
-
-    def review(i):
-        dynamodb_store.set_review("shared", Review(status="validated", reviewer=f"sme-{i}"))
-
-    def replay(i):
-        dynamodb_store.put(make("shared"))
-
-    def writer(fn):
-        for i in range(rounds):
-            fn(i)
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(writer, [rate, judge, review, replay]))
-    got = dynamodb_store.get("shared")
-    assert got.feedback.note == f"fb-{rounds - 1}"
-    assert got.judge.reason == f"judge-{rounds - 1}"
-    assert got.review.reviewer == f"sme-{rounds - 1}"
-    assert raw_item(dynamodb_store, "shared")["version"] == {"N": str(1 + 4 * rounds)}
+def test_a_write_that_keeps_losing_gives_up_with_a_clear_error(make_dynamodb_store):
+    store = make_dynamodb_store(max_conflicts=3)
+    rival = DynamoDBFeedbackStore(store.table_name)
+    store.put(make("r"))
+    race(store, rival, "judge", times=3)
+    with pytest.raises(StoreUnavailable, match="kept changing under 3 attempts to write it; try again"):
+        store.set_feedback("r", Feedback(rating=4))
+    assert store.get("r").feedback is None and store.get("r").judge.reason == "theirs-3"
+    rival.close()
 
 
 def test_an_empty_user_or_session_is_stored_and_found(dynamodb_store):

@@ -148,18 +148,20 @@ class Connection:
 
     def _sigv4_auth(self):
         try:
-            import boto3
+            import boto3  # noqa: F401 - what the message below is about
             from opensearchpy import Urllib3AWSV4SignerAuth
+
+            from common.aws import new_session, sdk_region
         except ImportError as e:
             raise StoreError("SigV4 signing needs boto3. Install it with `pip install boto3`.") from e
-        session = boto3.Session()
+        session = new_session()
         credentials = session.get_credentials()
         if credentials is None:
             raise StoreError(
                 "auth='sigv4' but boto3 found no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
                 "AWS_PROFILE, or run with an instance or task role."
             )
-        region = self.region or session.region_name
+        region = self.region or sdk_region(session)
         if not region:
             raise StoreError("auth='sigv4' needs an AWS region: set the store's region or AWS_REGION.")
         # The urllib3 signer signs each request with fresh credentials (roles rotate them).
