@@ -16,7 +16,6 @@ from pathlib import Path
 import boto3
 import botocore.exceptions
 import pytest
-import yaml
 from botocore.stub import Stubber
 
 from feedback.errors import FeedbackError, StoreUnavailable
@@ -25,12 +24,10 @@ from feedback.stores.base import InteractionFilter
 from feedback.stores.cursor import decode_cursor
 from feedback.stores.dynamodb import (
     FILTER_ATTRIBUTES,
-    INDEXES,
     DynamoDBFeedbackStore,
     Expression,
     cursor_after,
     filter_expression,
-    init_table,
     item_size,
     key_after,
     source_prefixes,
@@ -427,70 +424,6 @@ def test_cursor_roundtrip(interaction_id):
     assert key_after(cursor_after(key)) == key
     # The cursor is the one the SQLite store makes for the same record.
     assert decode_cursor(cursor_after(key)) == (1_741_942_800_000_001, interaction_id)
-
-
-# -- the table ---------------------------------------------------------------------------------
-
-
-def test_create_table_is_idempotent_and_describes_itself(aws_env, table_name):
-    store = DynamoDBFeedbackStore(table_name)
-    message = init_table(store)
-    assert message.startswith(f"created table {table_name!r}") and "point-in-time recovery on" in message
-    assert "already exists (ACTIVE) with every index" in store.create_table()
-    client = store.client
-    table = client.describe_table(TableName=table_name)["Table"]
-    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == sorted(INDEXES)
-    assert table["SSEDescription"]["Status"] == "ENABLED"
-    backups = client.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
-    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
-    client.delete_table(TableName=table_name)
-
-
-def test_an_existing_table_without_the_indexes_is_reported(aws_env, table_name):
-    store = DynamoDBFeedbackStore(table_name)
-    store.client.create_table(
-        TableName=table_name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
-    assert "lacks the indexes by_time, by_user" in store.create_table()
-    store.client.delete_table(TableName=table_name)
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref, !GetAtt) as plain values."""
-
-
-_CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: f"!{suffix} {node.value}")
-
-
-def test_the_cloudformation_template_matches_create_table():
-    template = yaml.load((ROOT / "deploy" / "dynamodb-table.yaml").read_text(), Loader=_CloudFormationLoader)
-    (resource,) = template["Resources"].values()
-    assert resource["Type"] == "AWS::DynamoDB::Table"
-    props = resource["Properties"]
-    code = table_definition("t")
-
-    def by_name(items, key):
-        return {item[key]: item for item in items}
-
-    assert props["BillingMode"] == code["BillingMode"] == "PAY_PER_REQUEST"
-    assert by_name(props["AttributeDefinitions"], "AttributeName") == by_name(
-        code["AttributeDefinitions"], "AttributeName"
-    )
-    assert props["KeySchema"] == code["KeySchema"]
-    template_indexes = by_name(props["GlobalSecondaryIndexes"], "IndexName")
-    code_indexes = by_name(code["GlobalSecondaryIndexes"], "IndexName")
-    assert template_indexes.keys() == code_indexes.keys()
-    for name, index in code_indexes.items():
-        mine = template_indexes[name]
-        assert mine["KeySchema"] == index["KeySchema"], name
-        assert mine["Projection"]["ProjectionType"] == index["Projection"]["ProjectionType"], name
-        assert sorted(mine["Projection"]["NonKeyAttributes"]) == sorted(index["Projection"]["NonKeyAttributes"]), name
-    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert props["SSESpecification"] == {"SSEEnabled": True} and code["SSESpecification"] == {"Enabled": True}
 
 
 def test_parallel_stores_share_the_client_safely(dynamodb_store):

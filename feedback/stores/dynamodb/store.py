@@ -136,19 +136,22 @@ class DynamoDBFeedbackStore(AttachmentSetters):
 
     # -- table -------------------------------------------------------------------------------
 
-    def create_table(self, *, wait: bool = True) -> str:
+    def create_table(self, *, wait: bool = True, backup_timeout: float = 300.0) -> str:
         """Create the table (on-demand billing, the five indexes, encryption with the AWS managed key).
 
-        With ``wait``, waits until it is active and turns point-in-time recovery on. A table
-        that exists already is left alone and checked for the indexes.
+        With ``wait``, waits until it is active and turns point-in-time recovery on (retried while
+        DynamoDB is still setting backups up, for up to ``backup_timeout`` seconds). A table that
+        exists already is checked for the indexes, and point-in-time recovery is turned on when
+        it is off. On a local server without the backup calls, the table is made without it.
 
         Returns:
             One line that says what was done, for the command line.
 
         Raises:
-            StoreUnavailable: DynamoDB cannot be reached or the credentials are refused.
+            StoreUnavailable: DynamoDB cannot be reached, the credentials are refused, or
+                point-in-time recovery stayed unavailable (run it again in a few minutes).
         """
-        return create_table(self._table, wait=wait)
+        return create_table(self._table, wait=wait, backup_timeout=backup_timeout)
 
     # -- items -------------------------------------------------------------------------------
 
