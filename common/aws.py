@@ -299,8 +299,8 @@ def sagemaker_failure(e: BaseException, what: str, *, setting: str, max_attempts
         detail += f": {response.get('OriginalMessage') or text}"
         return error(detail + (f" (logs: {logs})" if logs else ""))
     if code == "ModelStreamError":
-        inner = response.get("ErrorCode")
-        return error(f"The model in {what} failed while streaming: {text}" + (f" ({inner})" if inner else ""))
+        # An error event inside the stream: botocore fills only Error.Code and Error.Message.
+        return error(f"The model in {what} failed while streaming: {text}")
     if code == "InternalStreamFailure":
         return error(f"{what} broke off the answer stream (InternalStreamFailure): {text}; retry")
     if code in THROTTLING_CODES:

@@ -22,7 +22,7 @@ from rag.generators.base import GenerationParams, Message
 from rag.generators.sagemaker import fold_system
 
 # Converse models without a system role (Bedrock's "supported models and model features" table):
-# for these the system text is folded into the first user turn.
+# for these the system text is folded into the last user turn (see fold_system).
 NO_SYSTEM_ROLE = (
     "mistral.mistral-7b-instruct",
     "mistral.mixtral-8x7b-instruct",
@@ -187,9 +187,13 @@ class BedrockGenerator:
             return GeneratorError(f"{what} rejected the request{hint} [{text}]")
         if lowered == "ModelTimeoutException":
             return GeneratorError(f"{what} timed out while generating: retry, or ask for fewer tokens [{text}]")
-        if lowered in ("ModelStreamErrorException", "ModelErrorException"):
+        if lowered == "ModelStreamErrorException":
+            # An exception event inside ConverseStream: botocore fills only Error.Code and
+            # Error.Message (the event's originalMessage and originalStatusCode are dropped).
+            return GeneratorError(f"{what} failed while streaming: {text}")
+        if lowered == "ModelErrorException":
             original = (e.response or {}).get("originalMessage")
-            return GeneratorError(f"{what} failed{' while streaming' if 'Stream' in code else ''}: {original or text}")
+            return GeneratorError(f"{what} failed: {original or text}")
         if lowered in ("ServiceUnavailableException", "InternalServerException", "ModelNotReadyException"):
             return GeneratorError(f"{what} is unavailable ({code}): retry in a minute [{text}]")
         return GeneratorError(f"{what} refused the request ({code}): {text}")

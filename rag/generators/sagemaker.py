@@ -37,11 +37,13 @@ Container = Literal["tgi", "lmi"]
 
 
 def fold_system(messages: Sequence[Message]) -> list[Message]:
-    """The messages without a system role: system text goes first in the first user turn.
+    """The messages without a system role: the system text goes first in the last user turn.
 
-    Mistral-7B-Instruct was trained without a system role (its chat template rejects one), so
-    the instructions and passages travel at the start of the first user message, as Mistral's
-    own documentation does it. Consecutive messages of one role are joined.
+    Mistral-7B-Instruct's prompt format has no system turn. Its chat template and Mistral's own
+    tokenizer library (mistral-common) put the system prompt in front of the *last* user message,
+    which is also where ragbot's instructions and passages belong: they were retrieved for the
+    question being asked, not for the first one of the conversation. Consecutive messages of one
+    role are joined.
     """
     system = "\n\n".join(m.content for m in messages if m.role == "system")
     folded: list[Message] = []
@@ -53,17 +55,21 @@ def fold_system(messages: Sequence[Message]) -> list[Message]:
         else:
             folded.append(Message(role=m.role, content=m.content))
     if system:
-        if folded and folded[0].role == "user":
-            folded[0] = Message(role="user", content=f"{system}\n\n{folded[0].content}")
+        last_user = max((i for i, m in enumerate(folded) if m.role == "user"), default=None)
+        if last_user is None:
+            folded.append(Message(role="user", content=system))
         else:
-            folded.insert(0, Message(role="user", content=system))
+            folded[last_user] = Message(role="user", content=f"{system}\n\n{folded[last_user].content}")
     return folded
 
 
 def mistral_prompt(messages: Sequence[Message]) -> str:
-    """The Mistral-7B-Instruct prompt for a conversation.
+    """The Mistral-7B-Instruct (v0.1/v0.2, tokenizer v1) prompt for a conversation.
 
-    ``<s>[INST] {system}\\n\\n{user} [/INST] {assistant}</s>[INST] {user} [/INST]``
+    ``[INST] {user} [/INST] {assistant}</s> [INST] {system}\n\n{user} [/INST]``
+
+    The ``<s>`` (BOS) that starts the prompt is the tokenizer's to add: TGI's ``/invocations``
+    tokenizes ``inputs`` with special tokens, so a literal ``<s>`` would make two.
 
     Raises:
         GeneratorError: when the turns do not alternate user/assistant, starting and ending
@@ -75,10 +81,12 @@ def mistral_prompt(messages: Sequence[Message]) -> str:
         raise GeneratorError(
             f"A Mistral prompt needs user/assistant turns that start and end with a user turn, got {roles}"
         )
-    parts = ["<s>"]
+    parts: list[str] = []
     for m in turns:
         if m.role == "user":
-            parts.append(f"[INST] {m.content} [/INST]")
+            # mistral-common v1 renders "<s> [INST] …" and "</s> [INST] …"; the tokenizer's
+            # dummy prefix gives the first turn its space.
+            parts.append(f"{' ' if parts else ''}[INST] {m.content} [/INST]")
         else:
             parts.append(f" {m.content}</s>")
     return "".join(parts)

@@ -44,19 +44,23 @@ def lmi(server, aws_env):
 # -- prompts -----------------------------------------------------------------------------------
 
 
-def test_mistral_prompt_folds_the_system_message_into_the_first_user_turn():
+def test_mistral_prompt_follows_mistral_commons_v1_template():
+    """mistral-common (tokenizer v1, Mistral-7B-Instruct v0.1/v0.2) renders a conversation as
+    "<s> [INST] Q1 [/INST] A1</s> [INST] SYS\\n\\nQ2 [/INST]": the system prompt before the last user
+    message. TGI adds the <s> itself, so the prompt carries none."""
     messages = [
         Message(role="system", content="SYS"),
         Message(role="user", content="Q1"),
         Message(role="assistant", content="A1"),
         Message(role="user", content="Q2"),
     ]
-    assert mistral_prompt(messages) == "<s>[INST] SYS\n\nQ1 [/INST] A1</s>[INST] Q2 [/INST]"
+    assert mistral_prompt(messages) == "[INST] Q1 [/INST] A1</s> [INST] SYS\n\nQ2 [/INST]"
+    assert "<s>" not in mistral_prompt(messages)
 
 
 def test_mistral_prompt_single_turn_and_without_system():
-    assert mistral_prompt([Message(role="system", content="SYS"), Message(role="user", content="Q")]) == "<s>[INST] SYS\n\nQ [/INST]"
-    assert mistral_prompt([Message(role="user", content="Q")]) == "<s>[INST] Q [/INST]"
+    assert mistral_prompt([Message(role="system", content="SYS"), Message(role="user", content="Q")]) == "[INST] SYS\n\nQ [/INST]"
+    assert mistral_prompt([Message(role="user", content="Q")]) == "[INST] Q [/INST]"
 
 
 def test_mistral_prompt_rejects_a_conversation_that_does_not_end_with_the_user():
@@ -86,7 +90,7 @@ def test_tgi_request_is_greedy_at_temperature_zero():
     gen = SageMakerGenerator("ep")
     body = gen.request_body([SYSTEM, QUESTION], GenerationParams(max_new_tokens=64, temperature=0.0), stream=False)
     assert body == {
-        "inputs": f"<s>[INST] {SYSTEM.content}\n\n{QUESTION.content} [/INST]",
+        "inputs": f"[INST] {SYSTEM.content}\n\n{QUESTION.content} [/INST]",
         "parameters": {"max_new_tokens": 64, "repetition_penalty": 1.0, "return_full_text": False, "stop": ["</s>"], "do_sample": False},
         "stream": False,
     }
@@ -199,7 +203,7 @@ def test_lmi_generate_uses_the_messages_api(lmi, server):
     server.reply(Reply.json(reply))
     assert lmi.generate([SYSTEM, QUESTION], GenerationParams(max_new_tokens=50)) == "412 spaces [1]."
     body = server.requests[0].json
-    # Mistral's chat template has no system role: it travels in the first user message.
+    # Mistral's prompt format has no system turn: it travels in the last user message.
     assert body["messages"] == [{"role": "user", "content": f"{SYSTEM.content}\n\n{QUESTION.content}"}]
     assert (body["max_tokens"], body["temperature"], body["top_p"], body["stream"]) == (50, 0.0, 0.9, False)
 
