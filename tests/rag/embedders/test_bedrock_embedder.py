@@ -119,7 +119,7 @@ def test_cohere_documents_and_queries_are_embedded_as_what_they_are(server, aws_
     assert {r.json["input_type"] for r in server.requests} == {"search_document"}
     assert all(r.json["embedding_types"] == ["float"] and "output_dimension" not in r.json for r in server.requests)
     assert server.requests[0].path == "/model/cohere.embed-english-v3/invoke"
-    first = [r for r in server.requests if r.json["texts"][0] == texts[0]][0]
+    first = next(r for r in server.requests if r.json["texts"][0] == texts[0])
     assert first.json["texts"] == texts[:96], "order is kept across concurrent batches"
     query = e.embed_query(texts[5])
     assert server.requests[-1].json["input_type"] == "search_query"
