@@ -17,8 +17,12 @@ from rag.stores.base import DocumentInfo
 from rag.stores.identifiers import identifier_phrases
 
 Engine = Literal["lucene", "faiss", "nmslib"]
+SpaceType = Literal["cosinesimil", "innerproduct", "l2"]
 
 ENGINES = ("lucene", "faiss", "nmslib")
+# Every embedder ragbot has returns unit-length vectors, on which the three spaces rank alike;
+# each score is turned back into the cosine similarity (see cosine_from_score).
+SPACE_TYPES = ("cosinesimil", "innerproduct", "l2")
 RRF_K = 60  # the constant of reciprocal rank fusion, as in LanceDB's RRFReranker
 _SOURCE_EXCLUDES = ["vector"]
 
@@ -27,7 +31,7 @@ def index_body(
     dimension: int,
     *,
     engine: Engine = "lucene",
-    space_type: str = "cosinesimil",
+    space_type: SpaceType = "cosinesimil",
     m: int = 16,
     ef_construction: int = 100,
     embedding_model: str | None = None,
@@ -37,6 +41,8 @@ def index_body(
     """Settings and mappings of a new chunks index (``PUT /<index>``)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if space_type not in SPACE_TYPES:
+        raise ValueError(f"space_type must be one of {', '.join(SPACE_TYPES)}, not {space_type!r}")
     if dimension <= 0:
         raise ValueError(f"dimension must be positive, not {dimension}")
     index_settings: dict[str, Any] = {"knn": True}
@@ -66,6 +72,10 @@ def index_body(
                 "page": {"type": "integer"},
                 "chunk_index": {"type": "integer"},
                 "doc_hash": {"type": "keyword"},
+                # Serverless writes: which write of the document a chunk belongs to, and how many
+                # chunks that write has (0: the document was deleted). See serverless.py.
+                "version": {"type": "keyword"},
+                "chunk_count": {"type": "integer"},
                 "text": {
                     "type": "text",
                     "analyzer": "english",
@@ -184,16 +194,20 @@ def pipeline_body(keyword_weight: float = 0.5) -> dict:
     }
 
 
-def bulk_actions(index: str, chunks: Sequence[Chunk], vectors: np.ndarray, *, with_ids: bool = True) -> Iterator[dict]:
+def bulk_actions(
+    index: str, chunks: Sequence[Chunk], vectors: np.ndarray, *, with_ids: bool = True, version: str | None = None
+) -> Iterator[dict]:
     """Index actions for ``helpers.streaming_bulk``: ``_id`` is the chunk id, so retries overwrite.
 
-    ``with_ids=False`` leaves ``_id`` to the server, as Serverless vector collections require.
+    ``with_ids=False`` leaves ``_id`` to the server, as Serverless vector collections require;
+    ``version`` then tags each chunk with its write and the write's chunk count.
     """
+    extra: dict[str, Any] = {} if version is None else {"version": version, "chunk_count": len(chunks)}
     for chunk, vector in zip(chunks, vectors, strict=True):
         action = {
             "_op_type": "index",
             "_index": index,
-            "_source": chunk.model_dump() | {"vector": np.asarray(vector, dtype=np.float32).tolist()},
+            "_source": chunk.model_dump() | extra | {"vector": np.asarray(vector, dtype=np.float32).tolist()},
         }
         if with_ids:
             action["_id"] = chunk.id
@@ -244,14 +258,26 @@ def parse_documents(response: dict) -> tuple[dict[str, DocumentInfo], dict | Non
     return docs, (agg.get("after_key") if docs else None)
 
 
-def cosine_from_score(score: float, *, engine: Engine = "lucene", version: tuple[int, ...] | None = None) -> float:
-    """The cosine similarity behind a ``cosinesimil`` k-NN score.
+def cosine_from_score(
+    score: float,
+    *,
+    engine: Engine = "lucene",
+    version: tuple[int, ...] | None = None,
+    space_type: SpaceType = "cosinesimil",
+) -> float:
+    """The cosine similarity behind a k-NN score (vectors of unit length for the other spaces).
 
-    OpenSearch scores ``(2 - d) / 2`` with ``d = 1 - cos``, i.e. ``(1 + cos) / 2``: Lucene always,
-    Faiss (cosine exists from 2.19) and nmslib from 2.19. Before 2.19 nmslib scored
-    ``1 / (1 + d)``. See https://docs.opensearch.org/latest/mappings/supported-field-types/knn-spaces/
+    ``cosinesimil``: OpenSearch scores ``(2 - d) / 2`` with ``d = 1 - cos``, i.e. ``(1 + cos) / 2``:
+    Lucene always, Faiss (cosine exists from 2.19) and nmslib from 2.19; nmslib before 2.19
+    scored ``1 / (1 + d)``. ``innerproduct``: ``1 + ip`` when ``ip >= 0``, else ``1 / (1 - ip)``.
+    ``l2``: ``1 / (1 + d)`` with ``d`` the squared distance, ``2 - 2 cos`` for unit vectors.
+    See https://docs.opensearch.org/latest/mappings/supported-field-types/knn-spaces/
     """
-    if engine == "nmslib" and version is not None and version < (2, 19):
+    if space_type == "innerproduct":
+        cos = score - 1.0 if score >= 1.0 else (1.0 - 1.0 / score if score > 0 else -1.0)
+    elif space_type == "l2":
+        cos = 1.0 - (1.0 / score - 1.0) / 2.0 if score > 0 else -1.0
+    elif engine == "nmslib" and version is not None and version < (2, 19):
         cos = 2.0 - 1.0 / score if score > 0 else -1.0
     else:
         cos = 2.0 * score - 1.0

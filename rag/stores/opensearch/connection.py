@@ -134,7 +134,9 @@ class Connection:
             "verify_certs": self.verify_certs,
             "timeout": self.timeout,
             "max_retries": 2,
-            "retry_on_timeout": True,
+            # Serverless picks every _id, so a _bulk resent after a timeout would index its
+            # chunks twice; there a timed-out write fails and its version never becomes current.
+            "retry_on_timeout": not self.serverless,
             # Vectors as JSON compress about 3:1; Serverless is not documented to take gzip bodies.
             "http_compress": not self.serverless,
         }

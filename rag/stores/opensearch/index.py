@@ -89,10 +89,36 @@ class ChunkIndex:
         meta.setdefault("dimension", vector.get("dimension"))
         return meta
 
+    def check_engine(self) -> None:
+        """Refuse, before any request that would fail, an engine the cluster cannot build.
+
+        Raises:
+            StoreError: nmslib on OpenSearch 3.x (the k-NN plugin no longer creates nmslib
+                indexes), or Faiss with ``cosinesimil`` before 2.19 (Faiss has cosine from 2.19).
+        """
+        if self.conn.serverless or self.engine == "lucene":
+            return  # Serverless reports no version; see the README's checklist
+        version = self.conn.cluster_info().get("version")
+        if not version:
+            return
+        shown = ".".join(map(str, version))
+        if self.engine == "nmslib" and version >= (3, 0):
+            raise StoreError(
+                f"OpenSearch {shown} at {self.conn.url} cannot create nmslib k-NN indexes (nmslib was "
+                "deprecated in 2.19 and is blocked from 3.0): set RAGBOT_OPENSEARCH_ENGINE=lucene or faiss"
+            )
+        if self.engine == "faiss" and self.space_type == "cosinesimil" and version < (2, 19):
+            raise StoreError(
+                f"OpenSearch {shown} at {self.conn.url} has no cosinesimil for Faiss (it came in 2.19): set "
+                "RAGBOT_OPENSEARCH_SPACE_TYPE=innerproduct (ragbot's vectors are unit length, so the ranking "
+                "is the same) or RAGBOT_OPENSEARCH_ENGINE=lucene"
+            )
+
     def create(self, dimension: int, embedding_model: str | None = None) -> bool:
         """Create the index; False when another writer created it first."""
         from opensearchpy.exceptions import RequestError
 
+        self.check_engine()
         body = index_body(
             dimension,
             engine=self.engine,

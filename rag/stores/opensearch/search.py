@@ -10,7 +10,7 @@ us create the pipeline, else the client.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import numpy as np
@@ -19,6 +19,7 @@ from rag.errors import StoreError
 from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
 from rag.stores.opensearch.bodies import (
     Engine,
+    SpaceType,
     cosine_from_score,
     evidence_bodies,
     hybrid_query,
@@ -48,14 +49,27 @@ class Searcher:
         hybrid: ``auto``, ``pipeline`` or ``client`` (see the module docstring).
         keyword_weight: the keyword share of the pipeline's weighted mean.
         candidates: results each side of a hybrid query contributes; also the k-NN ``k``.
+        space_type: the k-NN space, for turning scores into cosine similarities.
+        keep: drops hits that must not be seen (on Serverless: all but current versions, see
+            serverless.py); searches then fetch ``candidates`` hits and keep the best ``k``.
     """
 
     def __init__(
-        self, index: ChunkIndex, *, engine: Engine, hybrid: HybridMode, keyword_weight: float, candidates: int
+        self,
+        index: ChunkIndex,
+        *,
+        engine: Engine,
+        hybrid: HybridMode,
+        keyword_weight: float,
+        candidates: int,
+        space_type: SpaceType = "cosinesimil",
+        keep: Callable[[list[dict]], list[dict]] | None = None,
     ):
         self.index = index
         self.conn = index.conn
         self.engine: Engine = engine
+        self.space_type: SpaceType = space_type
+        self.keep = keep
         self.hybrid = hybrid
         self.keyword_weight = keyword_weight
         self.candidates = candidates
@@ -87,10 +101,14 @@ class Searcher:
         return knn_query(vector, max(k, self.candidates), filters, engine=self.engine)
 
     def _search(self, query: dict, size: int, *, doing: str, **params) -> list[dict] | None:
+        fetch = size if self.keep is None else max(size, self.candidates)
         response = self.index.read(
-            doing, self.conn.client().search, index=self.index.name, body=search_body(query, size), **params
+            doing, self.conn.client().search, index=self.index.name, body=search_body(query, fetch), **params
         )
-        return None if response is None else response["hits"]["hits"][:size]
+        if response is None:
+            return None
+        hits = response["hits"]["hits"]
+        return (hits if self.keep is None else self.keep(hits))[:size]
 
     def _msearch(self, bodies: Sequence[dict], doing: str) -> list[list[dict]] | None:
         lines: list[dict] = []
@@ -109,7 +127,8 @@ class Searcher:
                     return None
                 reason = (error.get("root_cause") or [error])[0].get("reason", "") if isinstance(error, dict) else ""
                 raise StoreError(f"OpenSearch could not {doing} (HTTP {item.get('status')}): {kind}: {reason}")
-            results.append(item["hits"]["hits"])
+            hits = item["hits"]["hits"]
+            results.append(hits if self.keep is None else self.keep(hits))
         return results
 
     def _hybrid_client(
@@ -177,6 +196,16 @@ class Searcher:
             self.hybrid_mode = mode
         return self.hybrid_mode
 
+    def planned_mode(self) -> str:
+        """The fusion hybrid searches use or will use, found without creating the pipeline."""
+        if self.hybrid_mode is not None:
+            return self.hybrid_mode
+        if self.hybrid != "auto":
+            return self.hybrid
+        if self.conn.serverless:
+            return "client"
+        return "pipeline" if self._pipeline_supported() else "client"
+
     def _pipeline_supported(self) -> bool:
         cluster = self.conn.cluster_info()
         return (
@@ -192,7 +221,7 @@ class Searcher:
 
     def _similarity(self, score: float) -> float:
         version = self.conn.cluster_info().get("version") if self.engine == "nmslib" else None
-        return cosine_from_score(float(score), engine=self.engine, version=version)
+        return cosine_from_score(float(score), engine=self.engine, version=version, space_type=self.space_type)
 
     @staticmethod
     def _scored(

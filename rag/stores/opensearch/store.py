@@ -12,10 +12,19 @@ import numpy as np
 from rag.errors import StoreError
 from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
 from rag.stores.base import DocumentInfo
-from rag.stores.opensearch.bodies import ENGINES, Engine, documents_body, parse_documents, pipeline_body
+from rag.stores.opensearch.bodies import (
+    ENGINES,
+    SPACE_TYPES,
+    Engine,
+    SpaceType,
+    documents_body,
+    parse_documents,
+    pipeline_body,
+)
 from rag.stores.opensearch.connection import Connection, Service
 from rag.stores.opensearch.index import ChunkIndex
 from rag.stores.opensearch.search import HYBRID_MODES, HybridMode, Searcher
+from rag.stores.opensearch.serverless import VersionedWriter
 from rag.stores.opensearch.writes import DocumentWriter
 
 log = logging.getLogger(__name__)
@@ -34,7 +43,10 @@ class OpenSearchVectorStore:
             other size are refused.
         engine: the k-NN library: ``lucene`` (the default), ``faiss`` (the default on Serverless;
             cosine needs 2.19+) or ``nmslib`` (deprecated; filters apply after the k-NN search).
-        space_type: the k-NN space; ``cosinesimil`` is what ``similarity`` is computed from.
+        space_type: the k-NN space: ``cosinesimil`` (the default), ``innerproduct`` or ``l2``; the
+            vectors ragbot writes are unit length, so all three rank alike and ``similarity`` is
+            the cosine either way. Faiss has ``cosinesimil`` from OpenSearch 2.19 only: on older
+            domains pick ``innerproduct`` (or Lucene).
         m, ef_construction: HNSW graph parameters of a new index.
         auth: ``(user, password)`` for basic auth, ``"sigv4"`` to sign requests with the AWS
             credentials boto3 finds (environment, profile, instance or task role), or None.
@@ -52,6 +64,11 @@ class OpenSearchVectorStore:
         max_retries, initial_backoff: how often, and after how many seconds (doubling each time),
             documents rejected with 429 (too many requests) are sent again.
         shards, replicas: of a new index (None: the cluster's defaults).
+        serverless_wait: on Serverless (``service="aoss"``), how long ``refresh()`` waits for
+            this process's writes to become searchable (the collection refreshes every 10-60 s).
+
+    On Serverless documents are written as versions and older ones deleted by id (see
+    ``serverless.py``): a rewrite, a failed ``_bulk`` or a duplicate never shows in a search.
     """
 
     supports_hybrid = True
@@ -63,7 +80,7 @@ class OpenSearchVectorStore:
         *,
         dimension: int | None = None,
         engine: Engine | None = None,
-        space_type: str = "cosinesimil",
+        space_type: SpaceType = "cosinesimil",
         m: int = 16,
         ef_construction: int = 100,
         auth: tuple[str, str] | Literal["sigv4"] | None = None,
@@ -80,6 +97,7 @@ class OpenSearchVectorStore:
         initial_backoff: float = 2.0,
         shards: int | None = None,
         replicas: int | None = None,
+        serverless_wait: float = 90.0,
     ):
         if engine is None:
             engine = "faiss" if service == "aoss" else "lucene"  # Serverless vector collections run Faiss
@@ -87,8 +105,12 @@ class OpenSearchVectorStore:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
         if hybrid not in HYBRID_MODES:
             raise ValueError(f"hybrid must be one of {', '.join(HYBRID_MODES)}, not {hybrid!r}")
+        if space_type not in SPACE_TYPES:
+            raise ValueError(f"space_type must be one of {', '.join(SPACE_TYPES)}, not {space_type!r}")
         if service not in ("es", "aoss"):
             raise ValueError(f"service must be 'es' or 'aoss', not {service!r}")
+        if service == "aoss" and hybrid == "pipeline":
+            raise ValueError("hybrid='pipeline' needs search pipelines, which OpenSearch Serverless has not: use auto")
         if auth is not None and auth != "sigv4" and not (isinstance(auth, tuple) and len(auth) == 2):
             raise ValueError("auth must be (user, password), 'sigv4' or None")
         pipeline_body(keyword_weight)  # validates the weight now rather than at the first search
@@ -123,11 +145,17 @@ class OpenSearchVectorStore:
             shards=shards,
             replicas=replicas,
         )
-        self._writer = DocumentWriter(
-            self._index, chunk_size=chunk_size, max_retries=max_retries, initial_backoff=initial_backoff
-        )
+        bulk = {"chunk_size": chunk_size, "max_retries": max_retries, "initial_backoff": initial_backoff}
+        self._versions = VersionedWriter(self._index, wait=serverless_wait, **bulk) if service == "aoss" else None
+        self._writer = self._versions or DocumentWriter(self._index, **bulk)
         self._searcher = Searcher(
-            self._index, engine=engine, hybrid=hybrid, keyword_weight=keyword_weight, candidates=candidates
+            self._index,
+            engine=engine,
+            hybrid=hybrid,
+            keyword_weight=keyword_weight,
+            candidates=candidates,
+            space_type=space_type,
+            keep=self._versions.keep_current if self._versions else None,
         )
 
     def __repr__(self) -> str:
@@ -144,6 +172,33 @@ class OpenSearchVectorStore:
     def close(self) -> None:
         """Close the client's connections (a later call opens new ones)."""
         self._conn.close()
+
+    def detected(self) -> dict:
+        """What this store found out about the cluster, for ``ragbot status --json``.
+
+        Returns ``service``, ``distribution``, ``version`` ("2.19.1"; None on Serverless, which
+        reports none), ``plugins``, ``engine``, ``space_type``, ``hybrid`` (as configured),
+        ``hybrid_mode`` (the fusion searches use: ``pipeline`` or ``client``) and ``writes``
+        (``ids``: chunk ids overwrite; ``versions``: Serverless's versioned replacement).
+
+        Raises:
+            StoreError: the cluster cannot be reached or refuses the requests.
+        """
+        cluster = self._conn.cluster_info()
+        version = cluster.get("version")
+        return {
+            "service": self.service,
+            "url": self.url,
+            "index": self.index,
+            "distribution": cluster.get("distribution") or ("opensearch" if self.serverless else None),
+            "version": ".".join(map(str, version)) if version else None,
+            "plugins": sorted(p for p in cluster.get("plugins", ()) if p),
+            "engine": self.engine,
+            "space_type": self.space_type,
+            "hybrid": self.hybrid,
+            "hybrid_mode": self._searcher.planned_mode(),
+            "writes": "versions" if self.serverless else "ids",
+        }
 
     # -- the index ----------------------------------------------------------------------------
 
@@ -183,10 +238,14 @@ class OpenSearchVectorStore:
     # -- reads --------------------------------------------------------------------------------
 
     def count(self) -> int:
+        if self._versions:
+            return self._versions.count()
         response = self._index.read("count chunks", self.client().count, index=self.index)
         return 0 if response is None else int(response["count"])
 
     def documents(self) -> dict[str, DocumentInfo]:
+        if self._versions:
+            return self._versions.documents()
         docs: dict[str, DocumentInfo] = {}
         after = None
         while True:
