@@ -244,7 +244,7 @@ def _server_message(response) -> str:
     """The error text a server put in its body (OpenAI, vLLM, llama.cpp and Ollama shapes)."""
     try:
         text = response.text
-    except Exception:  # the body could not be read
+    except Exception:  # noqa: BLE001 - the body could not be read, whatever the reason
         return response.reason_phrase
     try:
         data: Any = json.loads(text)

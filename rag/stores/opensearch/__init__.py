@@ -11,14 +11,16 @@ Design notes (each is pinned by tests/rag/stores/test_opensearch_bodies.py):
   from 2.19, by normalising vectors into inner product), filters inside the HNSW search since
   2.4 (Faiss since 2.9), scores cosine as ``(1 + cos) / 2`` on every version, and needs no
   native memory outside the JVM. It suits the few-million-chunk corpora ragbot targets; pick
-  ``faiss`` for tens of millions of vectors or quantisation. ``nmslib`` is deprecated upstream
-  and cannot filter inside the k-NN search, so filters there are applied after it.
+  ``faiss`` for tens of millions of vectors or quantisation (with ``innerproduct`` before 2.19,
+  which has no Faiss cosine). ``nmslib`` is deprecated upstream, cannot filter inside the k-NN
+  search (filters there are applied after it), and is refused on 3.x, which cannot create it.
 - Folder filter: ``folder`` is copied into ``folder_path``, tokenised by ``path_hierarchy``
   ("Design/Criteria" → "Design", "Design/Criteria"), and filtered with one exact ``term``:
   "Design" matches "Design" and "Design/Criteria" but never "Design Extra" or "design".
 - Writes: a document's new chunks are bulk-indexed first (``_id`` = chunk id, so a retried
   write is idempotent), then its other chunks are deleted by query. Search never sees the
-  document missing; for a moment it may see old and new chunks side by side.
+  document missing; for a moment it may see old and new chunks side by side. Serverless allows
+  neither custom ids nor ``_delete_by_query``: there writes are versions (``serverless.py``).
 - Hybrid: ``client`` runs the vector and keyword queries in one ``_msearch`` and fuses them
   with reciprocal rank fusion, like the embedded store; ``pipeline`` sends one ``hybrid`` query
   through the ``ragbot-hybrid`` search pipeline (min-max normalisation, weighted arithmetic
@@ -27,14 +29,17 @@ Design notes (each is pinned by tests/rag/stores/test_opensearch_bodies.py):
 
 The package: ``bodies`` (request bodies as pure functions), ``connection`` (client, auth,
 errors, what the cluster is), ``index`` (creation and the embedding model bound to it),
-``writes`` (replacing and deleting documents), ``search`` (k-NN, BM25, fusion) and ``store``
+``writes`` (replacing and deleting documents; ``serverless`` on OpenSearch Serverless),
+``search`` (k-NN, BM25, fusion) and ``store``
 (``OpenSearchVectorStore``, which puts them together).
 """
 
 from rag.stores.opensearch.bodies import (
     ENGINES,
     RRF_K,
+    SPACE_TYPES,
     Engine,
+    SpaceType,
     bulk_actions,
     cosine_from_score,
     documents_body,
@@ -61,9 +66,11 @@ __all__ = [
     "NEURAL_SEARCH_PLUGIN",
     "PIPELINE",
     "RRF_K",
+    "SPACE_TYPES",
     "Engine",
     "HybridMode",
     "OpenSearchVectorStore",
+    "SpaceType",
     "bulk_actions",
     "cosine_from_score",
     "documents_body",

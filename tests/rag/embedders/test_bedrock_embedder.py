@@ -64,7 +64,9 @@ def test_v1_takes_only_the_text(server, aws_env):
 
 
 def test_access_denied(embedder, server):
-    server.reply(aws_error(403, "AccessDeniedException", "You don't have access to the model with the specified model ID."))
+    server.reply(
+        aws_error(403, "AccessDeniedException", "You don't have access to the model with the specified model ID.")
+    )
     with pytest.raises(RagError, match=f"enable model access for {TITAN} in {REGION}"):
         embedder.embed_query("x")
 

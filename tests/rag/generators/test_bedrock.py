@@ -19,12 +19,14 @@ QUESTION = Message(role="user", content="How many parking spaces?")
 
 
 def converse_reply(text: str) -> Reply:
-    return Reply.json({
-        "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
-        "stopReason": "end_turn",
-        "usage": {"inputTokens": 30, "outputTokens": 8, "totalTokens": 38},
-        "metrics": {"latencyMs": 412},
-    })
+    return Reply.json(
+        {
+            "output": {"message": {"role": "assistant", "content": [{"text": text}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 30, "outputTokens": 8, "totalTokens": 38},
+            "metrics": {"latencyMs": 412},
+        }
+    )
 
 
 def converse_stream(*texts: str, stop: bool = True) -> list[bytes]:
@@ -86,7 +88,9 @@ def test_throttling_is_retried_then_reported(claude, server):
 
 
 def test_access_denied_says_to_enable_model_access(claude, server):
-    server.reply(aws_error(403, "AccessDeniedException", "You don't have access to the model with the specified model ID."))
+    server.reply(
+        aws_error(403, "AccessDeniedException", "You don't have access to the model with the specified model ID.")
+    )
     with pytest.raises(GeneratorError, match=f"enable model access for {CLAUDE} in {REGION}"):
         list(claude.stream([QUESTION]))
 
@@ -115,7 +119,7 @@ def test_exception_event_inside_the_stream(claude, server):
     pieces = []
     with pytest.raises(GeneratorError, match="failed while streaming: The model failed mid-answer"):
         for piece in claude.stream([QUESTION]):
-            pieces.append(piece)
+            pieces.append(piece)  # noqa: PERF402 - keeps what came before the error
     assert pieces == ["There are"]
 
 
