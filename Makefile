@@ -29,6 +29,12 @@ setup-dev: $(VENV)/.installed-dev
 
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt tests/node/package-lock.json
 	$(BIN)/pip install -q -r requirements-dev.txt
+	# dynalite: a DynamoDB-compatible server without the backup calls, for the init-table tests.
+	@if ! command -v npm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; fi; \
+	fi
+	npm install --silent --no-audit --no-fund --prefix .cache/node dynalite@4.0.0
 	# The browser tests drive Debian's Chromium through its ChromeDriver (no browser download).
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \

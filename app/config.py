@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     opensearch_password: SecretStr | None = Field(default=None, description="Basic-auth password.")
     opensearch_service: Literal["es", "aoss"] = Field(default="es", description="SigV4 service: es (managed domain) or aoss (Serverless).")
     opensearch_engine: Literal["lucene", "faiss", "nmslib"] | None = Field(default=None, description="k-NN engine (default lucene; faiss on Serverless).")
-    opensearch_space_type: str = Field(default="cosinesimil", description="k-NN space type.")
+    opensearch_space_type: Literal["cosinesimil", "innerproduct", "l2"] = Field(default="cosinesimil", description="k-NN space type (see Run on AWS in the README).")
     opensearch_hybrid: Literal["auto", "pipeline", "client"] = Field(default="auto", description="Hybrid fusion: search pipeline, client-side RRF, or detect.")
     opensearch_verify_certs: bool = Field(default=True, description="Verify the cluster's TLS certificate.")
     embedding_backend: Literal["local", "sagemaker", "bedrock"] = Field(default="local", description="Where embeddings are computed.")

@@ -36,6 +36,7 @@ from typing import IO, Literal, get_args
 
 from pydantic import ValidationError
 
+from common.files import fsync_dir
 from feedback.errors import FeedbackError
 from feedback.records import Interaction
 from feedback.stores.base import FeedbackStore, InteractionFilter
@@ -396,7 +397,7 @@ def export(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
     log.info("exported %d interactions to %s (%s)", count, target, fmt)
     return count
 
@@ -423,20 +424,6 @@ def _export_to(
         raise
     writer.close()
     return count
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable too (POSIX); best effort elsewhere."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- import --------------------------------------------------------------------------------------

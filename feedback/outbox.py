@@ -47,17 +47,26 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import partial
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from common.files import fsync_dir
 from feedback.audit import AuditEvent, AuditPage
 from feedback.errors import FeedbackError, StoreUnavailable
 from feedback.records import Feedback, Interaction, JudgeScore, Review, now
-from feedback.stores.base import FeedbackStore, InteractionFilter, InteractionPage, SessionSummary, keep_attachments
+from feedback.stores.base import (
+    AttachmentField,
+    AttachmentSetters,
+    FeedbackStore,
+    InteractionFilter,
+    InteractionPage,
+    SessionSummary,
+    keep_attachments,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,14 +90,6 @@ class WriteQueued(StoreUnavailable):
     Raised only by a queued ``set_*`` whose record this process has no copy of, so it cannot
     return the updated record. Nothing is lost; do not retry.
     """
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Outbox:
@@ -168,7 +169,7 @@ class Outbox:
         finally:
             os.close(fd)
         if created:
-            _fsync_dir(self.directory)
+            fsync_dir(self.directory)
 
     def rewrite(self, entries: list[dict[str, Any]]) -> None:
         """Replace the outbox with ``entries``, atomically."""
@@ -187,7 +188,7 @@ class Outbox:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
-        _fsync_dir(self.directory)
+        fsync_dir(self.directory)
 
     def reject(self, item: dict[str, Any] | str, reason: str) -> None:
         """Keep an entry the store will never accept, with why, in the rejected file."""
@@ -220,7 +221,7 @@ def apply_locally(record: Interaction | None, entry: dict[str, Any]) -> Interact
     return record.model_copy(update={_FIELDS[op]: value, "updated_at": datetime.fromisoformat(entry["queued_at"])})
 
 
-class OutboxFeedbackStore:
+class OutboxFeedbackStore(AttachmentSetters):
     """A ``FeedbackStore`` that keeps the writes its inner store cannot take, and replays them.
 
     Args:
@@ -235,6 +236,8 @@ class OutboxFeedbackStore:
 
     Raises:
         StoreUnavailable: from reads, when the inner store cannot be reached.
+        WriteQueued: from ``set_*``, when the change was queued and this process has no copy of
+            the record to return (nothing is lost; do not retry).
         FeedbackError: from writes, when the outbox itself cannot be written (disk full); the
             write is then lost, and the caller must be told.
     """
@@ -306,25 +309,14 @@ class OutboxFeedbackStore:
         """Append an audit event, or queue it when the store cannot be reached."""
         self._write(_entry(EVENT, event.id, event.model_dump(mode="json")), partial(self.inner.record_event, event))
 
-    def set_feedback(self, interaction_id: str, feedback: Feedback) -> Interaction:
-        """Attach the feedback; when queued, returns the record as it will be (or raises WriteQueued).
-
-        Raises:
-            NotFound: the store is reachable and has no interaction with that id.
-            WriteQueued: the change was queued and this process has no copy of the record.
-        """
-        direct = partial(self.inner.set_feedback, interaction_id, feedback)
-        return self._update("set_feedback", interaction_id, feedback, direct)
-
-    def set_judge(self, interaction_id: str, judge: JudgeScore) -> Interaction:
-        """Attach the judge's score; queued like ``set_feedback``."""
-        direct = partial(self.inner.set_judge, interaction_id, judge)
-        return self._update("set_judge", interaction_id, judge, direct)
-
-    def set_review(self, interaction_id: str, review: Review) -> Interaction:
-        """Attach the SME review; queued like ``set_feedback``."""
-        direct = partial(self.inner.set_review, interaction_id, review)
-        return self._update("set_review", interaction_id, review, direct)
+    def _attach(
+        self, interaction_id: str, field: AttachmentField, value: Feedback | JudgeScore | Review
+    ) -> Interaction:
+        """Attach through the store; when queued, return the record as it will be, or raise WriteQueued
+        (a StoreUnavailable) when this process has no copy of the record. NotFound only comes from a
+        reachable store."""
+        op = f"set_{field}"
+        return self._update(op, interaction_id, value, partial(getattr(self.inner, op), interaction_id, value))
 
     def _update(self, op: str, interaction_id: str, value: Any, direct: Callable[[], Interaction]) -> Interaction:
         entry = _entry(op, interaction_id, value.model_dump(mode="json"))

@@ -9,7 +9,7 @@ paginated with an opaque cursor, which maps onto SQLite (keyset pagination) and 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
@@ -69,6 +69,49 @@ class SessionSummary(BaseModel):
     started_at: datetime
     first_question: str
     turns: int
+
+
+AttachmentField = Literal["feedback", "judge", "review"]
+
+
+class AttachmentSetters:
+    """``set_feedback``, ``set_judge`` and ``set_review`` written once for every store.
+
+    A store inherits them and implements ``_attach(interaction_id, field, value)``: replace that
+    one attachment of the stored record, set its ``updated_at`` to now, and return the record.
+    """
+
+    def _attach(
+        self, interaction_id: str, field: AttachmentField, value: Feedback | JudgeScore | Review
+    ) -> Interaction:
+        raise NotImplementedError
+
+    def set_feedback(self, interaction_id: str, feedback: Feedback) -> Interaction:
+        """Attach the user's feedback, replacing any earlier rating; returns the updated record.
+
+        Raises:
+            NotFound: no interaction has that id.
+            StoreUnavailable: the store cannot be reached or written.
+        """
+        return self._attach(interaction_id, "feedback", feedback)
+
+    def set_judge(self, interaction_id: str, judge: JudgeScore) -> Interaction:
+        """Attach or replace the AI judge's score; returns the updated record.
+
+        Raises:
+            NotFound: no interaction has that id.
+            StoreUnavailable: the store cannot be reached or written.
+        """
+        return self._attach(interaction_id, "judge", judge)
+
+    def set_review(self, interaction_id: str, review: Review) -> Interaction:
+        """Attach or replace the SME review; returns the updated record.
+
+        Raises:
+            NotFound: no interaction has that id.
+            StoreUnavailable: the store cannot be reached or written.
+        """
+        return self._attach(interaction_id, "review", review)
 
 
 class FeedbackStore(Protocol):

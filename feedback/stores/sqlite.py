@@ -13,8 +13,6 @@ the columns that ``InteractionFilter`` filters on, and one row per cited source 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import os
 import random
@@ -29,7 +27,15 @@ from typing import Literal, TypeVar
 from feedback.audit import AuditEvent, AuditPage
 from feedback.errors import NotFound, StoreUnavailable
 from feedback.records import Feedback, Interaction, JudgeScore, Review, now
-from feedback.stores.base import InteractionFilter, InteractionPage, SessionSummary, keep_attachments
+from feedback.stores.base import (
+    AttachmentField,
+    AttachmentSetters,
+    InteractionFilter,
+    InteractionPage,
+    SessionSummary,
+    keep_attachments,
+)
+from feedback.stores.cursor import decode_cursor, encode_cursor
 
 log = logging.getLogger(__name__)
 
@@ -103,32 +109,12 @@ def _micros(value: datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
-def encode_cursor(created_us: int, interaction_id: str) -> str:
-    """The opaque cursor that resumes a listing after this (created_at, id)."""
-    return base64.urlsafe_b64encode(f"{created_us}|{interaction_id}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[int, str]:
-    """Inverse of ``encode_cursor``. Raises ValueError for anything it did not produce."""
-    try:
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
-        created, sep, interaction_id = raw.partition("|")
-        if not sep or not interaction_id:
-            raise ValueError("no separator")
-        return int(created), interaction_id
-    except (ValueError, binascii.Error, UnicodeDecodeError) as e:
-        raise ValueError(
-            f"cursor={cursor!r} is not a cursor this store returned; "
-            "pass back the next_cursor of the previous page unchanged"
-        ) from e
-
-
 def _is_locked(error: sqlite3.OperationalError) -> bool:
     message = str(error).lower()
     return "database is locked" in message or "database is busy" in message
 
 
-class SQLiteFeedbackStore:
+class SQLiteFeedbackStore(AttachmentSetters):
     """Interactions in a SQLite file, safe to share between threads and processes.
 
     Connections are opened on first use, one per thread (and per process after a fork), so the
@@ -330,45 +316,20 @@ class SQLiteFeedbackStore:
 
         self._run(write, write=True)
 
-    def _update(self, interaction_id: str, changes: dict) -> Interaction:
+    def _attach(
+        self, interaction_id: str, field: AttachmentField, value: Feedback | JudgeScore | Review
+    ) -> Interaction:
         """Read, change and write one record inside a single write transaction."""
 
         def write(conn: sqlite3.Connection) -> Interaction:
             row = conn.execute("SELECT record FROM interactions WHERE id = ?", (interaction_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no interaction has id {interaction_id!r}")
-            updated = Interaction.model_validate_json(row[0]).model_copy(update={**changes, "updated_at": now()})
+            updated = Interaction.model_validate_json(row[0]).model_copy(update={field: value, "updated_at": now()})
             self._write_row(conn, updated)
             return updated
 
         return self._run(write, write=True)
-
-    def set_feedback(self, interaction_id: str, feedback: Feedback) -> Interaction:
-        """Attach the user's feedback, replacing any earlier rating; returns the updated record.
-
-        Raises:
-            NotFound: no interaction has that id.
-            StoreUnavailable: the file cannot be written.
-        """
-        return self._update(interaction_id, {"feedback": feedback})
-
-    def set_judge(self, interaction_id: str, judge: JudgeScore) -> Interaction:
-        """Attach or replace the AI judge's score; returns the updated record.
-
-        Raises:
-            NotFound: no interaction has that id.
-            StoreUnavailable: the file cannot be written.
-        """
-        return self._update(interaction_id, {"judge": judge})
-
-    def set_review(self, interaction_id: str, review: Review) -> Interaction:
-        """Attach or replace the SME review; returns the updated record.
-
-        Raises:
-            NotFound: no interaction has that id.
-            StoreUnavailable: the file cannot be written.
-        """
-        return self._update(interaction_id, {"review": review})
 
     # -- reads -------------------------------------------------------------------------------
 

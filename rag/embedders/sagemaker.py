@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from common.aws import ClientOptions, LazyClient, is_aws_error, sagemaker_failure
 from rag.errors import RagError
-from rag.aws import LazyClient, client_region, sagemaker_failure
 
 Payload = Literal["inputs", "text_inputs"]
 
@@ -97,16 +97,15 @@ class SageMakerEmbedder:
         self.model_id = model_id
         self.dimension = dimension
         self.payload = payload
-        self.region = region
-        self.endpoint_url = endpoint_url
         self.batch_size = batch_size
-        self.max_attempts = max_attempts
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self._aws = LazyClient(
-            "sagemaker-runtime", client=client, error=RagError, region=region, endpoint_url=endpoint_url,
-            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout,
+        self.options = ClientOptions(
+            region=region,
+            endpoint_url=endpoint_url,
+            max_attempts=max_attempts,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
+        self._aws = LazyClient("sagemaker-runtime", self.options, client=client, error=RagError)
 
     def __repr__(self) -> str:
         return (
@@ -120,8 +119,7 @@ class SageMakerEmbedder:
 
     @property
     def _what(self) -> str:
-        region = client_region(self.region, self._aws.current)
-        return f"SageMaker embedding endpoint '{self.endpoint_name}' ({region})"
+        return f"SageMaker embedding endpoint '{self.endpoint_name}' ({self._aws.region})"
 
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         body = json.dumps({self.payload: texts}).encode()
@@ -132,10 +130,10 @@ class SageMakerEmbedder:
             )
             raw = response["Body"].read()
         except Exception as e:
-            if type(e).__module__.startswith(("botocore", "urllib3")):
-                what, attempts = self._what, self.max_attempts
+            if is_aws_error(e):
+                attempts = self.options.max_attempts
                 failure = sagemaker_failure(
-                    e, what, setting="RAGBOT_EMBEDDING_ENDPOINT", max_attempts=attempts, error=RagError
+                    e, self._what, setting="RAGBOT_EMBEDDING_ENDPOINT", max_attempts=attempts, error=RagError
                 )
                 raise failure from e
             raise

@@ -16,20 +16,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from common.aws import THROTTLING_CODES, ClientOptions, LazyClient, error_code, error_text, transport_failure
 from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message
-from rag.aws import (
-    LazyClient,
-    THROTTLING_CODES,
-    client_region,
-    error_code,
-    error_text,
-    transport_failure,
-)
 from rag.generators.sagemaker import fold_system
 
 # Converse models without a system role (Bedrock's "supported models and model features" table):
-# for these the system text is folded into the first user turn.
+# for these the system text is folded into the last user turn (see fold_system).
 NO_SYSTEM_ROLE = (
     "mistral.mistral-7b-instruct",
     "mistral.mixtral-8x7b-instruct",
@@ -92,24 +85,23 @@ class BedrockGenerator:
         if not model_id:
             raise ValueError("model_id is empty: set RAGBOT_BEDROCK_MODEL")
         self.model_id = model_id
-        self.region = region
-        self.endpoint_url = endpoint_url
         self.provider = provider
         if system_role is None:
             system_role = not _base_model(model_id).startswith(NO_SYSTEM_ROLE)
         self.system_role = system_role
-        self.max_attempts = max_attempts
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self._aws = LazyClient(
-            "bedrock-runtime", client=client, region=region, endpoint_url=endpoint_url,
-            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout,
+        self.options = ClientOptions(
+            region=region,
+            endpoint_url=endpoint_url,
+            max_attempts=max_attempts,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
+        self._aws = LazyClient("bedrock-runtime", self.options, client=client, error=GeneratorError)
         self._chat = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"BedrockGenerator(model_id={self.model_id!r}, region={self.region!r})"
+        return f"BedrockGenerator(model_id={self.model_id!r}, region={self.options.region!r})"
 
     @property
     def client(self):
@@ -136,7 +128,7 @@ class BedrockGenerator:
                         self._chat = ChatBedrockConverse(
                             model_id=self.model_id,
                             client=client,
-                            region_name=self.region or client.meta.region_name,
+                            region_name=self.options.region or client.meta.region_name,
                             config=client.meta.config,
                             # Always ConverseStream for stream(): for models it does not know,
                             # ChatBedrockConverse would otherwise fall back to one Converse call.
@@ -149,7 +141,7 @@ class BedrockGenerator:
 
     @property
     def _region(self) -> str:
-        return client_region(self.region, self._aws.current)
+        return self._aws.region
 
     def _lc_messages(self, messages: Sequence[Message]) -> list:
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -176,7 +168,7 @@ class BedrockGenerator:
         lowered = code[:1].upper() + code[1:]  # stream events spell codes in camelCase
         if lowered in THROTTLING_CODES:
             return ThrottledError(
-                f"{what} is throttling requests ({code}) after {self.max_attempts} attempts: retry later "
+                f"{what} is throttling requests ({code}) after {self.options.max_attempts} attempts: retry later "
                 f"or ask for a higher quota / provisioned throughput [{text}]"
             )
         if lowered == "AccessDeniedException":
@@ -195,9 +187,13 @@ class BedrockGenerator:
             return GeneratorError(f"{what} rejected the request{hint} [{text}]")
         if lowered == "ModelTimeoutException":
             return GeneratorError(f"{what} timed out while generating: retry, or ask for fewer tokens [{text}]")
-        if lowered in ("ModelStreamErrorException", "ModelErrorException"):
+        if lowered == "ModelStreamErrorException":
+            # An exception event inside ConverseStream: botocore fills only Error.Code and
+            # Error.Message (the event's originalMessage and originalStatusCode are dropped).
+            return GeneratorError(f"{what} failed while streaming: {text}")
+        if lowered == "ModelErrorException":
             original = (e.response or {}).get("originalMessage")
-            return GeneratorError(f"{what} failed{' while streaming' if 'Stream' in code else ''}: {original or text}")
+            return GeneratorError(f"{what} failed: {original or text}")
         if lowered in ("ServiceUnavailableException", "InternalServerException", "ModelNotReadyException"):
             return GeneratorError(f"{what} is unavailable ({code}): retry in a minute [{text}]")
         return GeneratorError(f"{what} refused the request ({code}): {text}")

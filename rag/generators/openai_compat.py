@@ -1,7 +1,8 @@
 """Any server that speaks the OpenAI chat-completions API: vLLM, llama.cpp's server, Ollama, TGI.
 
 ``POST {base_url}/chat/completions`` with ``stream`` false (one JSON reply) or true (server-sent
-events: ``data: {chunk}`` lines, then ``data: [DONE]``). httpx is used as the HTTP client; it is
+events: ``data: {chunk}`` lines, then ``data: [DONE]``, read by ``rag.generators.streams`` like
+the SageMaker LMI container's). httpx is used as the HTTP client; it is
 already installed as a dependency of langchain-core, so this backend adds no package.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 
 from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message
+from rag.generators.streams import chat_delta, read_stream
 
 log = logging.getLogger(__name__)
 
@@ -228,51 +230,21 @@ class OpenAICompatGenerator:
 
         params = params or GenerationParams()
         response = self._open(self.request_body(messages, params, stream=True))
-        finished = False
         try:
-            # Each event of these servers is one ``data:`` line holding a whole JSON chunk.
-            for line in response.iter_lines():
-                if not line.startswith("data:"):
-                    continue  # blank separators, ": keep-alive" comments, event:/id: fields
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    finished = True
-                    break
-                try:
-                    chunk = json.loads(data)
-                except ValueError as e:
-                    raise GeneratorError(
-                        f"The server at {self.url} sent a stream line that is not JSON "
-                        f"(the stream may have been cut): {data[:200]!r}"
-                    ) from e
-                if not isinstance(chunk, dict):
-                    raise GeneratorError(f"The server at {self.url} sent an unexpected stream line: {data[:200]!r}")
-                if "error" in chunk:
-                    error = chunk["error"]
-                    if isinstance(error, dict):
-                        error = error.get("message", error)
-                    raise GeneratorError(f"The model at {self.url} failed while streaming: {error}")
-                for choice in chunk.get("choices") or []:
-                    text = (choice.get("delta") or {}).get("content")
-                    if text:
-                        yield text
-                    if choice.get("finish_reason"):
-                        finished = True
+            yield from read_stream(response.iter_bytes(), chat_delta, f"the server at {self.url}")
         except httpx.TimeoutException as e:
             raise GeneratorError(f"The stream from {self.url} stalled for more than {self.timeout:g} s ({e!r})") from e
         except httpx.HTTPError as e:
             raise GeneratorError(f"The connection to {self.url} broke off in the middle of the answer: {e}") from e
         finally:
             response.close()
-        if not finished:
-            raise GeneratorError(f"The stream from {self.url} ended before the model finished; retry")
 
 
 def _server_message(response) -> str:
     """The error text a server put in its body (OpenAI, vLLM, llama.cpp and Ollama shapes)."""
     try:
         text = response.text
-    except Exception:  # the body could not be read
+    except Exception:  # noqa: BLE001 - the body could not be read, whatever the reason
         return response.reason_phrase
     try:
         data: Any = json.loads(text)

@@ -3,7 +3,8 @@
 ``generate`` calls ``InvokeEndpoint``; ``stream`` calls ``InvokeEndpointWithResponseStream``,
 whose event stream delivers ``PayloadPart`` events. A part holds arbitrary bytes of the
 container's output: one JSON line can span several parts, and a part can end inside a UTF-8
-character. The parts are joined as bytes and only complete lines are decoded.
+character. The parts are joined as bytes and only complete lines are decoded
+(``rag.generators.streams``, shared with the OpenAI-compatible backend).
 
 boto3 is used directly rather than langchain-aws's ``SagemakerEndpoint``: its ``LineIterator``
 (the part that joins ``PayloadPart`` bytes into lines) loops forever when a stream ends in the
@@ -23,9 +24,10 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
-from rag.aws import LazyClient, client_region, sagemaker_failure
-from rag.errors import GeneratorError
+from common.aws import ClientOptions, LazyClient, is_aws_error, sagemaker_failure
+from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message
+from rag.generators.streams import chat_delta, read_stream, tgi_token
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +37,13 @@ Container = Literal["tgi", "lmi"]
 
 
 def fold_system(messages: Sequence[Message]) -> list[Message]:
-    """The messages without a system role: system text goes first in the first user turn.
+    """The messages without a system role: the system text goes first in the last user turn.
 
-    Mistral-7B-Instruct was trained without a system role (its chat template rejects one), so
-    the instructions and passages travel at the start of the first user message, as Mistral's
-    own documentation does it. Consecutive messages of one role are joined.
+    Mistral-7B-Instruct's prompt format has no system turn. Its chat template and Mistral's own
+    tokenizer library (mistral-common) put the system prompt in front of the *last* user message,
+    which is also where ragbot's instructions and passages belong: they were retrieved for the
+    question being asked, not for the first one of the conversation. Consecutive messages of one
+    role are joined.
     """
     system = "\n\n".join(m.content for m in messages if m.role == "system")
     folded: list[Message] = []
@@ -51,17 +55,21 @@ def fold_system(messages: Sequence[Message]) -> list[Message]:
         else:
             folded.append(Message(role=m.role, content=m.content))
     if system:
-        if folded and folded[0].role == "user":
-            folded[0] = Message(role="user", content=f"{system}\n\n{folded[0].content}")
+        last_user = max((i for i, m in enumerate(folded) if m.role == "user"), default=None)
+        if last_user is None:
+            folded.append(Message(role="user", content=system))
         else:
-            folded.insert(0, Message(role="user", content=system))
+            folded[last_user] = Message(role="user", content=f"{system}\n\n{folded[last_user].content}")
     return folded
 
 
 def mistral_prompt(messages: Sequence[Message]) -> str:
-    """The Mistral-7B-Instruct prompt for a conversation.
+    """The Mistral-7B-Instruct (v0.1/v0.2, tokenizer v1) prompt for a conversation.
 
-    ``<s>[INST] {system}\\n\\n{user} [/INST] {assistant}</s>[INST] {user} [/INST]``
+    ``[INST] {user} [/INST] {assistant}</s> [INST] {system}\n\n{user} [/INST]``
+
+    The ``<s>`` (BOS) that starts the prompt is the tokenizer's to add: TGI's ``/invocations``
+    tokenizes ``inputs`` with special tokens, so a literal ``<s>`` would make two.
 
     Raises:
         GeneratorError: when the turns do not alternate user/assistant, starting and ending
@@ -73,53 +81,15 @@ def mistral_prompt(messages: Sequence[Message]) -> str:
         raise GeneratorError(
             f"A Mistral prompt needs user/assistant turns that start and end with a user turn, got {roles}"
         )
-    parts = ["<s>"]
+    parts: list[str] = []
     for m in turns:
         if m.role == "user":
-            parts.append(f"[INST] {m.content} [/INST]")
+            # mistral-common v1 renders "<s> [INST] …" and "</s> [INST] …"; the tokenizer's
+            # dummy prefix gives the first turn its space.
+            parts.append(f"{' ' if parts else ''}[INST] {m.content} [/INST]")
         else:
             parts.append(f" {m.content}</s>")
     return "".join(parts)
-
-
-# -- streams ---------------------------------------------------------------------------------
-
-
-def iter_lines(chunks: Iterable[bytes]) -> Iterator[tuple[str, bool]]:
-    """Lines from byte chunks that may split a line, or a UTF-8 character, anywhere.
-
-    Yields ``(line, terminated)``; only the last line can be unterminated (the stream ended
-    without a newline after it). Line ends are ``\\n`` or ``\\r\\n``; blank lines are skipped.
-
-    Raises:
-        UnicodeDecodeError: when a complete line is not UTF-8.
-    """
-    buffer = bytearray()
-    for chunk in chunks:
-        if not chunk:
-            continue
-        buffer += chunk
-        if b"\n" not in chunk:
-            continue
-        *complete, rest = bytes(buffer).split(b"\n")
-        buffer = bytearray(rest)
-        for raw in complete:
-            line = raw.decode("utf-8").rstrip("\r")
-            if line.strip():
-                yield line, True
-    if buffer.strip():
-        yield bytes(buffer).decode("utf-8", errors="replace").rstrip("\r"), False
-
-
-def sse_data(line: str) -> str | None:
-    """The payload of a server-sent-events ``data:`` line, the line itself for a bare JSON line,
-    or None for SSE fields that carry no data (comments, ``event:``, ``id:``, ``retry:``)."""
-    if line.startswith("data:"):
-        data = line[5:]
-        return data[1:] if data.startswith(" ") else data
-    if line.startswith(":") or line.split(":", 1)[0] in ("event", "id", "retry"):
-        return None
-    return line
 
 
 class SageMakerGenerator:
@@ -171,22 +141,21 @@ class SageMakerGenerator:
             raise ValueError(f"container must be 'tgi' or 'lmi', got {container!r}")
         self.endpoint_name = endpoint_name
         self.container = container
-        self.region = region
-        self.endpoint_url = endpoint_url
         self.inference_component = inference_component
         self.model_id = model_id or f"sagemaker:{endpoint_name}"
-        self.max_attempts = max_attempts
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self._aws = LazyClient(
-            "sagemaker-runtime", client=client, region=region, endpoint_url=endpoint_url,
-            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout,
+        self.options = ClientOptions(
+            region=region,
+            endpoint_url=endpoint_url,
+            max_attempts=max_attempts,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
+        self._aws = LazyClient("sagemaker-runtime", self.options, client=client, error=GeneratorError)
 
     def __repr__(self) -> str:
         return (
             f"SageMakerGenerator(endpoint_name={self.endpoint_name!r}, container={self.container!r}, "
-            f"region={self.region!r})"
+            f"region={self.options.region!r})"
         )
 
     @property
@@ -235,11 +204,17 @@ class SageMakerGenerator:
 
     @property
     def _what(self) -> str:
-        region = client_region(self.region, self._aws.current)
-        return f"SageMaker endpoint '{self.endpoint_name}' ({region})"
+        return f"SageMaker endpoint '{self.endpoint_name}' ({self._aws.region})"
 
     def _failure(self, e: BaseException) -> GeneratorError:
-        return sagemaker_failure(e, self._what, setting="RAGBOT_SAGEMAKER_ENDPOINT", max_attempts=self.max_attempts)
+        return sagemaker_failure(
+            e,
+            self._what,
+            setting="RAGBOT_SAGEMAKER_ENDPOINT",
+            max_attempts=self.options.max_attempts,
+            error=GeneratorError,
+            throttled=ThrottledError,
+        )
 
     # -- the protocol ------------------------------------------------------------------------
 
@@ -253,7 +228,7 @@ class SageMakerGenerator:
         except GeneratorError:
             raise
         except Exception as e:
-            if _is_aws_error(e):
+            if is_aws_error(e):
                 raise self._failure(e) from e
             raise
         return self._parse_reply(raw)
@@ -283,65 +258,25 @@ class SageMakerGenerator:
         try:
             response = self.client.invoke_endpoint_with_response_stream(**self._invoke_args(body))
         except Exception as e:
-            if _is_aws_error(e):
+            if is_aws_error(e):
                 raise self._failure(e) from e
             raise
         events = response["Body"]
-        finished = False
+        parse = tgi_token if self.container == "tgi" else chat_delta
         try:
-            for line, terminated in iter_lines(_payload_parts(events)):
-                data = sse_data(line)
-                if data is None:
-                    continue
-                try:
-                    text, done = self._parse_stream_line(data)
-                except ValueError as e:
-                    if not terminated:
-                        raise GeneratorError(
-                            f"The answer stream from {self._what} ended in the middle of a line: {line[:200]!r}; retry"
-                        ) from e
-                    raise GeneratorError(f"{self._what} sent a stream line that is not JSON: {line[:200]!r}") from e
-                if text:
-                    yield text
-                if done:
-                    finished = True
+            yield from read_stream(_payload_parts(events), parse, self._what)
         except GeneratorError:
             raise
-        except UnicodeDecodeError as e:
-            raise GeneratorError(f"{self._what} sent a stream line that is not UTF-8: {e}") from e
         except Exception as e:
-            if _is_aws_error(e):
+            # botocore raises the stream's error events (ModelStreamError, InternalStreamFailure)
+            # and broken connections while the events are read.
+            if is_aws_error(e):
                 raise self._failure(e) from e
             raise
         finally:
             close = getattr(events, "close", None)
             if close:
                 close()
-        if not finished:
-            raise GeneratorError(f"The answer stream from {self._what} ended before the model finished; retry")
-
-    def _parse_stream_line(self, data: str) -> tuple[str, bool]:
-        """(text to show, whether this line ends the answer) for one stream line.
-
-        Raises ValueError (json.JSONDecodeError) when the line is not JSON.
-        """
-        if self.container == "lmi" and data.strip() == "[DONE]":
-            return "", True
-        event = json.loads(data)
-        if not isinstance(event, dict):
-            raise GeneratorError(f"{self._what} sent an unexpected stream line: {data[:200]!r}")
-        if "error" in event or event.get("object") == "error":
-            error = event.get("error") or event.get("message")
-            if isinstance(error, dict):
-                error = error.get("message", error)
-            raise GeneratorError(f"The model in {self._what} failed while streaming: {error}")
-        if self.container == "tgi":
-            token = event.get("token") or {}
-            text = "" if token.get("special") else token.get("text") or ""
-            return text, event.get("generated_text") is not None
-        choice = (event.get("choices") or [{}])[0]
-        text = (choice.get("delta") or {}).get("content") or ""
-        return text, choice.get("finish_reason") is not None
 
 
 def _payload_parts(events: Iterable[dict]) -> Iterator[bytes]:
@@ -352,8 +287,3 @@ def _payload_parts(events: Iterable[dict]) -> Iterator[bytes]:
         else:
             # The stream's only other members are exceptions, which botocore raises itself.
             log.warning("ignoring an unexpected SageMaker stream event: %s", list(event))
-
-
-def _is_aws_error(e: BaseException) -> bool:
-    """Whether ``e`` comes from botocore or the HTTP layer under it."""
-    return type(e).__module__.startswith(("botocore", "urllib3"))

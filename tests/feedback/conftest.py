@@ -1,107 +1,20 @@
-"""A DynamoDB-compatible server for the feedback tests: moto's standalone server on 127.0.0.1.
+"""DynamoDB-compatible servers for the feedback tests, started on 127.0.0.1 (tests/feedback/servers.py).
 
-The tests reach it over HTTP through the real boto3 code path (signing, retries, errors); no
-in-process patching. It runs as a subprocess so that a test can kill it and start it again on
-the same port (``MotoServer``). moto keeps its tables in memory; with ``recording`` every
-request is also appended to a file, and ``replay_recording()`` on a fresh server rebuilds the
-state, which lets an outage test check the records written before the crash too.
+The tests reach them over HTTP through the real boto3 code path (signing, retries, errors); no
+in-process patching. One moto server serves the session, and one feedback table per write-shard
+count serves every test that needs an empty store: a table with five indexes takes moto about
+half a second to create, emptying it a few milliseconds, so each such test starts by emptying
+the shared table instead of creating its own. Tests of table creation use tables of their own.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-AWS_TEST_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_EC2_METADATA_DISABLED": "true",
-}
-# Variables that could point the SDK at a real account or another endpoint.
-AWS_CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class MotoServer:
-    """``python -m moto.server`` on 127.0.0.1, started and stopped by the tests."""
-
-    def __init__(self, log_dir: Path, *, port: int | None = None, recording: Path | None = None) -> None:
-        self.port = port or free_port()
-        self.log_dir = log_dir
-        self.recording = recording
-        self.process: subprocess.Popen | None = None
-        self.starts = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> None:
-        env = {**os.environ, **AWS_TEST_ENV}
-        if self.recording is not None:
-            env.update(MOTO_ENABLE_RECORDING="True", MOTO_RECORDER_FILEPATH=str(self.recording))
-        self.starts += 1
-        log = open(self.log_dir / f"moto-{self.port}-{self.starts}.log", "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto server exited with {self.process.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1) as response:
-                    response.read()
-                return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"moto server did not answer on {self.url} within {timeout:.0f} s")
-
-    def stop(self, *, kill: bool = False) -> None:
-        """Stop the server; ``kill`` sends SIGKILL, a crash rather than a shutdown."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.process = None
-
-    def replay_recording(self) -> None:
-        """Re-send every recorded request to this (fresh) server, rebuilding moto's state."""
-        request = urllib.request.Request(f"{self.url}/moto-api/recorder/replay-recording", method="POST", data=b"")
-        with urllib.request.urlopen(request, timeout=120) as response:
-            response.read()
-
-    def recorded_requests(self) -> list[dict]:
-        assert self.recording is not None
-        return [json.loads(line) for line in self.recording.read_text().splitlines() if line.strip()]
+from tests.feedback.servers import AWS_CLEARED, AWS_TEST_ENV, MotoServer
 
 
 @pytest.fixture(scope="session")
@@ -137,15 +50,80 @@ def table_name() -> str:
     return f"feedback-{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture
-def dynamodb_store(aws_env, table_name):
-    """An empty DynamoDBFeedbackStore on a fresh table of the session's moto server."""
+def _admin_client(server: MotoServer):
+    import boto3
+
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=server.url,
+        region_name=AWS_TEST_ENV["AWS_REGION"],
+        aws_access_key_id=AWS_TEST_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=AWS_TEST_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+@pytest.fixture(scope="session")
+def admin_client(moto_server):
+    """A client of the session's server for the fixtures' own calls (boto3 takes a while to make one)."""
+    client = _admin_client(moto_server)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def shared_tables(admin_client):
+    """The session's feedback tables by write-shard count, created on first use."""
     from feedback.stores.dynamodb import DynamoDBFeedbackStore
 
-    store = DynamoDBFeedbackStore(table_name)
-    store.create_table()
-    yield store
-    try:
-        store.client.delete_table(TableName=table_name)
-    finally:
+    tables: dict[int, str] = {}
+
+    def table(write_shards: int) -> str:
+        if write_shards not in tables:
+            name = f"feedback-shared-{write_shards}-{uuid.uuid4().hex[:6]}"
+            DynamoDBFeedbackStore(name, client=admin_client, write_shards=write_shards).create_table()
+            tables[write_shards] = name
+        return tables[write_shards]
+
+    return table
+
+
+def empty_table(client, table: str) -> None:
+    """Delete every item of ``table`` (a test's leftovers; consistent reads, so none is missed)."""
+    kwargs = {"TableName": table, "ProjectionExpression": "#id", "ExpressionAttributeNames": {"#id": "id"}}
+    keys = []
+    while True:
+        page = client.scan(ConsistentRead=True, **kwargs)
+        keys += [{"id": item["id"]} for item in page.get("Items", [])]
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for start in range(0, len(keys), 25):  # BatchWriteItem takes 25 requests at most
+        request = {table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]}
+        while request:
+            request = client.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+
+@pytest.fixture
+def make_dynamodb_store(aws_env, shared_tables, admin_client):
+    """``make(write_shards=1, **options)``: an empty DynamoDBFeedbackStore on the session's table
+    for that shard count, built from the SDK environment like a deployment's."""
+    from feedback.stores.dynamodb import DynamoDBFeedbackStore
+
+    made = []
+
+    def make(write_shards: int = 1, **options) -> DynamoDBFeedbackStore:
+        table = shared_tables(write_shards)
+        empty_table(admin_client, table)
+        store = DynamoDBFeedbackStore(table, write_shards=write_shards, **options)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
         store.close()
+
+
+@pytest.fixture
+def dynamodb_store(make_dynamodb_store):
+    """An empty DynamoDBFeedbackStore (one write shard) on the session's moto server."""
+    return make_dynamodb_store()

@@ -8,43 +8,36 @@ conditional writes, the SDK's configuration chain, error mapping and the table d
 from __future__ import annotations
 
 import re
-import socket
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-import boto3
 import botocore.exceptions
 import pytest
-import yaml
-from botocore.stub import Stubber
 
-from feedback.errors import FeedbackError, StoreUnavailable
+from feedback.errors import StoreUnavailable
 from feedback.records import CitationRecord, Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
+from feedback.stores.cursor import decode_cursor
 from feedback.stores.dynamodb import (
     FILTER_ATTRIBUTES,
-    INDEXES,
     DynamoDBFeedbackStore,
-    _Expression,
-    _filter_expression,
-    decode_cursor,
-    encode_cursor,
-    init_table,
+    Expression,
+    cursor_after,
+    filter_expression,
     item_size,
+    key_after,
     source_prefixes,
     table_definition,
 )
-from tests.feedback.conftest import free_port
-from tests.feedback.contract import T0, FeedbackStoreContract, ids, list_all, make
+from tests.feedback.contract import AuditLogContract, T0, FeedbackStoreContract, ids, list_all, make
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class TestDynamoDBFeedbackStore(FeedbackStoreContract):
+class TestDynamoDBFeedbackStore(FeedbackStoreContract, AuditLogContract):
     @pytest.fixture
     def store(self, dynamodb_store):
         return dynamodb_store
@@ -54,148 +47,14 @@ class TestShardedDynamoDBFeedbackStore(FeedbackStoreContract):
     """The same contract with the hot index keys spread over four partitions that reads merge."""
 
     @pytest.fixture
-    def store(self, aws_env, table_name):
-        s = DynamoDBFeedbackStore(table_name, write_shards=4)
-        s.create_table()
-        yield s
-        s.client.delete_table(TableName=table_name)
-        s.close()
+    def store(self, make_dynamodb_store):
+        return make_dynamodb_store(write_shards=4)
 
 
 def raw_item(store: DynamoDBFeedbackStore, interaction_id: str) -> dict:
     return store.client.get_item(TableName=store.table_name, Key={"id": {"S": interaction_id}}, ConsistentRead=True)[
         "Item"
     ]
-
-
-# -- configuration and the client --------------------------------------------------------------
-
-
-def test_nothing_is_created_or_contacted_before_first_use(monkeypatch):
-    for key in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID"):
-        monkeypatch.delenv(key, raising=False)
-    store = DynamoDBFeedbackStore("t", endpoint_url=f"http://127.0.0.1:{free_port()}")
-    assert store._client_obj is None
-    assert "t" in repr(store)
-
-
-def test_region_and_endpoint_come_from_the_sdk_environment(dynamodb_store, aws_env):
-    # The fixture's store was built from the table name alone.
-    assert dynamodb_store.client.meta.endpoint_url == aws_env.url
-    assert dynamodb_store.client.meta.region_name == "us-east-1"
-    dynamodb_store.put(make("a"))
-    assert dynamodb_store.get("a") is not None
-
-
-def test_aws_region_is_honoured_although_botocore_reads_only_aws_default_region(aws_env, monkeypatch):
-    monkeypatch.delenv("AWS_DEFAULT_REGION")
-    monkeypatch.setenv("AWS_REGION", "ap-southeast-2")
-    assert DynamoDBFeedbackStore("t").client.meta.region_name == "ap-southeast-2"
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-central-1")  # botocore's own variable wins
-    assert DynamoDBFeedbackStore("t").client.meta.region_name == "eu-central-1"
-
-
-def test_retries_and_timeouts_are_configured(aws_env):
-    store = DynamoDBFeedbackStore("t", retry_mode="adaptive", max_attempts=3, connect_timeout=1.5, read_timeout=4)
-    config = store.client.meta.config
-    assert config.retries == {"mode": "adaptive", "total_max_attempts": 3}
-    assert (config.connect_timeout, config.read_timeout) == (1.5, 4)
-
-
-def test_explicit_region_and_endpoint_win(aws_env, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")
-    store = DynamoDBFeedbackStore("t", region="eu-west-1", endpoint_url=aws_env.url)
-    assert store.client.meta.endpoint_url == aws_env.url
-    assert store.client.meta.region_name == "eu-west-1"
-
-
-@pytest.mark.parametrize(
-    ("argument", "value"),
-    [("write_shards", 0), ("max_attempts", 0), ("retry_mode", "eager"), ("max_item_bytes", 500_000)],
-)
-def test_bad_arguments_name_themselves(argument, value):
-    with pytest.raises(ValueError, match=f"{argument}={value!r}"):
-        DynamoDBFeedbackStore("t", **{argument: value})
-
-
-# -- errors ------------------------------------------------------------------------------------
-
-
-def test_an_unreachable_endpoint_is_store_unavailable(aws_env):
-    store = DynamoDBFeedbackStore("t", endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=1)
-    for call in (lambda: store.put(make("a")), lambda: store.get("a"), lambda: store.list()):
-        with pytest.raises(StoreUnavailable, match="cannot be reached") as info:
-            call()
-        assert isinstance(info.value.__cause__, botocore.exceptions.EndpointConnectionError)
-
-
-def test_a_server_that_never_answers_is_store_unavailable(aws_env):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)  # accepts connections (in the backlog) and never replies
-    try:
-        port = listener.getsockname()[1]
-        store = DynamoDBFeedbackStore("t", endpoint_url=f"http://127.0.0.1:{port}", max_attempts=1, read_timeout=0.3)
-        with pytest.raises(StoreUnavailable) as info:
-            store.get("a")
-        assert isinstance(info.value.__cause__, botocore.exceptions.ReadTimeoutError)
-    finally:
-        listener.close()
-
-
-@pytest.mark.parametrize(
-    ("code", "status"),
-    [
-        ("ProvisionedThroughputExceededException", 400),
-        ("ThrottlingException", 400),
-        ("RequestLimitExceeded", 400),
-        ("InternalServerError", 500),
-        ("ServiceUnavailable", 503),
-        ("AccessDeniedException", 400),
-        ("ExpiredTokenException", 400),
-    ],
-)
-def test_throttling_server_and_credential_errors_are_store_unavailable(code, status):
-    client = boto3.client(
-        "dynamodb", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    with Stubber(client) as stub:
-        stub.add_client_error("get_item", service_error_code=code, http_status_code=status)
-        with pytest.raises(StoreUnavailable, match=code) as info:
-            DynamoDBFeedbackStore("t", client=client).get("a")
-    assert isinstance(info.value.__cause__, botocore.exceptions.ClientError)
-
-
-def test_a_request_dynamodb_rejects_is_not_store_unavailable():
-    client = boto3.client(
-        "dynamodb", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-    with Stubber(client) as stub:
-        stub.add_client_error("get_item", service_error_code="ValidationException", service_message="bad key")
-        with pytest.raises(FeedbackError, match="bad key") as info:
-            DynamoDBFeedbackStore("t", client=client).get("a")
-    assert not isinstance(info.value, StoreUnavailable)
-
-
-def test_a_missing_table_says_how_to_create_it(aws_env):
-    store = DynamoDBFeedbackStore("no-such-table")
-    with pytest.raises(StoreUnavailable, match="init-table"):
-        store.put(make("a"))
-
-
-def test_missing_credentials_are_store_unavailable(aws_env, monkeypatch):
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-    with pytest.raises(StoreUnavailable, match="credentials") as info:
-        DynamoDBFeedbackStore("t").get("a")
-    assert isinstance(info.value.__cause__, botocore.exceptions.NoCredentialsError)
-
-
-def test_a_missing_region_is_store_unavailable_with_the_fix(aws_env, monkeypatch):
-    monkeypatch.delenv("AWS_REGION")
-    monkeypatch.delenv("AWS_DEFAULT_REGION")
-    with pytest.raises(StoreUnavailable, match="AWS_REGION"):
-        DynamoDBFeedbackStore("t").get("a")
 
 
 # -- items, sizes, conditional writes ----------------------------------------------------------
@@ -248,8 +107,8 @@ def test_every_filtered_attribute_is_projected_into_every_index(filters):
     definition = table_definition("t")
     for index in definition["GlobalSecondaryIndexes"]:
         partition = index["KeySchema"][0]["AttributeName"]
-        expr = _Expression()
-        _filter_expression(filters, skip=partition, expr=expr)
+        expr = Expression()
+        filter_expression(filters, skip=partition, expr=expr)
         projected = set(index["Projection"]["NonKeyAttributes"]) | {partition, "id", "created_key"}
         assert set(expr.names.values()) <= projected, index["IndexName"]
     assert set(FILTER_ATTRIBUTES) >= {"user", "session_id", "rating", "has_correction", "review_status"}
@@ -311,54 +170,64 @@ def test_a_small_record_is_not_marked_truncated(dynamodb_store):
     assert dynamodb_store.get("small").context_truncated is False
 
 
-def test_a_write_that_loses_a_race_is_redone_on_top_of_the_winner(dynamodb_store, aws_env, table_name):
-    """Another process writes the record between our read and our conditional write."""
-    rival = DynamoDBFeedbackStore(table_name)
-    dynamodb_store.put(make("a"))
-    raced = []
+# Each write of the same record, and what it leaves in the record.
+WRITES = {
+    "rate": lambda store, tag: store.set_feedback("r", Feedback(rating=2, note=tag)),
+    "judge": lambda store, tag: store.set_judge("r", JudgeScore(score=3.0, judge_model="j", reason=tag)),
+    "review": lambda store, tag: store.set_review("r", Review(status="validated", reviewer=tag)),
+    "replay": lambda store, tag: store.put(make("r")),
+}
+LEFT = {
+    "rate": lambda record: record.feedback.note,
+    "judge": lambda record: record.judge.reason,
+    "review": lambda record: record.review.reviewer,
+}
+
+
+def race(store: DynamoDBFeedbackStore, rival: DynamoDBFeedbackStore, theirs: str, *, on_put: int = 1, times: int = 1):
+    """Make ``rival`` write ``theirs`` just before the ``on_put``-th PutItem of ``store`` (and the
+    ``times - 1`` after it): the write that store is about to make then loses the race."""
+    puts = []
 
     def sneak_in(**kwargs):
-        if not raced:
-            raced.append(True)
-            rival.set_judge("a", JudgeScore(score=2.0, judge_model="rival"))
+        puts.append(1)
+        if on_put <= len(puts) < on_put + times:
+            WRITES[theirs](rival, f"theirs-{len(puts)}")
 
-    dynamodb_store.client.meta.events.register("before-call.dynamodb.PutItem", sneak_in)
-    updated = dynamodb_store.set_feedback("a", Feedback(rating=4))
-    assert raced
-    assert updated.judge.judge_model == "rival" and updated.feedback.rating == 4
-    got = dynamodb_store.get("a")
-    assert got.judge.judge_model == "rival" and got.feedback.rating == 4
-    assert raw_item(dynamodb_store, "a")["version"] == {"N": "3"}
+    store.client.meta.events.register("before-call.dynamodb.PutItem", sneak_in)
+    return puts
+
+
+@pytest.mark.parametrize("ours", list(WRITES))
+@pytest.mark.parametrize("theirs", list(WRITES))
+def test_a_write_that_loses_a_race_is_redone_on_top_of_the_winner(dynamodb_store, ours, theirs):
+    """Another process writes the record between our read and our conditional write: every
+    pair of writes, deterministically (a replay's first PutItem is the one that finds the
+    record, so the race is set on its second)."""
+    rival = DynamoDBFeedbackStore(dynamodb_store.table_name)
+    dynamodb_store.put(make("r"))
+    puts = race(dynamodb_store, rival, theirs, on_put=2 if ours == "replay" else 1)
+    WRITES[ours](dynamodb_store, "ours")
+    assert len(puts) == (3 if ours == "replay" else 2), "our write was refused once and redone"
+    got = dynamodb_store.get("r")
+    if theirs in LEFT:
+        expected = "ours" if theirs == ours else f"theirs-{2 if ours == 'replay' else 1}"
+        assert LEFT[theirs](got) == expected, "the winner's change survives"
+    if ours in LEFT:
+        assert LEFT[ours](got) == "ours"
+    assert raw_item(dynamodb_store, "r")["version"] == {"N": "3"}  # put, theirs, ours: nothing lost
     rival.close()
 
 
-def test_concurrent_updates_of_one_record_lose_nothing(dynamodb_store):
-    dynamodb_store.put(make("shared"))
-    rounds = 12
-
-    def rate(i):
-        dynamodb_store.set_feedback("shared", Feedback(rating=1 + i % 5, note=f"fb-{i}"))
-
-    def judge(i):
-        dynamodb_store.set_judge("shared", JudgeScore(score=i % 5, judge_model="j", reason=f"judge-{i}"))
-
-    def review(i):
-        dynamodb_store.set_review("shared", Review(status="validated", reviewer=f"sme-{i}"))
-
-    def replay(i):
-        dynamodb_store.put(make("shared"))
-
-    def writer(fn):
-        for i in range(rounds):
-            fn(i)
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(writer, [rate, judge, review, replay]))
-    got = dynamodb_store.get("shared")
-    assert got.feedback.note == f"fb-{rounds - 1}"
-    assert got.judge.reason == f"judge-{rounds - 1}"
-    assert got.review.reviewer == f"sme-{rounds - 1}"
-    assert raw_item(dynamodb_store, "shared")["version"] == {"N": str(1 + 4 * rounds)}
+def test_a_write_that_keeps_losing_gives_up_with_a_clear_error(make_dynamodb_store):
+    store = make_dynamodb_store(max_conflicts=3)
+    rival = DynamoDBFeedbackStore(store.table_name)
+    store.put(make("r"))
+    race(store, rival, "judge", times=3)
+    with pytest.raises(StoreUnavailable, match="kept changing under 3 attempts to write it; try again"):
+        store.set_feedback("r", Feedback(rating=4))
+    assert store.get("r").feedback is None and store.get("r").judge.reason == "theirs-3"
+    rival.close()
 
 
 def test_an_empty_user_or_session_is_stored_and_found(dynamodb_store):
@@ -417,72 +286,10 @@ def test_until_and_cursor_bound_the_listing_together(dynamodb_store):
 
 @pytest.mark.parametrize("interaction_id", ["plain", "with#hash", "ünïcode/ id", "x" * 300])
 def test_cursor_roundtrip(interaction_id):
-    key = f"2025-03-14T09:00:00.000000Z#{interaction_id}"
-    assert decode_cursor(encode_cursor(key)) == key
-
-
-# -- the table ---------------------------------------------------------------------------------
-
-
-def test_create_table_is_idempotent_and_describes_itself(aws_env, table_name):
-    store = DynamoDBFeedbackStore(table_name)
-    message = init_table(store)
-    assert message.startswith(f"created table {table_name!r}") and "point-in-time recovery on" in message
-    assert "already exists (ACTIVE) with every index" in store.create_table()
-    client = store.client
-    table = client.describe_table(TableName=table_name)["Table"]
-    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
-    assert sorted(i["IndexName"] for i in table["GlobalSecondaryIndexes"]) == sorted(INDEXES)
-    assert table["SSEDescription"]["Status"] == "ENABLED"
-    backups = client.describe_continuous_backups(TableName=table_name)["ContinuousBackupsDescription"]
-    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
-    client.delete_table(TableName=table_name)
-
-
-def test_an_existing_table_without_the_indexes_is_reported(aws_env, table_name):
-    store = DynamoDBFeedbackStore(table_name)
-    store.client.create_table(
-        TableName=table_name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
-    assert "lacks the indexes by_time, by_user" in store.create_table()
-    store.client.delete_table(TableName=table_name)
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref, !GetAtt) as plain values."""
-
-
-_CloudFormationLoader.add_multi_constructor("!", lambda loader, suffix, node: f"!{suffix} {node.value}")
-
-
-def test_the_cloudformation_template_matches_create_table():
-    template = yaml.load((ROOT / "deploy" / "dynamodb-table.yaml").read_text(), Loader=_CloudFormationLoader)
-    (resource,) = template["Resources"].values()
-    assert resource["Type"] == "AWS::DynamoDB::Table"
-    props = resource["Properties"]
-    code = table_definition("t")
-
-    def by_name(items, key):
-        return {item[key]: item for item in items}
-
-    assert props["BillingMode"] == code["BillingMode"] == "PAY_PER_REQUEST"
-    assert by_name(props["AttributeDefinitions"], "AttributeName") == by_name(
-        code["AttributeDefinitions"], "AttributeName"
-    )
-    assert props["KeySchema"] == code["KeySchema"]
-    template_indexes = by_name(props["GlobalSecondaryIndexes"], "IndexName")
-    code_indexes = by_name(code["GlobalSecondaryIndexes"], "IndexName")
-    assert template_indexes.keys() == code_indexes.keys()
-    for name, index in code_indexes.items():
-        mine = template_indexes[name]
-        assert mine["KeySchema"] == index["KeySchema"], name
-        assert mine["Projection"]["ProjectionType"] == index["Projection"]["ProjectionType"], name
-        assert sorted(mine["Projection"]["NonKeyAttributes"]) == sorted(index["Projection"]["NonKeyAttributes"]), name
-    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert props["SSESpecification"] == {"SSEEnabled": True} and code["SSESpecification"] == {"Enabled": True}
+    key = f"2025-03-14T09:00:00.000001Z#{interaction_id}"
+    assert key_after(cursor_after(key)) == key
+    # The cursor is the one the SQLite store makes for the same record.
+    assert decode_cursor(cursor_after(key)) == (1_741_942_800_000_001, interaction_id)
 
 
 def test_parallel_stores_share_the_client_safely(dynamodb_store):

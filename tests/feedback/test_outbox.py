@@ -21,8 +21,8 @@ from feedback.records import Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
 from feedback.stores.dynamodb import DynamoDBFeedbackStore
 from feedback.stores.sqlite import SQLiteFeedbackStore
-from tests.feedback.conftest import MotoServer
 from tests.feedback.contract import AuditLogContract, FeedbackStoreContract, ids, list_all, make
+from tests.feedback.servers import MotoServer
 
 
 class Switch:

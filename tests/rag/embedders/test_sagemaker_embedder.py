@@ -15,7 +15,9 @@ def vectors(n: int, dim: int = 4) -> list[list[float]]:
 
 @pytest.fixture
 def tei(server, aws_env):
-    return SageMakerEmbedder("tei-ep", model_id="BAAI/bge-small-en-v1.5", dimension=4, endpoint_url=server.url, batch_size=2)
+    return SageMakerEmbedder(
+        "tei-ep", model_id="BAAI/bge-small-en-v1.5", dimension=4, endpoint_url=server.url, batch_size=2
+    )
 
 
 def test_init_is_lazy():
@@ -35,7 +37,9 @@ def test_inputs_payload_in_batches_gives_unit_float32_rows(tei, server):
 
 
 def test_text_inputs_payload(server, aws_env):
-    e = SageMakerEmbedder("js-ep", model_id="jumpstart-bge", dimension=4, payload="text_inputs", endpoint_url=server.url)
+    e = SageMakerEmbedder(
+        "js-ep", model_id="jumpstart-bge", dimension=4, payload="text_inputs", endpoint_url=server.url
+    )
     server.reply(Reply.json({"embedding": vectors(1)}))
     q = e.embed_query("parking")
     assert q.shape == (4,) and q.dtype == np.float32

@@ -45,7 +45,9 @@ def payload_parts(*parts: bytes) -> list[bytes]:
 
 def bedrock_event(event_type: str, body: dict) -> bytes:
     """A ConverseStream event; Bedrock pads each payload with a random ``p`` field."""
-    return event(event_type, json.dumps({**body, "p": "abcdefghij"[: len(event_type) % 10]}).encode(), "application/json")
+    return event(
+        event_type, json.dumps({**body, "p": "abcdefghij"[: len(event_type) % 10]}).encode(), "application/json"
+    )
 
 
 def split_every(data: bytes, size: int) -> list[bytes]:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
 from urllib.parse import unquote
 
 
@@ -35,12 +36,17 @@ def aws_error(status: int, code: str, message: str, **extra) -> Reply:
     return Reply.json(
         {"message": message, **extra},
         status,
-        {"x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/com.amazon.service/", "x-amzn-RequestId": "req-1"},
+        {
+            "x-amzn-ErrorType": f"{code}:http://internal.amazon.com/coral/com.amazon.service/",
+            "x-amzn-RequestId": "req-1",
+        },
     )
 
 
 def event_stream(chunks: list[bytes], **kwargs) -> Reply:
-    return Reply(200, {"Content-Type": "application/vnd.amazon.eventstream", "x-amzn-RequestId": "req-1"}, chunks, **kwargs)
+    return Reply(
+        200, {"Content-Type": "application/vnd.amazon.eventstream", "x-amzn-RequestId": "req-1"}, chunks, **kwargs
+    )
 
 
 @dataclass
@@ -115,14 +121,16 @@ class ScriptedServer:
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="scripted-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="scripted-http", daemon=True
+        )
 
     def reply(self, *replies: Reply) -> ScriptedServer:
         with self._lock:
             self.replies.extend(replies)
         return self
 
-    def __enter__(self) -> ScriptedServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

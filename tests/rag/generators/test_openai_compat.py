@@ -31,12 +31,16 @@ def delta(content=None, finish=None, role=None) -> dict:
 
 
 def sse_reply(body: bytes, size: int = 7, **kwargs) -> Reply:
-    return Reply(200, {"Content-Type": "text/event-stream"}, [body[i : i + size] for i in range(0, len(body), size)], **kwargs)
+    return Reply(
+        200, {"Content-Type": "text/event-stream"}, [body[i : i + size] for i in range(0, len(body), size)], **kwargs
+    )
 
 
 @pytest.fixture
 def gen(server):
-    return OpenAICompatGenerator(f"{server.url}/v1/", "mistral", api_key=SECRET, max_attempts=3, backoff=0.01, timeout=5)
+    return OpenAICompatGenerator(
+        f"{server.url}/v1/", "mistral", api_key=SECRET, max_attempts=3, backoff=0.01, timeout=5
+    )
 
 
 def test_init_is_lazy_and_the_key_stays_hidden(gen):
@@ -48,7 +52,15 @@ def test_init_is_lazy_and_the_key_stays_hidden(gen):
 def test_generate(gen, server, caplog):
     caplog.set_level(logging.DEBUG)
     message = {"role": "assistant", "content": "412 spaces [1]."}
-    server.reply(Reply.json({"id": "c1", "object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}))
+    server.reply(
+        Reply.json(
+            {
+                "id": "c1",
+                "object": "chat.completion",
+                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+            }
+        )
+    )
     assert gen.generate([SYSTEM, QUESTION], GenerationParams(max_new_tokens=40)) == "412 spaces [1]."
     (request,) = server.requests
     assert request.path == "/v1/chat/completions"
@@ -56,13 +68,18 @@ def test_generate(gen, server, caplog):
     assert request.json == {
         "model": "mistral",
         "messages": [SYSTEM.model_dump(), QUESTION.model_dump()],
-        "max_tokens": 40, "temperature": 0.0, "top_p": 0.9, "stream": False,
+        "max_tokens": 40,
+        "temperature": 0.0,
+        "top_p": 0.9,
+        "stream": False,
     }
     assert SECRET not in caplog.text
 
 
 def test_stream_split_at_odd_places(gen, server):
-    body = sse(delta(role="assistant", content=""), delta("Die Größe"), delta(" – 412"), delta(" [1]."), delta(finish="stop"))
+    body = sse(
+        delta(role="assistant", content=""), delta("Die Größe"), delta(" – 412"), delta(" [1]."), delta(finish="stop")
+    )
     server.reply(sse_reply(body, size=5))  # HTTP chunks cut lines and the UTF-8 of "ö" and "–"
     assert list(gen.stream([QUESTION])) == ["Die Größe", " – 412", " [1]."]
     assert server.requests[0].json["stream"] is True
@@ -79,15 +96,26 @@ def test_connection_refused_names_the_url():
 
 
 def test_unknown_model_is_a_404_that_names_the_model(gen, server):
-    server.reply(Reply.json({"object": "error", "message": "The model `mistral` does not exist.", "type": "NotFoundError", "code": 404}, 404))
+    server.reply(
+        Reply.json(
+            {"object": "error", "message": "The model `mistral` does not exist.", "type": "NotFoundError", "code": 404},
+            404,
+        )
+    )
     with pytest.raises(GeneratorError) as info:
         gen.generate([QUESTION])
-    assert "'mistral'" in str(info.value) and "RAGBOT_OPENAI_MODEL" in str(info.value) and "does not exist" in str(info.value)
+    assert (
+        "'mistral'" in str(info.value)
+        and "RAGBOT_OPENAI_MODEL" in str(info.value)
+        and "does not exist" in str(info.value)
+    )
     assert len(server.requests) == 1
 
 
 def test_ollama_404_when_streaming(gen, server):
-    server.reply(Reply.json({"error": {"message": 'model "mistral" not found, try pulling it first', "type": "api_error"}}, 404))
+    server.reply(
+        Reply.json({"error": {"message": 'model "mistral" not found, try pulling it first', "type": "api_error"}}, 404)
+    )
     with pytest.raises(GeneratorError, match="try pulling it first"):
         list(gen.stream([QUESTION]))
 
@@ -100,7 +128,10 @@ def test_401_names_the_key_setting_without_the_key(gen, server):
 
 
 def test_busy_server_is_retried_with_retry_after(gen, server):
-    server.reply(Reply.json({"error": "overloaded"}, 503, {"Retry-After": "0"}), Reply.json({"choices": [{"message": {"content": "ok"}}]}))
+    server.reply(
+        Reply.json({"error": "overloaded"}, 503, {"Retry-After": "0"}),
+        Reply.json({"choices": [{"message": {"content": "ok"}}]}),
+    )
     assert gen.generate([QUESTION]) == "ok"
     assert len(server.requests) == 2
 
@@ -124,7 +155,7 @@ def test_connection_dropped_mid_stream(gen, server):
     pieces = []
     with pytest.raises(GeneratorError, match="broke off in the middle of the answer"):
         for piece in gen.stream([QUESTION]):
-            pieces.append(piece)
+            pieces.append(piece)  # noqa: PERF402 - keeps what came before the error
     assert pieces == ["412"]
 
 

@@ -10,7 +10,8 @@ import pytest
 
 from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message
-from rag.generators.sagemaker import SageMakerGenerator, fold_system, iter_lines, mistral_prompt
+from rag.generators.sagemaker import SageMakerGenerator, fold_system, mistral_prompt
+from rag.generators.streams import iter_lines
 from tests.rag.generators.conftest import REGION
 from tests.rag.generators.eventstream import exception, payload_parts, split_every
 from tests.rag.generators.servers import Reply, aws_error, event_stream
@@ -21,7 +22,11 @@ QUESTION = Message(role="user", content="How many parking spaces?")
 
 def tgi_line(text: str, special: bool = False, final: str | None = None) -> bytes:
     token = {"id": 1, "text": text, "logprob": -0.1, "special": special}
-    return b"data:" + json.dumps({"token": token, "generated_text": final, "details": None}, ensure_ascii=False).encode() + b"\n\n"
+    return (
+        b"data:"
+        + json.dumps({"token": token, "generated_text": final, "details": None}, ensure_ascii=False).encode()
+        + b"\n\n"
+    )
 
 
 def lmi_line(content: str | None, finish: str | None = None) -> bytes:
@@ -43,19 +48,26 @@ def lmi(server, aws_env):
 # -- prompts -----------------------------------------------------------------------------------
 
 
-def test_mistral_prompt_folds_the_system_message_into_the_first_user_turn():
+def test_mistral_prompt_follows_mistral_commons_v1_template():
+    """mistral-common (tokenizer v1, Mistral-7B-Instruct v0.1/v0.2) renders a conversation as
+    "<s> [INST] Q1 [/INST] A1</s> [INST] SYS\\n\\nQ2 [/INST]": the system prompt before the last user
+    message. TGI adds the <s> itself, so the prompt carries none."""
     messages = [
         Message(role="system", content="SYS"),
         Message(role="user", content="Q1"),
         Message(role="assistant", content="A1"),
         Message(role="user", content="Q2"),
     ]
-    assert mistral_prompt(messages) == "<s>[INST] SYS\n\nQ1 [/INST] A1</s>[INST] Q2 [/INST]"
+    assert mistral_prompt(messages) == "[INST] Q1 [/INST] A1</s> [INST] SYS\n\nQ2 [/INST]"
+    assert "<s>" not in mistral_prompt(messages)
 
 
 def test_mistral_prompt_single_turn_and_without_system():
-    assert mistral_prompt([Message(role="system", content="SYS"), Message(role="user", content="Q")]) == "<s>[INST] SYS\n\nQ [/INST]"
-    assert mistral_prompt([Message(role="user", content="Q")]) == "<s>[INST] Q [/INST]"
+    assert (
+        mistral_prompt([Message(role="system", content="SYS"), Message(role="user", content="Q")])
+        == "[INST] SYS\n\nQ [/INST]"
+    )
+    assert mistral_prompt([Message(role="user", content="Q")]) == "[INST] Q [/INST]"
 
 
 def test_mistral_prompt_rejects_a_conversation_that_does_not_end_with_the_user():
@@ -85,8 +97,14 @@ def test_tgi_request_is_greedy_at_temperature_zero():
     gen = SageMakerGenerator("ep")
     body = gen.request_body([SYSTEM, QUESTION], GenerationParams(max_new_tokens=64, temperature=0.0), stream=False)
     assert body == {
-        "inputs": f"<s>[INST] {SYSTEM.content}\n\n{QUESTION.content} [/INST]",
-        "parameters": {"max_new_tokens": 64, "repetition_penalty": 1.0, "return_full_text": False, "stop": ["</s>"], "do_sample": False},
+        "inputs": f"[INST] {SYSTEM.content}\n\n{QUESTION.content} [/INST]",
+        "parameters": {
+            "max_new_tokens": 64,
+            "repetition_penalty": 1.0,
+            "return_full_text": False,
+            "stop": ["</s>"],
+            "do_sample": False,
+        },
         "stream": False,
     }
     sampled = gen.request_body([QUESTION], GenerationParams(temperature=0.7, top_p=0.9), stream=True)["parameters"]
@@ -114,7 +132,9 @@ def test_tgi_generate(tgi, server):
     assert tgi.generate([SYSTEM, QUESTION]) == " There are 412 spaces [1]."
     (request,) = server.requests
     assert request.path == "/endpoints/tgi-ep/invocations"
-    assert request.headers["Content-Type"] == "application/json" and "AWS4-HMAC-SHA256" in request.headers["Authorization"]
+    assert (
+        request.headers["Content-Type"] == "application/json" and "AWS4-HMAC-SHA256" in request.headers["Authorization"]
+    )
     assert f"/{REGION}/sagemaker/aws4_request" in request.headers["Authorization"]
     assert request.json["inputs"] == mistral_prompt([SYSTEM, QUESTION]) and request.json["stream"] is False
 
@@ -125,7 +145,9 @@ def test_tgi_stream_reassembles_lines_split_across_events(tgi, server):
     parts = payload_parts(
         tgi_line(" There"),
         # one JSON line in three events
-        second[:7], second[7:cut], second[cut:],  # the third cut goes through the "ö"
+        second[:7],
+        second[7:cut],
+        second[cut:],  # the third cut goes through the "ö"
         tgi_line(" 412 – ok") + tgi_line("</s>", special=True, final=" There Größe 412 – ok"),
     )
     dash = tgi_line(" 412 – ok")
@@ -150,7 +172,7 @@ def test_tgi_error_line_in_the_stream(tgi, server):
     pieces = []
     with pytest.raises(GeneratorError, match="CUDA out of memory"):
         for piece in tgi.stream([QUESTION]):
-            pieces.append(piece)
+            pieces.append(piece)  # noqa: PERF402 - keeps what came before the error
     assert pieces == ["The"]
 
 
@@ -172,7 +194,7 @@ def test_model_stream_error_event(tgi, server):
     pieces = []
     with pytest.raises(GeneratorError, match="failed while streaming: Model container crashed"):
         for piece in tgi.stream([QUESTION]):
-            pieces.append(piece)
+            pieces.append(piece)  # noqa: PERF402 - keeps what came before the error
     assert pieces == ["The"]
 
 
@@ -184,7 +206,9 @@ def test_internal_stream_failure_event(tgi, server):
 
 def test_stream_stalling_past_the_read_timeout(server, aws_env):
     gen = SageMakerGenerator("tgi-ep", endpoint_url=server.url, read_timeout=0.5, max_attempts=1)
-    server.reply(event_stream(payload_parts(tgi_line("The"), tgi_line(" end", final="The end")), pause_after=0, pause=2.0))
+    server.reply(
+        event_stream(payload_parts(tgi_line("The"), tgi_line(" end", final="The end")), pause_after=0, pause=2.0)
+    )
     with pytest.raises(GeneratorError, match="did not answer within the read timeout"):
         list(gen.stream([QUESTION]))
 
@@ -194,17 +218,27 @@ def test_stream_stalling_past_the_read_timeout(server, aws_env):
 
 def test_lmi_generate_uses_the_messages_api(lmi, server):
     message = {"role": "assistant", "content": "412 spaces [1]."}
-    reply = {"id": "chatcmpl-1", "object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+    reply = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+    }
     server.reply(Reply.json(reply))
     assert lmi.generate([SYSTEM, QUESTION], GenerationParams(max_new_tokens=50)) == "412 spaces [1]."
     body = server.requests[0].json
-    # Mistral's chat template has no system role: it travels in the first user message.
+    # Mistral's prompt format has no system turn: it travels in the last user message.
     assert body["messages"] == [{"role": "user", "content": f"{SYSTEM.content}\n\n{QUESTION.content}"}]
     assert (body["max_tokens"], body["temperature"], body["top_p"], body["stream"]) == (50, 0.0, 0.9, False)
 
 
 def test_lmi_stream(lmi, server):
-    lines = lmi_line(None) + lmi_line("412") + lmi_line(" spaces – [1].") + lmi_line(None, finish="stop") + b"data: [DONE]\n\n"
+    lines = (
+        lmi_line(None)
+        + lmi_line("412")
+        + lmi_line(" spaces – [1].")
+        + lmi_line(None, finish="stop")
+        + b"data: [DONE]\n\n"
+    )
     server.reply(event_stream(payload_parts(*split_every(lines, 11))))
     assert list(lmi.stream([SYSTEM, QUESTION])) == ["412", " spaces – [1]."]
     assert server.requests[0].json["stream"] is True
@@ -236,11 +270,17 @@ def test_endpoint_not_found_when_streaming(tgi, server):
 
 def test_model_error_carries_the_models_message(tgi, server):
     original = '{"error":"Input validation error: `inputs` tokens + `max_new_tokens` must be <= 4096","error_type":"validation"}'
-    server.reply(aws_error(
-        424, "ModelError", f'Received client error (422) from primary with message "{original}". See the logs.',
-        OriginalStatusCode=422, OriginalMessage=original, ErrorCode="CLIENT_ERROR_FROM_MODEL",
-        LogStreamArn=f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/sagemaker/Endpoints/tgi-ep",
-    ))
+    server.reply(
+        aws_error(
+            424,
+            "ModelError",
+            f'Received client error (422) from primary with message "{original}". See the logs.',
+            OriginalStatusCode=422,
+            OriginalMessage=original,
+            ErrorCode="CLIENT_ERROR_FROM_MODEL",
+            LogStreamArn=f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/sagemaker/Endpoints/tgi-ep",
+        )
+    )
     with pytest.raises(GeneratorError) as info:
         tgi.generate([QUESTION])
     message = str(info.value)

@@ -1,0 +1,148 @@
+"""The feedback table's schema and keys: the ``CreateTable`` definition, the sort key every index
+shares, the sharded low-cardinality partition keys, and the item written for a record."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from feedback.records import Interaction
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+SORT_KEY = "created_key"
+# index name -> its partition key attribute; every index sorts on SORT_KEY.
+INDEXES: dict[str, str] = {
+    "by_time": "time_pk",
+    "by_user": "user",
+    "by_session": "session_id",
+    "by_rating": "rating_pk",
+    "by_review": "review_pk",
+}
+# What listings filter on; projected into every index so a FilterExpression can see it.
+FILTER_ATTRIBUTES = (
+    "user",
+    "session_id",
+    "turn",
+    "created_us",
+    "rating",
+    "has_correction",
+    "review_status",
+    "source_prefixes",
+    "judged",
+)
+# The audit log lives in the same table: items whose id starts with AUDIT_PREFIX, listed through
+# by_time under their own partition key value, so they never meet an interaction listing.
+AUDIT_PREFIX = "audit#"
+AUDIT_PK = "AUDIT#0"
+
+
+def table_definition(table_name: str) -> dict[str, Any]:
+    """The ``CreateTable`` arguments of the feedback table; deploy/dynamodb-table.yaml mirrors them."""
+    key_attributes = ["id", SORT_KEY, *INDEXES.values()]
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in key_attributes],
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": partition, "KeyType": "HASH"},
+                    {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {
+                    "ProjectionType": "INCLUDE",
+                    # Key attributes are always projected and may not be listed again.
+                    "NonKeyAttributes": [a for a in FILTER_ATTRIBUTES if a != partition],
+                },
+            }
+            for index, partition in INDEXES.items()
+        ],
+        "SSESpecification": {"Enabled": True},
+    }
+
+
+def _utc(value: datetime) -> datetime:
+    """The instant in UTC; a naive datetime is taken to be UTC already."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def time_key(value: datetime) -> str:
+    """A fixed-width ISO UTC timestamp that sorts like the time it stands for."""
+    return _utc(value).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def created_key(interaction: Interaction) -> str:
+    """``<created_at as ISO UTC, microseconds>#<id>``: unique, and sorts like ``(created_at, id)``."""
+    return f"{time_key(interaction.created_at)}#{interaction.id}"
+
+
+def split_created_key(key: str) -> tuple[int, str]:
+    """``(created_us, id)`` of a ``created_key``."""
+    stamp, _, interaction_id = key.partition("#")
+    return micros(datetime.fromisoformat(stamp)), interaction_id
+
+
+def source_prefixes(sources: Iterable[str]) -> set[str]:
+    """Every cited document and every folder above it: ``a/b/c.pdf`` gives ``a``, ``a/b``, ``a/b/c.pdf``."""
+    out: set[str] = set()
+    for source in sources:
+        parts = source.split("/")
+        out.update("/".join(parts[:n]) for n in range(1, len(parts) + 1))
+    out.discard("")
+    return out
+
+
+def _shard(interaction_id: str, shards: int) -> int:
+    # crc32, not hash(): the same id must land in the same shard in every process.
+    return zlib.crc32(interaction_id.encode()) % shards
+
+
+def micros(value: datetime) -> int:
+    """Microseconds since the epoch; a naive datetime is taken to be UTC."""
+    return (_utc(value) - EPOCH) // MICROSECOND
+
+
+def item(record: Interaction, version: int, write_shards: int) -> dict[str, dict[str, Any]]:
+    """The table item of ``record`` at ``version``: the record and what the indexes need of it."""
+
+    def pk(value: str) -> str:
+        return f"{value}#{_shard(record.id, write_shards)}"
+
+    feedback = record.feedback
+    out: dict[str, dict[str, Any]] = {
+        "id": {"S": record.id},
+        "record": {"S": record.model_dump_json()},
+        "version": {"N": str(version)},
+        "schema_version": {"N": str(record.schema_version)},
+        SORT_KEY: {"S": created_key(record)},
+        "created_us": {"N": str(micros(record.created_at))},
+        "turn": {"N": str(record.turn)},
+        "time_pk": {"S": pk("ALL")},
+        "rating_pk": {"S": pk(str(feedback.rating) if feedback else "unrated")},
+        "has_correction": {"BOOL": bool(feedback and feedback.correction)},
+        "review_status": {"S": record.review.status},
+        "review_pk": {"S": pk(record.review.status)},
+        "judged": {"BOOL": record.judge is not None},
+    }
+    # Index keys cannot be empty strings; such an item simply stays out of that index.
+    if record.user:
+        out["user"] = {"S": record.user}
+    if record.session_id:
+        out["session_id"] = {"S": record.session_id}
+    if feedback:
+        out["rating"] = {"N": str(feedback.rating)}
+    prefixes = source_prefixes(record.sources)
+    if prefixes:  # a string set cannot be empty
+        out["source_prefixes"] = {"SS": sorted(prefixes)}
+    return out
+
+
+def partitions(value: str, write_shards: int) -> list[str]:
+    """Every shard of one partition key value (``ALL`` → ``ALL#0`` … ``ALL#n-1``)."""
+    return [f"{value}#{k}" for k in range(write_shards)]

@@ -1,0 +1,472 @@
+"""An emulated OpenSearch for ``FakeOpenSearch``: routes that hold documents and evaluate the
+query DSL the store sends (bool, term(s), ids, range, exists, match, match_phrase, knn; terms,
+composite, cardinality and max aggregations; sort, search_after, point-in-time), in one of the
+profiles the real services have:
+
+- ``managed``: a domain: ``_refresh`` makes writes visible, custom ids and
+  ``_delete_by_query`` work;
+- ``serverless``: a vector collection on OpenSearch Serverless: no ``_delete_by_query`` or
+  ``_refresh`` (404, as opensearch-java#1112 saw), no custom ``_id`` in index actions, and a
+  write (or delete) shows in searches only after ``refresh_delay`` seconds;
+- ``v3``: OpenSearch 3.x, whose k-NN plugin refuses to create nmslib indexes.
+
+Scores are simple (term counts for BM25, the k-NN spaces' documented formulas for vectors): the
+emulation is for the store's request flow and the services' refusals, not for ranking quality,
+which the contract suite checks on a real cluster (test_opensearch.py).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tests.rag.stores.fake_opensearch import FakeOpenSearch, Request
+
+
+def error_body(status: int, kind: str, reason: str) -> dict:
+    return {
+        "error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind, "reason": reason},
+        "status": status,
+    }
+
+
+NMSLIB_3X = (
+    "nmslib engine is deprecated in OpenSearch and cannot be used for new index creation starting from version 3.0.0."
+)
+SERVERLESS_ID = "Document ID is not supported in create/index operation request"
+
+
+@dataclass
+class Doc:
+    source: dict
+    visible_at: float  # math.inf: until the next _refresh
+    deleted_at: float = math.inf
+    delete_pending: bool = False  # deleted at the next _refresh
+
+    def visible(self, at: float) -> bool:
+        return self.visible_at <= at < self.deleted_at
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"\w+", str(text).lower())
+
+
+def _ancestors(folder: str) -> set[str]:
+    parts = folder.split("/") if folder else []
+    return {"/".join(parts[: i + 1]) for i in range(len(parts))}
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norms = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norms if norms else 0.0
+
+
+class Emulated:
+    """Documents held in memory and searched like OpenSearch does, in one profile (see the module
+    docstring). Install it on a ``FakeOpenSearch``; canned routes added later still win."""
+
+    def __init__(
+        self, fake: FakeOpenSearch, profile: str = "managed", *, version: str = "2.19.1", refresh_delay: float = 0.0
+    ):
+        if profile not in ("managed", "serverless", "v3"):
+            raise ValueError(profile)
+        self.fake = fake
+        self.profile = profile
+        self.version = "3.1.0" if profile == "v3" and version == "2.19.1" else version
+        self.refresh_delay = refresh_delay
+        self.indexes: dict[str, dict[str, Any]] = {}
+        self.pits: dict[str, tuple[str, float]] = {}
+        self.lock = threading.RLock()
+        #: called with each index action's source; a dict returned is that item's error
+        self.refuse: Callable[[dict], dict | None] = lambda source: None
+        i = r"/(?P<index>[a-z0-9_.-]+)"
+        serverless = profile == "serverless"
+        fake.on(
+            "GET",
+            "/",
+            lambda r: (
+                (404, error_body(404, "not_found", "no root on Serverless"))
+                if serverless
+                else (200, info_body(self.version))
+            ),
+        )
+        fake.on(
+            "GET",
+            "/_cat/plugins",
+            [
+                {"name": "n1", "component": c, "version": self.version}
+                for c in ("opensearch-knn", "opensearch-neural-search")
+            ],
+        )
+        fake.on("HEAD", i, lambda r: (200 if self._name(r) in self.indexes else 404, None))
+        fake.on("PUT", i, self._create)
+        fake.on("GET", i + "/_mapping", self._mapping)
+        fake.on("PUT", i + "/_mapping", self._put_mapping)
+        fake.on("POST", "/_bulk", self._bulk)
+        fake.on("POST", i + "/_bulk", self._bulk)
+        fake.on("POST", i + "/_search", lambda r: self._search_route(r, self._name(r)))
+        fake.on("POST", "/_search", lambda r: self._search_route(r, None))
+        fake.on("GET", i + "/_search", lambda r: self._search_route(r, self._name(r)))
+        fake.on("POST", "/_msearch", self._msearch)
+        fake.on("POST", i + "/_count", self._count)
+        fake.on("GET", i + "/_count", self._count)
+        fake.on("POST", i + "/_search/point_in_time", self._create_pit)
+        fake.on("DELETE", "/_search/point_in_time", self._delete_pit)
+        fake.on("POST", i + "/_delete_by_query", self._delete_by_query)
+        fake.on("POST", i + "/_refresh", self._refresh)
+
+    # -- routes ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _name(request: Request) -> str:
+        return request.path.strip("/").split("/")[0]
+
+    def _create(self, request: Request):
+        name = self._name(request)
+        body = request.json()
+        method = body.get("mappings", {}).get("properties", {}).get("vector", {}).get("method", {})
+        if self.profile == "v3" and method.get("engine") == "nmslib":
+            return 400, error_body(400, "illegal_argument_exception", NMSLIB_3X)
+        with self.lock:
+            if name in self.indexes:
+                return 400, error_body(400, "resource_already_exists_exception", f"index [{name}] already exists")
+            self.indexes[name] = {"mappings": body.get("mappings", {}), "docs": {}}
+        return 200, {"acknowledged": True, "shards_acknowledged": True, "index": name}
+
+    def _mapping(self, request: Request):
+        name = self._name(request)
+        if name not in self.indexes:
+            return 404, error_body(404, "index_not_found_exception", f"no such index [{name}]")
+        return 200, {name: {"mappings": self.indexes[name]["mappings"]}}
+
+    def _put_mapping(self, request: Request):
+        name = self._name(request)
+        self.indexes[name]["mappings"]["_meta"] = request.json().get("_meta", {})
+        return 200, {"acknowledged": True}
+
+    def _visible_from(self) -> float:
+        if self.profile == "serverless":
+            return time.monotonic() + self.refresh_delay
+        return math.inf  # until _refresh
+
+    def _bulk(self, request: Request):
+        lines = request.ndjson()
+        items, errors, position = [], False, 0
+        with self.lock:
+            while position < len(lines):
+                action = lines[position]
+                ((op, meta),) = action.items()
+                name = meta.get("_index") or self._name(request)
+                index = self.indexes.setdefault(name, {"mappings": {}, "docs": {}})
+                if op == "delete":
+                    position += 1
+                    doc = index["docs"].get(meta["_id"])
+                    if doc is None or doc.deleted_at != math.inf or doc.delete_pending:
+                        items.append(
+                            {"delete": {"_index": name, "_id": meta["_id"], "result": "not_found", "status": 404}}
+                        )
+                        continue
+                    self._delete(doc)
+                    items.append({"delete": {"_index": name, "_id": meta["_id"], "result": "deleted", "status": 200}})
+                    continue
+                source = lines[position + 1]
+                position += 2
+                refused = self.refuse(source)
+                if self.profile == "serverless" and "_id" in meta:
+                    refused = {"type": "illegal_argument_exception", "reason": SERVERLESS_ID, "status": 400}
+                if refused:
+                    errors = True
+                    items.append(
+                        {
+                            op: {
+                                "_index": name,
+                                "_id": meta.get("_id"),
+                                "status": refused.pop("status", 400),
+                                "error": refused,
+                            }
+                        }
+                    )
+                    continue
+                doc_id = meta.get("_id") or uuid.uuid4().hex[:20]
+                index["docs"][doc_id] = Doc(source, self._visible_from())
+                items.append({op: {"_index": name, "_id": doc_id, "result": "created", "status": 201}})
+        return 200, {"took": 3, "errors": errors, "items": items}
+
+    def _delete(self, doc: Doc) -> None:
+        if self.profile == "serverless":
+            doc.deleted_at = time.monotonic() + self.refresh_delay
+        else:
+            doc.delete_pending = True
+
+    def _refresh(self, request: Request):
+        if self.profile == "serverless":
+            return 404, error_body(404, "unsupported_operation", "_refresh is not supported by OpenSearch Serverless")
+        now = time.monotonic()
+        with self.lock:
+            for doc in self.indexes.get(self._name(request), {}).get("docs", {}).values():
+                if doc.visible_at == math.inf:
+                    doc.visible_at = now
+                if doc.delete_pending:
+                    doc.deleted_at, doc.delete_pending = now, False
+        return 200, {"_shards": {"total": 1, "successful": 1, "failed": 0}}
+
+    def _delete_by_query(self, request: Request):
+        if self.profile == "serverless":
+            return 404, error_body(
+                404, "unsupported_operation", "_delete_by_query is not supported by OpenSearch Serverless"
+            )
+        name = self._name(request)
+        with self.lock:
+            hits = self._matching(name, request.json().get("query", {"match_all": {}}), time.monotonic())
+            for doc_id, _, _ in hits:
+                self._delete(self.indexes[name]["docs"][doc_id])
+        return 200, {"took": 1, "deleted": len(hits), "failures": []}
+
+    def _create_pit(self, request: Request):
+        pit = uuid.uuid4().hex
+        self.pits[pit] = (self._name(request), time.monotonic())
+        return 200, {
+            "pit_id": pit,
+            "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0},
+            "creation_time": 0,
+        }
+
+    def _delete_pit(self, request: Request):
+        ids = request.json().get("pit_id", [])
+        return 200, {"pits": [{"pit_id": p, "successful": self.pits.pop(p, None) is not None} for p in ids]}
+
+    def _count(self, request: Request):
+        name = self._name(request)
+        if name not in self.indexes:
+            return 404, error_body(404, "index_not_found_exception", f"no such index [{name}]")
+        query = request.json().get("query", {"match_all": {}}) if request.body else {"match_all": {}}
+        return 200, {"count": len(self._matching(name, query, time.monotonic()))}
+
+    def _search_route(self, request: Request, name: str | None):
+        body = request.json() if request.body else {}
+        return self.search(name, body)
+
+    def _msearch(self, request: Request):
+        lines = request.ndjson()
+        responses = []
+        for header, body in zip(lines[::2], lines[1::2], strict=True):
+            status, answer = self.search(header.get("index"), body)
+            responses.append(answer | {"status": status})
+        return 200, {"took": 2, "responses": responses}
+
+    # -- search ------------------------------------------------------------------------------
+
+    def search(self, name: str | None, body: dict):
+        at = time.monotonic()
+        if "pit" in body:
+            if body["pit"]["id"] not in self.pits:
+                return 404, error_body(404, "search_context_missing_exception", "no such pit")
+            name, at = self.pits[body["pit"]["id"]]
+        if name not in self.indexes:
+            return 404, error_body(404, "index_not_found_exception", f"no such index [{name}]")
+        with self.lock:
+            hits = self._matching(name, body.get("query", {"match_all": {}}), at)
+        sort = body.get("sort")
+        if sort:
+            keys = [(next(iter(s)), next(iter(s.values()))) for s in sort]
+
+            def key(hit):
+                return [self._sort_value(hit[1].get(field), spec) for field, spec in keys]
+
+            hits.sort(key=key)
+            if "search_after" in body:
+                hits = [
+                    h
+                    for h in hits
+                    if key(h)
+                    > [self._sort_value(v, spec) for v, (_, spec) in zip(body["search_after"], keys, strict=True)]
+                ]
+        else:
+            hits.sort(key=lambda h: -h[2])
+        size = body.get("size", 10)
+        wanted = body.get("_source", True)
+        out = []
+        for doc_id, source, score in hits[:size]:
+            hit: dict[str, Any] = {"_index": name, "_id": doc_id, "_score": None if sort else score}
+            if wanted is not False:
+                excludes = wanted.get("excludes", []) if isinstance(wanted, dict) else []
+                hit["_source"] = {k: v for k, v in source.items() if k not in excludes}
+            if sort:
+                hit["sort"] = [source.get(field) for field, _ in keys]
+            out.append(hit)
+        response: dict[str, Any] = {
+            "took": 1,
+            "timed_out": False,
+            "hits": {"total": {"value": len(hits), "relation": "eq"}, "max_score": None, "hits": out},
+        }
+        if "aggs" in body:
+            response["aggregations"] = self._aggs(body["aggs"], [source for _, source, _ in hits])
+        return 200, response
+
+    @staticmethod
+    def _sort_value(value, spec):
+        """Ascending order, missing values first or last as asked (the store sorts nothing else)."""
+        if (spec if isinstance(spec, str) else spec.get("order", "asc")) != "asc":
+            raise ValueError("the fake sorts ascending only")
+        missing = None if isinstance(spec, str) else spec.get("missing")
+        present = value is not None
+        return (1 if present else (0 if missing == "_first" else 2), value if present else "")
+
+    def _matching(self, name: str, query: dict, at: float) -> list[tuple[str, dict, float]]:
+        docs = [(i, d.source) for i, d in self.indexes[name]["docs"].items() if d.visible(at)]
+        knn: dict[int, dict[str, float]] = {}
+        out = []
+        for doc_id, source in docs:
+            ok, score = self._match(query, doc_id, source, docs, knn)
+            if ok:
+                out.append((doc_id, source, score))
+        return out
+
+    def _match(self, query: dict, doc_id: str, source: dict, docs, knn) -> tuple[bool, float]:
+        ((kind, spec),) = query.items()
+        if kind == "match_all":
+            return True, 1.0
+        if kind == "bool":
+            score = 0.0
+            for clause in spec.get("must", []):
+                ok, s = self._match(clause, doc_id, source, docs, knn)
+                if not ok:
+                    return False, 0.0
+                score += s
+            for clause in spec.get("filter", []):
+                if not self._match(clause, doc_id, source, docs, knn)[0]:
+                    return False, 0.0
+            for clause in spec.get("must_not", []):
+                if self._match(clause, doc_id, source, docs, knn)[0]:
+                    return False, 0.0
+            should = [self._match(c, doc_id, source, docs, knn) for c in spec.get("should", [])]
+            needed = spec.get("minimum_should_match", 0 if spec.get("must") or spec.get("filter") else 1)
+            if should and sum(ok for ok, _ in should) < needed:
+                return False, 0.0
+            return True, score + sum(s for ok, s in should if ok)
+        if kind == "term":
+            ((field, value),) = spec.items()
+            value = value["value"] if isinstance(value, dict) else value
+            if field == "folder_path":
+                return value in _ancestors(source.get("folder") or ""), 0.0
+            return source.get(field) == value, 0.0
+        if kind == "terms":
+            ((field, values),) = spec.items()
+            return source.get(field) in values, 0.0
+        if kind == "ids":
+            return doc_id in spec["values"], 0.0
+        if kind == "exists":
+            return source.get(spec["field"]) is not None, 0.0
+        if kind == "range":
+            ((field, bounds),) = spec.items()
+            value = source.get(field)
+            if value is None:
+                return False, 0.0
+            tests = {"lt": value.__lt__, "lte": value.__le__, "gt": value.__gt__, "gte": value.__ge__}
+            return all(tests[op](bound) for op, bound in bounds.items()), 0.0
+        if kind in ("match", "match_phrase"):
+            ((field, value),) = spec.items()
+            text = value["query"] if isinstance(value, dict) else value
+            body = source.get(field.split(".")[0]) or ""
+            if kind == "match_phrase":
+                found = " ".join(_tokens(text)) in " ".join(_tokens(body))
+                return found, 2.0 if found else 0.0
+            words = _tokens(body)
+            score = float(sum(words.count(t) for t in set(_tokens(text))))
+            return score > 0, score
+        if kind == "knn":
+            ((field, clause),) = spec.items()
+            key = id(clause)
+            if key not in knn:
+                scored = []
+                for other_id, other in docs:
+                    if other.get(field) is None:
+                        continue
+                    if "filter" in clause and not self._match(clause["filter"], other_id, other, docs, {})[0]:
+                        continue
+                    scored.append((self._knn_score(clause["vector"], other[field]), other_id))
+                scored.sort(reverse=True)
+                knn[key] = {i: s for s, i in scored[: clause["k"]]}
+            return (doc_id in knn[key]), knn[key].get(doc_id, 0.0)
+        raise ValueError(f"the fake does not know the {kind!r} query")
+
+    def _knn_score(self, query: list[float], vector: list[float]) -> float:
+        """The k-NN score of the index's space (the formulas of OpenSearch's k-NN spaces page)."""
+        spaces = [
+            i["mappings"].get("properties", {}).get("vector", {}).get("method", {}) for i in self.indexes.values()
+        ]
+        space = next((m.get("space_type") for m in spaces if m), "cosinesimil")
+        if space == "innerproduct":
+            ip = sum(x * y for x, y in zip(query, vector, strict=True))
+            return 1 + ip if ip >= 0 else 1 / (1 - ip)
+        if space == "l2":
+            return 1 / (1 + sum((x - y) ** 2 for x, y in zip(query, vector, strict=True)))
+        return (1 + _cosine(query, vector)) / 2
+
+    def _aggs(self, aggs: dict, sources: list[dict]) -> dict:
+        out = {}
+        for name, spec in aggs.items():
+            subs = spec.get("aggs", {})
+            if "terms" in spec:
+                field = spec["terms"]["field"]
+                groups: dict[Any, list[dict]] = {}
+                for source in sources:
+                    if source.get(field) is not None:
+                        groups.setdefault(source[field], []).append(source)
+                order = spec["terms"].get("order", {"_count": "desc"})
+                if "_key" in order:
+                    keys = sorted(groups, reverse=order["_key"] == "desc")
+                else:
+                    keys = sorted(groups, key=lambda k: (-len(groups[k]), k))
+                keys = keys[: spec["terms"].get("size", 10)]
+                buckets = [{"key": k, "doc_count": len(groups[k]), **self._aggs(subs, groups[k])} for k in keys]
+                out[name] = {"doc_count_error_upper_bound": 0, "sum_other_doc_count": 0, "buckets": buckets}
+            elif "composite" in spec:
+                names = [next(iter(s)) for s in spec["composite"]["sources"]]
+                fields = [s[n]["terms"]["field"] for s, n in zip(spec["composite"]["sources"], names, strict=True)]
+                groups = {}
+                for source in sources:
+                    values = tuple(source.get(f) for f in fields)
+                    if None not in values:
+                        groups.setdefault(values, []).append(source)
+                keys = sorted(groups)
+                after = spec["composite"].get("after")
+                if after:
+                    keys = [k for k in keys if k > tuple(after[n] for n in names)]
+                keys = keys[: spec["composite"]["size"]]
+                buckets = [
+                    {
+                        "key": dict(zip(names, k, strict=True)),
+                        "doc_count": len(groups[k]),
+                        **self._aggs(subs, groups[k]),
+                    }
+                    for k in keys
+                ]
+                out[name] = {"buckets": buckets}
+                if buckets:
+                    out[name]["after_key"] = buckets[-1]["key"]
+            elif "cardinality" in spec:
+                field = spec["cardinality"]["field"]
+                out[name] = {"value": len({s.get(field) for s in sources if s.get(field) is not None})}
+            elif "max" in spec:
+                values = [s[spec["max"]["field"]] for s in sources if s.get(spec["max"]["field"]) is not None]
+                out[name] = {"value": float(max(values)) if values else None}
+            else:
+                raise ValueError(f"the fake does not know the aggregation {spec}")
+        return out
+
+
+def info_body(number: str) -> dict:
+    return {
+        "name": "node-1",
+        "cluster_name": "ragbot",
+        "version": {"distribution": "opensearch", "number": number, "build_type": "tar", "lucene_version": "9.12.1"},
+        "tagline": "The OpenSearch Project: https://opensearch.org/",
+    }
