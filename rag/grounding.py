@@ -26,7 +26,7 @@ from rag.models import Citation
 # Measured on the sample questions (bench/grounding_threshold.py): sentences restating a
 # passage's evidence score 0.55–0.95 against it, sentences taken from another question's
 # evidence 0.05–0.45.
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.4
 
 MARKER = re.compile(r"\[(\d{1,2})\]")
 # A number: digits with optional thousands separators and decimals ("1,250", "2.5", "412"); or a
