@@ -15,3 +15,7 @@ class NotFound(FeedbackError):
 
 class StoreUnavailable(FeedbackError):
     """The store could not be reached; the write may be retried later."""
+
+
+class UnreadableRecord(FeedbackError):
+    """A stored record no longer validates; listings, statistics and exports skip and count it."""

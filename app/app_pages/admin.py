@@ -94,6 +94,11 @@ with feedback_tab:
         st.stop()
     if pending:
         st.warning(f"{pending} feedback writes are waiting in the local outbox for the store to come back.")
+    if stats.unreadable:
+        st.warning(
+            f"{stats.unreadable} stored records could not be read and are left out of these figures and of "
+            "exports; the server log names them and says why."
+        )
     cols = st.columns(4)
     cols[0].metric("Answers", stats.total)
     cols[1].metric("Rated", stats.rated)
@@ -142,11 +147,14 @@ with feedback_tab:
         )
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"ragbot-feedback.{fmt}"
+            unreadable: list[str] = []
             try:
-                count = services.feedback.export(path, fmt, filters)
+                count = services.feedback.export(path, fmt, filters, unreadable=unreadable)
             except FeedbackError as e:
                 st.error(f"The export failed: {e}")
             else:
+                if unreadable:
+                    st.warning(f"{len(unreadable)} stored records could not be read and were left out of the export.")
                 st.session_state.admin_export_file = (path.name, path.read_bytes(), count)
     if "admin_export_file" in st.session_state:
         name, data, count = st.session_state.admin_export_file

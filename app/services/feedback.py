@@ -40,13 +40,21 @@ class FeedbackService:
 
         return feedback_stats(self.store, self.scope(filters))
 
-    def export(self, out: Path | str | IO[bytes], fmt: str, filters: InteractionFilter | None = None, progress=None) -> int:
+    def export(
+        self,
+        out: Path | str | IO[bytes],
+        fmt: str,
+        filters: InteractionFilter | None = None,
+        progress=None,
+        unreadable: list[str] | None = None,
+    ) -> int:
         """Stream the interactions matching ``filters`` to ``out`` as csv, jsonl or parquet; returns the
-        count. Raises Forbidden (admins only), FeedbackError, OSError."""
+        count. Stored records that no longer validate are left out, their ids appended to ``unreadable``.
+        Raises Forbidden (admins only), FeedbackError, OSError."""
         from feedback.export import export
 
         authorize(self.identity, Action.EXPORT)
-        return export(self.store, out, fmt, filters, progress=progress)
+        return export(self.store, out, fmt, filters, progress=progress, unreadable=unreadable)
 
     def import_file(self, path: Path, progress=None) -> int:
         """Load a JSONL or Parquet export; returns the count. Raises Forbidden (admins only),

@@ -77,8 +77,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from feedback.errors import FeedbackError, NotFound, StoreUnavailable
-from feedback.records import Feedback, Interaction, JudgeScore, Review, now
+from feedback.errors import FeedbackError, NotFound, StoreUnavailable, UnreadableRecord
+from feedback.records import Feedback, Interaction, JudgeScore, Review, load_stored, now
 from feedback.stores.base import InteractionFilter, InteractionPage, SessionSummary, keep_attachments
 
 try:
@@ -661,7 +661,11 @@ class DynamoDBFeedbackStore:
                 expected, stored = None, None
             else:
                 expected = int(found["version"]["N"])
-                stored = Interaction.model_validate_json(found["record"]["S"])
+                try:
+                    stored = load_stored(found["record"]["S"], interaction.id)
+                except UnreadableRecord as e:  # the incoming record repairs it
+                    log.warning("%s; replacing it with the record written now", e)
+                    stored = None
         raise self._gave_up(interaction.id)
 
     def _update(self, interaction_id: str, changes: dict[str, Any]) -> Interaction:
@@ -670,7 +674,7 @@ class DynamoDBFeedbackStore:
         for attempt in range(self.max_conflicts):
             if found is None:
                 raise NotFound(f"no interaction has id {interaction_id!r}")
-            stored = Interaction.model_validate_json(found["record"]["S"])
+            stored = load_stored(found["record"]["S"], interaction_id)
             updated = self._fit(stored.model_copy(update={**changes, "updated_at": now()}))
             try:
                 self._write(updated, int(found["version"]["N"]))
@@ -718,10 +722,11 @@ class DynamoDBFeedbackStore:
         """The interaction (a strongly consistent read), or None when no record has that id.
 
         Raises:
+            UnreadableRecord: the stored record no longer validates.
             StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
         """
         found = self._read(interaction_id)
-        return Interaction.model_validate_json(found["record"]["S"]) if found else None
+        return load_stored(found["record"]["S"], interaction_id) if found else None
 
     def list(
         self, filters: InteractionFilter | None = None, *, limit: int = 50, cursor: str | None = None
@@ -759,10 +764,11 @@ class DynamoDBFeedbackStore:
         merged = heapq.merge(*streams, key=lambda item: item[SORT_KEY]["S"], reverse=True)
         keys = [(item["id"]["S"], item[SORT_KEY]["S"]) for item in itertools.islice(merged, limit + 1)]
         page = keys[:limit]
-        records = self._batch_get([interaction_id for interaction_id, _ in page])
+        unreadable: list[str] = []
+        records = self._batch_get([interaction_id for interaction_id, _ in page], unreadable)
         items = [records[i] for i, _ in page if i in records]
         next_cursor = encode_cursor(page[-1][1]) if len(keys) > limit else None
-        return InteractionPage(items=items, next_cursor=next_cursor)
+        return InteractionPage(items=items, next_cursor=next_cursor, unreadable=unreadable)
 
     def _plan(self, f: InteractionFilter) -> tuple[str, str, list[str]]:
         """The index to query for a filter, its partition key attribute and the key values to merge."""
@@ -847,8 +853,11 @@ class DynamoDBFeedbackStore:
                 return
             kwargs["ExclusiveStartKey"] = last
 
-    def _batch_get(self, ids: list[str]) -> dict[str, Interaction]:
-        """The records with these ids (strongly consistent), in no particular order."""
+    def _batch_get(self, ids: list[str], unreadable: list[str] | None = None) -> dict[str, Interaction]:
+        """The records with these ids (strongly consistent), in no particular order.
+
+        A record that no longer validates is left out, logged, and its id added to ``unreadable``.
+        """
         out: dict[str, Interaction] = {}
         for start in range(0, len(ids), 100):  # BatchGetItem takes at most 100 keys
             request: dict[str, Any] = {
@@ -862,7 +871,12 @@ class DynamoDBFeedbackStore:
             for attempt in range(10):
                 response = self._call("batch_get_item", RequestItems=request)
                 for item in response.get("Responses", {}).get(self.table_name, []):
-                    out[item["id"]["S"]] = Interaction.model_validate_json(item["record"]["S"])
+                    try:
+                        out[item["id"]["S"]] = load_stored(item["record"]["S"], item["id"]["S"])
+                    except UnreadableRecord as e:
+                        log.warning("%s; left out", e)
+                        if unreadable is not None:
+                            unreadable.append(item["id"]["S"])
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break

@@ -37,17 +37,32 @@ from feedback.stores.dynamodb import (
     table_definition,
 )
 from tests.feedback.conftest import free_port
-from tests.feedback.contract import T0, FeedbackStoreContract, ids, list_all, make
+from tests.feedback.contract import T0, FeedbackStoreContract, ids, list_all, make, spoiled
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def spoil_dynamodb(store: DynamoDBFeedbackStore, interaction_id: str, **changes) -> None:
+    text = raw_item(store, interaction_id)["record"]["S"]
+    store.client.update_item(
+        TableName=store.table_name,
+        Key={"id": {"S": interaction_id}},
+        UpdateExpression="SET #r = :r",
+        ExpressionAttributeNames={"#r": "record"},
+        ExpressionAttributeValues={":r": {"S": spoiled(text, **changes)}},
+    )
+
+
 class TestDynamoDBFeedbackStore(FeedbackStoreContract):
     @pytest.fixture
     def store(self, dynamodb_store):
         return dynamodb_store
+
+    @pytest.fixture
+    def spoil(self):
+        return spoil_dynamodb
 
 
 class TestShardedDynamoDBFeedbackStore(FeedbackStoreContract):
@@ -60,6 +75,10 @@ class TestShardedDynamoDBFeedbackStore(FeedbackStoreContract):
         yield s
         s.client.delete_table(TableName=table_name)
         s.close()
+
+    @pytest.fixture
+    def spoil(self):
+        return spoil_dynamodb
 
 
 def raw_item(store: DynamoDBFeedbackStore, interaction_id: str) -> dict:
