@@ -30,8 +30,10 @@ with corpus_tab:
         from datetime import UTC, datetime
 
         started = datetime.fromtimestamp(last.started_at, UTC)
+        from app.ui_text import escape_markdown
+
         st.caption(
-            f"Last ingest {started:%Y-%m-%d %H:%M} UTC of {', '.join(last.roots)}: "
+            f"Last ingest {started:%Y-%m-%d %H:%M} UTC of {escape_markdown(', '.join(last.roots))}: "
             f"{len(last.indexed)} indexed, {last.unchanged} unchanged, {len(last.failed)} failed, "
             f"{len(last.skipped)} skipped, {len(last.pruned)} pruned in {last.seconds:.1f} s"
         )
