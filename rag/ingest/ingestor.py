@@ -137,12 +137,13 @@ class NotRead:
 
 
 def walk_tree(root: Path, *, follow_links: bool = False) -> Iterator[tuple[Path, NotRead | None]]:
-    """Every non-hidden entry under ``root`` that could be a document, sorted, each with why it must
-    not be read (None for a regular file to read). ``root`` may be a file.
+    """Every non-hidden entry under ``root`` that could be a document, each with why it must not be
+    read (None for a regular file to read). ``root`` may be a file.
 
-    Entries are examined with ``lstat``/``stat`` and never opened, so nothing here blocks. A
-    symbolic link is followed when its target lies inside ``root``, or anywhere with
-    ``follow_links``; each folder is walked once (by device and inode), which ends link loops.
+    Entries are examined with ``stat`` and never opened, so nothing here blocks. The real tree is
+    walked first (sorted, depth first), then the symbolic links found in it: a link is followed
+    when its target lies inside ``root``, or anywhere with ``follow_links``. Each folder is walked
+    once (by device and inode), so a link to a folder already walked, and any link loop, ends.
     """
     top = os.path.realpath(root)
     try:
@@ -154,7 +155,29 @@ def walk_tree(root: Path, *, follow_links: bool = False) -> Iterator[tuple[Path,
         yield root, None if stat.S_ISREG(mode) else NotRead(f"not a regular file ({_kind(mode)})")
         return
     walked: dict[tuple[int, int], Path] = {}
-    yield from _walk_folder(root, top, follow_links, walked)
+    links: list[Path] = []
+    yield from _walk_folder(root, walked, links)
+    while links:
+        link = links.pop(0)
+        target = os.path.realpath(link)
+        if not follow_links and target != top and not target.startswith(top.rstrip(os.sep) + os.sep):
+            yield link, NotRead(f"symbolic link to {target}, outside the ingested folder; not followed")
+            continue
+        try:
+            info = os.stat(link)  # follows the link: a loop (ELOOP) or a missing target ends here
+        except OSError as e:
+            yield link, _unreachable(e)
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            seen = walked.get((info.st_dev, info.st_ino))
+            if seen is not None:
+                yield link, NotRead(f"symbolic link to the folder {seen}, already walked; not followed again")
+            else:
+                yield from _walk_folder(link, walked, links)
+        elif stat.S_ISREG(info.st_mode):
+            yield link, None
+        else:
+            yield link, NotRead(f"not a regular file ({_kind(info.st_mode)})")
 
 
 def _unreachable(error: OSError, what: str = "") -> NotRead:
@@ -166,8 +189,9 @@ def _unreachable(error: OSError, what: str = "") -> NotRead:
 
 
 def _walk_folder(
-    folder: Path, top: str, follow_links: bool, walked: dict[tuple[int, int], Path]
+    folder: Path, walked: dict[tuple[int, int], Path], links: list[Path]
 ) -> Iterator[tuple[Path, NotRead | None]]:
+    """The entries of ``folder`` and its real subfolders; the symbolic links met are put in ``links``."""
     try:
         info = os.stat(folder)
         walked[(info.st_dev, info.st_ino)] = folder
@@ -176,27 +200,21 @@ def _walk_folder(
     except OSError as e:
         yield folder, _unreachable(e, "the folder ")
         return
-    # Real folders before links, so a link to a folder in the tree finds it walked already.
-    for entry in sorted(entries, key=lambda e: e.is_symlink()):
+    for entry in entries:
         path = Path(entry.path)
         try:
-            is_link = entry.is_symlink()
-            if is_link:
-                target = os.path.realpath(path)
-                inside = target == top or target.startswith(top.rstrip(os.sep) + os.sep)
-                if not inside and not follow_links:
-                    yield path, NotRead(f"symbolic link to {target}, outside the ingested folder; not followed")
-                    continue
-            info = os.stat(path)  # follows the link: ELOOP, ENOENT end here
+            info = entry.stat(follow_symlinks=False)
         except OSError as e:
             yield path, _unreachable(e)
             continue
-        if stat.S_ISDIR(info.st_mode):
+        if stat.S_ISLNK(info.st_mode):
+            links.append(path)
+        elif stat.S_ISDIR(info.st_mode):
             seen = walked.get((info.st_dev, info.st_ino))
-            if seen is not None:
-                yield path, NotRead(f"symbolic link to the folder {seen}, already walked; not followed again")
-                continue
-            yield from _walk_folder(path, top, follow_links, walked)
+            if seen is not None:  # a bind mount of a folder above
+                yield path, NotRead(f"the folder {seen} again (a mount loop); not walked again")
+            else:
+                yield from _walk_folder(path, walked, links)
         elif stat.S_ISREG(info.st_mode):
             yield path, None
         else:

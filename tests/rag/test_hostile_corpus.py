@@ -12,7 +12,7 @@ import pytest
 
 from rag.errors import LoadError
 from rag.ingest.catalog import IngestCatalog
-from rag.ingest.ingestor import Ingestor, file_hash, walk
+from rag.ingest.ingestor import Ingestor, file_hash, walk, walk_tree
 from rag.ingest.loaders import DOCX_MAX_XML_BYTES, load_docx
 from rag.stores.embedded import LanceDBVectorStore
 from tests.docs import make_docx, make_docx_bomb, make_pdf
@@ -176,3 +176,13 @@ def test_a_docx_bomb_is_refused_before_it_is_unpacked(tmp_path):
         load_docx(bomb)
     normal = make_docx(tmp_path / "normal.docx", ["Sprinklers are inspected quarterly."])
     assert "quarterly" in load_docx(normal)[0].text
+
+
+def test_a_link_to_a_folder_inside_never_hides_the_real_folder(tmp_path):
+    root = tmp_path / "docs"
+    (root / "A").mkdir(parents=True)
+    (root / "Z").mkdir()
+    (root / "Z" / "spec.md").write_text("Z spec.")
+    (root / "A" / "to-z").symlink_to(root / "Z")  # met before Z in sorted order
+    found = {p.relative_to(root).as_posix(): r and r.reason for p, r in walk_tree(root)}
+    assert found == {"Z/spec.md": None, "A/to-z": f"symbolic link to the folder {root / 'Z'}, already walked; not followed again"}
