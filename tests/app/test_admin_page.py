@@ -77,3 +77,23 @@ def test_feedback_statistics_and_export(env):
     name, data, count = at.session_state.admin_export_file
     assert name == "ragbot-feedback.jsonl" and count == 2
     assert sorted(line.count('"rating":') for line in data.decode().splitlines()) == [1, 1]
+
+
+def test_a_stored_record_that_cannot_be_read_is_counted_not_fatal(env):
+    from app.config import Settings
+    from app.services import Services
+    from tests.feedback.contract import make
+    from tests.feedback.test_sqlite import spoil_sqlite
+
+    store = Services(Settings()).backends.feedback_store
+    for i, name in enumerate(["a", "b", "c"]):
+        store.put(make(name, minutes=i))
+    spoil_sqlite(store.inner, "b", created_at="0001-01-01T00:00:00+14:00")  # crashed the whole tab before
+    at = app()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Answers"] == "2"
+    assert any("1 stored records could not be read" in w.value for w in at.warning)
+    at.radio(key="admin_export_format").set_value("jsonl")
+    at.button(key="admin_export").click().run()
+    assert at.session_state.admin_export_file[2] == 2
+    assert any("left out of the export" in w.value for w in at.warning)
