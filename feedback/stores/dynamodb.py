@@ -923,12 +923,21 @@ class DynamoDBFeedbackStore:
         return [
             SessionSummary(
                 session_id=session_id,
-                started_at=_EPOCH + s["started_us"] * _MICROSECOND,
+                started_at=_from_micros(s["started_us"]),
                 first_question=records[s["first"][2]].question if s["first"][2] in records else "",
                 turns=s["turns"],
             )
             for session_id, s in chosen
         ]
+
+
+def _from_micros(micros: int) -> datetime:
+    """Microseconds since the epoch as a UTC time, clamped to what a datetime holds (an item stored
+    before times were bounded may lie outside it)."""
+    try:
+        return _EPOCH + micros * _MICROSECOND
+    except OverflowError:
+        return (datetime.min if micros < 0 else datetime.max).replace(tzinfo=UTC)
 
 
 class _Expression:

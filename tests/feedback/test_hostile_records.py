@@ -355,3 +355,10 @@ def test_get_and_update_of_an_unreadable_record_say_so(spoiled):
     page = spoiled.list()
     assert [i.id for i in page.items] == ["good"] and sorted(page.unreadable) == ["nan", "old"]
     assert [s.session_id for s in spoiled.sessions("ana")] == ["s1"]
+
+
+def test_sessions_survive_a_stored_time_before_year_one(spoiled):
+    # What the created_at "0001-01-01T00:00:00+14:00" became in the column sessions() reads.
+    spoiled._connection().execute("UPDATE interactions SET created_us = ? WHERE id = 'old'", (-62135632800000000,))
+    (summary,) = spoiled.sessions("ana")
+    assert summary.turns == 3 and summary.started_at == datetime.min.replace(tzinfo=UTC)
