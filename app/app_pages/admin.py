@@ -97,9 +97,11 @@ with feedback_tab:
     if pending:
         st.warning(f"{pending} feedback writes are waiting in the local outbox for the store to come back.")
     if stats.unreadable:
+        n = stats.unreadable
+        are, them = ("are", "them") if n != 1 else ("is", "it")
         st.warning(
-            f"{stats.unreadable} stored records could not be read and are left out of these figures and of "
-            "exports; the server log names them and says why."
+            f"{n} stored record{'s' * (n != 1)} could not be read and {are} left out of these figures and "
+            f"of exports; the server log names {them} and says why."
         )
     cols = st.columns(4)
     cols[0].metric("Answers", stats.total)
@@ -156,7 +158,8 @@ with feedback_tab:
                 st.error(f"The export failed: {e}")
             else:
                 if unreadable:
-                    st.warning(f"{len(unreadable)} stored records could not be read and were left out of the export.")
+                    n = len(unreadable)
+                    st.warning(f"{n} stored record{'s' * (n != 1)} could not be read and left out of the export.")
                 st.session_state.admin_export_file = (path.name, path.read_bytes(), count)
     if "admin_export_file" in st.session_state:
         name, data, count = st.session_state.admin_export_file

@@ -92,7 +92,7 @@ def test_a_stored_record_that_cannot_be_read_is_counted_not_fatal(env):
     at = app()
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["Answers"] == "2"
-    assert any("1 stored records could not be read" in w.value for w in at.warning)
+    assert any("1 stored record could not be read and is left out" in w.value for w in at.warning)
     at.radio(key="admin_export_format").set_value("jsonl")
     at.button(key="admin_export").click().run()
     assert at.session_state.admin_export_file[2] == 2
