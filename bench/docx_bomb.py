@@ -61,7 +61,10 @@ def main() -> None:
         for _ in range(args.runs):
             for mode in results:
                 out = subprocess.run(
-                    [sys.executable, "-c", CHILD, str(bomb), mode, str(ROOT)], capture_output=True, text=True, check=True
+                    [sys.executable, "-c", CHILD, str(bomb), mode, str(ROOT)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 )
                 results[mode].append(json.loads(out.stdout))
         print(f"| load | peak RSS growth MB (median of {args.runs}) | seconds | outcome |")

@@ -33,7 +33,7 @@ HOSTILE = [
     "see https://evil.example/x or www.evil.example or ftp://evil.example or a.b@evil.example",
     '<img src="https://tracker.example/p.png"> <a href="https://evil.example">x</a>',
     "[![badge](https://img.example/b.svg)](https://evil.example)",
-    "[x]( https://evil.example ) [y](<https://evil.example> \"title\")",
+    '[x]( https://evil.example ) [y](<https://evil.example> "title")',
     "text[^1]\n\n[^1]: https://evil.example",
     "|a|b|\n|-|-|\n|![](https://t.example/i.png)|[l](https://e.example)|",
 ]
@@ -46,7 +46,9 @@ def test_the_renderer_sees_links_before_and_none_after(text):
 
 
 def test_an_answer_keeps_its_formatting_and_citations():
-    answer = "**Parking:** 412 spaces [1].\n\n- HEA06 *applies* [2]\n- see `21 01 13`\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+    answer = (
+        "**Parking:** 412 spaces [1].\n\n- HEA06 *applies* [2]\n- see `21 01 13`\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+    )
     assert neutralize_links(answer) == answer  # nothing in it could become a link
     assert MD.render(neutralize_links(answer)) == MD.render(answer)
 
@@ -86,11 +88,16 @@ def test_fuzz_streaming_gives_the_same_text_whatever_the_cuts(data, text):
     assert "".join(neutralize_stream(chunks)) == neutralize_links(text)
 
 
-NAMES = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")) | st.sampled_from(list("![]()<>:/@.*_~`$#|\\&-+")),
-    min_size=1,
-    max_size=40,
-).map(str.strip).filter(bool)
+NAMES = (
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"))
+        | st.sampled_from(list("![]()<>:/@.*_~`$#|\\&-+")),
+        min_size=1,
+        max_size=40,
+    )
+    .map(str.strip)
+    .filter(bool)
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -94,7 +94,9 @@ def test_the_edges_of_the_time_window():
     record = make("a")
     assert Interaction.model_validate({**record.model_dump(), "created_at": EARLIEST}).created_at == EARLIEST
     last = LATEST - timedelta(microseconds=1)
-    west = Interaction.model_validate({**record.model_dump(), "updated_at": last.astimezone(timezone(timedelta(hours=-14)))})
+    west = Interaction.model_validate(
+        {**record.model_dump(), "updated_at": last.astimezone(timezone(timedelta(hours=-14)))}
+    )
     assert west.updated_at == last
     naive = datetime(2025, 3, 14, 9)  # read as UTC, kept as given
     assert Interaction.model_validate({**record.model_dump(), "created_at": naive}).created_at == naive
@@ -253,7 +255,13 @@ def test_an_integer_too_big_for_sqlite_on_line_4_of_5_writes_nothing(store, tmp_
 def test_a_nan_score_is_refused_at_import_and_the_store_stays_readable(store, tmp_path):
     path = tmp_path / "in.jsonl"
     good = make("good", sources=("a.pdf",))
-    write_lines(path, [good.model_dump_json(), good.model_dump_json().replace('"score":0.5', '"score":NaN').replace('"good"', '"bad"', 1)])
+    write_lines(
+        path,
+        [
+            good.model_dump_json(),
+            good.model_dump_json().replace('"score":0.5', '"score":NaN').replace('"good"', '"bad"', 1),
+        ],
+    )
     with pytest.raises(InvalidExportFile, match="line 2: citations.0.score"):
         import_records(store, path)
     assert feedback_stats(store).total == 0

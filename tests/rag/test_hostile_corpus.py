@@ -23,6 +23,7 @@ LATIN1 = os.fsdecode(b"caf\xe9")  # a name written by a Windows-1252 machine: no
 @pytest.fixture(autouse=True)
 def no_hang():
     """Before the fix a named pipe or a link to /dev/zero blocked forever: fail instead."""
+
     def hung(signum, frame):
         raise TimeoutError("ingest hung on a file that is not a regular file")
 
@@ -83,7 +84,9 @@ EXPECTED = {
 
 
 def issues(report) -> dict[str, tuple[str, str]]:
-    return {i.source: ("failed", i.reason) for i in report.failed} | {i.source: ("skipped", i.reason) for i in report.skipped}
+    return {i.source: ("failed", i.reason) for i in report.failed} | {
+        i.source: ("skipped", i.reason) for i in report.skipped
+    }
 
 
 def test_every_bad_file_is_reported_with_its_reason_and_every_good_file_indexed(hostile, embedder, tmp_path):
@@ -127,7 +130,9 @@ def test_links_leaving_the_folder_are_followed_only_when_asked(tmp_path, embedde
     (root / "shared").symlink_to(outside)
     default = Ingestor(LanceDBVectorStore(tmp_path / "a"), embedder).ingest([root])
     assert default.indexed == ["own.md"]
-    assert issues(default) == {"shared": ("skipped", f"symbolic link to {outside}, outside the ingested folder; not followed")}
+    assert issues(default) == {
+        "shared": ("skipped", f"symbolic link to {outside}, outside the ingested folder; not followed")
+    }
     followed = Ingestor(LanceDBVectorStore(tmp_path / "b"), embedder, follow_links=True).ingest([root])
     assert sorted(followed.indexed) == ["own.md", "shared/shared.md"] and followed.ok
 
@@ -185,4 +190,7 @@ def test_a_link_to_a_folder_inside_never_hides_the_real_folder(tmp_path):
     (root / "Z" / "spec.md").write_text("Z spec.")
     (root / "A" / "to-z").symlink_to(root / "Z")  # met before Z in sorted order
     found = {p.relative_to(root).as_posix(): r and r.reason for p, r in walk_tree(root)}
-    assert found == {"Z/spec.md": None, "A/to-z": f"symbolic link to the folder {root / 'Z'}, already walked; not followed again"}
+    assert found == {
+        "Z/spec.md": None,
+        "A/to-z": f"symbolic link to the folder {root / 'Z'}, already walked; not followed again",
+    }
