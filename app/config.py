@@ -11,8 +11,28 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+DEFAULT_CONFIG = "ragbot.toml"
+
+
+class SettingsError(ValueError):
+    """The settings cannot be read at all (a named config file is missing); the message says which."""
+
+
+def explain(error: ValidationError) -> str:
+    """A settings validation error on one line, naming the variables: ``RAGBOT_TOP_K=0: …; …``."""
+    parts = []
+    for item in error.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        if item["loc"]:
+            name = "RAGBOT_" + str(item["loc"][0]).upper()
+            parts.append(f"{name}={item['input']!r}: {message}" if not isinstance(item["input"], dict) else f"{name}: {message}")
+        else:
+            parts.append(message)
+    return "; ".join(parts)
 
 
 def _default_user() -> str:
@@ -29,7 +49,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAGBOT_", extra="ignore")
 
-    home: Path = Field(default=Path("~/.ragbot"), description="Folder for all embedded state: index, models, feedback.")
+    home: Path = Field(default=Path("~/.ragbot"), validate_default=True, description="Folder for all embedded state: index, models, feedback.")
     # Retrieval
     vector_store: Literal["embedded", "opensearch"] = Field(default="embedded", description="Retrieval backend.")
     opensearch_url: str | None = Field(
@@ -53,11 +73,12 @@ class Settings(BaseSettings):
     embedding_payload: Literal["inputs", "text_inputs"] = Field(default="inputs", description="SageMaker embedding request shape (TEI: inputs; JumpStart: text_inputs).")
     embed_batch_size: int = Field(default=64, ge=1, description="Texts per embedding forward pass.")
     chunk_size: int = Field(default=1000, ge=100, description="Characters per chunk.")
-    chunk_overlap: int = Field(default=150, ge=0, description="Characters shared by neighbouring chunks.")
+    chunk_overlap: int = Field(default=150, ge=0, description="Characters shared by neighbouring chunks (less than the chunk size).")
     top_k: int = Field(default=5, ge=1, le=50, description="Passages retrieved and given to the model.")
     search_mode: Literal["hybrid", "vector", "keyword"] = Field(default="hybrid", description="How chunks are ranked.")
     distinct_pages: bool = Field(default=True, description="Cite each page once: the best passage per page, then the next pages.")
     ann_min_rows: int = Field(default=20_000, ge=1, description="Chunks before the ANN index is built (exact search below).")
+    ingest_follow_links: bool = Field(default=False, description="Ingest also follows symbolic links that lead outside the ingested folder.")
     # Generation
     generator: Literal["local", "sagemaker", "bedrock", "openai"] = Field(default="local", description="Answer model backend.")
     sagemaker_endpoint: str | None = Field(default=None, description="SageMaker real-time endpoint serving the answer model.")
@@ -123,8 +144,38 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = os.environ.get("RAGBOT_CONFIG", "ragbot.toml")
+        named = os.environ.get("RAGBOT_CONFIG")
+        toml_file = Path(named or DEFAULT_CONFIG).expanduser()
+        # The default file may be absent; a file someone named must be there (a typo would
+        # otherwise run with the defaults, silently).
+        if named and not toml_file.is_file():
+            what = "is a folder" if toml_file.is_dir() else "does not exist"
+            raise SettingsError(f"RAGBOT_CONFIG={named!r} names a settings file that {what}")
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+
+    @field_validator("home")
+    @classmethod
+    def _usable_home(cls, value: Path) -> Path:
+        """RAGBOT_HOME is a folder, or can be made one, that this user can write."""
+        path = value.expanduser()
+        existing = path
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            where = "it" if existing == path else str(existing)
+            raise ValueError(f"{where} is a file, not a folder; point RAGBOT_HOME at a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            where = "it" if existing == path else f"{existing}, where it would be created,"
+            raise ValueError(f"{where} cannot be written by this user; point RAGBOT_HOME at a folder you can write")
+        return value
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"RAGBOT_CHUNK_OVERLAP={self.chunk_overlap} must be less than RAGBOT_CHUNK_SIZE={self.chunk_size}"
+            )
+        return self
 
     @property
     def home_dir(self) -> Path:

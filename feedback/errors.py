@@ -23,3 +23,7 @@ class JudgeModelError(FeedbackError):
 
 class JudgeThrottled(JudgeModelError):
     """The judge model's service said "too many requests"; the same request may succeed later."""
+
+
+class UnreadableRecord(FeedbackError):
+    """A stored record no longer validates; listings, statistics and exports skip and count it."""

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 
 from common.files import fsync_dir
 from feedback.errors import FeedbackError
-from feedback.records import Interaction
+from feedback.records import Interaction, describe
 from feedback.stores.base import FeedbackStore, InteractionFilter
 
 log = logging.getLogger(__name__)
@@ -66,9 +66,16 @@ class InvalidExportFile(FeedbackError):
 
 
 def iter_pages(
-    store: FeedbackStore, filters: InteractionFilter | None = None, *, page_size: int = PAGE_SIZE
+    store: FeedbackStore,
+    filters: InteractionFilter | None = None,
+    *,
+    page_size: int = PAGE_SIZE,
+    unreadable: list[str] | None = None,
 ) -> Iterator[list[Interaction]]:
     """The matching interactions, newest first, one non-empty page at a time.
+
+    Stored records that no longer validate are skipped; their ids are appended to
+    ``unreadable`` when it is given (the store logs why).
 
     Raises:
         ValueError: ``page_size`` is below 1.
@@ -77,6 +84,8 @@ def iter_pages(
     cursor = None
     while True:
         page = store.list(filters, limit=page_size, cursor=cursor)
+        if unreadable is not None:
+            unreadable.extend(page.unreadable)
         if page.items:
             yield page.items
         if page.next_cursor is None:
@@ -85,10 +94,14 @@ def iter_pages(
 
 
 def iter_interactions(
-    store: FeedbackStore, filters: InteractionFilter | None = None, *, page_size: int = PAGE_SIZE
+    store: FeedbackStore,
+    filters: InteractionFilter | None = None,
+    *,
+    page_size: int = PAGE_SIZE,
+    unreadable: list[str] | None = None,
 ) -> Iterator[Interaction]:
     """The matching interactions, newest first, read page by page (see ``iter_pages``)."""
-    for page in iter_pages(store, filters, page_size=page_size):
+    for page in iter_pages(store, filters, page_size=page_size, unreadable=unreadable):
         yield from page
 
 
@@ -355,6 +368,7 @@ def export(
     progress: Progress | None = None,
     *,
     page_size: int = PAGE_SIZE,
+    unreadable: list[str] | None = None,
     transform: Callable[[Interaction], Interaction] | None = None,
 ) -> int:
     """Write the interactions matching ``filters``, newest first, to ``out`` as ``fmt``.
@@ -369,6 +383,9 @@ def export(
         fmt: "csv", "jsonl" or "parquet" (see the module docstring).
         filters: which interactions; all when None.
         progress: called with the running count after each page.
+        unreadable: when given, the ids of stored records that no longer validate are appended
+            to it; they are left out of the export instead of failing it, so the export that
+            lets an admin recover the rest always works.
         transform: applied to each record before it is written (e.g. ``feedback.redact.Redactor``).
 
     Returns:
@@ -382,7 +399,7 @@ def export(
     if fmt not in _WRITERS:
         raise ValueError(f"fmt={fmt!r} is not one of {', '.join(FORMATS)}")
     if not isinstance(out, (str, os.PathLike)):
-        return _export_to(out, store, fmt, filters, progress, page_size, transform)
+        return _export_to(out, store, fmt, filters, progress, page_size, unreadable, transform)
 
     target = Path(out)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -390,7 +407,7 @@ def export(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as stream:
-            count = _export_to(stream, store, fmt, filters, progress, page_size, transform)
+            count = _export_to(stream, store, fmt, filters, progress, page_size, unreadable, transform)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(tmp, target)
@@ -409,12 +426,13 @@ def _export_to(
     filters: InteractionFilter | None,
     progress: Progress | None,
     page_size: int,
+    unreadable: list[str] | None,
     transform: Callable[[Interaction], Interaction] | None = None,
 ) -> int:
     writer = _WRITERS[fmt](stream)
     count = 0
     try:
-        for page in iter_pages(store, filters, page_size=page_size):
+        for page in iter_pages(store, filters, page_size=page_size, unreadable=unreadable):
             writer.write([transform(i) for i in page] if transform else page)
             count += len(page)
             if progress is not None:
@@ -455,13 +473,15 @@ def import_records(store: FeedbackStore, path: Path | str, *, progress: Progress
     """Load a JSONL or Parquet export into ``store`` with ``store.put``; returns how many records.
 
     Every record is validated before the first is written, so a file with a bad line imports
-    nothing. Ids are kept, so importing the same file twice leaves one copy of each record (and,
+    nothing; a file holding one id on two lines is bad too (which one was meant is not known).
+    Ids are kept, so importing the same file twice leaves one copy of each record (and,
     as with any ``put``, a record without feedback does not erase feedback already stored).
 
     Raises:
         InvalidExportFile: a CSV file (a flattened view that lacks the context and the judge's
             raw reply, so it cannot be loaded back), a file that is not an export, or bad
-            records (the message names their line or row numbers).
+            records, lines that are not UTF-8, or an id on more than one line (the message
+            names their line or row numbers).
         StoreUnavailable: the store failed part-way; the message says how many records were
             written. Importing the file again completes it.
         OSError: the file cannot be read.
@@ -477,13 +497,18 @@ def import_records(store: FeedbackStore, path: Path | str, *, progress: Progress
 
     errors: list[str] = []
     bad = total = 0
+    first_seen: dict[str, str] = {}  # id -> where; ids only, so memory stays small next to the file
     for where, record in read(path):
-        if isinstance(record, ValidationError):
+        if isinstance(record, Interaction) and record.id in first_seen:
+            record = f"id {record.id!r} again (first on {first_seen[record.id]})"
+        if isinstance(record, Interaction):
+            first_seen[record.id] = where
+            total += 1
+        else:
             bad += 1
             if len(errors) < _MAX_REPORTED:
-                errors.append(f"{where}: {_summary(record)}")
-        else:
-            total += 1
+                errors.append(f"{where}: {describe(record) if isinstance(record, ValidationError) else record}")
+    del first_seen
     if bad:
         more = f"; and {bad - len(errors)} more" if bad > len(errors) else ""
         raise InvalidExportFile(
@@ -494,7 +519,9 @@ def import_records(store: FeedbackStore, path: Path | str, *, progress: Progress
 
     count = 0
     try:
-        for _, record in read(path):
+        for where, record in read(path):
+            if not isinstance(record, Interaction):
+                raise InvalidExportFile(f"{path} changed while it was imported ({where} is no longer a record)")
             store.put(record)
             count += 1
             if progress is not None and (count % PAGE_SIZE == 0 or count == total):
@@ -505,17 +532,17 @@ def import_records(store: FeedbackStore, path: Path | str, *, progress: Progress
     return count
 
 
-def _summary(error: ValidationError) -> str:
-    parts = []
-    for item in error.errors()[:3]:
-        where = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{where}: {item['msg']}" if where else item["msg"])
-    return ", ".join(parts)
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[str, Interaction | ValidationError]]:
-    with open(path, encoding="utf-8-sig", newline="\n") as f:
-        for number, line in enumerate(f, start=1):
+def _read_jsonl(path: Path) -> Iterator[tuple[str, Interaction | ValidationError | str]]:
+    """Each line's record, or why it is not one: a ValidationError, or a message (not UTF-8)."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            if number == 1:
+                raw = raw.removeprefix(b"\xef\xbb\xbf")
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                yield f"line {number}", f"not UTF-8 text (byte 0x{raw[e.start]:02x} at column {e.start + 1}); exports are UTF-8"
+                continue
             if not line.strip():
                 continue
             try:
@@ -524,7 +551,7 @@ def _read_jsonl(path: Path) -> Iterator[tuple[str, Interaction | ValidationError
                 yield f"line {number}", e
 
 
-def _read_parquet(path: Path) -> Iterator[tuple[str, Interaction | ValidationError]]:
+def _read_parquet(path: Path) -> Iterator[tuple[str, Interaction | ValidationError | str]]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -541,5 +568,5 @@ def _read_parquet(path: Path) -> Iterator[tuple[str, Interaction | ValidationErr
                     yield f"row {row}", Interaction.model_validate(values)
                 except ValidationError as e:
                     yield f"row {row}", e
-    except (pa.ArrowException, OSError) as e:
+    except (pa.ArrowException, OSError, OverflowError, ValueError) as e:  # Arrow cannot turn a value into Python
         raise InvalidExportFile(f"{path} is not a readable Parquet file: {e}") from e

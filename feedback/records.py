@@ -7,15 +7,76 @@ write updates the same record instead of adding a second one.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, computed_field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator
+
+from feedback.errors import UnreadableRecord
 
 SCHEMA_VERSION = 1
+SUPPORTED_SCHEMA_VERSIONS = (1,)
 MAX_CORRECTION_CHARS = 20_000
 MAX_NOTE_CHARS = 5_000
+MAX_ID_CHARS = 256
+
+# Every time a record holds lies in this window. Nothing ragbot records can predate 2000 or
+# follow 2100, and a bounded year keeps every conversion safe: "0001-01-01T00:00:00+14:00" is a
+# valid ISO date whose UTC day is before year 1, which overflowed the statistics.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+# Integers are bounded well inside what every store and format holds (SQLite INTEGER and
+# DynamoDB numbers are 64-bit or more; the Parquet export keeps turn, n and page as int32).
+MAX_TURN = 100_000
+MAX_CITATIONS_N = 10_000
+MAX_PAGE = 10_000_000
+MAX_LATENCY_MS = 7 * 24 * 3600 * 1000
+
+
+def _in_range(value: datetime) -> datetime:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if not EARLIEST <= aware < LATEST:
+        raise ValueError(f"{value.isoformat()} is outside {EARLIEST.year}–{LATEST.year - 1}")
+    return value
+
+
+def _identifier(value: str) -> str:
+    if len(value) > MAX_ID_CHARS:
+        raise ValueError(f"longer than {MAX_ID_CHARS} characters")
+    # Control characters, line and paragraph separators and lone surrogates: a newline in an id
+    # splits log and CSV lines, a surrogate cannot be encoded as UTF-8 by any store.
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp")), None)
+    if bad is not None:
+        raise ValueError(f"holds the control character {bad!r}")
+    return value
+
+
+def _non_empty(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is empty")
+    return value
+
+
+Time = Annotated[datetime, AfterValidator(_in_range)]
+"""A timestamp between ``EARLIEST`` and ``LATEST`` (a naive one is read as UTC)."""
+Name = Annotated[str, AfterValidator(_identifier)]
+"""A user, session, model or chunk name: no control characters, at most ``MAX_ID_CHARS``."""
+RecordId = Annotated[str, AfterValidator(_non_empty), AfterValidator(_identifier)]
+
+
+def _count(low: int, high: int, **kwargs):
+    """A strict integer in [low, high]: ``true`` or ``2.0`` is not a count."""
+    return Field(strict=True, ge=low, le=high, **kwargs)
+
+
+class _Record(BaseModel):
+    # NaN and infinities have no JSON form (they were stored as null and then broke every read),
+    # and assignments are checked like construction.
+    model_config = ConfigDict(allow_inf_nan=False, validate_assignment=True)
+
 
 LIKERT_LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neutral", 4: "Agree", 5: "Strongly agree"}
 ReviewStatus = Literal["unreviewed", "validated", "rejected"]
@@ -29,11 +90,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class CitationRecord(BaseModel):
-    n: int
+class CitationRecord(_Record):
+    n: int = _count(1, MAX_CITATIONS_N)
     source: str
-    page: int | None
-    chunk_id: str
+    page: int | None = _count(1, MAX_PAGE)
+    chunk_id: Name
     score: float
     text: str = ""
 
@@ -42,13 +103,13 @@ class CitationRecord(BaseModel):
         return f"{self.source} – page {self.page}" if self.page is not None else self.source
 
 
-class Feedback(BaseModel):
+class Feedback(_Record):
     """A user's judgement of one answer: Likert rating 1–5, and optionally a better answer and a note."""
 
-    rating: int = Field(ge=1, le=5)
+    rating: int = _count(1, 5)
     correction: str | None = Field(default=None, max_length=MAX_CORRECTION_CHARS)
     note: str | None = Field(default=None, max_length=MAX_NOTE_CHARS)
-    updated_at: datetime = Field(default_factory=now)
+    updated_at: Time = Field(default_factory=now)
 
     @field_validator("correction", "note")
     @classmethod
@@ -65,7 +126,7 @@ class Feedback(BaseModel):
         return self.rating <= 2
 
 
-class JudgeScore(BaseModel):
+class JudgeScore(_Record):
     """The AI judge's verdict; ``score`` is None when its reply had no usable score (``raw`` keeps it).
 
     ``thinking`` and ``reason`` are the texts of the reply's ``<thinking>`` and ``<reason>`` tags;
@@ -75,49 +136,85 @@ class JudgeScore(BaseModel):
 
     score: float | None = Field(default=None, ge=0.0, le=5.0)
     reason: str | None = None
-    judge_model: str
+    judge_model: Name
     raw: str = ""
-    scored_at: datetime = Field(default_factory=now)
+    scored_at: Time = Field(default_factory=now)
     thinking: str | None = None
     prompt_version: str | None = None
     issues: list[str] = []
 
 
-class Review(BaseModel):
+class Review(_Record):
     """The SME's review. ``sme_score`` (0.0–5.0, the judge's scale) is the score the SME stands by:
     the AI score they validated, or their own when they override it."""
 
     status: ReviewStatus = "unreviewed"
-    reviewer: str | None = None
+    reviewer: Name | None = None
     reference_answer: str | None = None
-    reviewed_at: datetime | None = None
+    reviewed_at: Time | None = None
     sme_score: float | None = Field(default=None, ge=0.0, le=5.0)
 
 
-class Interaction(BaseModel):
-    """One answered question and everything attached to it since."""
+class Interaction(_Record):
+    """One answered question and everything attached to it since.
 
-    schema_version: int = SCHEMA_VERSION
-    id: str = Field(default_factory=new_id)
-    session_id: str
-    user: str
-    role: str
-    created_at: datetime = Field(default_factory=now)
-    updated_at: datetime = Field(default_factory=now)
-    turn: int = Field(ge=1, description="1 for the first question of a conversation.")
+    Validation is the guard of every write path (the app, the outbox replay, import): ids are
+    non-empty and free of control characters, every integer is strict and bounded, every float
+    finite, every time within ``EARLIEST``–``LATEST``, and ``schema_version`` one this code reads.
+    """
+
+    schema_version: int = Field(default=SCHEMA_VERSION, strict=True)
+    id: RecordId = Field(default_factory=new_id)
+    session_id: Name
+    user: Name
+    role: Name
+    created_at: Time = Field(default_factory=now)
+    updated_at: Time = Field(default_factory=now)
+    turn: int = _count(1, MAX_TURN, description="1 for the first question of a conversation.")
     question: str
     answer: str
     found: bool = True
     citations: list[CitationRecord] = []
     context: str = Field(default="", description="The passages exactly as the model saw them.")
     context_truncated: bool = False
-    model_id: str
-    prompt_version: str
-    latency_ms: int = 0
+    model_id: Name
+    prompt_version: Name
+    latency_ms: int = _count(0, MAX_LATENCY_MS, default=0)
     feedback: Feedback | None = None
     judge: JudgeScore | None = None
     review: Review = Field(default_factory=Review)
 
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value not in SUPPORTED_SCHEMA_VERSIONS:
+            newer = " (written by a newer ragbot: upgrade)" if value > SCHEMA_VERSION else ""
+            raise ValueError(f"schema version {value} is not one this ragbot reads ({SCHEMA_VERSION}){newer}")
+        return value
+
     @property
     def sources(self) -> list[str]:
         return sorted({c.source for c in self.citations})
+
+
+def load_stored(raw: str | bytes, interaction_id: str = "?") -> Interaction:
+    """A record as a store kept it (``Interaction.model_dump_json()``), validated again.
+
+    Raises:
+        UnreadableRecord: it no longer validates (written before a rule existed, by a newer
+            ragbot, or changed by hand); the message names the id and the first problems.
+    """
+    try:
+        return Interaction.model_validate_json(raw)
+    except ValidationError as e:
+        raise UnreadableRecord(f"stored record {interaction_id!r} cannot be read: {describe(e)}") from e
+
+
+def describe(error: ValidationError, limit: int = 3) -> str:
+    """The first ``limit`` problems of a validation error on one line: ``field.path: message, …``."""
+    parts = []
+    for item in error.errors()[:limit]:
+        where = ".".join(str(p) for p in item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return ", ".join(parts)

@@ -52,7 +52,8 @@ class FeedbackStats(BaseModel):
     """Counts and shares over the interactions that matched the filters.
 
     ``negative_share`` and ``mean_rating`` are over rated interactions only (None when none is
-    rated). ``negative_sources`` counts, per cited document, the negatively rated (1–2) answers
+    rated). ``unreadable`` counts stored records that no longer validate and were left out of
+    every figure (the store logs their ids and why). ``negative_sources`` counts, per cited document, the negatively rated (1–2) answers
     that cited it, most first (ties by name), at most ``TOP_SOURCES``.
     """
 
@@ -69,6 +70,7 @@ class FeedbackStats(BaseModel):
     judge_scores: list[BucketCount]
     judged: int
     mean_judge_score: float | None
+    unreadable: int = 0
 
     @property
     def rating_counts(self) -> dict[int, int]:
@@ -107,8 +109,9 @@ def feedback_stats(
     buckets: Counter[str] = Counter()
     negative_sources: Counter[str] = Counter()
     days: dict[date, _Day] = {}
+    unreadable: list[str] = []
 
-    for i in iter_interactions(store, filters, page_size=page_size):
+    for i in iter_interactions(store, filters, page_size=page_size, unreadable=unreadable):
         total += 1
         day = days.setdefault(_utc_day(i), _Day())
         day.count += 1
@@ -156,6 +159,7 @@ def feedback_stats(
         judge_scores=[BucketCount(bucket=b, count=buckets[b]) for b in JUDGE_BUCKETS],
         judged=judged,
         mean_judge_score=judge_sum / judged if judged else None,
+        unreadable=len(unreadable),
     )
 
 

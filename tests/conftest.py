@@ -12,10 +12,12 @@ os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 
 @pytest.fixture(autouse=True)
 def ragbot_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own RAGBOT_HOME and no config file from the working folder."""
+    """Every test gets its own RAGBOT_HOME and an empty config file instead of the working folder's."""
     home = tmp_path / "ragbot-home"
     monkeypatch.setenv("RAGBOT_HOME", str(home))
-    monkeypatch.setenv("RAGBOT_CONFIG", str(tmp_path / "no-config.toml"))
+    config = tmp_path / "empty-config.toml"
+    config.touch()
+    monkeypatch.setenv("RAGBOT_CONFIG", str(config))
     for key in list(os.environ):
         if key.startswith("RAGBOT_") and key not in ("RAGBOT_HOME", "RAGBOT_CONFIG"):
             monkeypatch.delenv(key)

@@ -30,8 +30,10 @@ with corpus_tab:
         from datetime import UTC, datetime
 
         started = datetime.fromtimestamp(last.started_at, UTC)
+        from app.ui_text import escape_markdown
+
         st.caption(
-            f"Last ingest {started:%Y-%m-%d %H:%M} UTC of {', '.join(last.roots)}: "
+            f"Last ingest {started:%Y-%m-%d %H:%M} UTC of {escape_markdown(', '.join(last.roots))}: "
             f"{len(last.indexed)} indexed, {last.unchanged} unchanged, {len(last.failed)} failed, "
             f"{len(last.skipped)} skipped, {len(last.pruned)} pruned in {last.seconds:.1f} s"
         )
@@ -94,6 +96,13 @@ with feedback_tab:
         st.stop()
     if pending:
         st.warning(f"{pending} feedback writes are waiting in the local outbox for the store to come back.")
+    if stats.unreadable:
+        n = stats.unreadable
+        are, them = ("are", "them") if n != 1 else ("is", "it")
+        st.warning(
+            f"{n} stored record{'s' * (n != 1)} could not be read and {are} left out of these figures and "
+            f"of exports; the server log names {them} and says why."
+        )
     cols = st.columns(4)
     cols[0].metric("Answers", stats.total)
     cols[1].metric("Rated", stats.rated)
@@ -142,11 +151,15 @@ with feedback_tab:
         )
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"ragbot-feedback.{fmt}"
+            unreadable: list[str] = []
             try:
-                count = services.feedback.export(path, fmt, filters)
+                count = services.feedback.export(path, fmt, filters, unreadable=unreadable)
             except FeedbackError as e:
                 st.error(f"The export failed: {e}")
             else:
+                if unreadable:
+                    n = len(unreadable)
+                    st.warning(f"{n} stored record{'s' * (n != 1)} could not be read and left out of the export.")
                 st.session_state.admin_export_file = (path.name, path.read_bytes(), count)
     if "admin_export_file" in st.session_state:
         name, data, count = st.session_state.admin_export_file

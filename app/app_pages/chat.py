@@ -7,6 +7,7 @@ import uuid
 import streamlit as st
 
 from app.ui import get_services
+from app.ui_text import escape_markdown, neutralize_links, neutralize_stream
 from feedback.errors import FeedbackError
 from feedback.records import LIKERT_LABELS, MAX_CORRECTION_CHARS, MAX_NOTE_CHARS, Interaction
 from rag.errors import RagError
@@ -30,7 +31,7 @@ def show_sources(turn: Interaction) -> None:
         return
     st.markdown("**Sources**" if turn.found else "**Searched, without finding the answer**")
     for c in turn.citations:
-        with st.expander(f"[{c.n}] {c.label}"):
+        with st.expander(f"\\[{c.n}\\] {escape_markdown(c.label)}"):
             st.markdown("Passage given to the model:")
             st.text(c.text)
             path = services.corpus.locate_source(c.source)
@@ -42,7 +43,7 @@ def show_sources(turn: Interaction) -> None:
                 if image:
                     st.image(image, caption=c.label)
             st.download_button(
-                f"Download {path.name}" + (f" (see page {c.page})" if c.page else ""),
+                f"Download {escape_markdown(path.name)}" + (f" (see page {c.page})" if c.page else ""),
                 data=path.read_bytes,  # read only when clicked, not on every rerun
                 file_name=path.name,
                 key=f"chat_dl_{turn.id}_{c.n}",
@@ -174,7 +175,7 @@ for past in state.chat_turns:
     with st.chat_message("user"):
         st.markdown(past.question)
     with st.chat_message("assistant"):
-        st.markdown(past.answer)
+        st.markdown(neutralize_links(past.answer))
         show_sources(past)
         feedback_form(past)
 
@@ -194,7 +195,7 @@ if question:
                     final.append(event.answer)
 
         try:
-            st.write_stream(tokens())
+            st.write_stream(neutralize_stream(tokens()))
         except RagError as e:
             st.error(str(e))
         if final:
@@ -203,7 +204,7 @@ if question:
             except FeedbackError as e:
                 st.warning(f"The answer could not be recorded: {e}")
                 for c in final[0].citations:
-                    st.caption(f"[{c.n}] {c.label}")
+                    st.caption(f"\\[{c.n}\\] {escape_markdown(c.label)}")
             else:
                 state.chat_turns.append(turn)
                 st.rerun()  # redraw through the history loop, with sources and the rating widget

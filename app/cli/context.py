@@ -23,12 +23,14 @@ class CliState:
     @property
     def services(self) -> Services:
         if self._services is None:
-            from app.config import Settings
+            from app.config import Settings, SettingsError, explain
 
             try:
                 self._services = Services(Settings())
             except ValidationError as e:  # a setting with a bad value
-                raise click.ClickException(f"invalid setting: {e}") from e
+                raise click.ClickException(f"invalid setting: {explain(e)}") from e
+            except SettingsError as e:
+                raise click.ClickException(str(e)) from e
         return self._services
 
 

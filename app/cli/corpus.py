@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from app.cli.context import emit, pass_services
+from rag.errors import InvalidQuery
 from rag.models import Citation, ScoredChunk, SearchFilters
 
 EXIT_FAILED_FILES = 1
@@ -86,23 +87,40 @@ def _print_report(report) -> None:
             click.echo(f"  {source}")
 
 
-def _read_queries(path: Path) -> list[dict]:
+def _read_queries(path: Path) -> list[tuple[int, dict]]:
+    """(line number, query object) for every query of a ``--queries`` file, all checked before the
+    first is searched. Blank lines are skipped; a line that starts with ``{`` must be a JSON object.
+
+    Raises:
+        click.ClickException: naming ``path:line`` for the first line that is not UTF-8, not
+            JSON although it starts like it, or that holds no query or an empty one.
+    """
     queries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            item = line  # a plain line of text is a query
-        if isinstance(item, str):
-            item = {"query": item}
-        if not isinstance(item, dict) or not isinstance(item.get("query", item.get("question")), str):
-            raise click.ClickException(
-                f'{path}:{number}: expected a JSON object with a "query" string, or a line of text'
-            )
-        queries.append(item)
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            where = f"{path}:{number}"
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").strip()
+            except UnicodeDecodeError as e:
+                raise click.ClickException(
+                    f"{where}: not UTF-8 text (byte 0x{raw[e.start]:02x} at column {e.start + 1}); save the file as UTF-8"
+                ) from None
+            if not line:
+                continue
+            item: object = line  # a plain line of text is a query
+            if line.startswith("{"):  # a quoted phrase or "[1] …" is still text
+                try:
+                    item = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise click.ClickException(f"{where}: broken JSON ({e.msg} at column {e.colno})") from None
+            if isinstance(item, str):
+                item = {"query": item}
+            text = item.get("query", item.get("question")) if isinstance(item, dict) else None
+            if not isinstance(text, str):
+                raise click.ClickException(f'{where}: expected a JSON object with a "query" string, or a line of text')
+            if not text.strip():
+                raise click.ClickException(f"{where}: the query is empty")
+            queries.append((number, item))
     return queries
 
 
@@ -126,9 +144,12 @@ def search(services, query, queries_file, k, mode, folder, source, as_json) -> N
         raise click.UsageError("give either a QUERY or --queries FILE")
     filters = search_filters(folder, source)
     if queries_file:
-        for item in _read_queries(queries_file):
+        for number, item in _read_queries(queries_file):
             text = item.get("query", item.get("question"))
-            results = services.corpus.search(text, k=k, mode=mode, filters=filters)
+            try:
+                results = services.corpus.search(text, k=k, mode=mode, filters=filters)
+            except InvalidQuery as e:  # e.g. too long: say which line, as for the checks above
+                raise click.ClickException(f"{queries_file}:{number}: {e}") from e
             out = {"query": text} | ({"id": item["id"]} if "id" in item else {})
             emit(out | {"citations": [citation_json(r) for r in results]})
         return

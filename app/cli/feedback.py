@@ -104,18 +104,21 @@ def export_command(services, fmt: str | None, out: str, redact: bool, filters: I
         raise click.UsageError("give --format csv|jsonl|parquet (the --out name does not say which)")
     bar = _progress_bar("Exporting")
     started = time.perf_counter()
+    unreadable: list[str] = []
     try:
+        target = click.get_binary_stream("stdout") if to_stdout else Path(out)
+        count = services.feedback.export(
+            target, fmt, filters, progress=lambda n: bar.update(n - bar.n), unreadable=unreadable, redact=redact
+        )
         if to_stdout:
-            stream = click.get_binary_stream("stdout")
-            count = services.feedback.export(stream, fmt, filters, progress=lambda n: bar.update(n - bar.n), redact=redact)
-            stream.flush()
-        else:
-            count = services.feedback.export(Path(out), fmt, filters, progress=lambda n: bar.update(n - bar.n), redact=redact)
+            target.flush()
     finally:
         bar.close()
     seconds = time.perf_counter() - started
     where = "standard output" if to_stdout else f"{out} ({_size(Path(out).stat().st_size)})"
     click.echo(f"Exported {count} interactions as {fmt} to {where} in {seconds:.1f}s.", err=to_stdout)
+    if unreadable:
+        click.echo(_unreadable_line(len(unreadable), "left out of the export", unreadable), err=True)
 
 
 @feedback.command("import")
@@ -172,6 +175,15 @@ def stats_command(services, as_json: bool, filters: InteractionFilter) -> None:
     _print_stats(stats, own_only=own_only, user=me)
 
 
+def _unreadable_line(count: int, what: str, ids: list[str] = ()) -> str:
+    shown = ", ".join(ids[:5]) + (", …" if len(ids) > 5 else "")
+    return (
+        f"Warning: {count} stored record{'s' * (count != 1)} could not be read and {'were' if count != 1 else 'was'} "
+        f"{what}{f' ({shown})' if shown else ''}; the warnings above say why. Importing a corrected copy "
+        "with the same id replaces a record."
+    )
+
+
 def _pct(share: float | None) -> str:
     return "–" if share is None else f"{share:.1%}"
 
@@ -187,6 +199,8 @@ def _print_stats(stats, *, own_only: bool, user: str) -> None:
         f"{stats.total} interactions, {stats.rated} rated, {stats.with_correction} with a better answer; "
         f"negative (1–2): {stats.negative} = {_pct(stats.negative_share)} of rated; mean rating {_num(stats.mean_rating)}"
     )
+    if stats.unreadable:
+        click.echo(_unreadable_line(stats.unreadable, "left out of these figures"), err=True)
     if not stats.total:
         return
     click.echo("\nRating                   count  share")

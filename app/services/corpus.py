@@ -52,6 +52,7 @@ class CorpusService:
             self.backends.embedder,
             PageChunker(s.chunk_size, s.chunk_overlap),
             embed_batch=max(s.embed_batch_size * 4, 64),
+            follow_links=s.ingest_follow_links,
         )
         report = ingestor.ingest(paths, prune=prune, force=force, progress=progress)
         self.backends.catalog.record(report)

@@ -48,17 +48,19 @@ class FeedbackService:
         fmt: str,
         filters: InteractionFilter | None = None,
         progress=None,
+        unreadable: list[str] | None = None,
         *,
         redact: bool = False,
     ) -> int:
         """Stream the interactions matching ``filters`` to ``out`` as csv, jsonl or parquet; returns the
-        count. ``redact`` masks e-mail addresses, phone numbers and user ids with stable pseudonyms.
+        count. Stored records that no longer validate are left out, their ids appended to ``unreadable``.
+        ``redact`` masks e-mail addresses, phone numbers and user ids with stable pseudonyms.
         Raises Forbidden (admins only), FeedbackError, OSError."""
         from feedback.export import export
 
         authorize(self.identity, Action.EXPORT)
         transform = self.redactor() if redact else None
-        count = export(self.store, out, fmt, filters, progress=progress, transform=transform)
+        count = export(self.store, out, fmt, filters, progress=progress, transform=transform, unreadable=unreadable)
         target = str(out) if isinstance(out, (str, Path)) else "a stream"
         self.audit.record(
             "export", target=target, format=fmt, count=count, redacted=redact, filters=_filters_json(filters)

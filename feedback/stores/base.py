@@ -60,8 +60,12 @@ class InteractionFilter(BaseModel):
 
 
 class InteractionPage(BaseModel):
+    """One page of a listing. ``unreadable``: ids of stored records on this page that no longer
+    validate; they are left out of ``items`` (see ``feedback.records.load_stored``)."""
+
     items: list[Interaction]
     next_cursor: str | None = None
+    unreadable: list[str] = []
 
 
 class SessionSummary(BaseModel):

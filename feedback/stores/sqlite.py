@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 from feedback.audit import AuditEvent, AuditPage
-from feedback.errors import NotFound, StoreUnavailable
-from feedback.records import Feedback, Interaction, JudgeScore, Review, now
+from feedback.errors import NotFound, StoreUnavailable, UnreadableRecord
+from feedback.records import Feedback, Interaction, JudgeScore, Review, load_stored, now
 from feedback.stores.base import (
     AttachmentField,
     AttachmentSetters,
@@ -109,6 +109,15 @@ def _micros(value: datetime) -> int:
     return (value - _EPOCH) // _MICROSECOND
 
 
+def _from_micros(micros: int) -> datetime:
+    """Inverse of ``_micros``, clamped to what a datetime holds (a record stored before times were
+    bounded may lie outside it)."""
+    try:
+        return _EPOCH + micros * _MICROSECOND
+    except OverflowError:
+        return (datetime.min if micros < 0 else datetime.max).replace(tzinfo=UTC)
+
+
 def _is_locked(error: sqlite3.OperationalError) -> bool:
     message = str(error).lower()
     return "database is locked" in message or "database is busy" in message
@@ -166,6 +175,7 @@ class SQLiteFeedbackStore(AttachmentSetters):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreUnavailable(f"cannot create the folder of the feedback database {self.path}: {e}") from e
+        self._create_private()
         # isolation_level=None: no implicit transactions; each write opens its own BEGIN IMMEDIATE.
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
@@ -189,6 +199,21 @@ class SQLiteFeedbackStore(AttachmentSetters):
         with self._lock:
             self._connections.append((os.getpid(), conn))
         return conn
+
+    def _create_private(self) -> None:
+        """Create a missing database file readable by its owner only.
+
+        It holds every user's questions, answers and notes, like the exports and the outbox
+        (0600). SQLite gives the -wal and -shm files the mode of the database file, so they
+        follow. An existing file keeps the mode its owner gave it.
+        """
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        except OSError as e:
+            raise StoreUnavailable(f"cannot create the feedback database {self.path}: {e}") from e
+        os.close(fd)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         # BEGIN IMMEDIATE: two processes opening a new file at once apply each migration once.
@@ -306,7 +331,10 @@ class SQLiteFeedbackStore(AttachmentSetters):
             row = conn.execute("SELECT record FROM interactions WHERE id = ?", (interaction.id,)).fetchone()
             record = interaction
             if row is not None:
-                record = keep_attachments(Interaction.model_validate_json(row[0]), interaction)
+                try:
+                    record = keep_attachments(load_stored(row[0], interaction.id), interaction)
+                except UnreadableRecord as e:  # the incoming record repairs it
+                    log.warning("%s; replacing it with the record written now", e)
             self._write_row(conn, record)
             conn.execute("DELETE FROM interaction_sources WHERE interaction_id = ?", (interaction.id,))
             conn.executemany(
@@ -325,7 +353,7 @@ class SQLiteFeedbackStore(AttachmentSetters):
             row = conn.execute("SELECT record FROM interactions WHERE id = ?", (interaction_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no interaction has id {interaction_id!r}")
-            updated = Interaction.model_validate_json(row[0]).model_copy(update={field: value, "updated_at": now()})
+            updated = load_stored(row[0], interaction_id).model_copy(update={field: value, "updated_at": now()})
             self._write_row(conn, updated)
             return updated
 
@@ -337,13 +365,14 @@ class SQLiteFeedbackStore(AttachmentSetters):
         """The interaction, or None when no record has that id.
 
         Raises:
+            UnreadableRecord: the stored record no longer validates.
             StoreUnavailable: the file cannot be read.
         """
         row = self._run(
             lambda conn: conn.execute("SELECT record FROM interactions WHERE id = ?", (interaction_id,)).fetchone(),
             write=False,
         )
-        return Interaction.model_validate_json(row[0]) if row else None
+        return load_stored(row[0], interaction_id) if row else None
 
     def list(
         self, filters: InteractionFilter | None = None, *, limit: int = 50, cursor: str | None = None
@@ -356,6 +385,8 @@ class SQLiteFeedbackStore(AttachmentSetters):
 
         Returns:
             The page, and ``next_cursor`` to pass back for the next one (None on the last page).
+            A stored record that no longer validates is left out of ``items`` and its id put in
+            ``unreadable`` (and logged), so one bad record never breaks a listing.
 
         Raises:
             ValueError: ``limit`` is below 1, or ``cursor`` was not returned by this store.
@@ -373,9 +404,15 @@ class SQLiteFeedbackStore(AttachmentSetters):
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY created_us DESC, id DESC LIMIT ?"
         rows = self._run(lambda conn: conn.execute(sql, [*params, limit + 1]).fetchall(), write=False)
-        items = [Interaction.model_validate_json(record) for _, _, record in rows[:limit]]
+        items, unreadable = [], []
+        for _, interaction_id, record in rows[:limit]:
+            try:
+                items.append(load_stored(record, interaction_id))
+            except UnreadableRecord as e:
+                log.warning("%s; left out", e)
+                unreadable.append(interaction_id)
         next_cursor = encode_cursor(rows[limit - 1][0], rows[limit - 1][1]) if len(rows) > limit else None
-        return InteractionPage(items=items, next_cursor=next_cursor)
+        return InteractionPage(items=items, next_cursor=next_cursor, unreadable=unreadable)
 
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
         """The user's conversations, the most recently started first.
@@ -391,7 +428,8 @@ class SQLiteFeedbackStore(AttachmentSetters):
             raise ValueError(f"limit={limit!r} must be 1 or more")
         sql = """
             SELECT s.session_id, s.started_us, s.turns,
-                   (SELECT json_extract(i.record, '$.question') FROM interactions i
+                   (SELECT CASE WHEN json_valid(i.record) THEN json_extract(i.record, '$.question') END
+                      FROM interactions i
                      WHERE i.user = :user AND i.session_id = s.session_id
                      ORDER BY i.turn, i.created_us, i.id LIMIT 1)
               FROM (SELECT session_id, MIN(created_us) AS started_us, COUNT(*) AS turns
@@ -403,8 +441,8 @@ class SQLiteFeedbackStore(AttachmentSetters):
         return [
             SessionSummary(
                 session_id=session_id,
-                started_at=_EPOCH + started_us * _MICROSECOND,
-                first_question=question,
+                started_at=_from_micros(started_us),
+                first_question=question if isinstance(question, str) else "",  # "" for a record that is not JSON
                 turns=turns,
             )
             for session_id, started_us, turns, question in rows

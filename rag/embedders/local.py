@@ -59,7 +59,15 @@ class SentenceTransformerEmbedder:
                 if self._model is None:
                     from sentence_transformers import SentenceTransformer
 
-                    self._model = SentenceTransformer(resolve_model_path(self.model_id), device=self._device)
+                    path = resolve_model_path(self.model_id)
+                    try:
+                        self._model = SentenceTransformer(path, device=self._device)
+                    except (OSError, ValueError) as e:  # not a folder, not cached, and no hub to ask
+                        known = ", ".join(sorted(PACKAGED_MODELS))
+                        raise RagError(
+                            f"embedding model {self.model_id!r} cannot be loaded: it is not a packaged model ({known}), "
+                            f"nor a model folder, nor in the local cache ({str(e).splitlines()[0]})"
+                        ) from e
         return self._model
 
     @property

@@ -91,6 +91,33 @@ def strip_running_lines(pages: list[Page], min_pages: int = 3, share: float = 0.
     return cleaned
 
 
+DOCX_MAX_XML_BYTES = 128 * 2**20
+"""Unpacked XML a .docx may hold. python-docx parses every XML part into memory (about twice its
+size again): a few hundred kilobytes that unpack to gigabytes (a zip bomb) would take the
+machine down. Word itself keeps a document's text under 32 MB, which is far less XML than this."""
+DOCX_MAX_UNPACKED_BYTES = 512 * 2**20
+"""Everything a .docx may unpack to, images included (python-docx reads every part into memory);
+Word's own limit for a document with images."""
+
+
+def _check_docx_size(path: Path) -> None:
+    """Refuse a .docx whose parts unpack to more than the limits, from the sizes its zip directory
+    declares (zipfile never inflates a member past its declared size, and a lying member fails its
+    CRC), before python-docx inflates anything."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    total = sum(m.file_size for m in members)
+    xml = sum(m.file_size for m in members if m.filename.lower().endswith((".xml", ".rels")))
+    for size, limit, what in ((xml, DOCX_MAX_XML_BYTES, "XML"), (total, DOCX_MAX_UNPACKED_BYTES, "content")):
+        if size > limit:
+            raise LoadError(
+                f"DOCX unpacks to {size / 2**20:,.0f} MB of {what}, over the {limit / 2**20:,.0f} MB limit "
+                "(a zip bomb, or a document too large to index whole)"
+            )
+
+
 def load_docx(path: Path) -> list[Page]:
     import zipfile
 
@@ -98,6 +125,7 @@ def load_docx(path: Path) -> list[Page]:
     from docx.opc.exceptions import PackageNotFoundError
 
     try:
+        _check_docx_size(path)
         document = docx.Document(str(path))
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as e:
         raise LoadError(f"not a readable DOCX ({e.__class__.__name__})") from e

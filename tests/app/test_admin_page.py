@@ -79,3 +79,23 @@ def test_feedback_statistics_and_export(env):
     at.run()
     audit = at.dataframe[-1].value
     assert audit["action"].tolist()[0] == "export" and "count=2" in audit["details"].tolist()[0]
+
+
+def test_a_stored_record_that_cannot_be_read_is_counted_not_fatal(env):
+    from app.config import Settings
+    from app.services import Services
+    from tests.feedback.contract import make
+    from tests.feedback.test_sqlite import spoil_sqlite
+
+    store = Services(Settings()).backends.feedback_store
+    for i, name in enumerate(["a", "b", "c"]):
+        store.put(make(name, minutes=i))
+    spoil_sqlite(store.inner, "b", created_at="0001-01-01T00:00:00+14:00")  # crashed the whole tab before
+    at = app()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Answers"] == "2"
+    assert any("1 stored record could not be read and is left out" in w.value for w in at.warning)
+    at.radio(key="admin_export_format").set_value("jsonl")
+    at.button(key="admin_export").click().run()
+    assert at.session_state.admin_export_file[2] == 2
+    assert any("left out of the export" in w.value for w in at.warning)

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.services import Services
 from app.config import Settings
+from app.ui_text import escape_markdown
 from tests.docs import make_pdf
 
 pytestmark = pytest.mark.slow
@@ -39,7 +40,7 @@ def test_ask_rate_correct_rerate_follow_up_and_new_conversation(indexed):
     assert not at.exception
     assert len(at.chat_message) == 2
     labels = [e.label for e in at.expander]
-    assert labels[0] == "[1] Design/criteria.pdf – page 2"
+    assert labels[0] == "\\[1\\] " + escape_markdown("Design/criteria.pdf – page 2")  # shown as "[1] Design/…"
     assert "412 car parking spaces" in at.expander[0].text[0].value
     (first,) = at.session_state.chat_turns
 

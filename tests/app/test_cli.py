@@ -94,7 +94,7 @@ def test_bad_input_gets_a_message_not_a_traceback(docs, tmp_path):
 def test_a_bad_setting_is_named(monkeypatch):
     monkeypatch.setenv("RAGBOT_TOP_K", "zero")
     result = CliRunner().invoke(cli, ["status"])
-    assert result.exit_code == 1 and "top_k" in result.output
+    assert result.exit_code == 1 and "RAGBOT_TOP_K=" in result.output
 
 
 @pytest.mark.slow

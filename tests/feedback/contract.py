@@ -6,11 +6,12 @@ the suite unchanged."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from feedback.errors import NotFound
+from feedback.errors import NotFound, UnreadableRecord
 from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
 
@@ -64,12 +65,38 @@ def list_all(store, filters: InteractionFilter | None = None) -> list[str]:
         cursor = page.next_cursor
 
 
+def spoiled(record_json: str, **changes) -> str:
+    """A stored record's JSON with fields replaced as no validation would allow."""
+    return json.dumps(json.loads(record_json) | changes)
+
+
 class FeedbackStoreContract:
     """Tests of behaviour the rest of ragbot relies on, for any feedback store."""
 
     @pytest.fixture
     def store(self):  # overridden by each backend
         raise NotImplementedError
+
+    @pytest.fixture
+    def spoil(self):
+        """Overridden by each backend: ``spoil(store, id, **changes)`` rewrites the stored record with
+        ``spoiled`` behind validation's back, as an older ragbot or a hand edit could have left it."""
+        raise NotImplementedError
+
+    def test_a_stored_record_that_no_longer_validates_is_skipped_and_counted(self, store, spoil):
+        for i, name in enumerate(["a", "b", "c"]):
+            store.put(make(name, minutes=i))
+        spoil(store, "b", created_at="0001-01-01T00:00:00+14:00")
+        page = store.list()
+        assert ids(page) == ["c", "a"] and page.unreadable == ["b"]
+        assert store.list(limit=1, cursor=store.list(limit=1).next_cursor).unreadable == ["b"]
+        with pytest.raises(UnreadableRecord, match="'b' cannot be read: created_at"):
+            store.get("b")
+        with pytest.raises(UnreadableRecord):
+            store.set_feedback("b", Feedback(rating=2))
+        store.put(make("b", minutes=1))  # a valid record with the id replaces it
+        page = store.list()
+        assert ids(page) == ["c", "b", "a"] and page.unreadable == []
 
     # -- records -----------------------------------------------------------------------------
 

@@ -30,17 +30,32 @@ from feedback.stores.dynamodb import (
     source_prefixes,
     table_definition,
 )
-from tests.feedback.contract import AuditLogContract, T0, FeedbackStoreContract, ids, list_all, make
+from tests.feedback.contract import T0, AuditLogContract, FeedbackStoreContract, ids, list_all, make, spoiled
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def spoil_dynamodb(store: DynamoDBFeedbackStore, interaction_id: str, **changes) -> None:
+    text = raw_item(store, interaction_id)["record"]["S"]
+    store.client.update_item(
+        TableName=store.table_name,
+        Key={"id": {"S": interaction_id}},
+        UpdateExpression="SET #r = :r",
+        ExpressionAttributeNames={"#r": "record"},
+        ExpressionAttributeValues={":r": {"S": spoiled(text, **changes)}},
+    )
+
+
 class TestDynamoDBFeedbackStore(FeedbackStoreContract, AuditLogContract):
     @pytest.fixture
     def store(self, dynamodb_store):
         return dynamodb_store
+
+    @pytest.fixture
+    def spoil(self):
+        return spoil_dynamodb
 
 
 class TestShardedDynamoDBFeedbackStore(FeedbackStoreContract):
@@ -49,6 +64,10 @@ class TestShardedDynamoDBFeedbackStore(FeedbackStoreContract):
     @pytest.fixture
     def store(self, make_dynamodb_store):
         return make_dynamodb_store(write_shards=4)
+
+    @pytest.fixture
+    def spoil(self):
+        return spoil_dynamodb
 
 
 def raw_item(store: DynamoDBFeedbackStore, interaction_id: str) -> dict:

@@ -107,6 +107,12 @@ class TestOutboxOverSQLite(FeedbackStoreContract, AuditLogContract):
         yield OutboxFeedbackStore(inner, tmp_path / "outbox")
         inner.close()
 
+    @pytest.fixture
+    def spoil(self):
+        from tests.feedback.test_sqlite import spoil_sqlite
+
+        return lambda store, interaction_id, **changes: spoil_sqlite(store.inner, interaction_id, **changes)
+
 
 # -- with the SQLite store behind a switch -----------------------------------------------------
 

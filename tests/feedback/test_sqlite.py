@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sqlite3
+import stat
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -14,7 +16,13 @@ from feedback.errors import StoreUnavailable
 from feedback.records import Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
 from feedback.stores.sqlite import SQLiteFeedbackStore
-from tests.feedback.contract import T0, AuditLogContract, FeedbackStoreContract, ids, list_all, make
+from tests.feedback.contract import T0, AuditLogContract, FeedbackStoreContract, ids, list_all, make, spoiled
+
+
+def spoil_sqlite(store: SQLiteFeedbackStore, interaction_id: str, **changes) -> None:
+    conn = store._connection()
+    (text,) = conn.execute("SELECT record FROM interactions WHERE id = ?", (interaction_id,)).fetchone()
+    conn.execute("UPDATE interactions SET record = ? WHERE id = ?", (spoiled(text, **changes), interaction_id))
 
 
 class TestSQLiteFeedbackStore(FeedbackStoreContract, AuditLogContract):
@@ -23,6 +31,10 @@ class TestSQLiteFeedbackStore(FeedbackStoreContract, AuditLogContract):
         s = SQLiteFeedbackStore(tmp_path / "feedback.db")
         yield s
         s.close()
+
+    @pytest.fixture
+    def spoil(self):
+        return spoil_sqlite
 
 
 @pytest.fixture
@@ -333,4 +345,27 @@ def test_concurrent_processes_lose_nothing(path):
         assert got.feedback.note in {f"{p}-{last_i[k]}" for p in range(PROCESSES) if p % 3 == 0}
         assert got.judge.reason in {f"{p}-{last_i[k]}" for p in range(PROCESSES) if p % 3 == 1}
         assert got.review.reviewer in {f"{p}-{last_i[k]}" for p in range(PROCESSES) if p % 3 == 2}
+    store.close()
+
+
+def test_a_new_database_and_its_wal_and_shm_files_are_readable_by_the_owner_only(path):
+    old = os.umask(0)  # even where every new file would be world-writable
+    try:
+        store = SQLiteFeedbackStore(path)
+        store.put(make("a"))
+        files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+        assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in files} == {p.name: 0o600 for p in files}
+        store.close()
+    finally:
+        os.umask(old)
+
+
+def test_an_existing_database_keeps_the_mode_its_owner_gave_it(path):
+    first = SQLiteFeedbackStore(path)
+    first.put(make("a"))
+    first.close()
+    path.chmod(0o640)  # shared with a group on purpose
+    store = SQLiteFeedbackStore(path)
+    store.put(make("b"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
     store.close()

@@ -3,18 +3,20 @@ it, the merge of its partitions, and the opaque cursor that resumes a listing.""
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from feedback.errors import StoreUnavailable
-from feedback.records import Interaction
+from feedback.errors import StoreUnavailable, UnreadableRecord
+from feedback.records import Interaction, load_stored
 from feedback.stores.base import InteractionFilter
 from feedback.stores.cursor import decode_cursor, encode_cursor
 from feedback.stores.dynamodb.schema import EPOCH, MICROSECOND, SORT_KEY, partitions, split_created_key, time_key
 
 Call = Callable[..., dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 def cursor_after(key: str) -> str:
@@ -177,8 +179,10 @@ def query_index(
         kwargs["ExclusiveStartKey"] = last
 
 
-def batch_get(call: Call, table_name: str, ids: list[str]) -> dict[str, Interaction]:
+def batch_get(call: Call, table_name: str, ids: list[str], unreadable: list[str] | None = None) -> dict[str, Interaction]:
     """The records with these ids (strongly consistent), in no particular order.
+
+    A record that no longer validates is left out, logged, and its id added to ``unreadable``.
 
     Raises:
         StoreUnavailable: keys stayed unprocessed (throttled) through every retry.
@@ -196,7 +200,12 @@ def batch_get(call: Call, table_name: str, ids: list[str]) -> dict[str, Interact
         for attempt in range(10):
             response = call("batch_get_item", RequestItems=request)
             for entry in response.get("Responses", {}).get(table_name, []):
-                out[entry["id"]["S"]] = Interaction.model_validate_json(entry["record"]["S"])
+                try:
+                    out[entry["id"]["S"]] = load_stored(entry["record"]["S"], entry["id"]["S"])
+                except UnreadableRecord as e:
+                    log.warning("%s; left out", e)
+                    if unreadable is not None:
+                        unreadable.append(entry["id"]["S"])
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break

@@ -103,6 +103,15 @@ def _shard(interaction_id: str, shards: int) -> int:
     return zlib.crc32(interaction_id.encode()) % shards
 
 
+def from_micros(value: int) -> datetime:
+    """Microseconds since the epoch as a UTC time, clamped to what a datetime holds (an item stored
+    before times were bounded may lie outside it)."""
+    try:
+        return EPOCH + value * MICROSECOND
+    except OverflowError:
+        return (datetime.min if value < 0 else datetime.max).replace(tzinfo=UTC)
+
+
 def micros(value: datetime) -> int:
     """Microseconds since the epoch; a naive datetime is taken to be UTC."""
     return (_utc(value) - EPOCH) // MICROSECOND

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import random
 import time
 from typing import Any
 
 from common.aws import ClientOptions
-from feedback.errors import NotFound, StoreUnavailable
-from feedback.records import Feedback, Interaction, JudgeScore, Review, now
+from feedback.errors import NotFound, StoreUnavailable, UnreadableRecord
+from feedback.records import Feedback, Interaction, JudgeScore, Review, load_stored, now
 from feedback.stores.base import (
     AttachmentField,
     AttachmentSetters,
@@ -33,15 +34,16 @@ from feedback.stores.dynamodb.query import (
     query_index,
 )
 from feedback.stores.dynamodb.schema import (
-    EPOCH,
-    MICROSECOND,
     SORT_KEY,
+    from_micros,
     item,
     partitions,
     time_key,
 )
 from feedback.stores.dynamodb.sizing import MAX_ITEM_BYTES, fit
 from feedback.stores.dynamodb.table import create_table
+
+log = logging.getLogger(__name__)
 
 
 class DynamoDBFeedbackStore(AttachmentSetters):
@@ -237,7 +239,11 @@ class DynamoDBFeedbackStore(AttachmentSetters):
                 expected, stored = None, None
             else:
                 expected = int(found["version"]["N"])
-                stored = Interaction.model_validate_json(found["record"]["S"])
+                try:
+                    stored = load_stored(found["record"]["S"], interaction.id)
+                except UnreadableRecord as e:  # the incoming record repairs it
+                    log.warning("%s; replacing it with the record written now", e)
+                    stored = None
         raise self._gave_up(interaction.id)
 
     def _attach(
@@ -248,7 +254,7 @@ class DynamoDBFeedbackStore(AttachmentSetters):
         for attempt in range(self.max_conflicts):
             if found is None:
                 raise NotFound(f"no interaction has id {interaction_id!r}")
-            stored = Interaction.model_validate_json(found["record"]["S"])
+            stored = load_stored(found["record"]["S"], interaction_id)
             updated = self._fit(stored.model_copy(update={field: value, "updated_at": now()}))
             try:
                 self._write(updated, int(found["version"]["N"]))
@@ -272,7 +278,7 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
         """
         found = self._read(interaction_id)
-        return Interaction.model_validate_json(found["record"]["S"]) if found else None
+        return load_stored(found["record"]["S"], interaction_id) if found else None
 
     def list(
         self, filters: InteractionFilter | None = None, *, limit: int = 50, cursor: str | None = None
@@ -322,10 +328,11 @@ class DynamoDBFeedbackStore(AttachmentSetters):
         merged = heapq.merge(*streams, key=lambda entry: entry[SORT_KEY]["S"], reverse=True)
         keys = [(entry["id"]["S"], entry[SORT_KEY]["S"]) for entry in itertools.islice(merged, limit + 1)]
         page = keys[:limit]
-        records = batch_get(self._call, self.table_name, [interaction_id for interaction_id, _ in page])
+        unreadable: list[str] = []
+        records = batch_get(self._call, self.table_name, [interaction_id for interaction_id, _ in page], unreadable)
         items = [records[i] for i, _ in page if i in records]
         next_cursor = cursor_after(page[-1][1]) if len(keys) > limit else None
-        return InteractionPage(items=items, next_cursor=next_cursor)
+        return InteractionPage(items=items, next_cursor=next_cursor, unreadable=unreadable)
 
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
         """The user's conversations, the most recently started first.
@@ -376,7 +383,7 @@ class DynamoDBFeedbackStore(AttachmentSetters):
         return [
             SessionSummary(
                 session_id=session_id,
-                started_at=EPOCH + s["started_us"] * MICROSECOND,
+                started_at=from_micros(s["started_us"]),
                 first_question=records[s["first"][2]].question if s["first"][2] in records else "",
                 turns=s["turns"],
             )
