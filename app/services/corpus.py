@@ -96,7 +96,7 @@ class CorpusService:
 
     def render_page(self, source: str, page: int, width: int = 900) -> bytes | None:
         """The cited page as a PNG, or None when the file is gone or not a PDF."""
-        from rag.ingest.pages import render_pdf_page
+        from rag.ingest.render import render_pdf_page
 
         path = self.locate_source(source)
         if path is None or path.suffix.lower() != ".pdf":
