@@ -21,6 +21,7 @@ from rag.embedders.base import Embedder
 from rag.errors import LoadError, RagError
 from rag.ingest.chunking import PageChunker
 from rag.ingest.loaders import is_supported, load_file
+from rag.ingest.pages import classify
 from rag.models import Chunk
 from rag.stores.base import VectorStore
 
@@ -43,6 +44,7 @@ class IngestReport(BaseModel):
     skipped: list[FileIssue] = []
     pruned: list[str] = []
     pages: int = 0
+    skipped_pages: dict[str, int] = {}
     chunks: int = 0
     seconds: float = 0.0
     started_at: float = 0.0
@@ -102,12 +104,16 @@ class Ingestor:
         embedder: embeds chunk text.
         chunker: splits pages into chunks.
         embed_batch: chunks embedded per call, gathered across small documents.
+        skip_pages: leave out pages that ``rag.ingest.pages.classify`` finds are contents,
+            indexes, blank pages, blank forms or repeats (counted in ``skipped_pages``). A
+            document whose every page would be skipped is indexed whole.
     """
 
     store: VectorStore
     embedder: Embedder
     chunker: PageChunker = field(default_factory=PageChunker)
     embed_batch: int = 256
+    skip_pages: bool = True
 
     def ingest(
         self,
@@ -191,9 +197,24 @@ class Ingestor:
             report.unchanged += 1
             return
         pages = load_file(path)
-        chunks = self.chunker.chunk(source, digest, pages)
         report.pages += len(pages)
+        if self.skip_pages:
+            pages = self._worth_indexing(pages, report)
+        chunks = self.chunker.chunk(source, digest, pages)
         pending.append(_Pending(source, chunks))
+
+    @staticmethod
+    def _worth_indexing(pages, report: IngestReport):
+        classified = classify(pages)
+        kept = [p for p in classified if p.kind == "text"]
+        if not kept:  # a one-page form or index is still the document someone asked for
+            return pages
+        counts = dict(report.skipped_pages)
+        for p in classified:
+            if p.kind != "text":
+                counts[p.kind] = counts.get(p.kind, 0) + 1
+        report.skipped_pages = counts
+        return kept
 
     def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
         if not pending:
@@ -214,10 +235,11 @@ class Ingestor:
 
 
 def embedding_text(chunk: Chunk) -> str:
-    """The text embedded for a chunk: the document's name, then the passage.
+    """The text embedded for a chunk: its context (title, folder, heading), then the passage.
 
-    The name gives the passage context it lacks on its own ("Sprinkler Design Standard: …"),
-    which helps questions that name the document.
+    The context gives the passage what it lacks on its own ("Sprinkler Design Standard · 4.2
+    Design density: …"), which helps questions that name the document, edition or section.
+    Chunks indexed before contexts existed fall back to the file name.
     """
-    title = chunk.source.rpartition("/")[2].rsplit(".", 1)[0]
-    return f"{title}: {chunk.text}"
+    context = chunk.context or chunk.source.rpartition("/")[2].rsplit(".", 1)[0]
+    return f"{context}: {chunk.text}"
