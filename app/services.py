@@ -41,7 +41,10 @@ class Services:
 
             if not (s.embedding_endpoint and s.embedding_dimension):
                 raise ConfigError("RAGBOT_EMBEDDING_BACKEND=sagemaker needs RAGBOT_EMBEDDING_ENDPOINT and RAGBOT_EMBEDDING_DIMENSION")
-            return SageMakerEmbedder(s.embedding_endpoint, model_id=s.embedding_model, dimension=s.embedding_dimension, payload=s.embedding_payload)
+            from rag.embedders.concurrent import ConcurrentEmbedder
+
+            inner = SageMakerEmbedder(s.embedding_endpoint, model_id=s.embedding_model, dimension=s.embedding_dimension, payload=s.embedding_payload)
+            return ConcurrentEmbedder(inner, batch_size=inner.batch_size, concurrency=s.embed_concurrency)
         if s.embedding_backend == "bedrock":
             from rag.embedders.bedrock import BedrockEmbedder
 
@@ -122,7 +125,16 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
-        return Retriever(self.store, self.embedder, mode=self.settings.search_mode, distinct_pages=self.settings.distinct_pages)
+        s = self.settings
+        reranker = None
+        if s.reranker:
+            from rag.rerankers.cross_encoder import CrossEncoderReranker
+
+            reranker = CrossEncoderReranker(s.reranker)
+        return Retriever(
+            self.store, self.embedder, mode=s.search_mode, distinct_pages=s.distinct_pages,
+            reranker=reranker, rerank_candidates=s.rerank_candidates,
+        )
 
     @cached_property
     def pipeline(self) -> AnswerPipeline:
@@ -154,7 +166,8 @@ class Services:
         last ingest for the status page."""
         s = self.settings
         ingestor = Ingestor(
-            self.store, self.embedder, PageChunker(s.chunk_size, s.chunk_overlap), embed_batch=max(s.embed_batch_size * 4, 64)
+            self.store, self.embedder, PageChunker(s.chunk_size, s.chunk_overlap), embed_batch=max(s.embed_batch_size * 4, 64),
+            skip_pages=s.skip_boilerplate_pages,
         )
         report = ingestor.ingest(paths, prune=prune, force=force, progress=progress)
         self.last_ingest_path.parent.mkdir(parents=True, exist_ok=True)

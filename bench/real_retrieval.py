@@ -108,7 +108,11 @@ def run_corpus(corpus: str, embedder, args) -> dict:
         if name == "tutorial":
             started = time.perf_counter()
             tutorial = TutorialPipeline(embedder, CORPORA / corpus, CACHE)
-            info["tutorial"] = {"pages": tutorial.pages, "chunks": len(tutorial.chunks), "seconds": round(time.perf_counter() - started, 1)}
+            info["tutorial"] = {
+                "pages": tutorial.pages,
+                "chunks": len(tutorial.chunks),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
             systems[name] = tutorial.search
         else:
             if "store" not in info:
@@ -124,7 +128,7 @@ def run_corpus(corpus: str, embedder, args) -> dict:
 def report(corpus: str, run: dict, threshold: float) -> list[str]:
     questions, results = run["questions"], run["results"]
     lines = [f"\n## {corpus}: {len(questions)} questions; " + "; ".join(f"{k}: {v}" for k, v in run["info"].items())]
-    header = f"| group | n | " + " | ".join(f"{s} hit@1 / hit@5 / MRR" for s in results) + " |"
+    header = "| group | n | " + " | ".join(f"{s} hit@1 / hit@5 / MRR" for s in results) + " |"
     lines += [header, "|---|---:|" + "---|" * len(results)]
     groups: dict[str, list[int]] = defaultdict(list)
     for i, q in enumerate(questions):
@@ -150,9 +154,13 @@ def report(corpus: str, run: dict, threshold: float) -> list[str]:
     if unanswerable:
         cells = []
         for name, res in results.items():
-            best = [max((h["similarity"] for h in res[i] if h["similarity"] is not None), default=0.0) for i in unanswerable]
+            best = [
+                max((h["similarity"] for h in res[i] if h["similarity"] is not None), default=0.0) for i in unanswerable
+            ]
             cells.append(f"{sum(b < threshold for b in best)}/{len(best)} turned away")
-        lines.append(f"| unanswerable (best similarity < {threshold}) | {len(unanswerable)} | " + " | ".join(cells) + " |")
+        lines.append(
+            f"| unanswerable (best similarity < {threshold}) | {len(unanswerable)} | " + " | ".join(cells) + " |"
+        )
     return lines
 
 
@@ -168,7 +176,9 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from rag.embedders.local import SentenceTransformerEmbedder
 
-    embedder = CachedEmbedder(SentenceTransformerEmbedder("all-MiniLM-L6-v2"), CACHE / "embeddings-all-MiniLM-L6-v2.sqlite")
+    embedder = CachedEmbedder(
+        SentenceTransformerEmbedder("all-MiniLM-L6-v2"), CACHE / "embeddings-all-MiniLM-L6-v2.sqlite"
+    )
     print(f"# real-document retrieval  ({time.strftime('%Y-%m-%d %H:%M')}, load avg {os.getloadavg()[0]:.2f})")
     print(f"systems: {args.systems}; k={K}; hits are file + page")
     saved = {}

@@ -62,7 +62,8 @@ class CachedEmbedder:
             vectors = self.inner.embed_documents([texts[i] for _, i in missing])
             with self._lock:
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO v VALUES (?, ?)", [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(missing, vectors)]
+                    "INSERT OR REPLACE INTO v VALUES (?, ?)",
+                    [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(missing, vectors)],
                 )
                 self._db.commit()
             found.update((k, v) for (k, _), v in zip(missing, vectors))
@@ -114,6 +115,11 @@ class TutorialPipeline:
         scores = self.matrix @ q
         top = np.argsort(-scores)[:k]
         return [
-            {"source": self.chunks[i][0], "page": self.chunks[i][1], "score": float(scores[i]), "similarity": float(scores[i])}
+            {
+                "source": self.chunks[i][0],
+                "page": self.chunks[i][1],
+                "score": float(scores[i]),
+                "similarity": float(scores[i]),
+            }
             for i in top
         ]

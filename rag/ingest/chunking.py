@@ -17,7 +17,7 @@ CONTEXT_SEPARATOR = " · "
 
 
 def chunk_context(title: str | None, folder: str, heading: str | None) -> str:
-    """"Ngspice User's Manual · ngspice · 7 Diodes › 7.2 Diode Model (D)"; parts left out when empty."""
+    """ "Ngspice User's Manual · ngspice · 7 Diodes › 7.2 Diode Model (D)"; parts left out when empty."""
     parts = [title or "", folder.replace("/", " / "), heading or ""]
     seen: list[str] = []
     for part in parts:
@@ -59,7 +59,9 @@ class PageChunker:
                 if cid in seen:  # a page that repeats a passage verbatim: index it once
                     continue
                 seen.add(cid)
-                heading = heading_at(page, positions, piece.metadata.get("start_index", 0))
+                # The heading a third of the way in: a chunk that opens with the end of one
+                # section and then starts the next is mostly about the next.
+                heading = heading_at(page, positions, piece.metadata.get("start_index", 0) + len(text) // 3)
                 chunks.append(
                     Chunk(
                         id=cid,

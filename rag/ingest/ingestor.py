@@ -149,7 +149,9 @@ class Ingestor:
             for path in walk(root):
                 source = path.relative_to(base).as_posix()
                 if source in files and files[source] != path:
-                    clashes.append(FileIssue(source=source, reason=f"same path as {files[source]}; {path} was not indexed"))
+                    clashes.append(
+                        FileIssue(source=source, reason=f"same path as {files[source]}; {path} was not indexed")
+                    )
                     continue
                 files[source] = path
         report.files_seen = len(files) + len(clashes)
@@ -190,7 +192,9 @@ class Ingestor:
 
     def _ingest_file(self, source, path, known, force, report, pending) -> None:
         if not is_supported(path):
-            report.skipped.append(FileIssue(source=source, reason=f"unsupported file type '{path.suffix or path.name}'"))
+            report.skipped.append(
+                FileIssue(source=source, reason=f"unsupported file type '{path.suffix or path.name}'")
+            )
             return
         digest = file_hash(path)
         if not force and source in known and known[source].doc_hash == digest:

@@ -8,7 +8,8 @@ page's lines, not at its words, so it works for any language and subject:
 
 * contents: most lines end in a page number after dot leaders or a run of spaces;
 * index: most lines are "term, 12, 57" or "term 12–14";
-* blank: almost no text;
+* blank: no text but a page number, or only lines that recur on other pages (a running
+  head alone: "70 CHAPTER 2. CIRCUIT DESCRIPTION");
 * form: most lines are labels followed by underscores or empty boxes;
 * repeated: the same text (digits aside) as an earlier page of the document.
 
@@ -32,14 +33,14 @@ _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 
 MIN_LINES = 8
-BLANK_CHARS = 40
+RUNNING_HEAD_CHARS = 120
 MAX_PROSE_CHARS = 600
 
 
 def page_kind(text: str) -> PageKind:
     """What a page is, from its text alone (``repeated`` needs the document: see ``classify``)."""
     stripped = text.strip()
-    if len(_SPACE.sub("", stripped)) < BLANK_CHARS:
+    if not _SPACE.sub("", _DIGITS.sub("", stripped)):
         return "blank"
     lines = [ln.strip() for ln in stripped.split("\n") if ln.strip()]
     if len(lines) < MIN_LINES:
@@ -63,12 +64,25 @@ def _fingerprint(text: str) -> str:
     return _SPACE.sub(" ", _DIGITS.sub("#", text.lower())).strip()
 
 
+def _running_only(text: str, recurring: set[str]) -> bool:
+    lines = [_fingerprint(ln) for ln in text.split("\n") if ln.strip()]
+    return len(text) <= RUNNING_HEAD_CHARS and bool(lines) and all(ln in recurring for ln in lines)
+
+
 def classify(pages: Sequence[Page]) -> list[Page]:
-    """The pages with ``kind`` set; a page equal to an earlier one (digits aside) is ``repeated``."""
+    """The pages with ``kind`` set; a page equal to an earlier one (digits aside) is ``repeated``,
+    a short page made only of lines found on three or more other pages is ``blank``."""
+    counts: dict[str, int] = {}
+    for page in pages:
+        for line in {_fingerprint(ln) for ln in page.text.split("\n") if ln.strip()}:
+            counts[line] = counts.get(line, 0) + 1
+    recurring = {line for line, n in counts.items() if n >= 4}
     seen: set[str] = set()
     out = []
     for page in pages:
         kind = page_kind(page.text)
+        if kind == "text" and page.number is not None and _running_only(page.text, recurring):
+            kind = "blank"
         if kind == "text" and page.number is not None:
             fingerprint = _fingerprint(page.text)
             if fingerprint in seen:

@@ -99,6 +99,7 @@ def with_headings(pages: Sequence[Page], outline: Sequence[tuple[int, str, int |
 
 
 _NON_WORD = re.compile(r"[\W_]+")
+_NUMBERING = re.compile(r"^\s*(?:\d+(?:\.\d+)*\.?|[A-Z]\.\d+(?:\.\d+)*)\s+")
 
 
 def _norm(text: str) -> str:
@@ -120,15 +121,15 @@ def heading_positions(page: Page) -> list[tuple[int, str]]:
     found = []
     at = 0
     for heading in page.headings:
-        needle = _norm(heading.rpartition(" › ")[2])
-        if not needle:
-            continue
+        title = heading.rpartition(" › ")[2]
+        # The outline may number a section the text does not ("7.2 Diode Model" / "Diode Model").
+        needles = {n for n in (_norm(title), _norm(_NUMBERING.sub("", title))) if len(n) >= 3}
         for i in range(at, len(lines)):
             start, line = lines[i]
             norm = _norm(line)
             if not norm or _TRAILING_PAGE.search(line.strip()):
                 continue
-            if norm.startswith(needle) or (len(norm) >= 12 and needle.startswith(norm)):
+            if any(norm.startswith(n) or (len(norm) >= 12 and n.startswith(norm)) for n in needles):
                 found.append((start, heading))
                 at = i + 1
                 break

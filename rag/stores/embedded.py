@@ -108,7 +108,15 @@ class LanceDBVectorStore:
 
     supports_hybrid = True
 
-    def __init__(self, path: Path, *, ann_min_rows: int = 20_000, candidates: int = 50, context_boost: float = 1.0, fusion: FusionWeights | None = None):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        ann_min_rows: int = 20_000,
+        candidates: int = 50,
+        context_boost: float = 1.0,
+        fusion: FusionWeights | None = None,
+    ):
         self.path = Path(path)
         self.ann_min_rows = ann_min_rows
         self.candidates = candidates

@@ -56,7 +56,9 @@ def _peak(scores: Sequence[float]) -> float:
     return (ordered[0] - ordered[1]) / spread if spread > 0 else 0.0
 
 
-def keyword_weight(query: str, similarities: Sequence[float], keyword_scores: Sequence[float], weights: FusionWeights) -> float:
+def keyword_weight(
+    query: str, similarities: Sequence[float], keyword_scores: Sequence[float], weights: FusionWeights
+) -> float:
     """The keyword side's weight for this query, between ``floor`` and ``ceiling``."""
     w = weights.base
     if has_identifier(query):
