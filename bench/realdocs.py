@@ -58,15 +58,17 @@ class CachedEmbedder:
                 rows = self._db.execute(f"SELECT h, b FROM v WHERE h IN ({','.join('?' * len(batch))})", batch)
                 found.update((h, np.frombuffer(b, dtype=np.float32)) for h, b in rows)
         missing = sorted({k: i for i, k in enumerate(keys) if k not in found}.items(), key=lambda kv: kv[1])
-        if missing:
-            vectors = self.inner.embed_documents([texts[i] for _, i in missing])
+        # Slices, each committed: an interrupted run keeps what it embedded.
+        for start in range(0, len(missing), 256):
+            part = missing[start : start + 256]
+            vectors = self.inner.embed_documents([texts[i] for _, i in part])
             with self._lock:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO v VALUES (?, ?)",
-                    [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(missing, vectors)],
+                    [(k, v.astype(np.float32).tobytes()) for (k, _), v in zip(part, vectors)],
                 )
                 self._db.commit()
-            found.update((k, v) for (k, _), v in zip(missing, vectors))
+            found.update((k, v) for (k, _), v in zip(part, vectors))
         self.computed += len(missing)
         self.cached += len(texts) - len(missing)
         if not texts:

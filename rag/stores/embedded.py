@@ -29,6 +29,8 @@ from rag.stores.identifiers import identifier_phrases
 log = logging.getLogger(__name__)
 
 TABLE = "chunks"
+# What a search brings back (not the vector: 1.5 kB a row that nobody reads).
+RESULT_COLUMNS = ["id", "source", "folder", "page", "text", "doc_hash", "chunk_index", "context"]
 META_FILE = "ragbot-index.json"
 
 
@@ -301,7 +303,7 @@ class LanceDBVectorStore:
         limit = max(k, self.candidates)
         try:
             if mode == "vector":
-                rows = self._vector_query(table, vector, where, k).to_list()
+                rows = self._vector_query(table, vector, where, k).select(RESULT_COLUMNS).to_list()
             elif mode == "keyword":
                 rows = self._keyword_rows(table, text, vector, where, limit)
             else:
@@ -313,15 +315,18 @@ class LanceDBVectorStore:
         return [self._scored(row, mode) for row in rows[:k]]
 
     def _keyword_rows(self, table, text, vector, where, limit) -> list[dict]:
-        rows = boost_identifiers(text, self._keyword_query(table, text, where, limit).to_list())
+        hits = self._keyword_query(table, text, where, limit).to_arrow()
+        rows = hits.drop_columns(["vector"]).to_pylist()
         if vector is not None and rows:
             # Cosine of the stored (unit) vectors: every keyword candidate gets a similarity.
-            sims = np.asarray([r["vector"] for r in rows], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+            matrix = hits["vector"].combine_chunks().flatten().to_numpy().reshape(len(rows), -1)
+            sims = matrix @ np.asarray(vector, dtype=np.float32)
             rows = [r | {"_distance": 1.0 - float(s)} for r, s in zip(rows, sims, strict=True)]
-        return rows
+        return boost_identifiers(text, rows)
 
     def _hybrid_rows(self, table, text, vector, where, limit) -> list[dict]:
-        by_id = {r["id"]: r for r in self._vector_query(table, vector, where, limit).to_list()}
+        vector_hits = self._vector_query(table, vector, where, limit).select(RESULT_COLUMNS).to_list()
+        by_id = {r["id"]: r for r in vector_hits}
         for row in self._keyword_rows(table, text, vector, where, limit):
             by_id[row["id"]] = by_id.get(row["id"], {}) | row
         rows = list(by_id.values())

@@ -8,7 +8,10 @@ from rag.ingest.pages import classify, page_kind
 from rag.ingest.structure import document_title, heading_lines, heading_positions, with_headings
 from rag.models import Page
 
-CONTENTS = "\n".join(["Contents"] + [f"{i}.{j} Section about topic {i}{j} . . . . . . . . {10 * i + j}" for i in range(1, 5) for j in range(1, 4)])
+CONTENTS = "\n".join(
+    ["Contents"]
+    + [f"{i}.{j} Section about topic {i}{j} . . . . . . . . {10 * i + j}" for i in range(1, 5) for j in range(1, 4)]
+)
 INDEX = "\n".join(["Index"] + [f"term{i}, {i + 3}, {i * 7}" for i in range(20)])
 TABLE = "\n".join(
     ["Name Parameter Units Default Example"]
@@ -33,12 +36,19 @@ def test_tables_and_prose_beside_a_contents_box_stay():
 
 
 def test_a_page_repeating_an_earlier_one_is_marked_and_page_numbers_do_not_matter():
-    pages = [Page(number=1, text="Warranty terms apply. Page 1"), Page(number=2, text="Body."), Page(number=3, text="Warranty terms apply. Page 3")]
+    pages = [
+        Page(number=1, text="Warranty terms apply. Page 1"),
+        Page(number=2, text="Body."),
+        Page(number=3, text="Warranty terms apply. Page 3"),
+    ]
     assert [p.kind for p in classify(pages)] == ["text", "text", "repeated"]
 
 
 def test_a_page_with_nothing_but_its_running_head_is_blank():
-    pages = [Page(number=n, text=f"{n} CHAPTER 2. CIRCUIT DESCRIPTION\nBody of page {n} " + "words " * n) for n in range(1, 6)]
+    pages = [
+        Page(number=n, text=f"{n} CHAPTER 2. CIRCUIT DESCRIPTION\nBody of page {n} " + "words " * n)
+        for n in range(1, 6)
+    ]
     pages.append(Page(number=6, text="6 CHAPTER 2. CIRCUIT DESCRIPTION"))
     assert [p.kind for p in classify(pages)] == ["text"] * 5 + ["blank"]
 
@@ -75,7 +85,9 @@ def test_outline_headings_carry_over_pages_and_land_on_their_line():
 
 
 def test_chunks_carry_title_folder_and_heading_but_show_the_page_text():
-    pages = with_headings([Page(number=1, text="Scope\n4.2 Design density\nThe density is 8 mm/min.", title="Sprinkler Standard FP-300")])
+    pages = with_headings(
+        [Page(number=1, text="Scope\n4.2 Design density\nThe density is 8 mm/min.", title="Sprinkler Standard FP-300")]
+    )
     (chunk,) = PageChunker(200, 20).chunk("Fire/FP-300.pdf", "h", pages)
     assert chunk.text == pages[0].text
     assert chunk.context == "Sprinkler Standard FP-300 · Fire · 4.2 Design density"

@@ -14,8 +14,12 @@ def test_identifiers_are_codes_numbers_and_capitalised_names():
 def test_keyword_side_counts_more_for_identifiers_and_a_clear_bm25_winner():
     w = FusionWeights()
     flat = [0.5, 0.49, 0.48, 0.47]
-    assert keyword_weight("default of BV", flat, [5.0, 4.9, 4.8], w) > keyword_weight("breakdown voltage", flat, [5.0, 4.9, 4.8], w)
-    assert keyword_weight("breakdown voltage", flat, [9.0, 2.0, 1.9], w) > keyword_weight("breakdown voltage", flat, [5.0, 4.9, 4.8], w)
+    assert keyword_weight("default of BV", flat, [5.0, 4.9, 4.8], w) > keyword_weight(
+        "breakdown voltage", flat, [5.0, 4.9, 4.8], w
+    )
+    assert keyword_weight("breakdown voltage", flat, [9.0, 2.0, 1.9], w) > keyword_weight(
+        "breakdown voltage", flat, [5.0, 4.9, 4.8], w
+    )
     # and less when the vector side has the clear winner
     assert keyword_weight("breakdown voltage", [0.9, 0.3, 0.29], [5.0, 4.9, 4.8], w) < w.base
 
