@@ -58,14 +58,15 @@ def build_ragbot(corpus: str, embedder, args) -> tuple[object, dict]:
     from rag.ingest.ingestor import Ingestor
     from rag.stores.embedded import LanceDBVectorStore
 
-    index = CACHE / "index" / corpus
+    index = CACHE / "index" / (corpus + ("-all-pages" if args.no_skip_pages else ""))
     shutil.rmtree(index, ignore_errors=True)
     store = LanceDBVectorStore(index)
     ingestor = Ingestor(store, embedder, **ingestor_options(args))
     started = time.perf_counter()
     report = ingestor.ingest([CORPORA / corpus])
     info = {"pages": report.pages, "chunks": report.chunks, "seconds": round(time.perf_counter() - started, 1)}
-    info.update(getattr(report, "skipped_pages", None) and {"skipped_pages": report.skipped_pages} or {})
+    if report.skipped_pages:
+        info["skipped_pages"] = report.skipped_pages
     return store, info
 
 

@@ -45,7 +45,8 @@ def candidates(store, embedder, question: str) -> list[dict]:
     ]
 
 
-def hit5(q: dict, ordered: list[dict]) -> bool:
+def page_rank(q: dict, ordered: list[dict], k: int = 10) -> int | None:
+    """Rank of the expected page among distinct pages (as Retriever cites them), up to k."""
     seen = []
     for c in ordered:
         key = (c["source"], c["page"])
@@ -53,10 +54,15 @@ def hit5(q: dict, ordered: list[dict]) -> bool:
             continue
         seen.append(key)
         if key == (q["source"], q["page"]):
-            return True
-        if len(seen) == 5:
-            return False
-    return False
+            return len(seen)
+        if len(seen) == k:
+            return None
+    return None
+
+
+def hit5(q: dict, ordered: list[dict]) -> bool:
+    rank = page_rank(q, ordered)
+    return rank is not None and rank <= 5
 
 
 def main() -> None:
@@ -83,26 +89,32 @@ def main() -> None:
     for corpus, items in data.items():
         v = sum(hit5(q, side(c, "vector_rank")) for q, c in items) / len(items)
         k = sum(hit5(q, side(c, "keyword_rank")) for q, c in items) / len(items)
+        v_mrr = sum(1 / r for q, c in items if (r := page_rank(q, side(c, "vector_rank")))) / len(items)
+        k_mrr = sum(1 / r for q, c in items if (r := page_rank(q, side(c, "keyword_rank")))) / len(items)
         best_side[corpus] = max(v, k)
-        print(f"{corpus}: n={len(items)} vector {v:.3f} keyword {k:.3f}")
+        print(f"{corpus}: n={len(items)} hit@5/MRR vector {v:.3f}/{v_mrr:.3f} keyword {k:.3f}/{k_mrr:.3f}")
 
     results = []
     grid = itertools.product([0.3, 0.4, 0.5, 0.6, 0.7], [0.0, 0.15, 0.3], [0.0, 0.3, 0.6], [0.1, 0.2], [0.8, 0.9])
     for base, ident, peak, floor, ceiling in grid:
         weights = FusionWeights(base=base, identifier=ident, peak=peak, floor=floor, ceiling=ceiling)
-        scores = {}
+        scores, mrr = {}, {}
         for corpus, items in data.items():
-            hits = 0
+            hits = rr = 0.0
             for q, cands in items:
                 fused = fuse(q["query"], [c["similarity"] for c in cands], [c["bm25"] for c in cands], weights)
                 ordered = [c for _, c in sorted(zip(fused, cands), key=lambda t: -t[0])]
-                hits += hit5(q, ordered)
-            scores[corpus] = hits / len(items)
+                rank = page_rank(q, ordered)
+                hits += rank is not None and rank <= 5
+                rr += 1 / rank if rank else 0.0
+            scores[corpus], mrr[corpus] = hits / len(items), rr / len(items)
         margin = min(scores[c] - best_side[c] for c in scores)
-        results.append((margin, sum(scores.values()) / len(scores), weights, scores))
-    results.sort(key=lambda r: (-r[0], -r[1]))
-    for margin, mean, weights, scores in results[:15]:
-        print(f"margin {margin:+.3f} mean {mean:.3f} {weights} " + " ".join(f"{c} {s:.3f}" for c, s in scores.items()))
+        results.append((margin, sum(scores.values()) / len(scores), sum(mrr.values()) / len(mrr), weights, scores, mrr))
+    results.sort(key=lambda r: (-r[0], -r[1], -r[2]))
+    shipped = FusionWeights()
+    for margin, mean, mean_mrr, weights, scores, mrr in results[:12] + [r for r in results if r[3] == shipped]:
+        mark = " (shipped)" if weights == shipped else ""
+        print(f"margin {margin:+.3f} hit@5 {mean:.3f} MRR {mean_mrr:.3f} {weights}{mark} " + " ".join(f"{c} {scores[c]:.3f}/{mrr[c]:.3f}" for c in scores))
 
 
 if __name__ == "__main__":

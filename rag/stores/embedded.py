@@ -303,7 +303,7 @@ class LanceDBVectorStore:
         limit = max(k, self.candidates)
         try:
             if mode == "vector":
-                rows = self._vector_query(table, vector, where, k).select(RESULT_COLUMNS).to_list()
+                rows = self._vector_query(table, vector, where, k).select([*RESULT_COLUMNS, "_distance"]).to_list()
             elif mode == "keyword":
                 rows = self._keyword_rows(table, text, vector, where, limit)
             else:
@@ -325,7 +325,7 @@ class LanceDBVectorStore:
         return boost_identifiers(text, rows)
 
     def _hybrid_rows(self, table, text, vector, where, limit) -> list[dict]:
-        vector_hits = self._vector_query(table, vector, where, limit).select(RESULT_COLUMNS).to_list()
+        vector_hits = self._vector_query(table, vector, where, limit).select([*RESULT_COLUMNS, "_distance"]).to_list()
         by_id = {r["id"]: r for r in vector_hits}
         for row in self._keyword_rows(table, text, vector, where, limit):
             by_id[row["id"]] = by_id.get(row["id"], {}) | row
