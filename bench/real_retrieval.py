@@ -54,14 +54,14 @@ def metrics(ranks: list[int | None]) -> dict:
     }
 
 
-def build_ragbot(corpus: str, embedder, args) -> tuple[object, dict]:
+def build_ragbot(corpus: str, embedder, skip_pages: bool) -> tuple[object, dict]:
     from rag.ingest.ingestor import Ingestor
     from rag.stores.embedded import LanceDBVectorStore
 
-    index = CACHE / "index" / (corpus + ("-all-pages" if args.no_skip_pages else ""))
+    index = CACHE / "index" / (corpus + ("" if skip_pages else "-all-pages"))
     shutil.rmtree(index, ignore_errors=True)
     store = LanceDBVectorStore(index)
-    ingestor = Ingestor(store, embedder, **ingestor_options(args))
+    ingestor = Ingestor(store, embedder, skip_pages=skip_pages)
     started = time.perf_counter()
     report = ingestor.ingest([CORPORA / corpus])
     info = {"pages": report.pages, "chunks": report.chunks, "seconds": round(time.perf_counter() - started, 1)}
@@ -70,41 +70,35 @@ def build_ragbot(corpus: str, embedder, args) -> tuple[object, dict]:
     return store, info
 
 
-def ingestor_options(args) -> dict:
-    options = {}
-    if args.no_skip_pages:
-        options["skip_pages"] = False
-    return options
-
-
 def ragbot_search(store, embedder, mode: str, args):
-    from rag.pipeline import Retriever
+    """``mode`` is a search mode, or ``hybrid+rerank`` for hybrid with ``--reranker``."""
+    from rag.retrieval import Retriever
 
-    retriever = Retriever(store, embedder, mode=mode, **retriever_options(args, mode))
+    reranker = None
+    if mode == "hybrid+rerank":
+        from rag.rerankers.cross_encoder import CrossEncoderReranker
+
+        if not args.reranker:
+            sys.exit("the hybrid+rerank system needs --reranker FOLDER")
+        reranker, mode = CrossEncoderReranker(args.reranker), "hybrid"
+    retriever = Retriever(store, embedder, mode=mode, reranker=reranker)
 
     def search(query: str, k: int) -> list[dict]:
-        results = retriever.search(query, k=k)
         return [
             {"source": r.chunk.source, "page": r.chunk.page, "score": r.score, "similarity": r.similarity}
-            for r in results
+            for r in retriever.search(query, k=k)
         ]
 
     return search
 
 
-def retriever_options(args, mode: str) -> dict:
-    options = {}
-    if args.reranker and mode == "hybrid+rerank":
-        from rag.rerankers.cross_encoder import CrossEncoderReranker
-
-        options["reranker"] = CrossEncoderReranker(args.reranker)
-    return options
-
-
 def run_corpus(corpus: str, embedder, args) -> dict:
+    """Every system asks every question. A system named ``MODE@all-pages`` searches an index
+    that kept the contents/index/blank pages, for the effect of skipping them."""
     questions = load_questions(corpus)
     systems = {}
     info = {}
+    stores = {}
     for name in args.systems.split(","):
         if name == "tutorial":
             started = time.perf_counter()
@@ -115,13 +109,12 @@ def run_corpus(corpus: str, embedder, args) -> dict:
                 "seconds": round(time.perf_counter() - started, 1),
             }
             systems[name] = tutorial.search
-        else:
-            if "store" not in info:
-                store, info["ragbot"] = build_ragbot(corpus, embedder, args)
-                info["store"] = True
-            mode = name.split("+")[0]
-            systems[name] = ragbot_search(store, embedder, mode if name != "hybrid+rerank" else name, args)
-    info.pop("store", None)
+            continue
+        mode, _, variant = name.partition("@")
+        skip = variant != "all-pages"
+        if skip not in stores:
+            stores[skip], info["ragbot" if skip else "ragbot@all-pages"] = build_ragbot(corpus, embedder, skip)
+        systems[name] = ragbot_search(stores[skip], embedder, mode, args)
     results = {name: [search(q["query"], K) for q in questions] for name, search in systems.items()}
     return {"questions": questions, "results": results, "info": info}
 
@@ -156,9 +149,13 @@ def report(corpus: str, run: dict, threshold: float) -> list[str]:
         cells = []
         for name, res in results.items():
             best = [
-                max((h["similarity"] for h in res[i] if h["similarity"] is not None), default=0.0) for i in unanswerable
+                max((h["similarity"] for h in res[i] if h["similarity"] is not None), default=None)
+                for i in unanswerable
             ]
-            cells.append(f"{sum(b < threshold for b in best)}/{len(best)} turned away")
+            if any(b is None for b in best):  # keyword mode reports no similarity
+                cells.append("n/a")
+            else:
+                cells.append(f"{sum(b < threshold for b in best)}/{len(best)} turned away")
         lines.append(
             f"| unanswerable (best similarity < {threshold}) | {len(unanswerable)} | " + " | ".join(cells) + " |"
         )
@@ -170,10 +167,14 @@ def main() -> None:
     parser.add_argument("--corpora", default="manuals,latex-news")
     parser.add_argument("--systems", default="tutorial,hybrid,vector,keyword")
     parser.add_argument("--threshold", type=float, default=0.22, help="AnswerPipeline.min_similarity")
-    parser.add_argument("--no-skip-pages", action="store_true", help="index contents/index/blank pages too")
     parser.add_argument("--reranker", default=None, help="CrossEncoder folder for the hybrid+rerank system")
     parser.add_argument("--save", type=Path, default=CACHE / "last-run.json")
+    parser.add_argument("--report-only", type=Path, default=None, help="print the tables of a saved run again")
     args = parser.parse_args()
+    if args.report_only:
+        for corpus, run in json.loads(args.report_only.read_text()).items():
+            print("\n".join(report(corpus, run, args.threshold)))
+        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from rag.embedders.local import SentenceTransformerEmbedder
 

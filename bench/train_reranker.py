@@ -66,7 +66,9 @@ def train(pairs, out: Path, epochs: int, batch_size: int, max_length: int) -> No
     from rag.embedders.local import resolve_model_path
 
     model = CrossEncoder(resolve_model_path("all-MiniLM-L6-v2"), num_labels=1, max_length=max_length)
-    data = Dataset.from_dict({"query": [p[0] for p in pairs], "passage": [p[1] for p in pairs], "label": [p[2] for p in pairs]})
+    data = Dataset.from_dict(
+        {"query": [p[0] for p in pairs], "passage": [p[1] for p in pairs], "label": [p[2] for p in pairs]}
+    )
     arguments = CrossEncoderTrainingArguments(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=epochs,
@@ -90,7 +92,10 @@ def evaluate(corpus: str, store, embedder, reranker, split: str) -> None:
     from rag.retrieval import Retriever
 
     questions = [q for q in load_questions(corpus) if q["split"] == split and q["kind"] != "unanswerable"]
-    systems = {"hybrid": Retriever(store, embedder), "hybrid + re-ranker": Retriever(store, embedder, reranker=reranker)}
+    systems = {
+        "hybrid": Retriever(store, embedder),
+        "hybrid + re-ranker": Retriever(store, embedder, reranker=reranker),
+    }
     print(f"\n{corpus} ({split}, {len(questions)} questions): hit@1 / hit@5 / MRR")
     for name, retriever in systems.items():
         started = time.perf_counter()
@@ -109,7 +114,9 @@ def main() -> None:
     parser.add_argument("--evaluate", default="manuals,latex-news")
     parser.add_argument("--out", type=Path, default=CACHE / "reranker")
     parser.add_argument("--pairs", type=int, default=1500)
-    parser.add_argument("--extra-pairs", type=Path, default=None, help="JSONL of {query, passage, label} (from feedback)")
+    parser.add_argument(
+        "--extra-pairs", type=Path, default=None, help="JSONL of {query, passage, label} (from feedback)"
+    )
     parser.add_argument("--negatives", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=16)
@@ -127,8 +134,14 @@ def main() -> None:
         started = time.perf_counter()
         pairs = mine(store, args.pairs, args.negatives, seed=3)
         if args.extra_pairs:
-            pairs += [(d["query"], d["passage"], float(d["label"])) for d in map(json.loads, args.extra_pairs.read_text().splitlines()) if d]
-        print(f"mined {len(pairs)} pairs ({sum(p[2] for p in pairs):.0f} positive) in {time.perf_counter() - started:.0f} s")
+            pairs += [
+                (d["query"], d["passage"], float(d["label"]))
+                for d in map(json.loads, args.extra_pairs.read_text().splitlines())
+                if d
+            ]
+        print(
+            f"mined {len(pairs)} pairs ({sum(p[2] for p in pairs):.0f} positive) in {time.perf_counter() - started:.0f} s"
+        )
         started = time.perf_counter()
         train(pairs, args.out, args.epochs, args.batch_size, args.max_length)
         print(f"trained in {time.perf_counter() - started:.0f} s -> {args.out}")
