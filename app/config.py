@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     distinct_pages: bool = Field(default=True, description="Cite each page once: the best passage per page, then the next pages.")
     ann_min_rows: int = Field(default=20_000, ge=1, description="Chunks before the ANN index is built (exact search below).")
     ingest_follow_links: bool = Field(default=False, description="Ingest also follows symbolic links that lead outside the ingested folder.")
+    skip_boilerplate_pages: bool = Field(default=True, description="Leave contents, index, blank, blank-form and repeated pages out of the index.")
+    reranker: Path | None = Field(default=None, description="Folder of a sentence-transformers CrossEncoder that re-ranks the best candidates (off when unset).")
+    rerank_candidates: int = Field(default=20, ge=1, le=200, description="First-stage results the re-ranker reads.")
+    embed_concurrency: int = Field(default=4, ge=1, le=64, description="Embedding batches in flight at once for the SageMaker backend.")
     # Generation
     generator: Literal["local", "sagemaker", "bedrock", "openai"] = Field(default="local", description="Answer model backend.")
     sagemaker_endpoint: str | None = Field(default=None, description="SageMaker real-time endpoint serving the answer model.")

@@ -39,9 +39,13 @@ def _sagemaker_embedder(s: Settings):
         s.embedding_endpoint and s.embedding_dimension,
         "RAGBOT_EMBEDDING_BACKEND=sagemaker needs RAGBOT_EMBEDDING_ENDPOINT and RAGBOT_EMBEDDING_DIMENSION",
     )
-    return SageMakerEmbedder(
+    from rag.embedders.concurrent import ConcurrentEmbedder
+
+    inner = SageMakerEmbedder(
         s.embedding_endpoint, model_id=s.embedding_model, dimension=s.embedding_dimension, payload=s.embedding_payload
     )
+    # Remote embedding is latency-bound: several batches in flight ingest at the endpoint's rate.
+    return ConcurrentEmbedder(inner, batch_size=inner.batch_size, concurrency=s.embed_concurrency)
 
 
 def _bedrock_embedder(s: Settings):
@@ -282,7 +286,19 @@ class Backends:
         from rag.pipeline import Retriever
 
         s = self.settings
-        return Retriever(self.store, self.embedder, mode=s.search_mode, distinct_pages=s.distinct_pages)
+        reranker = None
+        if s.reranker:
+            from rag.rerankers.cross_encoder import CrossEncoderReranker
+
+            reranker = CrossEncoderReranker(s.reranker)
+        return Retriever(
+            self.store,
+            self.embedder,
+            mode=s.search_mode,
+            distinct_pages=s.distinct_pages,
+            reranker=reranker,
+            rerank_candidates=s.rerank_candidates,
+        )
 
     @cached_property
     def pipeline(self):

@@ -18,11 +18,25 @@ def chunk_id(source: str, page: int | None, text: str) -> str:
     return digest[:32]
 
 
+PageKind = Literal["text", "contents", "index", "blank", "form", "repeated"]
+
+
 class Page(BaseModel):
-    """Text of one page (or the whole document for page-less formats)."""
+    """Text of one page (or the whole document for page-less formats).
+
+    ``title`` is the document's title as the file states it (its metadata or first lines), the
+    same on every page; ``heading`` the section in effect at the top of the page and
+    ``headings`` the sections that start on it, in order (from the PDF outline, or heading
+    lines found in the text). ``kind`` says whether the page is worth indexing (see
+    ``rag.ingest.pages``).
+    """
 
     number: int | None
     text: str
+    title: str | None = None
+    heading: str | None = None
+    headings: list[str] = Field(default_factory=list)
+    kind: PageKind = "text"
 
 
 class Chunk(BaseModel):
@@ -35,6 +49,10 @@ class Chunk(BaseModel):
     text: str
     doc_hash: str = Field(description="Content hash of the whole file the chunk came from.")
     chunk_index: int = 0
+    context: str = Field(
+        default="",
+        description="Document title, folder and nearest section heading: searched and embedded with the text, never shown as it.",
+    )
 
 
 class SearchFilters(BaseModel):

@@ -6,72 +6,12 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag.embedders.base import Embedder
-from rag.errors import InvalidQuery
 from rag.generators.base import GenerationParams, Generator
-from rag.models import Answer, Citation, ScoredChunk, SearchFilters, SearchMode, Turn
+from rag.models import Answer, Citation, ScoredChunk, SearchFilters, Turn
 from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, says_not_found
-from rag.stores.base import VectorStore
 
-MAX_QUESTION_CHARS = 2000
-
-
-@dataclass
-class Retriever:
-    """Embeds a query and searches the store.
-
-    """
-
-    store: VectorStore
-    embedder: Embedder
-    mode: SearchMode = "hybrid"
-    distinct_pages: bool = True
-    _model_checked: bool = field(default=False, init=False, repr=False)
-
-    def search(self, query: str, *, k: int = 5, filters: SearchFilters | None = None, mode: SearchMode | None = None) -> list[ScoredChunk]:
-        """The ``k`` best passages. Raises InvalidQuery, and EmbeddingModelMismatch when the index
-        was built with another embedding model than the one configured."""
-        query = validate_question(query)
-        mode = mode or self.mode
-        if not self._model_checked and mode != "keyword" and self.store.count() > 0:
-            # Vectors from another model would rank at random: refuse instead of answering badly.
-            self.store.check_embedding_model(self.embedder.model_id, self.embedder.dimension)
-            self._model_checked = True
-        vector = None if mode == "keyword" else self.embedder.embed_query(query)
-        if not self.distinct_pages:
-            return self.store.search(query, vector, k=k, mode=mode, filters=filters)
-        results = self.store.search(query, vector, k=k * 3, mode=mode, filters=filters)
-        return one_per_page(results, k)
-
-
-def one_per_page(results: Sequence[ScoredChunk], k: int) -> list[ScoredChunk]:
-    """The best chunk of each page, in rank order, until ``k``.
-
-    Citations point at pages: five chunks of one page would cite that page five times and
-    hide the next-best pages, where the answer often is.
-    """
-    seen: set[tuple[str, int | None, str]] = set()
-    kept = []
-    for r in results:
-        # Page-less documents have one "page"; keep their distinct chunks apart by id.
-        key = (r.chunk.source, r.chunk.page, "" if r.chunk.page is not None else r.chunk.id)
-        if key in seen:
-            continue
-        seen.add(key)
-        kept.append(r)
-        if len(kept) == k:
-            break
-    return kept
-
-
-def validate_question(question: str) -> str:
-    """The question stripped; raises InvalidQuery when empty or too long."""
-    question = (question or "").strip()
-    if not question:
-        raise InvalidQuery("The question is empty: type a question.")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise InvalidQuery(f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}.")
-    return question
+# The Retriever lives in rag.retrieval; re-exported here for the callers that import it from here.
+from rag.retrieval import MAX_QUESTION_CHARS, Retriever, one_per_page, validate_question  # noqa: F401
 
 
 def to_citations(results: Sequence[ScoredChunk]) -> list[Citation]:

@@ -53,6 +53,7 @@ class CorpusService:
             PageChunker(s.chunk_size, s.chunk_overlap),
             embed_batch=max(s.embed_batch_size * 4, 64),
             follow_links=s.ingest_follow_links,
+            skip_pages=s.skip_boilerplate_pages,
         )
         report = ingestor.ingest(paths, prune=prune, force=force, progress=progress)
         self.backends.catalog.record(report)

@@ -1,14 +1,37 @@
-"""Splitting pages into chunks with LangChain's recursive splitter, never across a page."""
+"""Splitting pages into chunks with LangChain's recursive splitter, never across a page.
+
+Each chunk carries its context (document title, folder, nearest section heading) in
+``Chunk.context``: indexed for keyword search and embedded with the text, while ``text`` stays
+the page's own words, which is what a citation shows. The chunk id hashes source, page and
+text only, so a better heading never changes an id.
+"""
 
 from __future__ import annotations
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from rag.ingest.structure import heading_at, heading_positions
 from rag.models import Chunk, Page, chunk_id
+
+CONTEXT_SEPARATOR = " · "
+
+
+def chunk_context(title: str | None, folder: str, heading: str | None) -> str:
+    """ "Ngspice User's Manual · ngspice · 7 Diodes › 7.2 Diode Model (D)"; parts left out when empty."""
+    parts = [title or "", folder.replace("/", " / "), heading or ""]
+    seen: list[str] = []
+    for part in parts:
+        if part and part.lower() not in (s.lower() for s in seen):
+            seen.append(part)
+    return CONTEXT_SEPARATOR.join(seen)
 
 
 class PageChunker:
-    """Splits each page on its own, so every chunk keeps the page it came from."""
+    """Splits each page on its own, so every chunk keeps the page it came from.
+
+    Lines are split last (after blank lines): a table row, which pypdfium2 reads as one line,
+    stays whole unless it alone is longer than a chunk.
+    """
 
     def __init__(self, chunk_size: int = 1000, chunk_overlap: int = 150):
         if chunk_overlap >= chunk_size:
@@ -18,21 +41,27 @@ class PageChunker:
             chunk_overlap=chunk_overlap,
             separators=["\n\n", "\n", ". ", "; ", ", ", " ", ""],
             keep_separator="end",
+            add_start_index=True,
         )
 
     def chunk(self, source: str, doc_hash: str, pages: list[Page]) -> list[Chunk]:
         folder = source.rpartition("/")[0]
+        fallback_title = source.rpartition("/")[2].rsplit(".", 1)[0]
         chunks: list[Chunk] = []
         seen: set[str] = set()
         for page in pages:
-            for text in self._splitter.split_text(page.text):
-                text = text.strip()
+            positions = heading_positions(page)
+            for piece in self._splitter.create_documents([page.text]):
+                text = piece.page_content.strip()
                 if not text:
                     continue
                 cid = chunk_id(source, page.number, text)
                 if cid in seen:  # a page that repeats a passage verbatim: index it once
                     continue
                 seen.add(cid)
+                # The heading a third of the way in: a chunk that opens with the end of one
+                # section and then starts the next is mostly about the next.
+                heading = heading_at(page, positions, piece.metadata.get("start_index", 0) + len(text) // 3)
                 chunks.append(
                     Chunk(
                         id=cid,
@@ -42,6 +71,7 @@ class PageChunker:
                         text=text,
                         doc_hash=doc_hash,
                         chunk_index=len(chunks),
+                        context=chunk_context(page.title or fallback_title, folder, heading),
                     )
                 )
         return chunks

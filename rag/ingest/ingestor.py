@@ -28,6 +28,7 @@ from rag.embedders.base import Embedder
 from rag.errors import LoadError, RagError
 from rag.ingest.chunking import PageChunker
 from rag.ingest.loaders import is_supported, load_file
+from rag.ingest.pages import classify
 from rag.models import Chunk
 from rag.stores.base import VectorStore
 
@@ -63,6 +64,7 @@ class IngestReport(BaseModel):
     skipped: list[FileIssue] = []
     pruned: list[str] = []
     pages: int = 0
+    skipped_pages: dict[str, int] = {}
     chunks: int = 0
     seconds: float = 0.0
     started_at: float = 0.0
@@ -245,6 +247,9 @@ class Ingestor:
         embed_batch: chunks embedded per call, gathered across small documents.
         follow_links: also follow symbolic links that lead outside the ingested folder (links
             inside it are always followed; see ``walk_tree``).
+        skip_pages: leave out pages that ``rag.ingest.pages.classify`` finds are contents,
+            indexes, blank pages, blank forms or repeats (counted in ``skipped_pages``). A
+            document whose every page would be skipped is indexed whole.
     """
 
     store: VectorStore
@@ -252,6 +257,7 @@ class Ingestor:
     chunker: PageChunker = field(default_factory=PageChunker)
     embed_batch: int = 256
     follow_links: bool = False
+    skip_pages: bool = True
 
     def ingest(
         self,
@@ -298,7 +304,9 @@ class Ingestor:
                     log.info("not read: %s: %s", issue.source, issue.reason)
                     continue
                 if source in files and files[source] != path:
-                    clashes.append(FileIssue(source=source, reason=f"same path as {files[source]}; {path} was not indexed"))
+                    clashes.append(
+                        FileIssue(source=source, reason=f"same path as {files[source]}; {path} was not indexed")
+                    )
                     continue
                 files[source] = path
         report.files_seen = len(files) + len(clashes) + len(report.failed) + len(report.skipped)
@@ -339,16 +347,33 @@ class Ingestor:
 
     def _ingest_file(self, source, path, known, force, report, pending) -> None:
         if not is_supported(path):
-            report.skipped.append(FileIssue(source=source, reason=f"unsupported file type '{path.suffix or path.name}'"))
+            report.skipped.append(
+                FileIssue(source=source, reason=f"unsupported file type '{path.suffix or path.name}'")
+            )
             return
         digest = file_hash(path)
         if not force and source in known and known[source].doc_hash == digest:
             report.unchanged += 1
             return
         pages = load_file(path)
-        chunks = self.chunker.chunk(source, digest, pages)
         report.pages += len(pages)
+        if self.skip_pages:
+            pages = self._worth_indexing(pages, report)
+        chunks = self.chunker.chunk(source, digest, pages)
         pending.append(_Pending(source, chunks))
+
+    @staticmethod
+    def _worth_indexing(pages, report: IngestReport):
+        classified = classify(pages)
+        kept = [p for p in classified if p.kind == "text"]
+        if not kept:  # a one-page form or index is still the document someone asked for
+            return pages
+        counts = dict(report.skipped_pages)
+        for p in classified:
+            if p.kind != "text":
+                counts[p.kind] = counts.get(p.kind, 0) + 1
+        report.skipped_pages = counts
+        return kept
 
     def _flush(self, pending: list[_Pending], report: IngestReport) -> None:
         if not pending:
@@ -369,13 +394,14 @@ class Ingestor:
 
 
 def embedding_text(chunk: Chunk) -> str:
-    """The text embedded for a chunk: the document's name, then the passage.
+    """The text embedded for a chunk: its context (title, folder, heading), then the passage.
 
-    The name gives the passage context it lacks on its own ("Sprinkler Design Standard: …"),
-    which helps questions that name the document.
+    The context gives the passage what it lacks on its own ("Sprinkler Design Standard · 4.2
+    Design density: …"), which helps questions that name the document, edition or section.
+    Chunks indexed before contexts existed fall back to the file name.
     """
-    title = chunk.source.rpartition("/")[2].rsplit(".", 1)[0]
-    return f"{title}: {chunk.text}"
+    context = chunk.context or chunk.source.rpartition("/")[2].rsplit(".", 1)[0]
+    return f"{context}: {chunk.text}"
 
 
 def _undecodable(source: str) -> bool:

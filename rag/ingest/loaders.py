@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import LoadError
+from rag.ingest.structure import document_title, with_headings
 from rag.models import Page
 
 log = logging.getLogger(__name__)
@@ -46,13 +47,38 @@ def load_pdf(path: Path) -> list[Page]:
             pages.append(Page(number=index + 1, text=_clean(textpage.get_text_bounded())))
             textpage.close()
             page.close()
+        outline = _outline(pdf)
+        metadata_title = _metadata_title(pdf)
     except pdfium.PdfiumError as e:
         raise LoadError(f"damaged PDF ({e})") from e
     finally:
         pdf.close()
     if not pages:
         raise LoadError("PDF has no pages")
-    return strip_running_lines(pages)
+    pages = strip_running_lines(pages)
+    title = document_title(metadata_title, pages[0].text) or path.stem
+    return [p.model_copy(update={"title": title}) for p in with_headings(pages, outline)]
+
+
+def _outline(pdf) -> list[tuple[int, str, int | None]]:
+    """The bookmarks as (level, title, 0-based page index); empty when the file has none or a
+    broken one (a bad outline costs the headings, never the document)."""
+    try:
+        items = []
+        for bookmark in pdf.get_toc(max_depth=8):
+            dest = bookmark.get_dest()
+            items.append((bookmark.level, bookmark.get_title() or "", dest.get_index() if dest else None))
+        return items
+    except Exception as e:  # pdfium raises several kinds on malformed outlines
+        log.info("ignoring an unreadable PDF outline: %s", e)
+        return []
+
+
+def _metadata_title(pdf) -> str | None:
+    try:
+        return pdf.get_metadata_value("Title")
+    except Exception:  # a broken info dictionary is no reason to skip the file
+        return None
 
 
 _DIGITS = re.compile(r"\d+")
@@ -142,7 +168,10 @@ def load_html(path: Path) -> list[Page]:
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
-    return [Page(number=None, text=_clean(soup.get_text("\n")))]
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    headings = [h.get_text(" ", strip=True) for h in soup(["h1", "h2", "h3"])]
+    text = _clean(soup.get_text("\n"))
+    return [Page(number=None, text=text, title=title or path.stem, headings=[h for h in headings if h][:200])]
 
 
 def load_text(path: Path) -> list[Page]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import warnings
 from collections.abc import Sequence
@@ -22,11 +23,14 @@ import pyarrow as pa
 from rag.errors import EmbeddingModelMismatch, StoreError
 from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
 from rag.stores.base import DocumentInfo
+from rag.stores.fusion import FusionWeights, fuse
 from rag.stores.identifiers import identifier_phrases
 
 log = logging.getLogger(__name__)
 
 TABLE = "chunks"
+# What a search brings back (not the vector: 1.5 kB a row that nobody reads).
+RESULT_COLUMNS = ["id", "source", "folder", "page", "text", "doc_hash", "chunk_index", "context"]
 META_FILE = "ragbot-index.json"
 
 
@@ -34,20 +38,46 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def keyword_query(text: str):
-    """BM25 over the words of ``text``, plus a phrase clause for each identifier in it.
+def keyword_query(text: str, columns: Sequence[str] = ("text",), boosts: Sequence[float] | None = None):
+    """BM25 over the words of ``text`` in the given columns (the passage, and its context when
+    the table has a context index).
 
-    Plain BM25 scores "21 13 01" exactly like "21 01 13" (same tokens); the phrase clause
-    lifts the passage holding the identifier as typed above its permutations.
+    Identifiers are not phrase-queried here: phrase clauses made BM25 ten times slower at 100k
+    chunks. ``boost_identifiers`` reorders the candidates instead.
     """
-    from lancedb.query import BooleanQuery, MatchQuery, Occur, PhraseQuery
+    from lancedb.query import MatchQuery, MultiMatchQuery
 
-    phrases = identifier_phrases(text)
-    if not phrases:
-        return MatchQuery(text, "text")
-    clauses = [(Occur.SHOULD, MatchQuery(text, "text"))]
-    clauses += [(Occur.SHOULD, PhraseQuery(p, "text")) for p in phrases]
-    return BooleanQuery(clauses)
+    if len(columns) == 1:
+        return MatchQuery(text, columns[0])
+    return MultiMatchQuery(text, list(columns), boosts=list(boosts) if boosts else None)
+
+
+def boost_identifiers(text: str, rows: list[dict], score_key: str = "_score") -> list[dict]:
+    """Rows holding an identifier of the query exactly as typed ("21 01 13", "FP-300") first.
+
+    Plain BM25 scores "21 13 01" exactly like "21 01 13" (same tokens). Among the BM25
+    candidates, a row gets the best candidate's score added for each identifier its text holds
+    as typed (spacing and case aside); the order is otherwise BM25's.
+    """
+    phrases = [_squash(p) for p in identifier_phrases(text)]
+    if not phrases or not rows:
+        return rows
+    top = max(float(r.get(score_key) or 0.0) for r in rows)
+    boosted = []
+    for row in rows:
+        haystack = _squash(row.get("text", ""))
+        matched = sum(p in haystack for p in phrases)
+        if matched:
+            row = row | {score_key: float(row.get(score_key) or 0.0) + top * matched}
+        boosted.append(row)
+    return sorted(boosted, key=lambda r: -float(r.get(score_key) or 0.0))
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def _squash(value: str) -> str:
+    return _SPACES.sub(" ", value.lower())
 
 
 def filter_sql(filters: SearchFilters | None) -> str | None:
@@ -71,15 +101,30 @@ class LanceDBVectorStore:
         path: folder of the database (created when missing).
         ann_min_rows: build the ANN index once the table holds this many chunks; below it,
             exact search is fast enough and needs no training data.
-        candidates: how many results each side of a hybrid query contributes before fusion.
+        candidates: how many results each side of a hybrid query contributes before fusion,
+            and how many keyword candidates ``boost_identifiers`` reorders.
+        context_boost: weight of a BM25 match in a chunk's context (title, folder, heading)
+            against one in its text.
+        fusion: how hybrid mode weighs its two sides per query.
     """
 
     supports_hybrid = True
 
-    def __init__(self, path: Path, *, ann_min_rows: int = 20_000, candidates: int = 50):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        ann_min_rows: int = 20_000,
+        candidates: int = 50,
+        context_boost: float = 1.0,
+        fusion: FusionWeights | None = None,
+    ):
         self.path = Path(path)
         self.ann_min_rows = ann_min_rows
         self.candidates = candidates
+        self.context_boost = context_boost
+        self.fusion = fusion or FusionWeights()
+        self._text_columns: tuple[str, ...] | None = None
         self._db = None
         self._table = None
         self._lock = threading.Lock()
@@ -102,7 +147,12 @@ class LanceDBVectorStore:
             if self._table is None:
                 db = self._connect()
                 if TABLE in db.list_tables().tables:
-                    self._table = db.open_table(TABLE)
+                    table = db.open_table(TABLE)
+                    if "context" not in table.schema.names:
+                        # Indexes written before chunks had a context: add the column empty,
+                        # so old chunks stay searchable and re-ingested ones get theirs.
+                        table.add_columns(pa.field("context", pa.string()))
+                    self._table = table
                 elif dimension is not None:
                     self._table = db.create_table(TABLE, schema=self._schema(dimension), exist_ok=True)
         return self._table
@@ -118,6 +168,7 @@ class LanceDBVectorStore:
                 pa.field("text", pa.string(), nullable=False),
                 pa.field("doc_hash", pa.string(), nullable=False),
                 pa.field("chunk_index", pa.int32(), nullable=False),
+                pa.field("context", pa.string()),
                 pa.field("vector", pa.list_(pa.float32(), dimension)),
             ]
         )
@@ -194,8 +245,12 @@ class LanceDBVectorStore:
             # create_fts_index is the documented call for the native inverted index; its
             # replacement API in lancedb 0.40 does not accept a text column yet.
             warnings.simplefilter("ignore", DeprecationWarning)
-            if "text" not in indexed:
-                table.create_fts_index("text", use_tantivy=False, replace=True, with_position=True)
+            # No positions: identifiers are matched on the candidates (boost_identifiers), and
+            # phrase queries were the slow part of keyword search.
+            for column in ("text", "context"):
+                if column not in indexed:
+                    table.create_fts_index(column, use_tantivy=False, replace=True, with_position=False)
+            self._text_columns = None
         if "vector" not in indexed and table.count_rows() >= self.ann_min_rows:
             log.info("building the ANN index over %d chunks", table.count_rows())
             with warnings.catch_warnings():
@@ -237,39 +292,48 @@ class LanceDBVectorStore:
         mode: SearchMode = "hybrid",
         filters: SearchFilters | None = None,
     ) -> list[ScoredChunk]:
+        """See ``VectorStore.search``. Hybrid mode fuses the two sides with per-query weights
+        (``rag.stores.fusion``); a keyword search given a ``vector`` also reports similarities."""
         table = self._open()
         if table is None or k <= 0:
             return []
         if mode != "keyword" and vector is None:
             raise StoreError(f"a {mode} search needs a query vector")
         where = filter_sql(filters)
-        limit = max(k, self.candidates) if mode == "hybrid" else k
+        limit = max(k, self.candidates)
         try:
             if mode == "vector":
-                rows = self._vector_query(table, vector, where, limit).to_list()
+                rows = self._vector_query(table, vector, where, k).select([*RESULT_COLUMNS, "_distance"]).to_list()
             elif mode == "keyword":
-                rows = self._keyword_query(table, text, where, limit).to_list()
+                rows = self._keyword_rows(table, text, vector, where, limit)
             else:
-                from lancedb.rerankers import RRFReranker
-
-                # Both rankings run with the same pre-filter, then RRF fuses them. LanceDB's
-                # own hybrid query would do the same, but it only takes a plain-text keyword
-                # query, and the phrase clauses below need a structured one.
-                vector_hits = self._vector_query(table, vector, where, limit).with_row_id(True).to_arrow()
-                keyword_hits = self._keyword_query(table, text, where, limit).with_row_id(True).to_arrow()
-                fused = RRFReranker(return_score="all").rerank_hybrid(text, vector_hits, keyword_hits)
-                # The fused table keeps one copy of each row, so put both scores back on it.
-                distances = dict(zip(vector_hits["_rowid"].to_pylist(), vector_hits["_distance"].to_pylist()))
-                bm25 = dict(zip(keyword_hits["_rowid"].to_pylist(), keyword_hits["_score"].to_pylist()))
-                rows = [
-                    row | {"_distance": distances.get(row["_rowid"]), "_score": bm25.get(row["_rowid"])}
-                    for row in fused.to_pylist()
-                ]
+                rows = self._hybrid_rows(table, text, vector, where, limit)
         except ValueError as e:
             if "INVERTED index" in str(e):  # written but never refreshed: vectors only
                 return [] if mode == "keyword" else self.search(text, vector, k=k, mode="vector", filters=filters)
             raise StoreError(f"search failed: {e}") from e
         return [self._scored(row, mode) for row in rows[:k]]
+
+    def _keyword_rows(self, table, text, vector, where, limit) -> list[dict]:
+        hits = self._keyword_query(table, text, where, limit).to_arrow()
+        rows = hits.drop_columns(["vector"]).to_pylist()
+        if vector is not None and rows:
+            # Cosine of the stored (unit) vectors: every keyword candidate gets a similarity.
+            matrix = hits["vector"].combine_chunks().flatten().to_numpy().reshape(len(rows), -1)
+            sims = matrix @ np.asarray(vector, dtype=np.float32)
+            rows = [r | {"_distance": 1.0 - float(s)} for r, s in zip(rows, sims, strict=True)]
+        return boost_identifiers(text, rows)
+
+    def _hybrid_rows(self, table, text, vector, where, limit) -> list[dict]:
+        vector_hits = self._vector_query(table, vector, where, limit).select([*RESULT_COLUMNS, "_distance"]).to_list()
+        by_id = {r["id"]: r for r in vector_hits}
+        for row in self._keyword_rows(table, text, vector, where, limit):
+            by_id[row["id"]] = by_id.get(row["id"], {}) | row
+        rows = list(by_id.values())
+        scores = fuse(text, [1.0 - float(r["_distance"]) for r in rows], [r.get("_score") for r in rows], self.fusion)
+        for row, score in zip(rows, scores, strict=True):
+            row["_relevance_score"] = score
+        return sorted(rows, key=lambda r: -r["_relevance_score"])
 
     @staticmethod
     def _vector_query(table, vector, where, limit):
@@ -279,10 +343,17 @@ class LanceDBVectorStore:
         query = table.search(vector, vector_column_name="vector").distance_type("cosine").ef(max(100, limit))
         return (query.where(where, prefilter=True) if where else query).limit(limit)
 
-    @staticmethod
-    def _keyword_query(table, text, where, limit):
-        query = table.search(keyword_query(text), query_type="fts")
+    def _keyword_query(self, table, text, where, limit):
+        query = table.search(keyword_query(text, *self._keyword_columns(table)), query_type="fts")
         return (query.where(where, prefilter=True) if where else query).limit(limit)
+
+    def _keyword_columns(self, table) -> tuple[tuple[str, ...], tuple[float, ...] | None]:
+        if self._text_columns is None:
+            indexed = {i.columns[0] for i in table.list_indices()}
+            self._text_columns = ("text", "context") if "context" in indexed else ("text",)
+        if len(self._text_columns) == 1:
+            return self._text_columns, None
+        return self._text_columns, (1.0, self.context_boost)
 
     @staticmethod
     def _scored(row: dict, mode: SearchMode) -> ScoredChunk:
@@ -296,5 +367,7 @@ class LanceDBVectorStore:
             score = similarity
         else:
             score = keyword
-        chunk = Chunk(**{f: row[f] for f in Chunk.model_fields})
+        fields = {f: row.get(f) for f in Chunk.model_fields}
+        fields["context"] = fields["context"] or ""  # rows written before contexts existed
+        chunk = Chunk(**fields)
         return ScoredChunk(chunk=chunk, score=score, similarity=similarity, keyword_score=keyword)

@@ -42,3 +42,36 @@ def test_filter_sql_escapes_like_wildcards_and_quotes():
     sql = filter_sql(SearchFilters(folder="50%_done/O'Brien/"))
     assert "folder = '50%_done/O''Brien'" in sql
     assert "LIKE '50\\%\\_done/O''Brien/%'" in sql
+
+
+def test_context_is_searched_and_embedded_but_the_text_stays_the_page_text(tmp_path, embedder):
+    store = LanceDBVectorStore(tmp_path / "index")
+    store.check_embedding_model(embedder.model_id, embedder.dimension)
+    c = chunk("Fire/FP-300.pdf", "Density 8 mm/min over 280 m2.", page=3).model_copy(
+        update={"context": "Sprinkler Design Standard · Fire · 4.2 Design density"}
+    )
+    other = chunk("Civil/DS-12.pdf", "Pipes are laid at 1 in 100.", page=1)
+    store.write_document("Fire/FP-300.pdf", [c], embedder.embed_documents([c.text]))
+    store.write_document("Civil/DS-12.pdf", [other], embedder.embed_documents([other.text]))
+    store.refresh()
+    (hit,) = store.search("sprinkler standard", None, k=1, mode="keyword")
+    assert hit.chunk.text == c.text and hit.chunk.context == c.context
+
+
+def test_an_index_from_before_contexts_gets_the_column_and_stays_searchable(tmp_path, embedder):
+    import lancedb
+    import pyarrow as pa
+
+    old = chunk("a.pdf", "Dock doors are 3.0 m wide.", page=2)
+    row = old.model_dump(exclude={"context"}) | {"vector": embedder.embed_documents([old.text])[0]}
+    schema = LanceDBVectorStore._schema(embedder.dimension)
+    schema = pa.schema([f for f in schema if f.name != "context"])
+    db = lancedb.connect(str(tmp_path / "index"))
+    db.create_table("chunks", [row], schema=schema).create_fts_index("text", use_tantivy=False, with_position=True)
+    store = LanceDBVectorStore(tmp_path / "index")
+    (hit,) = store.search("dock doors", embedder.embed_query("dock doors"), k=1)
+    assert (hit.chunk.page, hit.chunk.context) == (2, "")
+    new = chunk("b.pdf", "Yard lighting is 20 lux.", page=1).model_copy(update={"context": "Lighting"})
+    store.write_document("b.pdf", [new], embedder.embed_documents([new.text]))
+    store.refresh()
+    assert store.search("lighting", None, k=1, mode="keyword")[0].chunk.source == "b.pdf"

@@ -1,0 +1,197 @@
+"""Retrieval quality on real documents nobody here wrote: ragbot against the LangChain tutorial.
+
+Corpora come from ``bench/fetch_corpora.py`` (Debian manuals; LaTeX News issues 1-36), the
+questions from ``bench/questions/<corpus>.jsonl`` (written from the pages, every third one held
+out before any tuning). For each corpus the script indexes the PDFs with ragbot's real Ingestor
+into a fresh LanceDB folder, builds the tutorial pipeline beside it, and asks every question of
+every system in the same run:
+
+* ``tutorial``: PyPDFLoader-equivalent page text, RecursiveCharacterTextSplitter(1000, 200), the
+  same all-MiniLM-L6-v2, exact cosine search (what FAISS-flat returns), vector only;
+* ``hybrid``, ``vector``, ``keyword``: ``Retriever.search`` in each mode.
+
+A hit is a result with the expected file and page. Prints hit@1, hit@5 and MRR@10 by split
+(dev / held out), by kind of question, and for the unanswerable ones the share a similarity
+threshold would turn away. Embeddings are cached under ``bench/corpora/cache``.
+
+    nice python bench/real_retrieval.py [--corpora manuals,latex-news] [--systems tutorial,hybrid,vector,keyword]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from realdocs import CACHE, CORPORA, CachedEmbedder, TutorialPipeline, load_questions  # noqa: E402
+
+K = 10
+KINDS = {"table": "table", "number": "number/code", "code": "number/code", "paraphrase": "paraphrase"}
+
+
+def rank_of(q: dict, hits: list[dict]) -> int | None:
+    for rank, h in enumerate(hits, start=1):
+        if h["source"] == q["source"] and h["page"] == q["page"]:
+            return rank
+    return None
+
+
+def metrics(ranks: list[int | None]) -> dict:
+    n = len(ranks)
+    return {
+        "n": n,
+        "hit@1": sum(r == 1 for r in ranks) / n if n else 0.0,
+        "hit@5": sum(r is not None and r <= 5 for r in ranks) / n if n else 0.0,
+        "mrr": sum(1 / r for r in ranks if r) / n if n else 0.0,
+    }
+
+
+def build_ragbot(corpus: str, embedder, skip_pages: bool) -> tuple[object, dict]:
+    from rag.ingest.ingestor import Ingestor
+    from rag.stores.embedded import LanceDBVectorStore
+
+    index = CACHE / "index" / (corpus + ("" if skip_pages else "-all-pages"))
+    shutil.rmtree(index, ignore_errors=True)
+    store = LanceDBVectorStore(index)
+    ingestor = Ingestor(store, embedder, skip_pages=skip_pages)
+    started = time.perf_counter()
+    report = ingestor.ingest([CORPORA / corpus])
+    info = {"pages": report.pages, "chunks": report.chunks, "seconds": round(time.perf_counter() - started, 1)}
+    if report.skipped_pages:
+        info["skipped_pages"] = report.skipped_pages
+    return store, info
+
+
+def ragbot_search(store, embedder, mode: str, args):
+    """``mode`` is a search mode, or ``hybrid+rerank`` for hybrid with ``--reranker``."""
+    from rag.retrieval import Retriever
+
+    reranker = None
+    if mode == "hybrid+rerank":
+        from rag.rerankers.cross_encoder import CrossEncoderReranker
+
+        if not args.reranker:
+            sys.exit("the hybrid+rerank system needs --reranker FOLDER")
+        reranker, mode = CrossEncoderReranker(args.reranker), "hybrid"
+    retriever = Retriever(store, embedder, mode=mode, reranker=reranker)
+
+    def search(query: str, k: int) -> list[dict]:
+        return [
+            {"source": r.chunk.source, "page": r.chunk.page, "score": r.score, "similarity": r.similarity}
+            for r in retriever.search(query, k=k)
+        ]
+
+    return search
+
+
+def run_corpus(corpus: str, embedder, args) -> dict:
+    """Every system asks every question. A system named ``MODE@all-pages`` searches an index
+    that kept the contents/index/blank pages, for the effect of skipping them."""
+    questions = load_questions(corpus)
+    systems = {}
+    info = {}
+    stores = {}
+    for name in args.systems.split(","):
+        if name == "tutorial":
+            started = time.perf_counter()
+            tutorial = TutorialPipeline(embedder, CORPORA / corpus, CACHE)
+            info["tutorial"] = {
+                "pages": tutorial.pages,
+                "chunks": len(tutorial.chunks),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+            systems[name] = tutorial.search
+            continue
+        mode, _, variant = name.partition("@")
+        skip = variant != "all-pages"
+        if skip not in stores:
+            stores[skip], info["ragbot" if skip else "ragbot@all-pages"] = build_ragbot(corpus, embedder, skip)
+        systems[name] = ragbot_search(stores[skip], embedder, mode, args)
+    results = {name: [search(q["query"], K) for q in questions] for name, search in systems.items()}
+    return {"questions": questions, "results": results, "info": info}
+
+
+def report(corpus: str, run: dict, threshold: float) -> list[str]:
+    questions, results = run["questions"], run["results"]
+    lines = [f"\n## {corpus}: {len(questions)} questions; " + "; ".join(f"{k}: {v}" for k, v in run["info"].items())]
+    header = "| group | n | " + " | ".join(f"{s} hit@1 / hit@5 / MRR" for s in results) + " |"
+    lines += [header, "|---|---:|" + "---|" * len(results)]
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, q in enumerate(questions):
+        if q["kind"] == "unanswerable":
+            continue
+        groups["all"].append(i)
+        groups[q["split"]].append(i)
+        groups[f"{q['split']}: {KINDS[q['kind']]}"].append(i)
+    for group in ["all", "dev", "heldout"] + sorted(g for g in groups if ":" in g):
+        idx = groups[group]
+        cells = []
+        for name, res in results.items():
+            m = metrics([rank_of(questions[i], res[i]) for i in idx])
+            cells.append(f"{m['hit@1']:.3f} / **{m['hit@5']:.3f}** / {m['mrr']:.3f}")
+        lines.append(f"| {group} | {len(idx)} | " + " | ".join(cells) + " |")
+    # right document anywhere in the top 5 (sibling confusion shows here)
+    cells = []
+    for name, res in results.items():
+        ok = [any(h["source"] == questions[i]["source"] for h in res[i][:5]) for i in groups["all"]]
+        cells.append(f"{sum(ok) / len(ok):.3f}")
+    lines.append(f"| right file in top 5 | {len(groups['all'])} | " + " | ".join(cells) + " |")
+    unanswerable = [i for i, q in enumerate(questions) if q["kind"] == "unanswerable"]
+    if unanswerable:
+        cells = []
+        for name, res in results.items():
+            best = [
+                max((h["similarity"] for h in res[i] if h["similarity"] is not None), default=None)
+                for i in unanswerable
+            ]
+            if any(b is None for b in best):  # keyword mode reports no similarity
+                cells.append("n/a")
+            else:
+                cells.append(f"{sum(b < threshold for b in best)}/{len(best)} turned away")
+        lines.append(
+            f"| unanswerable (best similarity < {threshold}) | {len(unanswerable)} | " + " | ".join(cells) + " |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpora", default="manuals,latex-news")
+    parser.add_argument("--systems", default="tutorial,hybrid,vector,keyword")
+    parser.add_argument("--threshold", type=float, default=0.22, help="AnswerPipeline.min_similarity")
+    parser.add_argument("--reranker", default=None, help="CrossEncoder folder for the hybrid+rerank system")
+    parser.add_argument("--save", type=Path, default=CACHE / "last-run.json")
+    parser.add_argument("--report-only", type=Path, default=None, help="print the tables of a saved run again")
+    args = parser.parse_args()
+    if args.report_only:
+        for corpus, run in json.loads(args.report_only.read_text()).items():
+            print("\n".join(report(corpus, run, args.threshold)))
+        return
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from rag.embedders.local import SentenceTransformerEmbedder
+
+    embedder = CachedEmbedder(
+        SentenceTransformerEmbedder("all-MiniLM-L6-v2"), CACHE / "embeddings-all-MiniLM-L6-v2.sqlite"
+    )
+    print(f"# real-document retrieval  ({time.strftime('%Y-%m-%d %H:%M')}, load avg {os.getloadavg()[0]:.2f})")
+    print(f"systems: {args.systems}; k={K}; hits are file + page")
+    saved = {}
+    for corpus in args.corpora.split(","):
+        run = run_corpus(corpus, embedder, args)
+        saved[corpus] = run
+        print("\n".join(report(corpus, run, args.threshold)), flush=True)
+    print(f"\nembeddings computed {embedder.computed}, from cache {embedder.cached}; load avg {os.getloadavg()[0]:.2f}")
+    args.save.parent.mkdir(parents=True, exist_ok=True)
+    args.save.write_text(json.dumps(saved))
+
+
+if __name__ == "__main__":
+    main()

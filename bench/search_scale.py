@@ -1,0 +1,143 @@
+"""The embedded store at a million chunks: build time, memory, disk, search p50/p95.
+
+Where should a team move from the embedded store to OpenSearch? This fills one
+``LanceDBVectorStore`` with ``--chunks`` synthetic chunks (the vocabulary, section numbers and
+codes of ``search_latency.py``, a context per chunk, random unit vectors of dimension 384) and
+times, for the whole store:
+
+* loading: appended in slices of ``--slice`` rows with LanceDB's ``add`` (what a one-time bulk
+  load does; ``write_document``'s per-document cost at this size is the per-document figure of
+  ``search_latency.py`` times the number of documents, since each write merges into the table);
+* ``refresh()``: the FTS indexes on text and context, then the IVF-HNSW-SQ vector index, then
+  compaction, each timed;
+* ``store.search`` p50/p95 in the three modes, interleaved, ``--queries`` queries each;
+* peak memory (max RSS) of the process and the store's size on disk.
+
+    nice python bench/search_scale.py [--chunks 1000000] [--queries 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from search_latency import (
+    DIM,
+    K,
+    _Timer,
+    chunk_texts,
+    du_mb,
+    pct,
+    query_texts,
+    section,
+    timed_interleaved,
+    unit_vectors,
+    vocabulary,
+)  # noqa: E402
+
+from rag.models import chunk_id  # noqa: E402
+from rag.stores.embedded import LanceDBVectorStore  # noqa: E402
+from rag.stores.identifiers import identifier_phrases  # noqa: E402
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--chunks", type=int, default=1_000_000)
+    ap.add_argument("--slice", type=int, default=50_000)
+    ap.add_argument("--per-doc", type=int, default=100)
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--keep", type=Path, default=None, help="build here and keep the store")
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    words, probs = vocabulary(rng)
+    print(f"# embedded store at {args.chunks:,} chunks  (load avg {os.getloadavg()[0]:.2f}, {os.cpu_count()} cpus)")
+    work = args.keep or Path(tempfile.mkdtemp(prefix="ragbot-bench-scale-"))
+    try:
+        store = LanceDBVectorStore(work / "index")
+        started = time.perf_counter()
+        gen_s = 0.0
+        for start in range(0, args.chunks, args.slice):
+            t = time.perf_counter()
+            n = min(args.slice, args.chunks - start)
+            texts = chunk_texts(rng, words, probs, n)
+            vectors = unit_vectors(rng, n)
+            rows = []
+            for i, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
+                d, c = divmod(start + i, args.per_doc)
+                source = f"Division {d % 33 + 1:02d}/Standard {d:06d}.pdf"
+                folder = source.rpartition("/")[0]
+                rows.append(
+                    {
+                        "id": chunk_id(source, c // 3 + 1, text),
+                        "source": source,
+                        "folder": folder,
+                        "page": c // 3 + 1,
+                        "text": text,
+                        "doc_hash": f"{d:064x}",
+                        "chunk_index": c,
+                        "context": f"Standard {d:06d} · {folder} · {section(rng)}",
+                        "vector": vector,
+                    }
+                )
+            gen_s += time.perf_counter() - t
+            table = store._open(dimension=DIM)
+            table.add(rows)
+            print(
+                f"  {start + n:,} rows loaded, {time.perf_counter() - started:.0f} s, rss {rss_mb():.0f} MB", flush=True
+            )
+        load_s = time.perf_counter() - started - gen_s
+        timer = _Timer(store._open(), ["create_fts_index", "create_index", "optimize"])
+        t = time.perf_counter()
+        store.refresh()
+        refresh_s = time.perf_counter() - t
+        size = du_mb(work / "index")
+        indices = {i.columns[0]: i.index_type for i in store._open().list_indices()}
+        print(
+            f"loaded {store.count():,} chunks in {load_s:.0f} s (data generation {gen_s:.0f} s not counted); refresh {refresh_s:.0f} s "
+            f"({', '.join(f'{k} {v:.0f} s' for k, v in timer.seconds.items())}); indexes {indices}; {size:.0f} MB on disk; "
+            f"peak rss {rss_mb():.0f} MB",
+            flush=True,
+        )
+        q_texts = query_texts(rng, words, probs, args.queries)
+        q_vecs = unit_vectors(rng, args.queries)
+        calls = list(zip(q_texts, q_vecs, strict=True))
+        lat = timed_interleaved(
+            {m: (lambda t, v, m=m: store.search(t, v, k=K, mode=m)) for m in ("vector", "keyword", "hybrid")}, 10, calls
+        )
+        print("\n| chunks | mode | p50 ms | p95 ms |\n|---:|---|---:|---:|")
+        for mode in ("hybrid", "vector", "keyword"):
+            print(f"| {args.chunks:,} | {mode} | {pct(lat[mode], 50):.1f} | {pct(lat[mode], 95):.1f} |")
+        ident = [x for x, t in zip(lat["hybrid"], q_texts, strict=True) if identifier_phrases(t)]
+        if ident:
+            print(
+                f"| {args.chunks:,} | hybrid, queries with an identifier ({len(ident)}) | {pct(ident, 50):.1f} | {pct(ident, 95):.1f} |"
+            )
+        from datetime import timedelta
+
+        store._open().optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
+        print(
+            f"\non disk without old versions {du_mb(work / 'index'):.0f} MB; peak rss {rss_mb():.0f} MB; load avg {os.getloadavg()[0]:.2f}"
+        )
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

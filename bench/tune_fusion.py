@@ -1,0 +1,124 @@
+"""Choose the hybrid fusion weights on the dev questions, with the held-out ones untouched.
+
+Reads the indexes that ``bench/real_retrieval.py`` left under ``bench/corpora/cache/index``,
+fetches each dev question's candidates once (the vector and keyword sides as the store returns
+them, each with both scores), then scores every ``FusionWeights`` of a small grid offline and
+prints, per grid point, hybrid hit@5 on each corpus next to the better of vector-only and
+keyword-only. The grid point shipped in ``rag.stores.fusion`` is the one with the best worst
+margin over the better side, then the best mean hit@5.
+
+    nice python bench/tune_fusion.py [--corpora manuals,latex-news] [--split dev]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from realdocs import CACHE, load_questions  # noqa: E402
+
+
+def candidates(store, embedder, question: str) -> list[dict]:
+    table = store._open()
+    vector = embedder.embed_query(question)
+    rows = store._hybrid_rows(table, question, vector, None, store.candidates)
+    vector_rows = store._vector_query(table, vector, None, store.candidates).to_list()
+    vector_rank = {r["id"]: i for i, r in enumerate(vector_rows)}
+    keyword_rows = store._keyword_rows(table, question, None, None, store.candidates)
+    keyword_rank = {r["id"]: i for i, r in enumerate(keyword_rows)}
+    return [
+        {
+            "source": r["source"],
+            "page": r["page"],
+            "similarity": 1.0 - float(r["_distance"]),
+            "bm25": r.get("_score"),
+            "vector_rank": vector_rank.get(r["id"]),
+            "keyword_rank": keyword_rank.get(r["id"]),
+        }
+        for r in rows
+    ]
+
+
+def page_rank(q: dict, ordered: list[dict], k: int = 10) -> int | None:
+    """Rank of the expected page among distinct pages (as Retriever cites them), up to k."""
+    seen = []
+    for c in ordered:
+        key = (c["source"], c["page"])
+        if key in seen:
+            continue
+        seen.append(key)
+        if key == (q["source"], q["page"]):
+            return len(seen)
+        if len(seen) == k:
+            return None
+    return None
+
+
+def hit5(q: dict, ordered: list[dict]) -> bool:
+    rank = page_rank(q, ordered)
+    return rank is not None and rank <= 5
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpora", default="manuals,latex-news")
+    parser.add_argument("--split", default="dev")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from rag.embedders.local import SentenceTransformerEmbedder
+    from rag.stores.embedded import LanceDBVectorStore
+    from rag.stores.fusion import FusionWeights, fuse
+
+    embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
+    data = {}
+    for corpus in args.corpora.split(","):
+        store = LanceDBVectorStore(CACHE / "index" / corpus)
+        qs = [q for q in load_questions(corpus) if q["split"] == args.split and q["kind"] != "unanswerable"]
+        data[corpus] = [(q, candidates(store, embedder, q["query"])) for q in qs]
+
+    def side(cands, key):
+        return sorted((c for c in cands if c[key] is not None), key=lambda c: c[key])
+
+    best_side = {}
+    for corpus, items in data.items():
+        v = sum(hit5(q, side(c, "vector_rank")) for q, c in items) / len(items)
+        k = sum(hit5(q, side(c, "keyword_rank")) for q, c in items) / len(items)
+        v_mrr = sum(1 / r for q, c in items if (r := page_rank(q, side(c, "vector_rank")))) / len(items)
+        k_mrr = sum(1 / r for q, c in items if (r := page_rank(q, side(c, "keyword_rank")))) / len(items)
+        best_side[corpus] = max(v, k)
+        print(f"{corpus}: n={len(items)} hit@5/MRR vector {v:.3f}/{v_mrr:.3f} keyword {k:.3f}/{k_mrr:.3f}")
+
+    results = []
+    grid = itertools.product([0.3, 0.4, 0.5, 0.6, 0.7], [0.0, 0.15, 0.3], [0.0, 0.3, 0.6], [0.1, 0.15, 0.2], [0.8, 0.85, 0.9])
+    for base, ident, peak, floor, ceiling in grid:
+        weights = FusionWeights(base=base, identifier=ident, peak=peak, floor=floor, ceiling=ceiling)
+        scores, mrr = {}, {}
+        for corpus, items in data.items():
+            hits = rr = 0.0
+            for q, cands in items:
+                fused = fuse(q["query"], [c["similarity"] for c in cands], [c["bm25"] for c in cands], weights)
+                ordered = [c for _, c in sorted(zip(fused, cands), key=lambda t: -t[0])]
+                rank = page_rank(q, ordered)
+                hits += rank is not None and rank <= 5
+                rr += 1 / rank if rank else 0.0
+            scores[corpus], mrr[corpus] = hits / len(items), rr / len(items)
+        margin = min(scores[c] - best_side[c] for c in scores)
+        results.append((margin, sum(scores.values()) / len(scores), sum(mrr.values()) / len(mrr), weights, scores, mrr))
+    results.sort(key=lambda r: (-r[0], -r[1], -r[2]))
+    shipped = FusionWeights()
+    for margin, mean, mean_mrr, weights, scores, mrr in results[:6] + [r for r in results if r[3] == shipped] + results[-3:]:
+        mark = " (shipped)" if weights == shipped else ""
+        print(
+            f"margin {margin:+.3f} hit@5 {mean:.3f} MRR {mean_mrr:.3f} {weights}{mark} "
+            + " ".join(f"{c} {scores[c]:.3f}/{mrr[c]:.3f}" for c in scores)
+        )
+
+
+if __name__ == "__main__":
+    main()

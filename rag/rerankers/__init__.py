@@ -1,0 +1,1 @@
+"""Second-stage re-rankers over the fused candidates."""
