@@ -27,3 +27,7 @@ class JudgeThrottled(JudgeModelError):
 
 class UnreadableRecord(FeedbackError):
     """A stored record no longer validates; listings, statistics and exports skip and count it."""
+
+
+class Conflict(FeedbackError):
+    """A conditional write found the record changed since it was read; the message says by whom."""

@@ -56,17 +56,20 @@ from pydantic import ValidationError
 
 from common.files import fsync_dir
 from feedback.audit import AuditEvent, AuditPage
-from feedback.errors import FeedbackError, StoreUnavailable
+from feedback.errors import Conflict, FeedbackError, StoreUnavailable
 from feedback.records import Feedback, Interaction, JudgeScore, Review, now
 from feedback.stores.base import (
     AttachmentField,
     AttachmentSetters,
     FeedbackStore,
+    GroupBy,
     InteractionFilter,
+    Order,
     InteractionPage,
     SessionSummary,
     keep_attachments,
 )
+from feedback.stores.base import UNSET
 
 log = logging.getLogger(__name__)
 
@@ -310,13 +313,34 @@ class OutboxFeedbackStore(AttachmentSetters):
         self._write(_entry(EVENT, event.id, event.model_dump(mode="json")), partial(self.inner.record_event, event))
 
     def _attach(
-        self, interaction_id: str, field: AttachmentField, value: Feedback | JudgeScore | Review
+        self,
+        interaction_id: str,
+        field: AttachmentField,
+        value: Feedback | JudgeScore | Review,
+        check: Callable[[Interaction], None] | None = None,
     ) -> Interaction:
         """Attach through the store; when queued, return the record as it will be, or raise WriteQueued
         (a StoreUnavailable) when this process has no copy of the record. NotFound only comes from a
         reachable store."""
         op = f"set_{field}"
         return self._update(op, interaction_id, value, partial(getattr(self.inner, op), interaction_id, value))
+
+    def set_review(self, interaction_id: str, review: Review, *, expected_reviewed_at: Any = UNSET) -> Interaction:
+        """Attach the review; a conditional one (``expected_reviewed_at``) is checked by the store, or,
+        while the store is unreachable, against this process's copy: the best that can be known then."""
+        if expected_reviewed_at is UNSET:
+            return self._attach(interaction_id, "review", review)
+        with self._cache_lock:
+            known = self._cache.get(interaction_id)
+        if self._store_is_down() and known is not None:
+            stored = self._overlay(known, interaction_id)
+            if stored is not None and stored.review.reviewed_at != expected_reviewed_at:
+                raise Conflict(
+                    f"{stored.review.reviewer or 'someone'} changed the review of this answer since you opened it "
+                    f"({stored.review.status}); reload it to see their change"
+                )
+        direct = partial(self.inner.set_review, interaction_id, review, expected_reviewed_at=expected_reviewed_at)
+        return self._update("set_review", interaction_id, review, direct)
 
     def _update(self, op: str, interaction_id: str, value: Any, direct: Callable[[], Interaction]) -> Interaction:
         entry = _entry(op, interaction_id, value.model_dump(mode="json"))
@@ -468,10 +492,19 @@ class OutboxFeedbackStore(AttachmentSetters):
         return self._overlay(known, interaction_id)
 
     def list(
-        self, filters: InteractionFilter | None = None, *, limit: int = 50, cursor: str | None = None
+        self,
+        filters: InteractionFilter | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: Order = "newest",
     ) -> InteractionPage:
         """The store's listing; writes still in the outbox are not in it. Raises StoreUnavailable."""
-        return self.inner.list(filters, limit=limit, cursor=cursor)
+        return self.inner.list(filters, limit=limit, cursor=cursor, order=order)
+
+    def count_groups(self, filters: InteractionFilter | None = None, *, by: GroupBy) -> dict[str, int]:
+        """The store's group counts; writes still in the outbox are not in them. Raises StoreUnavailable."""
+        return self.inner.count_groups(filters, by=by)
 
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
         """The store's sessions of the user. Raises StoreUnavailable."""

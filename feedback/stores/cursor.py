@@ -47,3 +47,29 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
             f"cursor={cursor!r} is not a cursor this store returned; "
             "pass back the next_cursor of the previous page unchanged"
         ) from e
+
+
+def encode_sorted_cursor(key: float, created_us: int, interaction_id: str) -> str:
+    """The cursor of a listing sorted by a number first (a judge score, a rating), then by
+    ``(created_at, id)``: it holds all three for the last record returned."""
+    return encode_cursor(created_us, f"{key!r}|{interaction_id}")
+
+
+def decode_sorted_cursor(cursor: str) -> tuple[float, int, str]:
+    """``(key, created_us, interaction_id)`` of a cursor made by ``encode_sorted_cursor``.
+
+    Raises ValueError like ``decode_cursor``, also for a cursor of an unsorted listing."""
+    created_us, rest = decode_cursor(cursor)
+    key, sep, interaction_id = rest.partition("|")
+    try:
+        if not sep or not interaction_id:
+            raise ValueError("not a sorted listing position")
+        value = float(key)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("not a sorted listing position")
+    except ValueError as e:
+        raise ValueError(
+            f"cursor={cursor!r} is not a cursor of this listing's order; "
+            "pass back the next_cursor of the previous page unchanged, with the same order"
+        ) from e
+    return value, created_us, interaction_id

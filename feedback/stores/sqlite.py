@@ -30,12 +30,14 @@ from feedback.records import Feedback, Interaction, JudgeScore, Review, load_sto
 from feedback.stores.base import (
     AttachmentField,
     AttachmentSetters,
+    GroupBy,
     InteractionFilter,
     InteractionPage,
+    Order,
     SessionSummary,
     keep_attachments,
 )
-from feedback.stores.cursor import decode_cursor, encode_cursor
+from feedback.stores.cursor import decode_cursor, decode_sorted_cursor, encode_cursor, encode_sorted_cursor
 
 log = logging.getLogger(__name__)
 
@@ -85,20 +87,38 @@ MIGRATIONS: list[str] = [
     UPDATE interactions SET judged = 1 WHERE json_extract(record, '$.judge') IS NOT NULL;
     CREATE INDEX interactions_judged ON interactions (judged, created_us DESC, id DESC);
     """,
+    # 4: the judge's score, for the review queue's filters and its sort by AI score.
+    """
+    ALTER TABLE interactions ADD COLUMN judge_score REAL;
+    UPDATE interactions SET judge_score = json_extract(record, '$.judge.score');
+    CREATE INDEX interactions_judge_score ON interactions (judge_score, created_us DESC, id DESC);
+    CREATE INDEX interactions_rating_order ON interactions (rating, created_us DESC, id DESC)
+    """,
 ]
+
+# Listing orders: the sort column (None: by time alone) and its direction.
+_ORDERS: dict[str, tuple[str | None, str]] = {
+    "newest": (None, "DESC"),
+    "oldest": (None, "ASC"),
+    "judge_asc": ("judge_score", "ASC"),
+    "judge_desc": ("judge_score", "DESC"),
+    "rating_asc": ("rating", "ASC"),
+    "rating_desc": ("rating", "DESC"),
+}
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 _UPSERT = """
 INSERT INTO interactions
-    (id, created_us, updated_us, user, session_id, turn, rating, has_correction, review_status, judged, record)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    (id, created_us, updated_us, user, session_id, turn, rating, has_correction, review_status, judged,
+     judge_score, record)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     created_us = excluded.created_us, updated_us = excluded.updated_us, user = excluded.user,
     session_id = excluded.session_id, turn = excluded.turn, rating = excluded.rating,
     has_correction = excluded.has_correction, review_status = excluded.review_status,
-    judged = excluded.judged, record = excluded.record
+    judged = excluded.judged, judge_score = excluded.judge_score, record = excluded.record
 """
 
 
@@ -313,6 +333,7 @@ class SQLiteFeedbackStore(AttachmentSetters):
                 int(bool(feedback and feedback.correction)),
                 interaction.review.status,
                 int(interaction.judge is not None),
+                interaction.judge.score if interaction.judge else None,
                 interaction.model_dump_json(),
             ),
         )
@@ -345,7 +366,11 @@ class SQLiteFeedbackStore(AttachmentSetters):
         self._run(write, write=True)
 
     def _attach(
-        self, interaction_id: str, field: AttachmentField, value: Feedback | JudgeScore | Review
+        self,
+        interaction_id: str,
+        field: AttachmentField,
+        value: Feedback | JudgeScore | Review,
+        check: Callable[[Interaction], None] | None = None,
     ) -> Interaction:
         """Read, change and write one record inside a single write transaction."""
 
@@ -353,7 +378,10 @@ class SQLiteFeedbackStore(AttachmentSetters):
             row = conn.execute("SELECT record FROM interactions WHERE id = ?", (interaction_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no interaction has id {interaction_id!r}")
-            updated = load_stored(row[0], interaction_id).model_copy(update={field: value, "updated_at": now()})
+            stored = load_stored(row[0], interaction_id)
+            if check is not None:
+                check(stored)
+            updated = stored.model_copy(update={field: value, "updated_at": now()})
             self._write_row(conn, updated)
             return updated
 
@@ -375,9 +403,16 @@ class SQLiteFeedbackStore(AttachmentSetters):
         return load_stored(row[0], interaction_id) if row else None
 
     def list(
-        self, filters: InteractionFilter | None = None, *, limit: int = 50, cursor: str | None = None
+        self,
+        filters: InteractionFilter | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: Order = "newest",
     ) -> InteractionPage:
-        """Matching interactions ordered by (created_at, id), newest first, at most ``limit``.
+        """Matching interactions in ``order``, at most ``limit``: by (created_at, id), newest or
+        oldest first, or by judge score or rating (then newest first), listing only the records
+        that have one.
 
         ``since`` is inclusive and ``until`` exclusive; naive datetimes are read as UTC.
         ``source_prefix`` matches a cited document exactly, or every document under a folder
@@ -389,30 +424,73 @@ class SQLiteFeedbackStore(AttachmentSetters):
             ``unreadable`` (and logged), so one bad record never breaks a listing.
 
         Raises:
-            ValueError: ``limit`` is below 1, or ``cursor`` was not returned by this store.
+            ValueError: ``limit`` is below 1, ``order`` unknown, or ``cursor`` not one this store
+                returned for this order.
             StoreUnavailable: the file cannot be read.
         """
         if limit < 1:
             raise ValueError(f"limit={limit!r} must be 1 or more")
+        if order not in _ORDERS:
+            raise ValueError(f"order={order!r} is not one of {', '.join(_ORDERS)}")
+        column, direction = _ORDERS[order]
         where, params = _where(filters or InteractionFilter())
-        if cursor is not None:
-            created_us, last_id = decode_cursor(cursor)
-            where.append("(created_us, id) < (?, ?)")
-            params += [created_us, last_id]
-        sql = "SELECT created_us, id, record FROM interactions"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY created_us DESC, id DESC LIMIT ?"
+        if column is None:
+            if cursor is not None:
+                created_us, last_id = decode_cursor(cursor)
+                where.append(f"(created_us, id) {'<' if direction == 'DESC' else '>'} (?, ?)")
+                params += [created_us, last_id]
+            sort = f"created_us {direction}, id {direction}"
+            select = "SELECT created_us, id, record, NULL FROM interactions"
+        else:
+            where.append(f"{column} IS NOT NULL")
+            if cursor is not None:
+                key, created_us, last_id = decode_sorted_cursor(cursor)
+                beyond = ">" if direction == "ASC" else "<"
+                where.append(f"({column} {beyond} ? OR ({column} = ? AND (created_us, id) < (?, ?)))")
+                params += [key, key, created_us, last_id]
+            sort = f"{column} {direction}, created_us DESC, id DESC"
+            select = f"SELECT created_us, id, record, {column} FROM interactions"
+        sql = select + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {sort} LIMIT ?"
         rows = self._run(lambda conn: conn.execute(sql, [*params, limit + 1]).fetchall(), write=False)
         items, unreadable = [], []
-        for _, interaction_id, record in rows[:limit]:
+        for _, interaction_id, record, _key in rows[:limit]:
             try:
                 items.append(load_stored(record, interaction_id))
             except UnreadableRecord as e:
                 log.warning("%s; left out", e)
                 unreadable.append(interaction_id)
-        next_cursor = encode_cursor(rows[limit - 1][0], rows[limit - 1][1]) if len(rows) > limit else None
+        next_cursor = None
+        if len(rows) > limit:
+            created_us, last_id, _, key = rows[limit - 1]
+            next_cursor = (
+                encode_cursor(created_us, last_id) if column is None else encode_sorted_cursor(key, created_us, last_id)
+            )
         return InteractionPage(items=items, next_cursor=next_cursor, unreadable=unreadable)
+
+    def count_groups(self, filters: InteractionFilter | None = None, *, by: GroupBy) -> dict[str, int]:
+        """How many matching interactions fall in each group (see ``FeedbackStore.count_groups``)."""
+        where, params = _where(filters or InteractionFilter())
+        condition = " WHERE " + " AND ".join(where) if where else ""
+        if by == "document":
+            sql = (
+                "SELECT s.source, COUNT(*) FROM interactions JOIN interaction_sources s"
+                f" ON s.interaction_id = interactions.id{condition} GROUP BY s.source"
+            )
+        elif by == "judge_band":
+            band = (
+                "CASE WHEN judged = 0 THEN 'not judged' WHEN judge_score IS NULL THEN 'unparsable' "
+                "WHEN judge_score < 1 THEN '0–1' WHEN judge_score < 2 THEN '1–2' WHEN judge_score < 3 THEN '2–3' "
+                "WHEN judge_score < 4 THEN '3–4' ELSE '4–5' END"
+            )
+            sql = f"SELECT {band} AS g, COUNT(*) FROM interactions{condition} GROUP BY g"
+        elif by == "rating":
+            sql = f"SELECT COALESCE(CAST(rating AS TEXT), 'unrated') AS g, COUNT(*) FROM interactions{condition} GROUP BY g"
+        elif by == "review_status":
+            sql = f"SELECT review_status, COUNT(*) FROM interactions{condition} GROUP BY review_status"
+        else:
+            raise ValueError(f"by={by!r} is not one of document, judge_band, rating, review_status")
+        rows = self._run(lambda conn: conn.execute(sql, params).fetchall(), write=False)
+        return {str(group): count for group, count in rows}
 
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
         """The user's conversations, the most recently started first.
@@ -507,6 +585,14 @@ def _where(f: InteractionFilter) -> tuple[list[str], list]:
     if f.judged is not None:
         where.append("judged = ?")
         params.append(int(f.judged))
+    if f.min_judge_score is not None:
+        where.append("judge_score >= ?")
+        params.append(f.min_judge_score)
+    if f.max_judge_score is not None:
+        where.append("judge_score <= ?")
+        params.append(f.max_judge_score)
+    if f.judge_unparsable is not None:
+        where.append("(judged = 1 AND judge_score IS NULL)" if f.judge_unparsable else "NOT (judged = 1 AND judge_score IS NULL)")
     prefix = (f.source_prefix or "").rstrip("/")
     if prefix:
         # Everything under "p/" sorts between "p/" and "p0" ('0' follows '/'), byte for byte:

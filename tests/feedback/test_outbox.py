@@ -21,7 +21,7 @@ from feedback.records import Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
 from feedback.stores.dynamodb import DynamoDBFeedbackStore
 from feedback.stores.sqlite import SQLiteFeedbackStore
-from tests.feedback.contract import AuditLogContract, FeedbackStoreContract, ids, list_all, make
+from tests.feedback.contract import ReviewQueueContract, AuditLogContract, FeedbackStoreContract, ids, list_all, make
 from tests.feedback.servers import MotoServer
 
 
@@ -58,13 +58,17 @@ class Switch:
         self._gate("set_judge", interaction_id)
         return self.inner.set_judge(interaction_id, judge)
 
-    def set_review(self, interaction_id, review):
+    def set_review(self, interaction_id, review, **condition):
         self._gate("set_review", interaction_id)
-        return self.inner.set_review(interaction_id, review)
+        return self.inner.set_review(interaction_id, review, **condition)
 
-    def list(self, filters=None, *, limit=50, cursor=None):
+    def list(self, filters=None, *, limit=50, cursor=None, order="newest"):
         self._gate("list", "")
-        return self.inner.list(filters, limit=limit, cursor=cursor)
+        return self.inner.list(filters, limit=limit, cursor=cursor, order=order)
+
+    def count_groups(self, filters=None, *, by):
+        self._gate("count_groups", "")
+        return self.inner.count_groups(filters, by=by)
 
     def sessions(self, user, *, limit=20):
         self._gate("sessions", user)
@@ -98,7 +102,7 @@ def outbox_lines(store: OutboxFeedbackStore) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
-class TestOutboxOverSQLite(FeedbackStoreContract, AuditLogContract):
+class TestOutboxOverSQLite(FeedbackStoreContract, AuditLogContract, ReviewQueueContract):
     """With the store up, the outbox is invisible: the whole contract holds through it."""
 
     @pytest.fixture

@@ -16,7 +16,7 @@ from feedback.errors import StoreUnavailable
 from feedback.records import Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
 from feedback.stores.sqlite import SQLiteFeedbackStore
-from tests.feedback.contract import T0, AuditLogContract, FeedbackStoreContract, ids, list_all, make, spoiled
+from tests.feedback.contract import ReviewQueueContract, T0, AuditLogContract, FeedbackStoreContract, ids, list_all, make, spoiled
 
 
 def spoil_sqlite(store: SQLiteFeedbackStore, interaction_id: str, **changes) -> None:
@@ -25,7 +25,7 @@ def spoil_sqlite(store: SQLiteFeedbackStore, interaction_id: str, **changes) -> 
     conn.execute("UPDATE interactions SET record = ? WHERE id = ?", (spoiled(text, **changes), interaction_id))
 
 
-class TestSQLiteFeedbackStore(FeedbackStoreContract, AuditLogContract):
+class TestSQLiteFeedbackStore(FeedbackStoreContract, AuditLogContract, ReviewQueueContract):
     @pytest.fixture
     def store(self, tmp_path):
         s = SQLiteFeedbackStore(tmp_path / "feedback.db")
@@ -137,17 +137,24 @@ def test_a_version_1_file_learns_which_records_are_judged(path):
     store.put(make("unparsable", minutes=2, judge=JudgeScore(score=None, judge_model="j", raw="??")))
     store.put(make("new", minutes=3))
     store.close()
-    # Undo the judged migration (the last one so far) as if it had never run.
+    # Undo the judged migration and the judge-score one after it, as if they had never run.
     judged = next(n for n, sql in enumerate(sqlite_store.MIGRATIONS, 1) if "ADD COLUMN judged" in sql)
-    assert judged == len(sqlite_store.MIGRATIONS)
+    scored = next(n for n, sql in enumerate(sqlite_store.MIGRATIONS, 1) if "ADD COLUMN judge_score" in sql)
+    assert scored == judged + 1 == len(sqlite_store.MIGRATIONS)
     conn = sqlite3.connect(path)
-    conn.executescript("DROP INDEX interactions_judged; ALTER TABLE interactions DROP COLUMN judged;")
-    conn.execute("DELETE FROM schema_version WHERE version = ?", (judged,))
+    conn.executescript(
+        "DROP INDEX interactions_judge_score; DROP INDEX interactions_rating_order;"
+        "ALTER TABLE interactions DROP COLUMN judge_score;"
+        "DROP INDEX interactions_judged; ALTER TABLE interactions DROP COLUMN judged;"
+    )
+    conn.execute("DELETE FROM schema_version WHERE version >= ?", (judged,))
     conn.commit()
     conn.close()
     upgraded = SQLiteFeedbackStore(path)
     assert ids(upgraded.list(InteractionFilter(judged=False))) == ["new"]
     assert ids(upgraded.list(InteractionFilter(judged=True))) == ["unparsable", "scored"]
+    assert ids(upgraded.list(InteractionFilter(min_judge_score=3.5))) == ["scored"]
+    assert ids(upgraded.list(InteractionFilter(judge_unparsable=True))) == ["unparsable"]
     upgraded.close()
 
 

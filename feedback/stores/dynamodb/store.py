@@ -8,6 +8,7 @@ import itertools
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from common.aws import ClientOptions
@@ -247,7 +248,11 @@ class DynamoDBFeedbackStore(AttachmentSetters):
         raise self._gave_up(interaction.id)
 
     def _attach(
-        self, interaction_id: str, field: AttachmentField, value: Feedback | JudgeScore | Review
+        self,
+        interaction_id: str,
+        field: AttachmentField,
+        value: Feedback | JudgeScore | Review,
+        check: Callable[[Interaction], None] | None = None,
     ) -> Interaction:
         """Read the record, set ``field`` and write it back if nobody wrote it in between."""
         found = self._read(interaction_id)
@@ -255,6 +260,8 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             if found is None:
                 raise NotFound(f"no interaction has id {interaction_id!r}")
             stored = load_stored(found["record"]["S"], interaction_id)
+            if check is not None:
+                check(stored)
             updated = self._fit(stored.model_copy(update={field: value, "updated_at": now()}))
             try:
                 self._write(updated, int(found["version"]["N"]))
