@@ -17,13 +17,21 @@ def get_settings() -> Settings:
     return Settings()
 
 
-@st.cache_resource(show_spinner="Loading the models…")
+@st.cache_resource(show_spinner=False)
 def get_backends() -> Backends:
-    """One set of backends per process; the models inside load once and are never mutated."""
+    """One set of backends per process, built lazily: a page that needs no model loads none."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    backends = Backends(get_settings())
-    backends.warm_up()
-    return backends
+    return Backends(get_settings())
+
+
+def models_ready() -> None:
+    """Load the answer models once per process, showing what is loading while it happens."""
+    backends = get_backends()
+    if not backends.warm:
+        with st.status("Starting up: loading the models…", expanded=True) as status:
+            backends.warm_up(progress=st.write)
+            status.update(label="Models loaded", state="complete", expanded=False)
+
 
 
 @st.cache_resource(show_spinner=False)

@@ -322,13 +322,28 @@ class Backends:
 
         return IngestCatalog(self.settings.home_dir)
 
-    def warm_up(self) -> float:
-        """Load the models now instead of at the first question; returns the seconds it took."""
+    def warm_up(self, progress: Callable[[str], None] | None = None) -> float:
+        """Load the models now instead of at the first question; returns the seconds it took.
+
+        ``progress`` is told what is loading, for a start-up screen."""
         import time
 
         started = time.perf_counter()
+        if progress:
+            progress(f"Loading the embedding model ({self.settings.embedding_model})…")
         self.embedder.embed_query("warm up")
         load = getattr(self.generator, "load", None)
         if load is not None:
+            if progress:
+                progress(
+                    f"Loading the answer model ({self.generator.model_id}); the first start converts it once, "
+                    "which takes about half a minute…"
+                )
             load()
+        self._warm = True
         return time.perf_counter() - started
+
+    @property
+    def warm(self) -> bool:
+        """Whether ``warm_up`` has run in this process."""
+        return getattr(self, "_warm", False)

@@ -6,7 +6,7 @@ import uuid
 
 import streamlit as st
 
-from app.ui import get_services
+from app.ui import get_services, models_ready
 from app.ui_text import escape_markdown, neutralize_links, neutralize_stream
 from feedback.errors import FeedbackError
 from feedback.records import LIKERT_LABELS, MAX_CORRECTION_CHARS, MAX_NOTE_CHARS, Interaction
@@ -14,6 +14,7 @@ from rag.errors import RagError
 from rag.models import Turn
 
 services = get_services()
+models_ready()
 state = st.session_state
 state.setdefault("chat_session_id", uuid.uuid4().hex)
 state.setdefault("chat_turns", [])  # list[Interaction], oldest first

@@ -2,7 +2,7 @@
 
 ``Services`` binds the process's ``Backends`` (built once) to one ``Identity`` (per request in
 the web app, from settings on the command line) and groups the actions by what they act on:
-``chat``, ``corpus``, ``feedback``, ``judge`` and ``audit``. Every action that not every role may do calls
+``chat``, ``corpus``, ``feedback``, ``review``, ``judge`` and ``audit``. Every action that not every role may do calls
 ``authorize`` (``app.services.access``) before anything else.
 """
 
@@ -17,6 +17,7 @@ from app.services.chat import ChatService
 from app.services.corpus import CorpusService, CorpusStatus
 from app.services.feedback import FeedbackService
 from app.services.judge import JudgeService
+from app.services.review import ReviewService
 from app.wiring import Backends, ConfigError
 
 __all__ = ["Action", "Backends", "ConfigError", "CorpusStatus", "Forbidden", "Identity", "Services", "authorize"]
@@ -51,6 +52,10 @@ class Services:
     @cached_property
     def feedback(self) -> FeedbackService:
         return FeedbackService(self.backends, self.identity, self.audit)
+
+    @cached_property
+    def review(self) -> ReviewService:
+        return ReviewService(self.backends, self.identity, self.audit)
 
     @cached_property
     def judge(self) -> JudgeService:

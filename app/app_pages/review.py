@@ -1,0 +1,354 @@
+"""The Review page: SMEs go through answers with the AI judge's help, filter, sort and group by its
+score, open one answer beside its sources, rating, correction and the judge's reason, and
+validate, override or reject it."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app.services import Action, Forbidden
+from app.services.filters import day_end, day_start
+from app.ui import get_services
+from app.ui_text import escape_markdown, neutralize_links
+from feedback.errors import Conflict, FeedbackError
+from feedback.records import LIKERT_LABELS
+from feedback.stores.base import JUDGE_BANDS, InteractionFilter
+from rag.errors import RagError
+
+services = get_services()
+me = services.identity
+if not me.may(Action.REVIEW):
+    st.error(str(Forbidden(me, Action.REVIEW)))
+    st.stop()
+state = st.session_state
+PAGE_SIZE = 20
+ORDERS = {
+    "Lowest AI score first": "judge_asc",
+    "Highest AI score first": "judge_desc",
+    "Newest first": "newest",
+    "Oldest first": "oldest",
+    "Lowest user rating first": "rating_asc",
+    "Highest user rating first": "rating_desc",
+}
+BAND_BOUNDS = {"0–1": (0.0, 0.99), "1–2": (1.0, 1.99), "2–3": (2.0, 2.99), "3–4": (3.0, 3.99), "4–5": (4.0, 5.0)}
+
+# -- filters ------------------------------------------------------------------------------------
+
+with st.sidebar:
+    st.markdown("**Review queue**")
+    status = st.selectbox("Review status", ["unreviewed", "validated", "rejected", "any"], key="review_status")
+    ai = st.slider("AI score", 0.0, 5.0, (0.0, 5.0), step=0.5, key="review_ai")
+    judged = st.selectbox(
+        "AI judge",
+        ["any", "scored", "not judged yet", "reply without a score"],
+        key="review_judged",
+        help="'reply without a score': the judge answered without usable <scoring> tags; its reply is kept raw.",
+    )
+    rating = st.slider("User rating", 1, 5, (1, 5), key="review_rating")
+    days = st.date_input("Answered between", value=(), key="review_days")
+    user = st.text_input("User", key="review_user")
+    source = st.text_input("Document or folder", key="review_source", placeholder="Design/criteria.pdf or Design")
+    correction = st.selectbox("Better answer from the user", ["any", "with", "without"], key="review_correction")
+    order_label = st.selectbox("Sort", list(ORDERS), key="review_order")
+    group_by = st.radio("Group by", ["none", "AI score band", "document"], horizontal=True, key="review_group")
+
+
+def current_filters() -> InteractionFilter:
+    since = until = None
+    if len(days) == 2:
+        since, until = day_start(days[0]), day_end(days[1])
+    return InteractionFilter(
+        review_status=None if status == "any" else status,
+        min_judge_score=ai[0] if ai != (0.0, 5.0) else None,
+        max_judge_score=ai[1] if ai != (0.0, 5.0) else None,
+        judged={"any": None, "scored": True, "not judged yet": False, "reply without a score": True}[judged],
+        judge_unparsable={"scored": False, "reply without a score": True}.get(judged),
+        min_rating=rating[0] if rating != (1, 5) else None,
+        max_rating=rating[1] if rating != (1, 5) else None,
+        since=since,
+        until=until,
+        user=user.strip() or None,
+        source_prefix=source.strip().strip("/") or None,
+        has_correction={"any": None, "with": True, "without": False}[correction],
+    )
+
+
+filters = current_filters()
+order = ORDERS[order_label]
+# A new filter or order starts the queue again from its first page.
+signature = (filters.model_dump_json(), order, group_by)
+if state.get("review_signature") != signature:
+    state.review_signature = signature
+    state.review_cursors = [None]
+    state.review_group_choice = None
+
+st.title("Review")
+queue_tab, plots_tab = st.tabs(["Queue", "Judge and ratings"])
+
+with queue_tab:
+    # -- groups -------------------------------------------------------------------------------
+    if group_by != "none":
+        by = "judge_band" if group_by == "AI score band" else "document"
+        try:
+            counts = services.review.groups(filters, by=by)
+        except FeedbackError as e:
+            counts = {}
+            st.error(f"The groups cannot be counted: {e}")
+        options = [b for b in JUDGE_BANDS if b in counts] if by == "judge_band" else sorted(counts, key=lambda d: -counts[d])[:30]
+        choice = st.pills(
+            f"{sum(counts.values()) if by == 'judge_band' else len(counts)} answers by {group_by}" if counts else group_by,
+            options,
+            format_func=lambda g: f"{g} · {counts[g]}",
+            key=f"review_group_pick_{by}",
+        )
+        if choice:
+            if by == "document":
+                filters = filters.model_copy(update={"source_prefix": choice})
+            elif choice == "unparsable":
+                filters = filters.model_copy(update={"judged": True, "judge_unparsable": True})
+            elif choice == "not judged":
+                filters = filters.model_copy(update={"judged": False})
+            else:
+                low, high = BAND_BOUNDS[choice]
+                filters = filters.model_copy(update={"min_judge_score": low, "max_judge_score": high})
+            if state.review_group_choice != choice:
+                state.review_group_choice = choice
+                state.review_cursors = [None]
+
+    # -- bulk actions -------------------------------------------------------------------------
+    with st.expander("Bulk actions on the filtered answers"):
+        left, right = st.columns(2)
+        if left.button("Score unscored answers with the AI judge", key="review_bulk_judge", disabled=not me.may(Action.JUDGE)):
+            bar = st.progress(0.0, text="Asking the judge…")
+            try:
+                summary = services.judge.run(
+                    filters.model_copy(update={"judged": False, "judge_unparsable": None}),
+                    progress=lambda done, total: bar.progress(done / max(total, 1), text=f"{done} of {total} answers"),
+                )
+            except (FeedbackError, RagError) as e:
+                st.error(f"The judge run stopped: {e}")
+            else:
+                bar.progress(1.0, text="Done")
+                st.success(
+                    f"Scored {summary.scored}, {summary.unparsable} replies without a usable score, "
+                    f"{summary.failed} failed, in {summary.seconds:.0f} s."
+                )
+        threshold = right.number_input("Validate AI scores of at least", 0.0, 5.0, 4.0, 0.5, key="review_bulk_min")
+        if right.button(f"Validate unreviewed AI scores ≥ {threshold:g}", key="review_bulk_validate"):
+            try:
+                result = services.review.validate_high_scores(filters, min_score=threshold)
+            except FeedbackError as e:
+                st.error(str(e))
+            else:
+                st.success(f"Validated {result.done}; {result.skipped} were reviewed by someone else meanwhile.")
+
+    # -- the queue ----------------------------------------------------------------------------
+    cursor = state.review_cursors[-1]
+    try:
+        page = services.review.queue(filters, order=order, limit=PAGE_SIZE, cursor=cursor)
+    except (FeedbackError, ValueError) as e:
+        st.error(f"The queue cannot be read: {e}")
+        st.stop()
+    if page.unreadable:
+        st.warning(f"{len(page.unreadable)} stored records on this page could not be read and are left out.")
+    if order in ("judge_asc", "judge_desc") and not page.items and cursor is None:
+        st.info("No answer with an AI score matches. Score them with the judge (bulk actions), or sort by date.")
+    elif not page.items:
+        st.info("Nothing to review with these filters.")
+        st.stop()
+
+    rows = pd.DataFrame(
+        [
+            {
+                "AI": i.judge.score if i.judge and i.judge.score is not None else None,
+                "user": i.feedback.rating if i.feedback else None,
+                "question": i.question,
+                "answered": i.created_at.strftime("%Y-%m-%d %H:%M"),
+                "by": i.user,
+                "status": i.review.status,
+            }
+            for i in page.items
+        ]
+    )
+    queue_col, detail_col = st.columns([2, 3], gap="large")
+    with queue_col:
+        picked = st.dataframe(
+            rows,
+            hide_index=True,
+            use_container_width=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key=f"review_table_{len(state.review_cursors)}",
+            column_config={
+                "AI": st.column_config.NumberColumn("AI", format="%.1f", help="The AI judge's score, 0–5"),
+                "user": st.column_config.NumberColumn("User", format="%d", help="The user's rating, 1–5"),
+                "question": st.column_config.TextColumn("Question", width="large"),
+            },
+        )
+        selected_rows = picked.selection.rows if picked and picked.selection else []
+        index = selected_rows[0] if selected_rows else min(state.get("review_index", 0), len(page.items) - 1)
+        nav_prev, nav_label, nav_next = st.columns([1, 2, 1])
+        if nav_prev.button("← Previous", key="review_prev", disabled=len(state.review_cursors) == 1):
+            state.review_cursors.pop()
+            state.review_index = 0
+            st.rerun()
+        nav_label.caption(f"Page {len(state.review_cursors)}")
+        if nav_next.button("Next page →", key="review_next_page", disabled=page.next_cursor is None):
+            state.review_cursors.append(page.next_cursor)
+            state.review_index = 0
+            st.rerun()
+
+    # -- one answer ---------------------------------------------------------------------------
+    with detail_col:
+        record = page.items[index]
+        opened_key = f"review_opened_{record.id}"
+        if opened_key not in state:  # the review as first seen: later writes are checked against it
+            state[opened_key] = record.review.reviewed_at
+        st.markdown(f"#### {neutralize_links(record.question)}")
+        st.caption(
+            f"{escape_markdown(record.user)} · {record.created_at:%Y-%m-%d %H:%M} UTC · {escape_markdown(record.model_id)}"
+            f" · turn {record.turn} · review: **{record.review.status}**"
+            + (f" by {escape_markdown(record.review.reviewer)}" if record.review.reviewer else "")
+        )
+        st.markdown(neutralize_links(record.answer))
+        user_col, ai_col = st.columns(2)
+        with user_col:
+            if record.feedback:
+                st.metric("User rating", f"{record.feedback.rating} · {LIKERT_LABELS[record.feedback.rating]}")
+                if record.feedback.correction:
+                    st.markdown("**Their better answer**")
+                    st.markdown(neutralize_links(record.feedback.correction))
+                if record.feedback.note:
+                    st.markdown(f"**Their note:** {neutralize_links(record.feedback.note)}")
+            else:
+                st.metric("User rating", "–")
+        with ai_col:
+            judge = record.judge
+            st.metric("AI score", "–" if not judge or judge.score is None else f"{judge.score:.1f} / 5")
+            if judge and judge.reason:
+                st.markdown(f"**Why:** {neutralize_links(judge.reason)}")
+            if judge and judge.score is None:
+                st.warning("The judge's reply had no usable score; it is kept below.")
+            if judge and (judge.thinking or judge.score is None):
+                with st.expander("The judge's reasoning" if judge.thinking else "The judge's raw reply"):
+                    st.text(judge.thinking or judge.raw)
+        st.markdown("**Sources the answer was given**")
+        for c in record.citations:
+            with st.expander(escape_markdown(f"[{c.n}] {c.label}")):
+                st.text(c.text)
+
+        st.divider()
+        default_score = (
+            record.review.sme_score
+            if record.review.sme_score is not None
+            else (judge.score if judge and judge.score is not None else 3.0)
+        )
+        st.number_input(
+            "Your score (0–5)", 0.0, 5.0, float(default_score), 0.5, key=f"review_score_{record.id}"
+        )
+        st.text_area(
+            "Reference answer (what the model should have said)",
+            value=record.review.reference_answer or (record.feedback.correction if record.feedback else "") or "",
+            height=140,
+            key=f"review_reference_{record.id}",
+        )
+
+        def act(kind: str) -> None:
+            # Callbacks run before the page is drawn again: read the widgets' values from the state.
+            opened = state[opened_key]
+            reference = state[f"review_reference_{record.id}"]
+            sme_score = state[f"review_score_{record.id}"]
+            try:
+                if kind == "validate":
+                    updated = services.review.validate_ai(record.id, opened=opened, reference_answer=reference)
+                elif kind == "override":
+                    updated = services.review.review(
+                        record.id, opened=opened, status="validated", sme_score=sme_score, reference_answer=reference
+                    )
+                else:
+                    updated = services.review.review(
+                        record.id, opened=opened, status="rejected", sme_score=sme_score, reference_answer=reference
+                    )
+            except Conflict as e:
+                state.review_message = ("error", str(e))
+                state.pop(opened_key, None)  # reopening shows their change
+                return
+            except FeedbackError as e:
+                state.review_message = ("error", str(e))
+                return
+            state[opened_key] = updated.review.reviewed_at
+            state.review_message = ("success", f"Saved: {updated.review.status}, score {updated.review.sme_score}.")
+            state.review_index = index + 1
+
+        b1, b2, b3, b4 = st.columns(4)
+        b1.button(
+            "Validate AI score", key="review_validate", type="primary", shortcut="v",
+            on_click=act, args=("validate",), disabled=not judge or judge.score is None,
+            help="The answer and its AI score stand (shortcut V)",
+        )  # fmt: skip
+        b2.button("Save my score", key="review_override", shortcut="s", on_click=act, args=("override",),
+                  help="Validate with your own score instead of the AI's (shortcut S)")  # fmt: skip
+        b3.button("Reject answer", key="review_reject", shortcut="x", on_click=act, args=("reject",),
+                  help="The answer is wrong; the reference answer says what it should be (shortcut X)")  # fmt: skip
+        if b4.button("Next →", key="review_next", shortcut="n", help="Next answer in the queue (shortcut N)"):
+            state.review_index = index + 1
+            st.rerun()
+        if message := state.pop("review_message", None):
+            (st.error if message[0] == "error" else st.success)(message[1])
+
+with plots_tab:
+    from feedback.stats import JUDGE_BUCKETS
+
+    try:
+        stats = services.feedback.stats(filters.model_copy(update={"review_status": None}))
+        agreement = services.judge.agreement(filters.model_copy(update={"review_status": None}))
+    except FeedbackError as e:
+        st.error(f"The figures cannot be computed: {e}")
+        st.stop()
+    scored = sum(b.count for b in stats.judge_scores if b.bucket != "unscored")
+    above = next((b.count for b in stats.judge_scores if b.bucket == "4–5"), 0)
+    below = sum(b.count for b in stats.judge_scores if b.bucket in ("0–1", "1–2", "2–3"))
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Answers scored by the AI", scored)
+    m2.metric("Mean AI score", "–" if stats.mean_judge_score is None else f"{stats.mean_judge_score:.2f}")
+    m3.metric("AI score ≥ 4", "–" if not scored else f"{above / scored:.0%}")
+    m4.metric("AI score < 3", "–" if not scored else f"{below / scored:.0%}")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**AI score distribution**")
+        st.bar_chart(
+            pd.DataFrame({"answers": [b.count for b in stats.judge_scores]}, index=list(JUDGE_BUCKETS)),
+            horizontal=True,
+        )
+    with right:
+        st.markdown("**User rating distribution**")
+        st.bar_chart(
+            pd.DataFrame(
+                {"answers": [r.count for r in stats.ratings]}, index=[f"{r.rating} {r.label}" for r in stats.ratings]
+            ),
+            horizontal=True,
+        )
+    st.markdown("**How far the judge agrees with people** (rows: the person, columns: the judge, Likert 1–5)")
+    st.caption(agreement.mapping)
+    for who, a in (("Users' ratings", agreement.users), ("SME scores", agreement.smes)):
+        kappa = "–" if a.kappa is None else f"{a.kappa:.2f}"
+        rho = "–" if a.spearman is None else f"{a.spearman:.2f}"
+        mae = "–" if a.mae is None else f"{a.mae:.2f}"
+        st.markdown(f"*{who}*: n = {a.n}, weighted κ = {kappa}, Spearman ρ = {rho}, MAE = {mae}")
+        if a.n:
+            cells = pd.DataFrame(
+                [
+                    {"person": a.labels[h], "judge": a.labels[j], "answers": a.confusion[h][j]}
+                    for h in range(len(a.labels))
+                    for j in range(len(a.labels))
+                ]
+            )
+            base = alt.Chart(cells).encode(
+                x=alt.X("judge:O", title="Judge (score binned to Likert)"),
+                y=alt.Y("person:O", title=who, sort="descending"),
+            )
+            heatmap = base.mark_rect().encode(color=alt.Color("answers:Q", scale=alt.Scale(scheme="blues")))
+            labels = base.mark_text().encode(text="answers:Q")
+            st.altair_chart((heatmap + labels).properties(height=220), use_container_width=True)
