@@ -6,11 +6,12 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from rag.context import ContextTrimmer
 from rag.embedders.base import Embedder
 from rag.errors import InvalidQuery
 from rag.generators.base import GenerationParams, Generator
 from rag.models import Answer, Citation, ScoredChunk, SearchFilters, SearchMode, Turn
-from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, says_not_found
+from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, format_passages, says_not_found
 from rag.stores.base import VectorStore
 
 MAX_QUESTION_CHARS = 2000
@@ -104,6 +105,8 @@ class AnswerPipeline:
             is "not found". 0.22 sits below every question of the sample set (lowest 0.27) and
             above plainly off-topic ones (0.15–0.19).
         history_turns: earlier turns of the conversation passed to the model.
+        context: trims the passages the model reads (rag/context.py); None gives them whole.
+            The citations keep the full text either way.
     """
 
     retriever: Retriever
@@ -112,6 +115,7 @@ class AnswerPipeline:
     min_similarity: float = 0.22
     history_turns: int = 3
     params: GenerationParams = field(default_factory=GenerationParams)
+    context: ContextTrimmer | None = field(default_factory=ContextTrimmer)
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None) -> Answer:
         """Answer a question. Raises InvalidQuery for a bad question, GeneratorError, StoreError."""
@@ -130,12 +134,14 @@ class AnswerPipeline:
         citations = to_citations(results)
         yield StreamEvent("citations", citations=citations)
 
+        read: list[Citation] = []
         if not self.relevant(question, results):
             text, found = NOT_FOUND, False
             yield StreamEvent("token", token=text)
         else:
+            read = self.context.select(question, citations, results) if self.context else citations
             pieces = []
-            for piece in self.generator.stream(build_messages(question, citations, history), self.params):
+            for piece in self.generator.stream(build_messages(question, read, history), self.params):
                 pieces.append(piece)
                 yield StreamEvent("token", token=piece)
             text = "".join(pieces).strip()
@@ -151,6 +157,7 @@ class AnswerPipeline:
             prompt_version=PROMPT_VERSION,
             latency_ms=int((time.perf_counter() - started) * 1000),
             retrieval_ms=retrieval_ms,
+            context=format_passages(read),
         )
         yield StreamEvent("answer", answer=answer)
 

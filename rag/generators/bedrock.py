@@ -75,6 +75,7 @@ class BedrockGenerator:
     """
 
     supports_streaming = True
+    supports_batch = False
 
     def __init__(
         self,

@@ -47,6 +47,7 @@ class OpenAICompatGenerator:
     """
 
     supports_streaming = True
+    supports_batch = False
 
     def __init__(
         self,
