@@ -96,8 +96,8 @@ def main() -> None:
                 tokens = sum(
                     len(
                         tokenizer.apply_chat_template(
-                            [m.model_dump() for m in prompts[context][i]], add_generation_prompt=True
-                        )
+                            [m.model_dump() for m in prompts[context][i]], add_generation_prompt=True, return_dict=True
+                        )["input_ids"]
                     )
                     for i in paraphrase
                 ) / len(paraphrase)

@@ -260,7 +260,9 @@ def main() -> None:
             for context in args.contexts.split(","):
                 for qi, msgs in enumerate(messages[context]):
                     n_prompt = len(
-                        tokenizer.apply_chat_template([m.model_dump() for m in msgs], add_generation_prompt=True)
+                        tokenizer.apply_chat_template(
+                            [m.model_dump() for m in msgs], add_generation_prompt=True, return_dict=True
+                        )["input_ids"]
                     )
                     for name, variant in variants.items():
                         r = timed_stream(variant(msgs), count)

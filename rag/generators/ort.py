@@ -200,7 +200,9 @@ class OnnxRuntimeGenerator:
     def _start(self, ids: list[int], params: GenerationParams):
         """A generator that has read ``ids``, reusing the live one's shared prefix when it can."""
         need = min(len(ids) + params.max_new_tokens + 1, self._context_length)
-        capacity = min(max(need, self.max_input_tokens // 2 + params.max_new_tokens + 1), self._context_length)
+        # Room for longer prompts later, so the next one can reuse this generator (the KV buffer
+        # is allocated up front: 2048 tokens of this model take 94 MB).
+        capacity = min(max(need, 2048), self._context_length)
         options = self._search(params, capacity)
         key = tuple(sorted((k, v) for k, v in options.items() if k != "max_length"))
         if self._live is not None:
@@ -283,8 +285,6 @@ class OnnxRuntimeGenerator:
     def _batch(self, prompts: list[list[int]], params: GenerationParams) -> list[str]:
         import numpy as np
 
-        if len(prompts) == 1:
-            self._live = None
         width = max(len(p) for p in prompts)
         pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else _eos_ids(self._tokenizer)[0]
         # Left padding: every prompt ends where generation starts; the runtime masks the pads.
