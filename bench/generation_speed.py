@@ -149,14 +149,15 @@ def build_variants(args, folder: Path, cache: Path, tokenizer) -> dict[str, Call
     def want(family: str) -> bool:
         return only is None or family in only
 
-    if want("transformers"):
-        import torch
-        from transformers import AutoModelForCausalLM
-
+    if want("transformers") or want("shipped"):
         from rag.generators.local import TransformersGenerator
 
         shipped = TransformersGenerator(str(folder))
         variants["transformers fp32 sdpa, streamer (as shipped)"] = streamer_variant(shipped, params)
+    if want("transformers"):
+        import torch
+        from transformers import AutoModelForCausalLM
+
         variants["transformers fp32 sdpa, streamer, static cache"] = streamer_variant(
             shipped, params, cache_implementation="static"
         )
@@ -192,7 +193,7 @@ def build_variants(args, folder: Path, cache: Path, tokenizer) -> dict[str, Call
     if want("onnx"):
         from rag.generators.ort import OnnxRuntimeGenerator
 
-        for precision, threads in [("int4", 2), ("int4", 1), ("int8", 2), ("fp32", 2)]:
+        for precision, threads in [("int8", 2), ("int8", 1), ("int4", 2), ("fp32", 2)]:
             gen = OnnxRuntimeGenerator(folder, "bench", cache, threads=threads, precision=precision)
             gen.load()
 
@@ -233,7 +234,9 @@ def main() -> None:
     parser.add_argument(
         "--home", type=Path, help="a RAGBOT_HOME to reuse (the sample corpus is indexed into it if empty)"
     )
-    parser.add_argument("--only", help="comma-separated families: transformers,onnx,llama")
+    parser.add_argument(
+        "--only", help="comma-separated families: transformers, shipped (transformers as shipped only), onnx, llama"
+    )
     parser.add_argument("--contexts", default="whole,trimmed")
     parser.add_argument("--compile", action="store_true", help="also torch.compile (minutes of compiling)")
     parser.add_argument("--json", type=Path, help="write every measurement here")

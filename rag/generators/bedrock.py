@@ -103,8 +103,13 @@ class BedrockGenerator:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._aws = LazyClient(
-            "bedrock-runtime", client=client, region=region, endpoint_url=endpoint_url,
-            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout,
+            "bedrock-runtime",
+            client=client,
+            region=region,
+            endpoint_url=endpoint_url,
+            max_attempts=max_attempts,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
         self._chat = None
         self._lock = threading.Lock()

@@ -281,6 +281,7 @@ class LocalGenerator:
         max_input_tokens: prompts longer than this lose their oldest tokens first.
         runtime: "auto", "onnx" or "transformers".
         threads: threads for the ONNX runtime.
+        precision: weights of the ONNX export (``rag.generators.ort.PRECISIONS``).
     """
 
     supports_streaming = True
@@ -293,6 +294,7 @@ class LocalGenerator:
         max_input_tokens: int = 6000,
         runtime: Runtime = "auto",
         threads: int = 2,
+        precision: str | None = None,
     ):
         if runtime not in ("auto", "onnx", "transformers"):
             raise GeneratorError(f"runtime '{runtime}' is not one of auto, onnx, transformers")
@@ -301,6 +303,7 @@ class LocalGenerator:
         self.max_input_tokens = max_input_tokens
         self.requested_runtime = runtime
         self.threads = threads
+        self.precision = precision
         self._engine = None
         self._lock = threading.Lock()
 
@@ -323,10 +326,15 @@ class LocalGenerator:
     def _pick(self):
         folder = resolve_model(self.model_id, self.cache_dir)
         if self.requested_runtime != "transformers":
-            from rag.generators.ort import OnnxRuntimeGenerator
+            from rag.generators.ort import DEFAULT_PRECISION, OnnxRuntimeGenerator
 
             engine = OnnxRuntimeGenerator(
-                folder, self.model_id, self.cache_dir, max_input_tokens=self.max_input_tokens, threads=self.threads
+                folder,
+                self.model_id,
+                self.cache_dir,
+                max_input_tokens=self.max_input_tokens,
+                threads=self.threads,
+                precision=self.precision or DEFAULT_PRECISION,
             )
             try:
                 engine.load()

@@ -180,8 +180,13 @@ class SageMakerGenerator:
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._aws = LazyClient(
-            "sagemaker-runtime", client=client, region=region, endpoint_url=endpoint_url,
-            max_attempts=max_attempts, connect_timeout=connect_timeout, read_timeout=read_timeout,
+            "sagemaker-runtime",
+            client=client,
+            region=region,
+            endpoint_url=endpoint_url,
+            max_attempts=max_attempts,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
         )
 
     def __repr__(self) -> str:
