@@ -59,12 +59,12 @@ def test_transformers_batch_equals_one_by_one(local_model_dir):
 
 def test_onnx_runtime_streams_batches_and_reuses_the_shared_prefix(local_model_dir, tmp_path):
     from rag.generators.local import LocalGenerator
-    from rag.generators.ort import OnnxRuntimeGenerator
+    from rag.generators.ort import DEFAULT_PRECISION, OnnxRuntimeGenerator
 
     gen = LocalGenerator(str(local_model_dir), cache_dir=tmp_path)
     params = GenerationParams(max_new_tokens=24)
     pieces = list(gen.stream(PARKING, params))
-    assert gen.runtime == "onnx" and (local_model_dir / "onnx-cpu-int4" / "genai_config.json").exists()
+    assert gen.runtime == "onnx" and (local_model_dir / f"onnx-cpu-{DEFAULT_PRECISION}" / "genai_config.json").exists()
     assert len(pieces) > 1 and "412" in "".join(pieces)
     # The second question starts with the same system prompt: the live generator rewinds to it,
     # and the reply is the one a fresh generator gives.
