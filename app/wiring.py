@@ -101,9 +101,9 @@ VECTOR_STORES: dict[str, Callable[[Settings], Any]] = {"embedded": _embedded_sto
 
 
 def _local_generator(s: Settings):
-    from rag.generators.local import TransformersGenerator
+    from rag.generators.local import LocalGenerator
 
-    return TransformersGenerator(s.local_model, cache_dir=s.models_dir)
+    return LocalGenerator(s.local_model, cache_dir=s.models_dir, runtime=s.local_runtime)
 
 
 def _sagemaker_generator(s: Settings):

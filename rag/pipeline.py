@@ -6,9 +6,10 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from rag.context import ContextTrimmer
 from rag.generators.base import GenerationParams, Generator
 from rag.models import Answer, Citation, ScoredChunk, SearchFilters, Turn
-from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, says_not_found
+from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, format_passages, says_not_found
 
 # The Retriever lives in rag.retrieval; re-exported here for the callers that import it from here.
 from rag.retrieval import MAX_QUESTION_CHARS, Retriever, one_per_page, validate_question  # noqa: F401
@@ -44,6 +45,8 @@ class AnswerPipeline:
             is "not found". 0.22 sits below every question of the sample set (lowest 0.27) and
             above plainly off-topic ones (0.15–0.19).
         history_turns: earlier turns of the conversation passed to the model.
+        context: trims the passages the model reads (rag/context.py); None gives them whole.
+            The citations keep the full text either way.
     """
 
     retriever: Retriever
@@ -52,6 +55,7 @@ class AnswerPipeline:
     min_similarity: float = 0.22
     history_turns: int = 3
     params: GenerationParams = field(default_factory=GenerationParams)
+    context: ContextTrimmer | None = field(default_factory=ContextTrimmer)
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None) -> Answer:
         """Answer a question. Raises InvalidQuery for a bad question, GeneratorError, StoreError."""
@@ -70,12 +74,14 @@ class AnswerPipeline:
         citations = to_citations(results)
         yield StreamEvent("citations", citations=citations)
 
+        read: list[Citation] = []
         if not self.relevant(question, results):
             text, found = NOT_FOUND, False
             yield StreamEvent("token", token=text)
         else:
+            read = self.context.select(question, citations, results) if self.context else citations
             pieces = []
-            for piece in self.generator.stream(build_messages(question, citations, history), self.params):
+            for piece in self.generator.stream(build_messages(question, read, history), self.params):
                 pieces.append(piece)
                 yield StreamEvent("token", token=piece)
             text = "".join(pieces).strip()
@@ -91,6 +97,7 @@ class AnswerPipeline:
             prompt_version=PROMPT_VERSION,
             latency_ms=int((time.perf_counter() - started) * 1000),
             retrieval_ms=retrieval_ms,
+            context=format_passages(read),
         )
         yield StreamEvent("answer", answer=answer)
 

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from rag.generators.base import Message
 from rag.models import Citation, Turn
 
-PROMPT_VERSION = "qa-2026-11-25.2"
+# qa-2026-11-30.1: the passages are trimmed to the sentences that match the question (rag/context.py).
+PROMPT_VERSION = "qa-2026-11-30.1"
 
 NOT_FOUND = "The documents do not contain the answer to this question."
 

@@ -11,6 +11,7 @@ class FakeGenerator:
     """Replies with queued texts (or a fixed default) and records every prompt it was given."""
 
     supports_streaming = True
+    supports_batch = False
 
     def __init__(self, replies: Sequence[str] = (), default: str = "The answer is in the passages [1].", model_id: str = "fake-model"):
         self.replies = list(replies)

@@ -59,7 +59,7 @@ class ChatService:
                 CitationRecord(n=c.n, source=c.source, page=c.page, chunk_id=c.chunk_id, score=c.score, text=c.text)
                 for c in answer.citations
             ],
-            context=format_passages(answer.citations),
+            context=answer.context or format_passages(answer.citations),
             model_id=answer.model_id,
             prompt_version=answer.prompt_version,
             latency_ms=answer.latency_ms,

@@ -8,7 +8,7 @@ the messages API (LMI / vLLM, OpenAI-compatible servers) and Bedrock's Converse.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Literal, Protocol
+from typing import Literal, Protocol, cast
 
 from pydantic import BaseModel
 
@@ -32,10 +32,14 @@ class Generator(Protocol):
 
     ``model_id`` is recorded with every answer. ``supports_streaming`` tells whether
     ``stream`` yields tokens as they are produced or the whole text at the end.
+    ``supports_batch`` tells whether ``generate_batch`` exists and is faster than a loop (the
+    local model decodes several sequences for little more than the cost of one); callers use
+    ``generate_all``, which loops over ``generate`` for the others.
     """
 
     model_id: str
     supports_streaming: bool
+    supports_batch: bool
 
     def generate(self, messages: Sequence[Message], params: GenerationParams | None = None) -> str:
         """The full reply. Raises GeneratorError when the model fails."""
@@ -44,3 +48,26 @@ class Generator(Protocol):
     def stream(self, messages: Sequence[Message], params: GenerationParams | None = None) -> Iterator[str]:
         """The reply in pieces, in order; their concatenation is the reply. Raises GeneratorError."""
         ...
+
+
+class BatchGenerator(Generator, Protocol):
+    """A generator whose ``supports_batch`` is True."""
+
+    def generate_batch(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams | None = None
+    ) -> list[str]:
+        """One reply per conversation, in input order; under greedy decoding each equals what
+        ``generate`` gives for it. Raises GeneratorError."""
+        ...
+
+
+def generate_all(
+    generator: Generator, conversations: Sequence[Sequence[Message]], params: GenerationParams | None = None
+) -> list[str]:
+    """One reply per conversation, in order: batched when the generator supports it.
+
+    For ``ragbot eval`` and the judge. Raises GeneratorError.
+    """
+    if generator.supports_batch:
+        return cast(BatchGenerator, generator).generate_batch(conversations, params)
+    return [generator.generate(messages, params) for messages in conversations]

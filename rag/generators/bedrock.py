@@ -68,6 +68,7 @@ class BedrockGenerator:
     """
 
     supports_streaming = True
+    supports_batch = False
 
     def __init__(
         self,

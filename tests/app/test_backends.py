@@ -15,7 +15,7 @@ def build(monkeypatch, **env):
 def test_defaults_are_the_embedded_backends(monkeypatch):
     s = build(monkeypatch)
     assert type(s.store).__name__ == "LanceDBVectorStore"
-    assert type(s.generator).__name__ == "TransformersGenerator"
+    assert type(s.generator).__name__ == "LocalGenerator"
     assert type(s.embedder).__name__ == "SentenceTransformerEmbedder"
     assert type(s.feedback_store).__name__ == "OutboxFeedbackStore"
 

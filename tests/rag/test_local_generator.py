@@ -1,5 +1,7 @@
 """The real SmolLM2-135M-Instruct, loaded from the packaged GGUF."""
 
+import sys
+
 import pytest
 
 from rag.errors import GeneratorError
@@ -18,7 +20,9 @@ def test_conversion_is_cached_as_a_model_folder(local_model_dir):
 def test_streams_pieces_that_make_the_whole_reply(local_model_dir):
     gen = TransformersGenerator(str(local_model_dir))
     messages = [
-        Message(role="system", content="Answer using only these passages.\n\n[1] The site provides 412 car parking spaces."),
+        Message(
+            role="system", content="Answer using only these passages.\n\n[1] The site provides 412 car parking spaces."
+        ),
         Message(role="user", content="How many car parking spaces are there?"),
     ]
     params = GenerationParams(max_new_tokens=24)
@@ -31,3 +35,80 @@ def test_streams_pieces_that_make_the_whole_reply(local_model_dir):
 def test_unknown_model_is_a_clear_error(tmp_path):
     with pytest.raises(GeneratorError, match="neither a packaged model"):
         TransformersGenerator(str(tmp_path / "nothing-here")).load()
+
+
+PARKING = [
+    Message(
+        role="system",
+        content="Answer using only these passages.\n\n[1] The site provides 412 car parking spaces and 38 trailer positions.",
+    ),
+    Message(role="user", content="How many car parking spaces are there?"),
+]
+TRAILERS = [PARKING[0], Message(role="user", content="How many trailer positions are there?")]
+
+
+def test_transformers_batch_equals_one_by_one(local_model_dir):
+    gen = TransformersGenerator(str(local_model_dir))
+    params = GenerationParams(max_new_tokens=16)
+    assert gen.supports_batch
+    assert gen.generate_batch([PARKING, TRAILERS], params) == [
+        gen.generate(PARKING, params),
+        gen.generate(TRAILERS, params),
+    ]
+
+
+def test_onnx_runtime_streams_batches_and_reuses_the_shared_prefix(local_model_dir, tmp_path):
+    from rag.generators.local import LocalGenerator
+    from rag.generators.ort import DEFAULT_PRECISION, OnnxRuntimeGenerator
+
+    gen = LocalGenerator(str(local_model_dir), cache_dir=tmp_path)
+    params = GenerationParams(max_new_tokens=24)
+    pieces = list(gen.stream(PARKING, params))
+    assert gen.runtime == "onnx" and (local_model_dir / f"onnx-cpu-{DEFAULT_PRECISION}" / "genai_config.json").exists()
+    assert len(pieces) > 1 and "412" in "".join(pieces)
+    # The second question starts with the same system prompt: the live generator rewinds to it,
+    # and the reply is the one a fresh generator gives.
+    reused = gen.generate(TRAILERS, params)
+    assert gen.load()._live is not None
+    assert reused == OnnxRuntimeGenerator(local_model_dir, "fresh", tmp_path).generate(TRAILERS, params)
+    assert "38" in reused
+    assert gen.generate_batch([PARKING, TRAILERS], params) == ["".join(pieces), reused]
+
+
+def test_without_onnxruntime_genai_the_same_folder_runs_on_transformers(local_model_dir, tmp_path, monkeypatch):
+    from rag.generators.local import LocalGenerator
+
+    monkeypatch.setitem(sys.modules, "onnxruntime_genai", None)  # as if not installed
+    gen = LocalGenerator(str(local_model_dir), cache_dir=tmp_path)
+    assert "412" in gen.generate(PARKING, GenerationParams(max_new_tokens=16)) and gen.runtime == "transformers"
+    with pytest.raises(GeneratorError, match="pip install onnxruntime-genai"):
+        LocalGenerator(str(local_model_dir), cache_dir=tmp_path, runtime="onnx").load()
+
+
+def test_a_lora_adapter_folder_is_merged_once_and_runs_on_the_same_path(local_model_dir, tmp_path):
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from rag.generators.local import LocalGenerator, resolve_model
+
+    base = AutoModelForCausalLM.from_pretrained(local_model_dir)
+    # Non-zero LoRA weights, so the merged model really differs from its base.
+    lora = get_peft_model(base, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    lora.save_pretrained(tmp_path / "adapter")
+    gen = LocalGenerator(str(tmp_path / "adapter"), cache_dir=tmp_path / "cache")
+    assert gen.generate(PARKING, GenerationParams(max_new_tokens=8)) and gen.runtime == "onnx"
+    merged = tmp_path / "adapter" / "merged"
+    assert resolve_model(str(tmp_path / "adapter"), tmp_path / "cache") == merged  # merged once
+    weight = "model.layers.0.self_attn.q_proj.weight"
+    plain = AutoModelForCausalLM.from_pretrained(local_model_dir).state_dict()[weight]
+    assert not torch.equal(AutoModelForCausalLM.from_pretrained(merged).state_dict()[weight], plain)
+
+
+def test_an_adapter_whose_base_is_missing_is_a_clear_error(tmp_path):
+    from rag.generators.local import LocalGenerator
+
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_config.json").write_text('{"base_model_name_or_path": "/nowhere/base"}')
+    with pytest.raises(GeneratorError, match="trained on '/nowhere/base', which is not here"):
+        LocalGenerator(str(tmp_path / "adapter"), cache_dir=tmp_path).load()
