@@ -145,6 +145,33 @@ def parquet_schema():
             pa.field("issues", pa.list_(pa.field("item", text, nullable=False)), nullable=False),
         ]
     )
+    grounding = pa.struct(
+        [
+            pa.field("unsupported", pa.list_(pa.field("item", text, nullable=False)), nullable=False),
+            pa.field(
+                "sentences",
+                pa.list_(
+                    pa.field(
+                        "item",
+                        pa.struct([pa.field("text", text, nullable=False), pa.field("citation", pa.int32())]),
+                        nullable=False,
+                    )
+                ),
+                nullable=False,
+            ),
+            pa.field(
+                "supporting",
+                pa.list_(
+                    pa.field(
+                        "item",
+                        pa.struct([pa.field("n", pa.int32(), nullable=False), pa.field("text", text, nullable=False)]),
+                        nullable=False,
+                    )
+                ),
+                nullable=False,
+            ),
+        ]
+    )
     review = pa.struct(
         [
             pa.field("status", text, nullable=False),
@@ -173,6 +200,7 @@ def parquet_schema():
             pa.field("model_id", text, nullable=False),
             pa.field("prompt_version", text, nullable=False),
             pa.field("latency_ms", pa.int64(), nullable=False),
+            pa.field("grounding", grounding),
             pa.field("feedback", feedback),
             pa.field("judge", judge),
             pa.field("review", review, nullable=False),
@@ -250,6 +278,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "model_id",
     "prompt_version",
     "latency_ms",
+    "unsupported",
     "rating",
     "rating_label",
     "correction",
@@ -261,6 +290,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "review_status",
     "reviewer",
     "reference_answer",
+    "sme_score",
     "sources",
     "citations_json",
     "context_truncated",
@@ -307,6 +337,7 @@ def csv_row(i: Interaction) -> dict[str, str]:
         "model_id": i.model_id,
         "prompt_version": i.prompt_version,
         "latency_ms": i.latency_ms,
+        "unsupported": "; ".join(i.grounding.unsupported) if i.grounding else None,
         "rating": fb.rating if fb else None,
         "rating_label": fb.label if fb else None,
         "correction": fb.correction if fb else None,
@@ -318,6 +349,7 @@ def csv_row(i: Interaction) -> dict[str, str]:
         "review_status": review.status,
         "reviewer": review.reviewer,
         "reference_answer": review.reference_answer,
+        "sme_score": review.sme_score,
         "sources": "; ".join(sources),
         "citations_json": json.dumps([c.model_dump() for c in i.citations], ensure_ascii=False),
         "context_truncated": i.context_truncated,

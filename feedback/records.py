@@ -103,6 +103,29 @@ class CitationRecord(_Record):
         return f"{self.source} – page {self.page}" if self.page is not None else self.source
 
 
+class SentenceRecord(_Record):
+    """One sentence of the answer and the passage (``n``) that supports it; None: none does."""
+
+    text: str
+    citation: int | None = _count(1, MAX_CITATIONS_N)
+
+
+class SupportRecord(_Record):
+    """The sentence of passage ``n`` that the answer rests on."""
+
+    n: int = _count(1, MAX_CITATIONS_N)
+    text: str
+
+
+class GroundingRecord(_Record):
+    """The answer checked against its passages when it was given (``rag.grounding``):
+    ``unsupported`` numbers and codes appear in no passage."""
+
+    unsupported: list[str] = []
+    sentences: list[SentenceRecord] = []
+    supporting: list[SupportRecord] = []
+
+
 class Feedback(_Record):
     """A user's judgement of one answer: Likert rating 1–5, and optionally a better answer and a note."""
 
@@ -180,6 +203,7 @@ class Interaction(_Record):
     model_id: Name
     prompt_version: Name
     latency_ms: int = _count(0, MAX_LATENCY_MS, default=0)
+    grounding: GroundingRecord | None = None
     feedback: Feedback | None = None
     judge: JudgeScore | None = None
     review: Review = Field(default_factory=Review)

@@ -58,6 +58,14 @@ class Redactor:
             "context": self.text(record.context),
             "citations": [c.model_copy(update={"text": self.text(c.text)}) for c in record.citations],
         }
+        if record.grounding is not None:
+            g = record.grounding
+            update["grounding"] = g.model_copy(
+                update={
+                    "sentences": [x.model_copy(update={"text": self.text(x.text)}) for x in g.sentences],
+                    "supporting": [x.model_copy(update={"text": self.text(x.text)}) for x in g.supporting],
+                }
+            )
         if record.feedback is not None:
             update["feedback"] = record.feedback.model_copy(
                 update={"correction": self.text(record.feedback.correction), "note": self.text(record.feedback.note)}

@@ -18,10 +18,8 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from pydantic import BaseModel
-
 from rag.embedders.base import Embedder
-from rag.models import Citation
+from rag.models import Citation, Grounding, SentenceSupport
 
 # Measured on the sample questions (bench/grounding_threshold.py): sentences restating a
 # passage's evidence score 0.55–0.95 against it, sentences taken from another question's
@@ -40,37 +38,6 @@ TOKEN = re.compile(
     r")(?![\w])"
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\[\"'(])|\n+")
-
-
-class SentenceSupport(BaseModel):
-    """One sentence of the answer and the passage that supports it (``None``: no passage does)."""
-
-    text: str
-    citation: int | None
-    similarity: float | None = None
-    explicit: bool = False
-
-
-class Grounding(BaseModel):
-    unsupported: list[str] = []
-    sentences: list[SentenceSupport] = []
-    supporting: dict[int, str] = {}
-
-    @property
-    def unsupported_sentences(self) -> list[str]:
-        return [s.text for s in self.sentences if s.citation is None]
-
-    def marked(self) -> str:
-        """The answer with a ``[n]`` after each sentence that had none and has support."""
-        parts = []
-        for s in self.sentences:
-            if s.citation is not None and not s.explicit:
-                stripped = s.text.rstrip()
-                end = len(stripped) - 1 if stripped.endswith((".", "!", "?")) else len(stripped)
-                parts.append(f"{stripped[:end]} [{s.citation}]{stripped[end:]}")
-            else:
-                parts.append(s.text)
-        return " ".join(parts)
 
 
 def normalise(token: str) -> str:

@@ -105,6 +105,39 @@ class Turn(BaseModel):
     answer: str
 
 
+class SentenceSupport(BaseModel):
+    """One sentence of an answer and the passage that supports it (``None``: no passage does)."""
+
+    text: str
+    citation: int | None
+    similarity: float | None = None
+    explicit: bool = Field(default=False, description="The model wrote the marker itself.")
+
+
+class Grounding(BaseModel):
+    """How an answer relates to its passages (see ``rag.grounding``)."""
+
+    unsupported: list[str] = Field(default=[], description="Numbers and codes found in no passage.")
+    sentences: list[SentenceSupport] = []
+    supporting: dict[int, str] = Field(default={}, description="Passage n -> its sentence the answer rests on.")
+
+    @property
+    def unsupported_sentences(self) -> list[str]:
+        return [s.text for s in self.sentences if s.citation is None]
+
+    def marked(self) -> str:
+        """The answer with a ``[n]`` after each sentence that had none and has support."""
+        parts = []
+        for s in self.sentences:
+            if s.citation is not None and not s.explicit:
+                stripped = s.text.rstrip()
+                end = len(stripped) - 1 if stripped.endswith((".", "!", "?")) else len(stripped)
+                parts.append(f"{stripped[:end]} [{s.citation}]{stripped[end:]}")
+            else:
+                parts.append(s.text)
+        return " ".join(parts)
+
+
 class Answer(BaseModel):
     """What the answer pipeline returns."""
 
@@ -117,3 +150,8 @@ class Answer(BaseModel):
     latency_ms: int
     retrieval_ms: int = 0
     context: str = Field(default="", description="The passages exactly as the model read them (trimmed); empty when it was not asked.")
+    grounding: Grounding | None = Field(default=None, description="The answer checked against its passages.")
+
+    @property
+    def unsupported(self) -> list[str]:
+        return self.grounding.unsupported if self.grounding else []

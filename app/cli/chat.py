@@ -19,6 +19,10 @@ def answer_json(a: Answer) -> dict:
         "prompt_version": a.prompt_version,
         "latency_ms": a.latency_ms,
         "retrieval_ms": a.retrieval_ms,
+        # Numbers and codes in the answer that no cited passage holds: check them first.
+        "unsupported": a.unsupported,
+        "sentences": [s.model_dump() for s in a.grounding.sentences] if a.grounding else [],
+        "supporting": {str(n): text for n, text in a.grounding.supporting.items()} if a.grounding else {},
     }
 
 
@@ -41,6 +45,13 @@ def ask(services, question, folder, source, as_json) -> None:
         elif event.kind == "answer":
             answer = event.answer
     click.echo("\n")
+    if answer.unsupported:
+        click.echo(
+            click.style("Check these: ", fg="yellow", bold=True)
+            + ", ".join(answer.unsupported)
+            + " appear in none of the sources.",
+            err=True,
+        )
     if answer.citations:
         click.echo(click.style("Sources:" if answer.found else "Searched:", bold=True))
         for c in answer.citations:

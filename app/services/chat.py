@@ -13,7 +13,10 @@ from feedback.records import (
     MAX_NOTE_CHARS,
     CitationRecord,
     Feedback,
+    GroundingRecord,
     Interaction,
+    SentenceRecord,
+    SupportRecord,
 )
 from feedback.stores.base import InteractionFilter, SessionSummary
 from rag.models import Answer, SearchFilters, Turn
@@ -63,6 +66,7 @@ class ChatService:
             model_id=answer.model_id,
             prompt_version=answer.prompt_version,
             latency_ms=answer.latency_ms,
+            grounding=_grounding_record(answer),
         )
         self.backends.feedback_store.put(interaction)
         return interaction
@@ -119,3 +123,14 @@ class ChatService:
             InteractionFilter(user=self.identity.user, session_id=session_id), limit=200
         )
         return sorted(page.items, key=lambda i: i.turn)
+
+
+def _grounding_record(answer: Answer) -> GroundingRecord | None:
+    g = answer.grounding
+    if g is None:
+        return None
+    return GroundingRecord(
+        unsupported=g.unsupported,
+        sentences=[SentenceRecord(text=s.text, citation=s.citation) for s in g.sentences],
+        supporting=[SupportRecord(n=n, text=text) for n, text in sorted(g.supporting.items())],
+    )

@@ -84,7 +84,7 @@ def test_a_remote_judge_grades_a_local_answer_model(monkeypatch):
         RAGBOT_JUDGE_BEDROCK_MODEL="anthropic.claude-3-5-sonnet-20240620-v1:0",
         RAGBOT_JUDGE_CONCURRENCY="6",
     )
-    assert type(b.generator).__name__ == "TransformersGenerator"
+    assert type(b.generator).__name__ == "LocalGenerator"
     assert type(b.judge_generator).__name__ == "BedrockGenerator"
     assert b.judge.model.model_id == "anthropic.claude-3-5-sonnet-20240620-v1:0"
     assert b.judge.concurrency == 6

@@ -107,6 +107,9 @@ def test_ask_json_with_the_real_local_model(run, docs, local_model_dir, monkeypa
     assert "412" in out["answer"]
     assert (out["citations"][0]["source"], out["citations"][0]["page"]) == ("Design/criteria.pdf", 2)
     assert out["model_id"] == str(local_model_dir) and out["latency_ms"] > 0
+    # Every number the model wrote is checked against the passages: 412 is in them.
+    assert "412" not in out["unsupported"] and out["sentences"]
+    assert all(set(s) >= {"text", "citation"} for s in out["sentences"])
 
 
 @pytest.mark.slow

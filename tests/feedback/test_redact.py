@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedback.records import Feedback, Review
+from feedback.records import Feedback, GroundingRecord, Review, SentenceRecord, SupportRecord
 from feedback.redact import EMAIL, Redactor
 from tests.feedback.contract import make
 
@@ -19,6 +19,11 @@ def test_every_personal_field_is_masked_and_pseudonyms_are_stable():
             "question": "Ask ana@x.io or call (415) 555-2671 about section 21 01 13 (2024-01-15).",
             "feedback": Feedback(rating=2, correction="See +44 20 7946 0958.", note="bo@y.org knows"),
             "review": Review(status="validated", reviewer="bo@y.org", reference_answer="mail ana@x.io"),
+            "grounding": GroundingRecord(
+                unsupported=["100"],
+                sentences=[SentenceRecord(text="Mail ana@x.io.", citation=None)],
+                supporting=[SupportRecord(n=1, text="Call (415) 555-2671.")],
+            ),
         }
     )
     out = r(record)

@@ -74,11 +74,43 @@ def test_follow_up_uses_the_conversation(retriever):
     assert answer.citations[0].page == 2  # found through the earlier question
 
 
-def test_streaming_yields_citations_then_tokens_then_answer(retriever):
+def test_streaming_says_what_it_does_then_citations_then_tokens_then_answer(retriever):
     events = list(AnswerPipeline(retriever, FakeGenerator(["412 spaces [1]."])).stream("car parking spaces?"))
     kinds = [e.kind for e in events]
-    assert kinds[0] == "citations" and kinds[-1] == "answer" and set(kinds[1:-1]) == {"token"}
+    assert kinds[:4] == ["status", "citations", "status", "token"] and kinds[-1] == "answer"
+    assert events[0].token == "Searching the documents…" and events[2].token.startswith("Writing the answer from")
+    assert set(kinds[3:-1]) == {"token"}
     assert "".join(e.token for e in events if e.kind == "token").strip() == events[-1].answer.answer
+
+
+def test_an_off_topic_question_inside_a_conversation_is_not_found(retriever):
+    gen = FakeGenerator(["412 car parking spaces [1].", "38 trailer positions [1]."])
+    pipeline = AnswerPipeline(retriever, gen, k=3)
+    first = pipeline.ask("How many car parking spaces do we have?")
+    history = [Turn(question=first.question, answer=first.answer)]
+    follow_up = pipeline.ask("And the trailers?", history=history)
+    assert follow_up.found and follow_up.citations[0].page == 2
+    history.append(Turn(question=follow_up.question, answer=follow_up.answer))
+    off_topic = pipeline.ask("What is the capital of France?", history=history)
+    assert not off_topic.found and off_topic.answer == NOT_FOUND
+    assert len(gen.history) == 2, "the model was not asked the third question"
+
+
+def test_numbers_in_no_passage_are_flagged_and_sentences_attributed(retriever):
+    gen = FakeGenerator(["The site provides 100 car parking spaces. Parking spaces are 2.5 m by 5.0 m."])
+    answer = AnswerPipeline(retriever, gen, k=3).ask("How many car parking spaces are there and how big?")
+    assert answer.found and answer.unsupported == ["100"]
+    assert [s.citation for s in answer.grounding.sentences] == [1, 2]
+    assert answer.grounding.marked() == "The site provides 100 car parking spaces [1]. Parking spaces are 2.5 m by 5.0 m [2]."
+    assert answer.grounding.supporting == {
+        1: "The site provides 412 car parking spaces and 38 trailer positions.",
+        2: "Minimum parking space size is 2.5 m by 5.0 m for cars.",
+    }
+    # A sentence about what no passage says gets no marker.
+    other = AnswerPipeline(retriever, FakeGenerator(["Sprinklers are 3.0 m apart. The roof has 17 coats of blue paint."]), k=3)
+    answer = other.ask("How far apart are the sprinkler heads?")
+    assert answer.unsupported == ["17"]
+    assert [s.citation is None for s in answer.grounding.sentences] == [False, True]
 
 
 def test_filters_restrict_the_passages(retriever):
