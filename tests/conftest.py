@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,16 @@ def ragbot_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         if key.startswith("RAGBOT_") and key not in ("RAGBOT_HOME", "RAGBOT_CONFIG"):
             monkeypatch.delenv(key)
     return home
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module():
+    """Streamlit's AppTest runs a page as ``__main__`` and leaves it there; a later test that
+    starts processes with ``spawn`` would then re-run that page in every child."""
+    main = sys.modules.get("__main__")
+    yield
+    if sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import streamlit as st
@@ -26,29 +27,90 @@ def corpus_status():
     return services.corpus.status()
 
 
+# A passage scoring below this share of the best one is shown only on request, unless the
+# answer rests on it: five entries of which three are noise hide the two that matter.
+WEAK_SHARE = 0.5
+MARKER = re.compile(r"\[(\d{1,2})\]")
+
+
+def highlighted(text: str, sentence: str | None) -> str:
+    """``text`` as markdown with ``sentence`` (where it occurs) on a yellow background."""
+    if sentence and sentence in text:
+        before, _, after = text.partition(sentence)
+        return f"{escape_markdown(before)}:yellow-background[{escape_markdown(sentence)}]{escape_markdown(after)}"
+    return escape_markdown(text)
+
+
+def show_answer(turn: Interaction) -> None:
+    """The answer with its passage markers, numbers found in no passage flagged, and who wrote it."""
+    g = turn.grounding
+    if not turn.found or g is None or not g.sentences:
+        st.markdown(neutralize_links(turn.answer))
+    else:
+        parts = []
+        for sentence in g.sentences:
+            text = neutralize_links(sentence.text)
+            for token in g.unsupported:
+                text = text.replace(token, f":orange-background[{token}]")
+            if sentence.citation is None:
+                text += " :gray-background[no source]"
+            elif not MARKER.search(sentence.text):
+                text += f" \\[{sentence.citation}\\]"
+            parts.append(text)
+        st.markdown(" ".join(parts))
+    if g and g.unsupported:
+        st.warning(
+            f"Check before you use this answer: {', '.join(g.unsupported)} "
+            f"{'appears' if len(g.unsupported) == 1 else 'appear'} in none of its sources.",
+            icon=":material/warning:",
+        )
+    st.caption(f"Answered by {escape_markdown(services.chat.model_label(turn.model_id))} — check the sources.")
+
+
 def show_sources(turn: Interaction) -> None:
     if not turn.citations:
         st.caption("Nothing in the index matched. Has anything been ingested?")
         return
+    g = turn.grounding
+    supporting = {s.n: s.text for s in g.supporting} if g else {}
+    relied_on = {s.citation for s in g.sentences if s.citation} if g else set()
+    relied_on |= {int(n) for n in MARKER.findall(turn.answer)}
+    best = max(c.score for c in turn.citations)
+    shown = [c for c in turn.citations if c.n in relied_on or c.score >= best * WEAK_SHARE]
+    if not shown:
+        shown = turn.citations
+    hidden = len(turn.citations) - len(shown)
+    if hidden and st.toggle(f"Also show {hidden} weaker passage{'' if hidden == 1 else 's'}", key=f"chat_all_{turn.id}"):
+        shown = turn.citations
     st.markdown("**Sources**" if turn.found else "**Searched, without finding the answer**")
-    for c in turn.citations:
-        with st.expander(f"\\[{c.n}\\] {escape_markdown(c.label)}"):
-            st.markdown("Passage given to the model:")
-            st.text(c.text)
-            path = services.corpus.locate_source(c.source)
+    by_file: dict[str, list] = {}
+    for c in shown:
+        by_file.setdefault(c.source, []).append(c)
+    for source, passages in by_file.items():
+        numbers = " ".join(f"\\[{c.n}\\]" for c in passages)
+        pages = sorted({c.page for c in passages if c.page is not None})
+        where = f" – page{'s' if len(pages) > 1 else ''} {', '.join(map(str, pages))}" if pages else ""
+        with st.expander(f"{numbers} {escape_markdown(source)}{where}"):
+            path = services.corpus.locate_source(source)
+            for c in passages:
+                page = f"page {c.page} · " if c.page is not None else ""
+                st.markdown(f"**\\[{c.n}\\]** {page}score {c.score:.3f}")
+                st.markdown(highlighted(c.text, supporting.get(c.n)))
+                if path is not None and c.page is not None and st.toggle(
+                    f"Show page {c.page}", key=f"chat_page_{turn.id}_{c.n}"
+                ):
+                    image = services.corpus.render_page(source, c.page, highlight=supporting.get(c.n))
+                    if image:
+                        st.image(image, caption=f"{source} – page {c.page}")
             if path is None:
                 st.caption("The file is no longer where it was ingested from.")
-                continue
-            if c.page is not None and st.toggle("Show the page", key=f"chat_page_{turn.id}_{c.n}"):
-                image = services.corpus.render_page(c.source, c.page)
-                if image:
-                    st.image(image, caption=c.label)
-            st.download_button(
-                f"Download {escape_markdown(path.name)}" + (f" (see page {c.page})" if c.page else ""),
-                data=path.read_bytes,  # read only when clicked, not on every rerun
-                file_name=path.name,
-                key=f"chat_dl_{turn.id}_{c.n}",
-            )
+            else:
+                st.download_button(
+                    f"Download {path.name}",
+                    data=path.read_bytes,  # read only when clicked, not on every rerun
+                    file_name=path.name,
+                    key=f"chat_dl_{turn.id}_{passages[0].n}",
+                )
 
 
 RATING_STATEMENT = "This answer is correct and useful"
@@ -176,7 +238,7 @@ for past in state.chat_turns:
     with st.chat_message("user"):
         st.markdown(past.question)
     with st.chat_message("assistant"):
-        st.markdown(neutralize_links(past.answer))
+        show_answer(past)
         show_sources(past)
         feedback_form(past)
 
@@ -187,11 +249,26 @@ if question:
     history = [Turn(question=t.question, answer=t.answer) for t in state.chat_turns]
     with st.chat_message("assistant"):
         final = []
+        # What is happening shows at once, the sources as soon as they are found, then the text.
+        status_line = st.empty()
+        sources_line = st.empty()
+        status_line.caption("Searching the documents…")
 
         def tokens():
             for event in services.chat.ask_stream(question, history):
                 if event.kind == "token":
+                    status_line.empty()
                     yield event.token
+                elif event.kind == "status":
+                    status_line.caption(event.token)
+                elif event.kind == "citations":
+                    files = dict.fromkeys(c.source for c in event.citations)
+                    sources_line.caption(
+                        f"Found {len(event.citations)} passages in {len(files)} documents: "
+                        + escape_markdown(", ".join(f.rpartition("/")[2] for f in files))
+                        if event.citations
+                        else "Nothing in the index matched."
+                    )
                 elif event.kind == "answer":
                     final.append(event.answer)
 

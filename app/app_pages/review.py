@@ -188,7 +188,8 @@ with queue_tab:
             },
         )
         selected_rows = picked.selection.rows if picked and picked.selection else []
-        index = selected_rows[0] if selected_rows else min(state.get("review_index", 0), len(page.items) - 1)
+        # A table selection outlives a filter change that shortens the page: clamp it.
+        index = min(selected_rows[0] if selected_rows else state.get("review_index", 0), len(page.items) - 1)
         nav_prev, nav_label, nav_next = st.columns([1, 2, 1])
         if nav_prev.button("← Previous", key="review_prev", disabled=len(state.review_cursors) == 1):
             state.review_cursors.pop()

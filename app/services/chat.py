@@ -107,6 +107,17 @@ class ChatService:
             correction = None  # the pre-filled answer saved unchanged is not a correction
         return store.set_feedback(interaction_id, Feedback(rating=rating, correction=correction, note=note))
 
+    def model_label(self, model_id: str) -> str:
+        """How the answer's author is named to the user, with what to expect of it."""
+        from pathlib import Path
+
+        backend = self.backends.settings.generator
+        if backend == "local":
+            name = Path(model_id).name or model_id
+            small = "135M" in name or "360M" in name
+            return f"{name} (local{', small' if small else ''})"
+        return f"{model_id} ({backend})"
+
     def last_write_queued(self) -> bool:
         """Whether this thread's last feedback write waits in the local outbox (store unreachable)."""
         return self.backends.feedback_store.last_write_queued

@@ -95,11 +95,11 @@ class CorpusService:
         """The file a cited source came from, when it is still where it was ingested from."""
         return self.backends.catalog.locate(source)
 
-    def render_page(self, source: str, page: int, width: int = 900) -> bytes | None:
-        """The cited page as a PNG, or None when the file is gone or not a PDF."""
+    def render_page(self, source: str, page: int, width: int = 900, highlight: str | None = None) -> bytes | None:
+        """The cited page as a PNG with ``highlight`` marked on it, or None when the file is gone or not a PDF."""
         from rag.ingest.render import render_pdf_page
 
         path = self.locate_source(source)
         if path is None or path.suffix.lower() != ".pdf":
             return None
-        return render_pdf_page(path, page, width)
+        return render_pdf_page(path, page, width, highlight)

@@ -51,10 +51,14 @@ def test_ask_read_sources_rate_with_one_click_add_details_rerate_reopen(app_url,
     body = lambda: browser.find_element(By.TAG_NAME, "body").text  # noqa: E731
     store = SQLiteFeedbackStore(ragbot_home / "feedback.db")
 
-    def ask(question: str, answers_before: int) -> None:
+    def ask(question: str, answers_before: int, waiting_screenshot: str | None = None) -> None:
         box = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']"))
         box.send_keys(question)
         box.send_keys(Keys.ENTER)
+        if waiting_screenshot:
+            # What the user sees while the model writes: the stage, and the sources already found.
+            wait.until(lambda d: "Found " in body() and "passages in" in body())
+            screenshot(browser, waiting_screenshot)
         wait.until(lambda d: len(d.find_elements(By.XPATH, "//*[contains(text(), 'This answer is correct and useful')]")) > answers_before)
 
     def click(element) -> None:
@@ -72,17 +76,21 @@ def test_ask_read_sources_rate_with_one_click_add_details_rerate_reopen(app_url,
         return wait.until(lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, buttons) if b.text.strip().splitlines()[-1] == label), None))
 
     browser.get(app_url)
-    ask("How many car parking spaces do we have?", 0)
-    assert "Sources" in body()
+    ask("How many car parking spaces do we have?", 0, waiting_screenshot="chat-waiting.png")
+    assert "Sources" in body() and "Answered by SmolLM2" in body()
 
-    # Open the first source: the passage and the rendered page.
-    expander = wait.until(lambda d: d.find_element(By.XPATH, "//summary[contains(., '[1] Design/criteria.pdf – page 2')]"))
+    # Open the first source: the passage (its supporting sentence highlighted) and the rendered page.
+    expander = wait.until(lambda d: d.find_element(By.XPATH, "//summary[contains(., 'Design/criteria.pdf')]"))
     click(expander)
     wait.until(lambda d: "412 car parking spaces" in body())
-    toggle = wait.until(lambda d: d.find_element(By.XPATH, "//label[contains(., 'Show the page')]//input"))
+    answer = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")[-1]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", answer)
+    screenshot(browser, "chat-answer.png")
+    toggle = wait.until(lambda d: d.find_element(By.XPATH, "//label[contains(., 'Show page 2')]//input"))
     browser.execute_script("arguments[0].click()", toggle)  # the switch's input is styled out of view
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid='stImage'] img, [data-testid='stFullScreenFrame'] img"))
     assert any("Download criteria.pdf" in b.text for b in browser.find_elements(By.TAG_NAME, "button"))
+    screenshot(browser, "chat-page.png")
 
     # One click: the rating is in the store, with nothing else pressed.
     click(rating("Strongly disagree"))

@@ -41,8 +41,14 @@ def test_ask_rate_correct_rerate_follow_up_and_new_conversation(indexed):
     assert len(at.chat_message) == 2
     labels = [e.label for e in at.expander]
     assert labels[0] == "\\[1\\] " + escape_markdown("Design/criteria.pdf – page 2")  # shown as "[1] Design/…"
-    assert "412 car parking spaces" in at.expander[0].text[0].value
+    passage = "".join(m.value for m in at.expander[0].markdown)
+    assert "412 car parking spaces" in passage
     (first,) = at.session_state.chat_turns
+    # The answer names its author and is checked against its passages.
+    assert any("Answered by SmolLM2" in c.value and "small" in c.value for c in at.caption)
+    assert first.grounding is not None and first.grounding.sentences
+    if any(s.citation == 1 for s in first.grounding.sentences):  # the sentence it rests on is highlighted
+        assert ":yellow-background[" in passage
 
     # Open the cited page: rendered from the PDF itself.
     at.toggle(key=f"chat_page_{first.id}_1").set_value(True).run()
