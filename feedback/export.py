@@ -204,6 +204,7 @@ def parquet_schema():
             pa.field("feedback", feedback),
             pa.field("judge", judge),
             pa.field("review", review, nullable=False),
+            pa.field("origin", text, nullable=False),
         ],
         metadata={"ragbot.record": "Interaction"},
     )
@@ -294,6 +295,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "sources",
     "citations_json",
     "context_truncated",
+    "origin",
 )
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
@@ -353,6 +355,7 @@ def csv_row(i: Interaction) -> dict[str, str]:
         "sources": "; ".join(sources),
         "citations_json": json.dumps([c.model_dump() for c in i.citations], ensure_ascii=False),
         "context_truncated": i.context_truncated,
+        "origin": i.origin,
     }
     return {column: _cell(values[column]) for column in CSV_COLUMNS}
 

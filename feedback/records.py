@@ -80,6 +80,7 @@ class _Record(BaseModel):
 
 LIKERT_LABELS = {1: "Strongly disagree", 2: "Disagree", 3: "Neutral", 4: "Agree", 5: "Strongly agree"}
 ReviewStatus = Literal["unreviewed", "validated", "rejected"]
+Origin = Literal["user", "synthetic"]
 
 
 def new_id() -> str:
@@ -207,6 +208,10 @@ class Interaction(_Record):
     feedback: Feedback | None = None
     judge: JudgeScore | None = None
     review: Review = Field(default_factory=Review)
+    origin: Origin = Field(
+        default="user",
+        description="'user': asked in the chat; 'synthetic': a question written by a model from a passage (``ragbot synth``).",
+    )
 
     @field_validator("schema_version")
     @classmethod
