@@ -174,6 +174,29 @@ def judge_settings(s: Settings) -> Settings:
     return s.model_copy(update=update)
 
 
+# RAGBOT_SYNTH_* setting -> the answer-model setting it replaces for the synth model; unset, the
+# judge's (which falls back to the answer model's).
+SYNTH_OVERRIDES = {
+    "synth_backend": "generator",
+    "synth_sagemaker_endpoint": "sagemaker_endpoint",
+    "synth_sagemaker_container": "sagemaker_container",
+    "synth_sagemaker_inference_component": "sagemaker_inference_component",
+    "synth_bedrock_model": "bedrock_model",
+    "synth_openai_base_url": "openai_base_url",
+    "synth_openai_model": "openai_model",
+    "synth_openai_api_key": "openai_api_key",
+    "synth_local_model": "local_model",
+}
+
+
+def synth_settings(s: Settings) -> Settings:
+    """The settings the synth model's generator is built from: the judge's (``judge_settings``),
+    with every RAGBOT_SYNTH_* that is set in place of its counterpart."""
+    js = judge_settings(s)
+    update = {field: getattr(s, synth) for synth, field in SYNTH_OVERRIDES.items() if getattr(s, synth) is not None}
+    return js.model_copy(update=update)
+
+
 class GeneratorJudgeModel:
     """An answer-model backend as the judge's model (``feedback.judge.JudgeModel``): chat messages
     in, the whole reply out, greedy, with the backend's errors in the feedback package's terms
@@ -280,6 +303,47 @@ class Backends:
         from feedback.judge import JudgeWorker
 
         return JudgeWorker(self.judge)
+
+    @cached_property
+    def synth_generator(self):
+        """The model that writes synthetic pairs: the judge's model when no RAGBOT_SYNTH_* changes it."""
+        ss = synth_settings(self.settings)
+        if all(getattr(ss, f) == getattr(judge_settings(self.settings), f) for f in GENERATOR_FIELDS):
+            return self.judge_generator
+        try:
+            return GENERATORS[ss.generator](ss)
+        except ConfigError as e:
+            message = str(e).replace("RAGBOT_", "RAGBOT_SYNTH_").replace("RAGBOT_SYNTH_GENERATOR", "RAGBOT_SYNTH_BACKEND")
+            raise ConfigError(f"the synth model: {message}") from e
+
+    @cached_property
+    def synthesizer(self):
+        """Writes grounded question-answer pairs from the indexed passages (``training.synth.Synthesizer``)."""
+        from rag.generators.base import GenerationParams
+        from training.synth import Synthesizer
+
+        s = self.settings
+        local = synth_settings(s).generator == "local"  # one forward pass at a time in this process
+        return Synthesizer(
+            self.store,
+            self.retriever,
+            self.embedder,
+            self.feedback_store,
+            self.synth_generator,
+            self.synth_ledger,
+            k=s.top_k,
+            concurrency=1 if local else (s.synth_concurrency or s.judge_concurrency),
+            params=GenerationParams(
+                max_new_tokens=s.synth_max_new_tokens or s.judge_max_new_tokens, temperature=s.synth_temperature
+            ),
+        )
+
+    @cached_property
+    def synth_ledger(self):
+        """What ``ragbot synth`` has asked about, beside the index (``training.synth.SynthLedger``)."""
+        from training.synth import SynthLedger
+
+        return SynthLedger(self.settings.home_dir / "synth" / "passages.jsonl")
 
     @cached_property
     def retriever(self):

@@ -100,9 +100,15 @@ def feedback_stats(
 ) -> FeedbackStats:
     """Statistics over the interactions in ``store`` that match ``filters`` (all when None).
 
+    Users' questions only unless ``filters.origin`` says otherwise: generated question–answer
+    pairs (``ragbot synth``) are no one's rating of the product and never mix into its figures.
+
     Raises:
         StoreUnavailable: the store cannot be read.
     """
+    filters = filters or InteractionFilter()
+    if filters.origin is None:
+        filters = filters.model_copy(update={"origin": "user"})
     total = with_correction = judged = 0
     judge_sum = 0.0
     ratings: Counter[int] = Counter()

@@ -13,6 +13,7 @@ from app.cli.corpus import ingest, search, status
 from app.cli.feedback import feedback
 from app.cli.judge import judge
 from app.cli.serve import app
+from app.cli.synth import synth
 from app.cli.train import train
 
 __all__ = ["CliState", "cli", "main"]
@@ -29,7 +30,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.ensure_object(CliState)
 
 
-for command in (ingest, search, ask, status, app, feedback, judge, train):
+for command in (ingest, search, ask, status, app, feedback, judge, synth, train):
     cli.add_command(command)
 
 

@@ -169,3 +169,42 @@ class ReviewService:
             filters=base.model_dump(mode="json", exclude_none=True),
         )
         return result
+
+    def validate_pairs(self, filters: InteractionFilter | None = None) -> BulkResult:
+        """Validate every unreviewed synthetic pair in ``filters`` as it stands: its question, its
+        answer (kept as the reference answer) and its evidence. For an SME who has read the
+        filtered list; pairs someone reviewed meanwhile are skipped, never overwritten."""
+        authorize(self.identity, Action.REVIEW)
+        base = (filters or InteractionFilter()).model_copy(update={"review_status": "unreviewed", "origin": "synthetic"})
+        ids, cursor = [], None
+        while True:  # collect first: every write takes the pair out of the unreviewed listing
+            page = self.store.list(base, limit=200, cursor=cursor)
+            ids += [i.id for i in page.items]
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        result = BulkResult()
+        for interaction_id in ids:
+            record = self.store.get(interaction_id)
+            if record is None:
+                result.skipped += 1
+                continue
+            review = Review(
+                status="validated",
+                reviewer=self.identity.user,
+                reviewed_at=now(),
+                reference_answer=record.review.reference_answer or record.answer,
+            )
+            try:
+                self.store.set_review(interaction_id, review, expected_reviewed_at=None)
+                result.done += 1
+            except Conflict:
+                result.skipped += 1
+        self.audit.record(
+            "review-bulk",
+            target="validate synthetic pairs",
+            validated=result.done,
+            skipped=result.skipped,
+            filters=base.model_dump(mode="json", exclude_none=True),
+        )
+        return result

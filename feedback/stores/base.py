@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from feedback.audit import AuditEvent, AuditPage
 from feedback.errors import Conflict
-from feedback.records import Feedback, Interaction, JudgeScore, Review, ReviewStatus
+from feedback.records import Feedback, Interaction, JudgeScore, Origin, Review, ReviewStatus
 
 
 def keep_attachments(stored: Interaction, incoming: Interaction) -> Interaction:
@@ -48,7 +48,8 @@ class InteractionFilter(BaseModel):
     judge has been asked (a reply without a usable score counts: it is kept raw, so it is judged);
     ``min_judge_score``/``max_judge_score`` bound the judge's score (inclusive; records without a
     score never match them); ``judge_unparsable`` selects judged records whose reply had no usable
-    score (True) or excludes them (False).
+    score (True) or excludes them (False). ``origin`` selects users' questions ("user") or
+    generated question–answer pairs ("synthetic", see ``ragbot synth``); None: both.
     """
 
     user: str | None = None
@@ -65,6 +66,7 @@ class InteractionFilter(BaseModel):
     min_judge_score: float | None = Field(default=None, ge=0.0, le=5.0)
     max_judge_score: float | None = Field(default=None, ge=0.0, le=5.0)
     judge_unparsable: bool | None = None
+    origin: Origin | None = None
 
 
 class InteractionPage(BaseModel):

@@ -94,6 +94,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX interactions_judge_score ON interactions (judge_score, created_us DESC, id DESC);
     CREATE INDEX interactions_rating_order ON interactions (rating, created_us DESC, id DESC)
     """,
+    # 5: where the question came from, so statistics count users' questions only and the review
+    # queue shows generated pairs under their own filter.
+    """
+    ALTER TABLE interactions ADD COLUMN origin TEXT NOT NULL DEFAULT 'user';
+    UPDATE interactions SET origin = 'synthetic'
+     WHERE CASE WHEN json_valid(record) THEN json_extract(record, '$.origin') END = 'synthetic';
+    CREATE INDEX interactions_origin ON interactions (origin, created_us DESC, id DESC)
+    """,
 ]
 
 # Listing orders: the sort column (None: by time alone) and its direction.
@@ -112,13 +120,14 @@ _MICROSECOND = timedelta(microseconds=1)
 _UPSERT = """
 INSERT INTO interactions
     (id, created_us, updated_us, user, session_id, turn, rating, has_correction, review_status, judged,
-     judge_score, record)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     judge_score, origin, record)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     created_us = excluded.created_us, updated_us = excluded.updated_us, user = excluded.user,
     session_id = excluded.session_id, turn = excluded.turn, rating = excluded.rating,
     has_correction = excluded.has_correction, review_status = excluded.review_status,
-    judged = excluded.judged, judge_score = excluded.judge_score, record = excluded.record
+    judged = excluded.judged, judge_score = excluded.judge_score, origin = excluded.origin,
+    record = excluded.record
 """
 
 
@@ -334,6 +343,7 @@ class SQLiteFeedbackStore(AttachmentSetters):
                 interaction.review.status,
                 int(interaction.judge is not None),
                 interaction.judge.score if interaction.judge else None,
+                interaction.origin,
                 interaction.model_dump_json(),
             ),
         )
@@ -561,7 +571,12 @@ def _where(f: InteractionFilter) -> tuple[list[str], list]:
     """SQL conditions (joined with AND) and their parameters for a filter."""
     where: list[str] = []
     params: list = []
-    for column, value in (("user", f.user), ("session_id", f.session_id), ("review_status", f.review_status)):
+    for column, value in (
+        ("user", f.user),
+        ("session_id", f.session_id),
+        ("review_status", f.review_status),
+        ("origin", f.origin),
+    ):
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)

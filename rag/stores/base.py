@@ -29,10 +29,12 @@ class VectorStore(Protocol):
     """Chunks with vectors, searchable by vector, keyword, or both fused.
 
     Capabilities are attributes: ``supports_hybrid`` is True when ``search(mode="hybrid")``
-    fuses vector and keyword rankings inside the store.
+    fuses vector and keyword rankings inside the store; ``supports_listing`` when ``chunks``
+    lists the indexed passages (what ``ragbot synth`` samples from).
     """
 
     supports_hybrid: bool
+    supports_listing: bool
 
     def check_embedding_model(self, model_id: str, dimension: int) -> None:
         """Bind the store to an embedding model on first use, and check it afterwards.
@@ -59,6 +61,11 @@ class VectorStore(Protocol):
 
     def count(self) -> int:
         """Number of chunks in the store."""
+        ...
+
+    def chunks(self, filters: SearchFilters | None = None) -> list[Chunk]:
+        """Every indexed chunk of the documents ``filters`` select (all when None), ordered by
+        source, page and position. Only where ``supports_listing``."""
         ...
 
     def refresh(self) -> None:

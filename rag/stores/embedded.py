@@ -109,6 +109,7 @@ class LanceDBVectorStore:
     """
 
     supports_hybrid = True
+    supports_listing = True
 
     def __init__(
         self,
@@ -282,6 +283,20 @@ class LanceDBVectorStore:
             )
             for row in grouped.to_pylist()
         }
+
+    def chunks(self, filters: SearchFilters | None = None) -> list[Chunk]:
+        """Every chunk (without its vector) of the documents ``filters`` select, by source, page
+        and position. See ``VectorStore.chunks``."""
+        table = self._open()
+        if table is None or table.count_rows() == 0:
+            return []
+        query = table.search().select(RESULT_COLUMNS)
+        where = filter_sql(filters)
+        if where:
+            query = query.where(where)
+        rows = query.limit(table.count_rows()).to_list()
+        out = [Chunk(**({f: row.get(f) for f in Chunk.model_fields} | {"context": row.get("context") or ""})) for row in rows]
+        return sorted(out, key=lambda c: (c.source, c.page or 0, c.chunk_index))
 
     def search(
         self,

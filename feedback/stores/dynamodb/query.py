@@ -105,6 +105,11 @@ def filter_expression(f: InteractionFilter, *, skip: str, expr: Expression) -> s
         parts.append(f"{expr.name('has_correction')} = {expr.value({'BOOL': f.has_correction})}")
     if f.judged is not None:
         parts.append(f"{expr.name('judged')} = {expr.value({'BOOL': f.judged})}")
+    if f.origin == "user":  # items written before origin existed have none: they are users'
+        name = expr.name("origin")
+        parts.append(f"(attribute_not_exists({name}) OR {name} = {expr.value({'S': 'user'})})")
+    elif f.origin is not None:
+        parts.append(f"{expr.name('origin')} = {expr.value({'S': f.origin})}")
     prefix = (f.source_prefix or "").rstrip("/")
     if prefix:
         # Exact membership in the set of cited documents and their folders: case-sensitive, no

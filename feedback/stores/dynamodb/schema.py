@@ -33,6 +33,7 @@ FILTER_ATTRIBUTES = (
     "review_status",
     "source_prefixes",
     "judged",
+    "origin",
 )
 # The audit log lives in the same table: items whose id starts with AUDIT_PREFIX, listed through
 # by_time under their own partition key value, so they never meet an interaction listing.
@@ -138,6 +139,7 @@ def item(record: Interaction, version: int, write_shards: int) -> dict[str, dict
         "review_status": {"S": record.review.status},
         "review_pk": {"S": pk(record.review.status)},
         "judged": {"BOOL": record.judge is not None},
+        "origin": {"S": record.origin},
     }
     # Index keys cannot be empty strings; such an item simply stays out of that index.
     if record.user:

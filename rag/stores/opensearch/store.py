@@ -72,6 +72,7 @@ class OpenSearchVectorStore:
     """
 
     supports_hybrid = True
+    supports_listing = False  # ragbot synth samples passages from the embedded store only, for now
 
     def __init__(
         self,
