@@ -38,6 +38,10 @@ BAND_BOUNDS = {"0–1": (0.0, 0.99), "1–2": (1.0, 1.99), "2–3": (2.0, 2.99),
 
 with st.sidebar:
     st.markdown("**Review queue**")
+    origin = st.radio(
+        "Questions", ["Users' questions", "Synthetic pairs"], horizontal=True, key="review_origin",
+        help="Synthetic pairs: questions and answers written by a model from a page (ragbot synth), for you to validate.",
+    )  # fmt: skip
     status = st.selectbox("Review status", ["unreviewed", "validated", "rejected", "any"], key="review_status")
     ai = st.slider("AI score", 0.0, 5.0, (0.0, 5.0), step=0.5, key="review_ai")
     judged = st.selectbox(
@@ -72,6 +76,7 @@ def current_filters() -> InteractionFilter:
         user=user.strip() or None,
         source_prefix=source.strip().strip("/") or None,
         has_correction={"any": None, "with": True, "without": False}[correction],
+        origin="synthetic" if origin == "Synthetic pairs" else "user",
     )
 
 
@@ -136,6 +141,15 @@ with queue_tab:
                     f"{summary.failed} failed, in {summary.seconds:.0f} s."
                 )
         threshold = right.number_input("Validate AI scores of at least", 0.0, 5.0, 4.0, 0.5, key="review_bulk_min")
+        if filters.origin == "synthetic" and right.button(
+            "Validate every unreviewed pair in this list", key="review_bulk_validate_pairs"
+        ):
+            try:
+                result = services.review.validate_pairs(filters)
+            except FeedbackError as e:
+                st.error(str(e))
+            else:
+                st.success(f"Validated {result.done} pairs; {result.skipped} were reviewed by someone else meanwhile.")
         if right.button(f"Validate unreviewed AI scores ≥ {threshold:g}", key="review_bulk_validate"):
             try:
                 result = services.review.validate_high_scores(filters, min_score=threshold)
