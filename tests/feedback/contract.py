@@ -377,6 +377,18 @@ class FeedbackStoreContract:
         assert len(first.items) == 10 and len(second.items) == 6 and second.next_cursor is None
         assert ids(first) + ids(second) == expected
 
+    def test_origin_filter_keeps_users_questions_and_synthetic_pairs_apart(self, store):
+        store.put(make("u1"))
+        store.put(make("s1", minutes=1, user="synth", origin="synthetic"))
+        store.put(make("u2", minutes=2))
+        store.put(make("s2", minutes=3, user="synth", origin="synthetic", review=Review(reference_answer="x")))
+        assert list_all(store, InteractionFilter(origin="user")) == ["u2", "u1"]
+        assert list_all(store, InteractionFilter(origin="synthetic")) == ["s2", "s1"]
+        assert list_all(store, InteractionFilter(origin="synthetic", review_status="unreviewed")) == ["s2", "s1"]
+        store.set_review("s1", Review(status="validated", reviewer="sme"))
+        assert list_all(store, InteractionFilter(origin="synthetic", review_status="validated")) == ["s1"]
+        assert list_all(store) == ["s2", "u2", "s1", "u1"]
+
     def test_judging_moves_a_record_out_of_the_unjudged_listing_and_a_replayed_put_keeps_it_out(self, store):
         """What makes a judge run resumable: a scored record is never listed as unjudged again."""
         store.put(make("a"))
