@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from training.synth.parser import ParsedReply, parse_reply
 from training.synth.prompt import KINDS
 
-text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=5, max_size=80).filter(lambda t: t.strip() == t and len(t.strip()) >= 5)
+text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=5, max_size=80).filter(
+    lambda t: t.strip() == t and len(t.strip()) >= 5
+)
 pair = st.fixed_dictionaries(
     {"question": text, "answer": text, "supporting_sentence": text, "kind": st.sampled_from(KINDS)}
 )

@@ -78,8 +78,8 @@ def _objects(value: object) -> list | None:
             if isinstance(value.get(key), list):
                 return value[key]
         return [value] if "question" in value else None
-    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
-        return value
+    if isinstance(value, list) and (not value or any(isinstance(v, dict) for v in value)):
+        return value  # [] is a valid reply: the passage offered nothing to ask
     return None
 
 
