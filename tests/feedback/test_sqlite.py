@@ -136,13 +136,16 @@ def test_a_version_1_file_learns_which_records_are_judged(path):
     store.put(make("scored", minutes=1, judge=JudgeScore(score=4.0, judge_model="j")))
     store.put(make("unparsable", minutes=2, judge=JudgeScore(score=None, judge_model="j", raw="??")))
     store.put(make("new", minutes=3))
+    store.put(make("pair", minutes=4, user="synth", origin="synthetic"))
     store.close()
-    # Undo the judged migration and the judge-score one after it, as if they had never run.
+    # Undo the judged migration and those after it (judge score, origin), as if they had never run.
     judged = next(n for n, sql in enumerate(sqlite_store.MIGRATIONS, 1) if "ADD COLUMN judged" in sql)
     scored = next(n for n, sql in enumerate(sqlite_store.MIGRATIONS, 1) if "ADD COLUMN judge_score" in sql)
-    assert scored == judged + 1 == len(sqlite_store.MIGRATIONS)
+    origin = next(n for n, sql in enumerate(sqlite_store.MIGRATIONS, 1) if "ADD COLUMN origin" in sql)
+    assert origin == scored + 1 == judged + 2 == len(sqlite_store.MIGRATIONS)
     conn = sqlite3.connect(path)
     conn.executescript(
+        "DROP INDEX interactions_origin; ALTER TABLE interactions DROP COLUMN origin;"
         "DROP INDEX interactions_judge_score; DROP INDEX interactions_rating_order;"
         "ALTER TABLE interactions DROP COLUMN judge_score;"
         "DROP INDEX interactions_judged; ALTER TABLE interactions DROP COLUMN judged;"
@@ -151,7 +154,9 @@ def test_a_version_1_file_learns_which_records_are_judged(path):
     conn.commit()
     conn.close()
     upgraded = SQLiteFeedbackStore(path)
-    assert ids(upgraded.list(InteractionFilter(judged=False))) == ["new"]
+    assert ids(upgraded.list(InteractionFilter(judged=False))) == ["pair", "new"]
+    assert ids(upgraded.list(InteractionFilter(origin="synthetic"))) == ["pair"]  # learned from the record
+    assert ids(upgraded.list(InteractionFilter(origin="user", judged=False))) == ["new"]
     assert ids(upgraded.list(InteractionFilter(judged=True))) == ["unparsable", "scored"]
     assert ids(upgraded.list(InteractionFilter(min_judge_score=3.5))) == ["scored"]
     assert ids(upgraded.list(InteractionFilter(judge_unparsable=True))) == ["unparsable"]
