@@ -180,3 +180,18 @@ def test_stats_serialise_to_json(store, pilot):
     stats = feedback_stats(store)
     again = type(stats).model_validate_json(stats.model_dump_json())
     assert again == stats
+
+
+def test_statistics_count_users_questions_only_unless_asked_for_synthetic_pairs(tmp_path):
+    from feedback.stats import feedback_stats
+    from feedback.stores.base import InteractionFilter
+    from feedback.stores.sqlite import SQLiteFeedbackStore
+    from tests.feedback.contract import make
+
+    store = SQLiteFeedbackStore(tmp_path / "f.db")
+    store.put(make("u", feedback=Feedback(rating=1)))
+    store.put(make("s1", minutes=1, user="synth", origin="synthetic"))
+    store.put(make("s2", minutes=2, user="synth", origin="synthetic"))
+    users = feedback_stats(store)
+    assert (users.total, users.rated, users.negative_share) == (1, 1, 1.0)
+    assert feedback_stats(store, InteractionFilter(origin="synthetic")).total == 2

@@ -75,3 +75,21 @@ def test_an_index_from_before_contexts_gets_the_column_and_stays_searchable(tmp_
     store.write_document("b.pdf", [new], embedder.embed_documents([new.text]))
     store.refresh()
     assert store.search("lighting", None, k=1, mode="keyword")[0].chunk.source == "b.pdf"
+
+
+def test_chunks_lists_every_passage_of_the_selected_documents_in_order(tmp_path, embedder):
+    store = LanceDBVectorStore(tmp_path / "index")
+    assert store.supports_listing and store.chunks() == []
+    store.check_embedding_model(embedder.model_id, embedder.dimension)
+    docs = {
+        "Fire/FP-300.pdf": [chunk("Fire/FP-300.pdf", f"clause {i}", page=3 - i, index=i) for i in range(3)],
+        "Civil/DS-12.pdf": [chunk("Civil/DS-12.pdf", "Pipes are laid at 1 in 100.", page=1)],
+    }
+    for source, chunks in docs.items():
+        store.write_document(source, chunks, embedder.embed_documents([c.text for c in chunks]))
+    store.refresh()
+    listed = store.chunks()
+    assert [(c.source, c.page) for c in listed] == [("Civil/DS-12.pdf", 1)] + [("Fire/FP-300.pdf", p) for p in (1, 2, 3)]
+    assert {c.id for c in listed} == {c.id for chunks in docs.values() for c in chunks}
+    assert [c.text for c in store.chunks(SearchFilters(folder="Fire"))] == ["clause 2", "clause 1", "clause 0"]
+    assert store.chunks(SearchFilters(source="Civil/DS-12.pdf"))[0].text == "Pipes are laid at 1 in 100."
