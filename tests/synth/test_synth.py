@@ -80,6 +80,17 @@ REPLIES = {
             ),
         ]
     ),
+    # page 13: supported by the page, but the question leads the retriever elsewhere
+    13: json.dumps(
+        [
+            pair(
+                "What K-factor and end-head pressure does the sprinkler standard FP-300 set for ESFR pendent sprinklers?",
+                "Warehouse luminaires shall be coordinated with the ceiling sprinkler layout.",
+                "Warehouse luminaires shall be coordinated with the ceiling sprinkler layout.",
+                "fact",
+            )
+        ]
+    ),
     # page 4: no JSON at all
     4: "Sure! 1. What is the clear internal height? It is 12.5 m.",
 }
@@ -138,7 +149,7 @@ def test_good_pairs_land_unreviewed_with_their_evidence_the_rest_is_counted_and_
     pages = {int(PAGE.search(r.json["messages"][-1]["content"]).group(2)) for r in server.requests}
     assert len(server.requests) == summary["passages"] == summary["asked"] == len(pages) >= 10
     assert summary["synth_model"] == "writer-70b" and summary["failed"] == 0
-    assert summary["rejected"] == {"malformed": 2, "leak": 1, "unsupported": 2, "duplicate": 1}
+    assert summary["rejected"] == {"malformed": 2, "leak": 1, "unsupported": 2, "duplicate": 1, "unreachable": 1}
     assert summary["stored"] == 3
 
     store = services().backends.feedback_store
