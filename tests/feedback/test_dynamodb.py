@@ -30,7 +30,16 @@ from feedback.stores.dynamodb import (
     source_prefixes,
     table_definition,
 )
-from tests.feedback.contract import T0, AuditLogContract, FeedbackStoreContract, ids, list_all, make, spoiled
+from tests.feedback.contract import (
+    T0,
+    AuditLogContract,
+    FeedbackStoreContract,
+    ReviewQueueContract,
+    ids,
+    list_all,
+    make,
+    spoiled,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +57,7 @@ def spoil_dynamodb(store: DynamoDBFeedbackStore, interaction_id: str, **changes)
     )
 
 
-class TestDynamoDBFeedbackStore(FeedbackStoreContract, AuditLogContract):
+class TestDynamoDBFeedbackStore(FeedbackStoreContract, AuditLogContract, ReviewQueueContract):
     @pytest.fixture
     def store(self, dynamodb_store):
         return dynamodb_store
@@ -58,7 +67,7 @@ class TestDynamoDBFeedbackStore(FeedbackStoreContract, AuditLogContract):
         return spoil_dynamodb
 
 
-class TestShardedDynamoDBFeedbackStore(FeedbackStoreContract):
+class TestShardedDynamoDBFeedbackStore(FeedbackStoreContract, ReviewQueueContract):
     """The same contract with the hot index keys spread over four partitions that reads merge."""
 
     @pytest.fixture

@@ -3,7 +3,6 @@ from the schema, sizing and query planning of this package."""
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
 import random
@@ -15,32 +14,23 @@ from common.aws import ClientOptions
 from feedback.errors import NotFound, StoreUnavailable, UnreadableRecord
 from feedback.records import Feedback, Interaction, JudgeScore, Review, load_stored, now
 from feedback.stores.base import (
+    ORDERS,
     AttachmentField,
     AttachmentSetters,
+    GroupBy,
     InteractionFilter,
     InteractionPage,
+    Order,
     SessionSummary,
     keep_attachments,
 )
 from feedback.audit import AuditEvent, AuditPage
 from feedback.stores.dynamodb.audit import list_events, put_event
 from feedback.stores.dynamodb.client import RetryMode, TableClient, botocore
-from feedback.stores.dynamodb.query import (
-    Expression,
-    batch_get,
-    cursor_after,
-    filter_expression,
-    key_after,
-    plan,
-    query_index,
-)
-from feedback.stores.dynamodb.schema import (
-    SORT_KEY,
-    from_micros,
-    item,
-    partitions,
-    time_key,
-)
+from feedback.stores.cursor import encode_sorted_cursor
+from feedback.stores.dynamodb.orders import count_entries, ordered
+from feedback.stores.dynamodb.query import Expression, batch_get, cursor_after, query_index
+from feedback.stores.dynamodb.schema import SORT_KEY, from_micros, item, partitions, split_created_key
 from feedback.stores.dynamodb.sizing import MAX_ITEM_BYTES, fit
 from feedback.stores.dynamodb.table import create_table
 
@@ -288,9 +278,16 @@ class DynamoDBFeedbackStore(AttachmentSetters):
         return load_stored(found["record"]["S"], interaction_id) if found else None
 
     def list(
-        self, filters: InteractionFilter | None = None, *, limit: int = 50, cursor: str | None = None
+        self,
+        filters: InteractionFilter | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: Order = "newest",
     ) -> InteractionPage:
-        """Matching interactions ordered by (created_at, id), newest first, at most ``limit``.
+        """Matching interactions in ``order``, at most ``limit``: by (created_at, id), newest or
+        oldest first, or by judge score or rating (then newest first), listing only the records
+        that have one. Each order reads an index sorted for it (see ``orders``), never the table.
 
         ``since`` is inclusive and ``until`` exclusive; naive datetimes are read as UTC.
         ``source_prefix`` matches a cited document exactly, or every document under a folder
@@ -300,46 +297,47 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             The page, and ``next_cursor`` to pass back for the next one (None on the last page).
 
         Raises:
-            ValueError: ``limit`` is below 1, or ``cursor`` was not returned by this store.
+            ValueError: ``limit`` is below 1, ``order`` unknown, or ``cursor`` not one this store
+                returned for this order.
             StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
         """
         if limit < 1:
             raise ValueError(f"limit={limit!r} must be 1 or more")
-        after = key_after(cursor) if cursor is not None else None
-        f = filters or InteractionFilter()
-        index, partition, values = plan(f, self.write_shards)
-        expr = Expression()
-        condition = filter_expression(f, skip=partition, expr=expr)
-        lower = time_key(f.since) if f.since is not None else None
-        upper = time_key(f.until) if f.until is not None else None
-        if after is not None and (upper is None or after < upper):
-            upper = after
-        # Without a filter every evaluated item counts; with one, read ahead more per request.
-        page_size = limit + 1 if not condition else min(1000, max(self.read_ahead, limit + 1))
-        streams = [
-            query_index(
-                self._call,
-                self.table_name,
-                index,
-                partition,
-                value,
-                lower=lower,
-                upper=upper,
-                exclude=after,
-                condition=condition,
-                expr=expr,
-                page_size=page_size,
-            )
-            for value in values
-        ]
-        merged = heapq.merge(*streams, key=lambda entry: entry[SORT_KEY]["S"], reverse=True)
-        keys = [(entry["id"]["S"], entry[SORT_KEY]["S"]) for entry in itertools.islice(merged, limit + 1)]
+        if order not in ORDERS:
+            raise ValueError(f"order={order!r} is not one of {', '.join(ORDERS)}")
+        entries = ordered(
+            self._call,
+            self.table_name,
+            filters or InteractionFilter(),
+            order,
+            cursor,
+            shards=self.write_shards,
+            page=(limit, self.read_ahead),
+        )
+        keys = list(itertools.islice(entries, limit + 1))
         page = keys[:limit]
         unreadable: list[str] = []
-        records = batch_get(self._call, self.table_name, [interaction_id for interaction_id, _ in page], unreadable)
-        items = [records[i] for i, _ in page if i in records]
-        next_cursor = cursor_after(page[-1][1]) if len(keys) > limit else None
+        records = batch_get(self._call, self.table_name, [i for _, _, i in page], unreadable)
+        items = [records[i] for _, _, i in page if i in records]
+        next_cursor = None
+        if len(keys) > limit:
+            key, created, last_id = page[-1]
+            next_cursor = (
+                cursor_after(created) if key is None else encode_sorted_cursor(key, *split_created_key(created))
+            )
         return InteractionPage(items=items, next_cursor=next_cursor, unreadable=unreadable)
+
+    def count_groups(self, filters: InteractionFilter | None = None, *, by: GroupBy) -> dict[str, int]:
+        """How many matching interactions fall in each group (see ``FeedbackStore.count_groups``).
+
+        Reads the matching entries of one index, projected to the grouped attribute (see
+        ``orders``), never the records.
+
+        Raises:
+            ValueError: ``by`` is not a grouping.
+            StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
+        """
+        return count_entries(self._call, self.table_name, filters or InteractionFilter(), by, shards=self.write_shards)
 
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
         """The user's conversations, the most recently started first.
