@@ -45,6 +45,11 @@ FILTER_ATTRIBUTES = (
 # by_time under their own partition key value, so they never meet an interaction listing.
 AUDIT_PREFIX = "audit#"
 AUDIT_PK = "AUDIT#0"
+# The layout of the items written here, in each item's ``layout``: 2 added judge_score, sources
+# and by_judge's keys (the review queue). ``ragbot feedback init-table`` rewrites older items
+# (feedback.stores.dynamodb.upgrade) and records that it did in the item META_LAYOUT.
+LAYOUT = 2
+META_LAYOUT = "meta#layout"
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -158,6 +163,7 @@ def item(record: Interaction, version: int, write_shards: int) -> dict[str, dict
         "review_status": {"S": record.review.status},
         "review_pk": {"S": pk(record.review.status)},
         "judged": {"BOOL": record.judge is not None},
+        "layout": {"N": str(LAYOUT)},
     }
     if record.judge is not None and record.judge.score is not None:
         # Only scored records are in by_judge: the judge orders list only those.

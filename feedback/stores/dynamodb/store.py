@@ -33,6 +33,7 @@ from feedback.stores.dynamodb.query import Expression, batch_get, cursor_after, 
 from feedback.stores.dynamodb.schema import SORT_KEY, from_micros, item, partitions, split_created_key
 from feedback.stores.dynamodb.sizing import MAX_ITEM_BYTES, fit
 from feedback.stores.dynamodb.table import create_table
+from feedback.stores.dynamodb.upgrade import upgrade_items
 
 log = logging.getLogger(__name__)
 
@@ -405,5 +406,9 @@ class DynamoDBFeedbackStore(AttachmentSetters):
 
 
 def init_table(store: DynamoDBFeedbackStore) -> str:
-    """Create the feedback table for ``ragbot feedback init-table``; returns what was done."""
-    return store.create_table(wait=True)
+    """Create the feedback table for ``ragbot feedback init-table``, or bring one made by an older
+    ragbot up to date (see ``feedback.stores.dynamodb.upgrade``); returns what was done."""
+    done = store.create_table(wait=True)
+    if "lacks the indexes" in done:  # somebody else's table: changed in nothing
+        return done
+    return f"{done}; {upgrade_items(store)}"
