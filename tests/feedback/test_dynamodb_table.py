@@ -223,7 +223,9 @@ def old_definition(table_name: str) -> dict:
     definition["AttributeDefinitions"] = [
         a for a in definition["AttributeDefinitions"] if a["AttributeName"] not in ("judge_pk", "judge_key")
     ]
-    definition["GlobalSecondaryIndexes"] = [i for i in definition["GlobalSecondaryIndexes"] if i["IndexName"] != "by_judge"]
+    definition["GlobalSecondaryIndexes"] = [
+        i for i in definition["GlobalSecondaryIndexes"] if i["IndexName"] != "by_judge"
+    ]
     for index in definition["GlobalSecondaryIndexes"]:
         projected = index["Projection"]["NonKeyAttributes"]
         index["Projection"]["NonKeyAttributes"] = [a for a in projected if a not in ("judge_score", "sources")]
