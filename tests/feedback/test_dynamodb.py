@@ -67,7 +67,7 @@ class TestDynamoDBFeedbackStore(FeedbackStoreContract, AuditLogContract, ReviewQ
         return spoil_dynamodb
 
 
-class TestShardedDynamoDBFeedbackStore(FeedbackStoreContract, ReviewQueueContract):
+class TestShardedDynamoDBFeedbackStore(FeedbackStoreContract):
     """The same contract with the hot index keys spread over four partitions that reads merge."""
 
     @pytest.fixture
