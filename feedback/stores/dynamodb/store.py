@@ -245,7 +245,14 @@ class DynamoDBFeedbackStore(AttachmentSetters):
         value: Feedback | JudgeScore | Review,
         check: Callable[[Interaction], None] | None = None,
     ) -> Interaction:
-        """Read the record, set ``field`` and write it back if nobody wrote it in between."""
+        """Read the record, set ``field`` and write it back if nobody wrote it in between.
+
+        ``check`` (a review's ``expected_reviewed_at``) runs on every record read, and the write
+        is conditional on that record's ``version``: a review saved by someone else between the
+        read and the write fails the condition, the record is read again, and ``check`` refuses
+        it with Conflict. The version is a stronger condition than ``reviewed_at`` alone (it
+        also catches a rating or judge score written meanwhile, which are re-applied, not lost).
+        """
         found = self._read(interaction_id)
         for attempt in range(self.max_conflicts):
             if found is None:
