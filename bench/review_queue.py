@@ -34,6 +34,7 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -294,7 +295,11 @@ def main() -> None:
             label = f"DynamoDB {n // 1000}k"
             measure(label, store, lambda: all_dynamodb(store), args.runs, args.slow_runs, args.deep, requests)
         finally:
-            moto.stop()
+            try:
+                moto.stop()
+            except subprocess.TimeoutExpired:  # moto can take long to let go of 100 MB of items
+                moto.process.kill()
+                moto.process.wait(10)
 
 
 if __name__ == "__main__":

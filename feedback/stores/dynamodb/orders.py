@@ -182,9 +182,19 @@ def _by_judge(
 ) -> Iterator[Entry]:
     if f.judge_unparsable or f.judged is False:
         return  # neither has a score, and only scored records are in by_judge
+    # Scores are 0-5 (JudgeScore), so a hand-made cursor outside that range is before or past it.
+    low = 0.0 if f.min_judge_score is None else f.min_judge_score
+    high = 5.0 if f.max_judge_score is None else f.max_judge_score
     expr = Expression()
-    condition = filter_expression(f, skip="judge_pk", expr=expr)
+    # The score range is kept by choosing the scores read, so it needs no FilterExpression, and
+    # without one a page reads limit + 1 entries instead of reading ahead.
+    unbounded = f.model_copy(update={"min_judge_score": None, "max_judge_score": None})
+    condition = filter_expression(unbounded, skip="judge_pk", expr=expr)
     values = partitions("JUDGED", shards)
+
+    def outside(score: float) -> bool:
+        return not low <= score <= high
+
     since, until = _time_bounds(f)
 
     def group(score: str, after: str | None) -> Iterator[Entry]:
@@ -213,22 +223,21 @@ def _by_judge(
         for entry in heapq.merge(*streams, key=lambda e: e[JUDGE_KEY]["S"], reverse=True):
             yield judge_score_of(score), entry[JUDGE_KEY]["S"].split("#", 1)[1], entry["id"]["S"]
 
-    low, high = f.min_judge_score, f.max_judge_score
+    start, inclusive = judge_sort(low if ascending else high), True
     if resume is not None:
         key, created_us, last_id = resume
-        current = judge_sort(key)
-        yield from group(current, f"{current}#{created_key_of(created_us, last_id)}")
-        start, inclusive = current, False
-    else:
-        bound = low if ascending else high
-        start, inclusive = (judge_sort(bound) if bound is not None else None), True
+        if not (key < low if ascending else key > high):  # one before the range: from its edge
+            if outside(key):
+                return
+            current = judge_sort(key)
+            yield from group(current, f"{current}#{created_key_of(created_us, last_id)}")
+            start, inclusive = current, False
     while True:
         current = _next_score(call, table, values, start, inclusive=inclusive, ascending=ascending)
         if current is None:
             return
-        score = judge_score_of(current)
-        if (high is not None and score > high) if ascending else (low is not None and score < low):
-            return
+        if outside(judge_score_of(current)):
+            return  # the first score past the range: every later one is further out
         yield from group(current, None)
         start, inclusive = current, False
 
@@ -238,7 +247,7 @@ _STEP = {(True, True): (">=", "#"), (True, False): (">", "$"), (False, True): ("
 
 
 def _next_score(
-    call: Call, table: str, values: list[str], start: str | None, *, inclusive: bool, ascending: bool
+    call: Call, table: str, values: list[str], start: str, *, inclusive: bool, ascending: bool
 ) -> str | None:
     """The ``judge_sort`` text of the next score present in by_judge after ``start`` (or at it,
     when ``inclusive``), up or down; None past the last. One ``Limit: 1`` query per shard."""
@@ -246,13 +255,11 @@ def _next_score(
     for value in values:
         names = {"#pk": "judge_pk", "#k": JUDGE_KEY}
         attribute_values: dict[str, Any] = {":pk": {"S": value}}
-        condition = "#pk = :pk"
-        if start is not None:
-            # Keys are "<score>#<created_key>": "<score>#" is below every key of the score and
-            # "<score>$" above them.
-            op, edge = _STEP[ascending, inclusive]
-            condition += f" AND #k {op} :start"
-            attribute_values[":start"] = {"S": start + edge}
+        # Keys are "<score>#<created_key>": "<score>#" is below every key of the score and
+        # "<score>$" above them.
+        op, edge = _STEP[ascending, inclusive]
+        condition = f"#pk = :pk AND #k {op} :start"
+        attribute_values[":start"] = {"S": start + edge}
         response = call(
             "query",
             TableName=table,

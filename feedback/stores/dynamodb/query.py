@@ -185,7 +185,8 @@ def query_index(
         "ScanIndexForward": forward,
     }
     if page_size is not None:
-        kwargs["Limit"] = page_size
+        # The bounds are inclusive: the cursor's own entry comes back too, and is dropped.
+        kwargs["Limit"] = page_size + (exclude is not None)
     if condition:
         kwargs["FilterExpression"] = condition
     while True:
