@@ -142,6 +142,10 @@ def test_count_groups_reads_the_index_never_the_records(dynamodb_store):
         dynamodb_store.put(make(f"i{i:02d}", minutes=i, sources=("Design/a.pdf",), feedback=Feedback(rating=1 + i % 5)))
     made = calls(dynamodb_store)
     assert dynamodb_store.count_groups(InteractionFilter(min_rating=4), by="document") == {"Design/a.pdf": 4}
+    # The first read through an older index's attribute checks the projections, once per store.
+    assert made == [("DescribeTable", None), ("Query", "by_rating"), ("Query", "by_rating")]
+    made.clear()
+    assert dynamodb_store.count_groups(InteractionFilter(min_rating=4), by="document") == {"Design/a.pdf": 4}
     assert set(made) == {("Query", "by_rating")}
     with pytest.raises(ValueError, match="by='mood'"):
         dynamodb_store.count_groups(by="mood")

@@ -16,6 +16,7 @@ import yaml
 from botocore.stub import Stubber
 
 from feedback.errors import StoreUnavailable
+from feedback.stores.base import InteractionFilter
 from feedback.stores.dynamodb import INDEXES, DynamoDBFeedbackStore, init_table, table_definition
 from feedback.stores.dynamodb import table as table_module
 from tests.feedback.contract import make
@@ -260,6 +261,17 @@ def test_init_table_brings_an_older_table_up_to_date(aws_env, table_name):
     assert store.get("scored").judge.score == 1.5 and store.events().items[0].actor == "ana"
     item = store.client.get_item(TableName=table_name, Key={"id": {"S": "scored"}})["Item"]
     assert item["sources"] == {"SS": ["Design/a.pdf"]} and item["layout"] == {"N": "2"}
+
+    # The older by_time does not carry judge_score: a filter on it through by_time is refused
+    # rather than answered with nothing; through by_judge, or without it, the queue works.
+    with pytest.raises(
+        StoreUnavailable, match="index by_time was made by an older ragbot and does not carry judge_score"
+    ):
+        store.list(InteractionFilter(max_judge_score=2.0))
+    with pytest.raises(StoreUnavailable, match="does not carry judge_score, sources"):
+        store.count_groups(InteractionFilter(max_judge_score=2.0), by="document")
+    assert [i.id for i in store.list(InteractionFilter(max_judge_score=2.0), order="judge_asc").items] == ["scored"]
+    assert store.count_groups(by="rating") == {"unrated": 2}
 
     again = init_table(store)
     assert "already exists (ACTIVE) with every index" in again and again.endswith("items in layout 2")

@@ -277,6 +277,20 @@ def _next_score(
     return min(found) if ascending else max(found)
 
 
+def relies_on(f: InteractionFilter, order: Order | None, by: GroupBy | None, shards: int) -> tuple[str, set[str]]:
+    """The index a listing in ``order`` (or a count ``by``) reads, and the projected attributes
+    its FilterExpression and grouping read there, for checking a table made by an older ragbot."""
+    if order in ("judge_asc", "judge_desc"):
+        return "by_judge", set()  # made with every attribute it has ever projected
+    if order in ("rating_asc", "rating_desc"):
+        index, partition = "by_rating", "rating_pk"
+    else:
+        index, partition, _ = plan(f, shards)
+    expr = Expression()
+    filter_expression(f, skip=partition, expr=expr)
+    return index, set(expr.names.values()) | set(GROUPED_ATTRIBUTES.get(by or "", ()))
+
+
 def count_entries(call: Call, table: str, f: InteractionFilter, by: GroupBy, *, shards: int) -> dict[str, int]:
     """How many matching interactions fall in each group (see ``FeedbackStore.count_groups``)."""
     if by not in GROUPED_ATTRIBUTES:

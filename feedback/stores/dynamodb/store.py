@@ -28,12 +28,12 @@ from feedback.audit import AuditEvent, AuditPage
 from feedback.stores.dynamodb.audit import list_events, put_event
 from feedback.stores.dynamodb.client import RetryMode, TableClient, botocore
 from feedback.stores.cursor import encode_sorted_cursor
-from feedback.stores.dynamodb.orders import count_entries, ordered
+from feedback.stores.dynamodb.orders import count_entries, ordered, relies_on
 from feedback.stores.dynamodb.query import Expression, batch_get, cursor_after, query_index
 from feedback.stores.dynamodb.schema import SORT_KEY, from_micros, item, partitions, split_created_key
 from feedback.stores.dynamodb.sizing import MAX_ITEM_BYTES, fit
 from feedback.stores.dynamodb.table import create_table
-from feedback.stores.dynamodb.upgrade import upgrade_items
+from feedback.stores.dynamodb.upgrade import NEWER_ATTRIBUTES, projection_gaps, upgrade_items
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,7 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             user_agent_extra="ragbot-feedback",
         )
         self._table = TableClient(table_name, self.options, client=client)
+        self._gaps: dict[str, list[str]] | None = None  # see _check_projection
 
     def __repr__(self) -> str:
         where = f", region={self.options.region!r}" if self.options.region else ""
@@ -199,6 +200,32 @@ class DynamoDBFeedbackStore(AttachmentSetters):
     def _found(error: Any) -> dict[str, Any] | None:
         """The item a failed conditional write found, when DynamoDB returned it."""
         return error.response.get("Item") or None
+
+    def _check_projection(self, index: str, attributes: set[str]) -> None:
+        """Refuse a read through an index that does not carry an attribute it filters or groups
+        on (an index made by an older ragbot), which would silently miss records.
+
+        Only the attributes added since the first layout are checked, so ordinary listings never
+        ask; the table is described once per store. Without ``dynamodb:DescribeTable`` the read goes on.
+        """
+        if not attributes & NEWER_ATTRIBUTES:
+            return
+        if self._gaps is None:
+            try:
+                described = self._call(
+                    "describe_table", passthrough=("AccessDeniedException",), TableName=self.table_name
+                )
+                self._gaps = projection_gaps(described["Table"])
+            except botocore.exceptions.ClientError:
+                log.debug("no dynamodb:DescribeTable: index projections not checked")
+                self._gaps = {}
+        missing = sorted(attributes & set(self._gaps.get(index, ())))
+        if missing:
+            raise StoreUnavailable(
+                f"DynamoDB table {self.table_name!r}: index {index} was made by an older ragbot and does not "
+                f"carry {', '.join(missing)}, so this filter or count would miss records; delete the index and "
+                "run `ragbot feedback init-table` to rebuild it"
+            )
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -313,6 +340,7 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             raise ValueError(f"limit={limit!r} must be 1 or more")
         if order not in ORDERS:
             raise ValueError(f"order={order!r} is not one of {', '.join(ORDERS)}")
+        self._check_projection(*relies_on(filters or InteractionFilter(), order, None, self.write_shards))
         entries = ordered(
             self._call,
             self.table_name,
@@ -345,6 +373,7 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             ValueError: ``by`` is not a grouping.
             StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
         """
+        self._check_projection(*relies_on(filters or InteractionFilter(), None, by, self.write_shards))
         return count_entries(self._call, self.table_name, filters or InteractionFilter(), by, shards=self.write_shards)
 
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Projected attributes added after the first tables were made (layout 2, the review queue).
+NEWER_ATTRIBUTES = frozenset({"judge_score", "sources"})
+
 
 def add_missing_indexes(table: TableClient, described: dict[str, Any], *, timeout: float = 3600.0) -> list[str]:
     """Create the indexes of ``INDEXES`` the table lacks, waiting for each; returns their names.
