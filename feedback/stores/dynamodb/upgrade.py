@@ -10,7 +10,8 @@ to a table that exists already.
   at the same time loses nothing. This is the only Scan ragbot makes, once, from init-table.
 - **Index projections** cannot be changed in place. An index made before an attribute was
   added to ``FILTER_ATTRIBUTES`` does not carry it, and filters or counts on it through that
-  index would miss records. init-table names such indexes; rebuilding one means deleting it and
+  index would miss records. init-table names such indexes, and the store refuses such a read
+  with the same advice (``DynamoDBFeedbackStore._check_projection``); rebuilding one means deleting it and
   running init-table again (the index is unavailable while DynamoDB builds it), or moving the
   data to a new table with ``feedback export``/``import``.
 
