@@ -16,16 +16,22 @@
     stops), then that score's entries are read newest first, with ``since``/``until`` and the
     cursor in the key condition. A page costs two requests per shard per distinct score it
     crosses (judges score in steps such as 0.5, so a handful), never a read of the other scores.
+    ``judge_desc`` alone could be one backward read; one path serves both directions instead.
 
-Every other filter is a FilterExpression on the projected attributes, as in ``DynamoDBFeedbackStore.list``.
+Every other filter is a FilterExpression on the projected attributes, as in
+``DynamoDBFeedbackStore.list`` (the score range of a judge order needs none: it is kept by the
+scores chosen).
 
 ``count_groups`` reads the matching entries of one index (the one ``plan`` picks, so a filter
 on user, session, rating or review status narrows the read by key) with a projection of the
 grouped attribute only, and counts them here. DynamoDB has no GROUP BY and a ``Select: COUNT``
 query per group would read the same entries (it is billed per entry evaluated, not returned),
 so one pass is no dearer and needs no list of groups (documents are not known in advance). It
-never reads the records; on an unfiltered queue it reads the whole ``by_time`` index, about
-1 MB of small projected entries per request (bench/review_queue.py measures it at 100k).
+never reads the records; on an unfiltered queue it reads the whole ``by_time`` index, 1 MB of
+small projected entries (~360 B each) per request: at 100k interactions about 36 sequential
+requests (bench/review_queue.py counts them; moto cannot time them at that size, see RESULTS).
+Counts are the part of the queue that grows with the table: the page should not recount on
+every click, and a counter item per group is the next step if that is ever too slow.
 """
 
 from __future__ import annotations
