@@ -12,6 +12,7 @@ from typing import Any
 
 from app.config import Settings
 from rag.errors import RagError
+from rag.generators.base import RemoteModel
 
 
 class ConfigError(RagError):
@@ -396,14 +397,12 @@ class Backends:
         if progress:
             progress(f"Loading the embedding model ({self.settings.embedding_model})…")
         self.embedder.embed_query("warm up")
-        load = getattr(self.generator, "load", None)
-        if load is not None:
-            if progress:
-                progress(
-                    f"Loading the answer model ({self.generator.model_id}); the first start converts it once, "
-                    "which takes about half a minute…"
-                )
-            load()
+        if progress and not isinstance(self.generator, RemoteModel):
+            progress(
+                f"Loading the answer model ({self.generator.model_id}); the first start converts it once, "
+                "which takes about half a minute…"
+            )
+        self.generator.load()
         self._warm = True
         return time.perf_counter() - started
 

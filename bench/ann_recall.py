@@ -46,8 +46,10 @@ def main() -> None:
     def clustered(rng, n):
         return normalise(centres[rng.integers(0, len(centres), n)] + 0.08 * rng.standard_normal((n, DIM)))
 
-    print(f"# ANN recall  ({args.chunks:,} chunks, dim {DIM}, k={K}, {args.queries} queries, "
-          f"{os.cpu_count()} cpus, load avg {os.getloadavg()[0]:.2f})")
+    print(
+        f"# ANN recall  ({args.chunks:,} chunks, dim {DIM}, k={K}, {args.queries} queries, "
+        f"{os.cpu_count()} cpus, load avg {os.getloadavg()[0]:.2f})"
+    )
     print()
     print(f"| vectors | query | recall@{K} | p50 ms | p95 ms |")
     print("|---|---|---:|---:|---:|")
@@ -58,7 +60,9 @@ def main() -> None:
             if name == "random":
                 queries = unit_vectors(rng, args.queries)
             else:
-                queries = normalise(matrix[rng.integers(0, len(matrix), args.queries)] + 0.08 * rng.standard_normal((args.queries, DIM)))
+                queries = normalise(
+                    matrix[rng.integers(0, len(matrix), args.queries)] + 0.08 * rng.standard_normal((args.queries, DIM))
+                )
             table = store._open()
             index = {i.columns[0]: i.index_type for i in table.list_indices()}.get("vector", "none")
 
@@ -79,7 +83,9 @@ def main() -> None:
                 ".ef(100)": lambda v: lance(v, ef=100),
                 ".ef(200)": lambda v: lance(v, ef=200),
                 ".refine_factor(10)": lambda v: lance(v, refine=10),
-                f".limit({store.candidates}), first {K} (the vector side of a hybrid search)": lambda v: lance(v, limit=store.candidates),
+                f".limit({store.candidates}), first {K} (the vector side of a hybrid search)": lambda v: lance(
+                    v, limit=store.candidates
+                ),
             }
 
             def row(source, chunk_index):
@@ -90,8 +96,10 @@ def main() -> None:
             for label, fn in variants.items():
                 hits = sum(len(e & {row(s, c) for s, c in fn(v)}) for e, v in zip(exact, queries, strict=True))
                 xs = np.asarray(lat[label]) * 1000
-                print(f"| {name} | {label} | {hits / (K * len(queries)):.1%} | {np.percentile(xs, 50):.1f} | {np.percentile(xs, 95):.1f} |")
-            del store
+                print(
+                    f"| {name} | {label} | {hits / (K * len(queries)):.1%} | {np.percentile(xs, 50):.1f} | {np.percentile(xs, 95):.1f} |"
+                )
+            store = None  # free it before the next size (the closures above are done)
             shutil.rmtree(work / name, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -202,9 +202,16 @@ def build_store(path: Path, n_chunks: int, per_doc: int, rng, words, probs, make
         texts = chunk_texts(rng, words, probs, per_doc)
         vectors = make_vectors(rng, per_doc)
         chunks = [
-            Chunk(id=chunk_id(source, i // 3 + 1, text), source=source, folder=folder, page=i // 3 + 1,
-                  text=text, doc_hash=f"{d:064x}", chunk_index=i,
-                  context=f"Standard {d:05d} · {folder} · {section(rng)} {words[i % len(words)]} requirements")
+            Chunk(
+                id=chunk_id(source, i // 3 + 1, text),
+                source=source,
+                folder=folder,
+                page=i // 3 + 1,
+                text=text,
+                doc_hash=f"{d:064x}",
+                chunk_index=i,
+                context=f"Standard {d:05d} · {folder} · {section(rng)} {words[i % len(words)]} requirements",
+            )
             for i, text in enumerate(texts)
         ]
         all_vectors[d * per_doc : (d + 1) * per_doc] = vectors
@@ -235,11 +242,15 @@ def main() -> None:
     words, probs = vocabulary(rng)
     q_texts = query_texts(rng, words, probs, args.queries)
     q_vecs = unit_vectors(rng, args.queries)
-    print(f"# search latency  (python {platform.python_version()}, lancedb {lancedb.__version__}, numpy {np.__version__}, "
-          f"{os.cpu_count()} cpus, load avg {os.getloadavg()[0]:.2f})")
-    print(f"k={K}, {args.queries} timed queries per mode after {args.warmup} warm-up queries; "
-          f"synthetic chunks ~{np.mean([len(t) for t in chunk_texts(rng, words, probs, 200)]):.0f} chars, "
-          f"random unit vectors dim {DIM}; {args.per_doc} chunks per write_document")
+    print(
+        f"# search latency  (python {platform.python_version()}, lancedb {lancedb.__version__}, numpy {np.__version__}, "
+        f"{os.cpu_count()} cpus, load avg {os.getloadavg()[0]:.2f})"
+    )
+    print(
+        f"k={K}, {args.queries} timed queries per mode after {args.warmup} warm-up queries; "
+        f"synthetic chunks ~{np.mean([len(t) for t in chunk_texts(rng, words, probs, 200)]):.0f} chars, "
+        f"random unit vectors dim {DIM}; {args.per_doc} chunks per write_document"
+    )
     print(f"example query: {q_texts[0]!r}; {q_texts[1]!r}")
     print()
 
@@ -256,15 +267,31 @@ def main() -> None:
             size_mb = du_mb(path)
             indices = {i.columns[0]: i.index_type for i in store._open().list_indices()}
             vector_index = indices.get("vector", "none (exact flat scan)")
-            builds.append((n, store.count(), write_s, first_ms, last_ms, refresh_s, steps, size_mb, vector_index, indices.get("text", "none")))
-            print(f"built {n}: write {write_s:.1f} s (first/last 10% of documents {first_ms:.0f}/{last_ms:.0f} ms each), refresh {refresh_s:.1f} s "
-                  f"({', '.join(f'{k} {v:.1f} s' for k, v in steps.items())}), {size_mb:.0f} MB, vector index: {vector_index} "
-                  f"(synthetic data generation {gen_s:.1f} s, not counted)")
+            builds.append(
+                (
+                    n,
+                    store.count(),
+                    write_s,
+                    first_ms,
+                    last_ms,
+                    refresh_s,
+                    steps,
+                    size_mb,
+                    vector_index,
+                    indices.get("text", "none"),
+                )
+            )
+            print(
+                f"built {n}: write {write_s:.1f} s (first/last 10% of documents {first_ms:.0f}/{last_ms:.0f} ms each), refresh {refresh_s:.1f} s "
+                f"({', '.join(f'{k} {v:.1f} s' for k, v in steps.items())}), {size_mb:.0f} MB, vector index: {vector_index} "
+                f"(synthetic data generation {gen_s:.1f} s, not counted)"
+            )
 
             calls = [(t, v) for t, v in zip(q_texts, q_vecs, strict=True)]
             lat = timed_interleaved(
                 {m: (lambda t, v, m=m: store.search(t, v, k=K, mode=m)) for m in ("vector", "keyword", "hybrid")},
-                args.warmup, calls,
+                args.warmup,
+                calls,
             )
             for mode in ("hybrid", "vector", "keyword"):
                 index = vector_index if mode != "keyword" else "BM25 (" + indices.get("text", "none") + ")"
@@ -296,7 +323,12 @@ def main() -> None:
                     return q.select(["source", "chunk_index", "_distance"]).to_arrow()
 
                 def lance_flat(v):
-                    q = table.search(v, vector_column_name="vector").distance_type("cosine").bypass_vector_index().limit(K)
+                    q = (
+                        table.search(v, vector_column_name="vector")
+                        .distance_type("cosine")
+                        .bypass_vector_index()
+                        .limit(K)
+                    )
                     return q.select(["source", "chunk_index", "_distance"]).to_arrow()
 
                 lat = timed_interleaved(
@@ -306,7 +338,8 @@ def main() -> None:
                         "ef100": lambda v: lance_ef(v),
                         "flat": lambda v: lance_flat(v),
                     },
-                    args.warmup, [(v,) for v in q_vecs],
+                    args.warmup,
+                    [(v,) for v in q_vecs],
                 )
                 extra["numpy"] = (pct(lat["numpy"], 50), pct(lat["numpy"], 95))
                 extra["store_vector"] = (pct(lat["store"], 50), pct(lat["store"], 95))
@@ -354,7 +387,7 @@ def main() -> None:
 
             store._open().optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
             extra[f"size_clean_{n}"] = du_mb(path)
-            del store, matrix
+            store = matrix = None  # free them before the next size (the closures above are done)
             shutil.rmtree(path, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -362,14 +395,18 @@ def main() -> None:
     print()
     print("## index builds")
     print()
-    print(f"| chunks | write_document x {args.per_doc} chunks, total | per document, first / last 10% | refresh (index build) "
-          "| of which FTS / ANN / optimize | on disk after refresh | vector index | text index |")  # noqa: E501
+    print(
+        f"| chunks | write_document x {args.per_doc} chunks, total | per document, first / last 10% | refresh (index build) "
+        "| of which FTS / ANN / optimize | on disk after refresh | vector index | text index |"
+    )  # noqa: E501
     print("|---:|---:|---:|---:|---|---:|---|---|")
     for n, count, write_s, first_ms, last_ms, refresh_s, steps, size_mb, vindex, tindex in builds:
         split = " / ".join(f"{steps.get(k, 0.0):.1f} s" for k in ("create_fts_index", "create_index", "optimize"))
         clean = extra.get(f"size_clean_{n}", float("nan"))
-        print(f"| {count:,} | {write_s:.1f} s | {first_ms:.0f} / {last_ms:.0f} ms | {refresh_s:.1f} s | {split} "
-              f"| {size_mb:.0f} MB ({clean:.0f} MB without old versions) | {vindex} | {tindex} |")
+        print(
+            f"| {count:,} | {write_s:.1f} s | {first_ms:.0f} / {last_ms:.0f} ms | {refresh_s:.1f} s | {split} "
+            f"| {size_mb:.0f} MB ({clean:.0f} MB without old versions) | {vindex} | {tindex} |"
+        )
     print()
     print(f"## store.search latency, k={K}, {args.queries} queries per mode")
     print()
@@ -391,22 +428,36 @@ def main() -> None:
         print()
         print(f"| method | p50 ms | p95 ms | recall@{K} vs exact |")
         print("|---|---:|---:|---:|")
-        print(f"| numpy brute-force cosine top-{K} ({largest:,} x {DIM} float32 in RAM, ids only) "
-              f"| {extra['numpy'][0]:.2f} | {extra['numpy'][1]:.2f} | 100% |")
-        print(f"| store.search(mode='vector') as shipped (IVF-HNSW-SQ, default ef; rows with text) "
-              f"| {extra['store_vector'][0]:.2f} | {extra['store_vector'][1]:.2f} | {extra['recall']:.1%} |")
-        print(f"| same LanceDB query with .ef(100) (2 columns) "
-              f"| {extra['ef100'][0]:.2f} | {extra['ef100'][1]:.2f} | {extra['recall_ef100']:.1%} |")
-        print(f"| same LanceDB query, exact (bypass_vector_index, 2 columns) "
-              f"| {extra['flat'][0]:.2f} | {extra['flat'][1]:.2f} | 100% |")
+        print(
+            f"| numpy brute-force cosine top-{K} ({largest:,} x {DIM} float32 in RAM, ids only) "
+            f"| {extra['numpy'][0]:.2f} | {extra['numpy'][1]:.2f} | 100% |"
+        )
+        print(
+            f"| store.search(mode='vector') as shipped (IVF-HNSW-SQ, default ef; rows with text) "
+            f"| {extra['store_vector'][0]:.2f} | {extra['store_vector'][1]:.2f} | {extra['recall']:.1%} |"
+        )
+        print(
+            f"| same LanceDB query with .ef(100) (2 columns) "
+            f"| {extra['ef100'][0]:.2f} | {extra['ef100'][1]:.2f} | {extra['recall_ef100']:.1%} |"
+        )
+        print(
+            f"| same LanceDB query, exact (bypass_vector_index, 2 columns) "
+            f"| {extra['flat'][0]:.2f} | {extra['flat'][1]:.2f} | 100% |"
+        )
         print()
-        print(f"ratio store vector p50 / numpy p50 = {extra['store_vector'][0] / extra['numpy'][0]:.2f}x "
-              f"(recall over 100 queries on uniform random vectors: the worst case for an ANN index)")
-        print(f"ratio LanceDB exact p50 / numpy p50 = {extra['flat'][0] / extra['numpy'][0]:.1f}x; "
-              f"LanceDB exact p50 / store vector p50 = {extra['flat'][0] / extra['store_vector'][0]:.1f}x")
+        print(
+            f"ratio store vector p50 / numpy p50 = {extra['store_vector'][0] / extra['numpy'][0]:.2f}x "
+            f"(recall over 100 queries on uniform random vectors: the worst case for an ANN index)"
+        )
+        print(
+            f"ratio LanceDB exact p50 / numpy p50 = {extra['flat'][0] / extra['numpy'][0]:.1f}x; "
+            f"LanceDB exact p50 / store vector p50 = {extra['flat'][0] / extra['store_vector'][0]:.1f}x"
+        )
     if "e2e_hybrid" in extra:
         print()
-        print(f"## end to end at {largest:,} chunks: Retriever.search(question), all-MiniLM-L6-v2 query embedding, 100 calls each")
+        print(
+            f"## end to end at {largest:,} chunks: Retriever.search(question), all-MiniLM-L6-v2 query embedding, 100 calls each"
+        )
         print()
         print("| what | p50 ms | p95 ms |")
         print("|---|---:|---:|")
@@ -415,8 +466,10 @@ def main() -> None:
         print(f"| embedder.embed_query alone | {extra['e2e_embed_query'][0]:.1f} | {extra['e2e_embed_query'][1]:.1f} |")
     import resource
 
-    print(f"\nload avg at end {os.getloadavg()[0]:.2f}; peak memory (max RSS) of this process "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        f"\nload avg at end {os.getloadavg()[0]:.2f}; peak memory (max RSS) of this process "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -8,15 +8,18 @@ documents, never with the number of records.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date
+from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 
 from pydantic import BaseModel
 
 from feedback.export import PAGE_SIZE, iter_interactions
-from feedback.records import LIKERT_LABELS, Interaction
+from feedback.records import LIKERT_LABELS
 from feedback.stores.base import FeedbackStore, InteractionFilter
 
 TOP_SOURCES = 10
+HOURLY_SPAN = timedelta(days=3)
+"""Data spanning at most this long is trended per hour (one day of data is 24 points, not one)."""
 JUDGE_BUCKETS: tuple[str, ...] = ("0–1", "1–2", "2–3", "3–4", "4–5", "unscored")
 """AI judge score buckets: [0, 1), [1, 2), [2, 3), [3, 4), [4, 5] — each includes its lower edge,
 the last also 5.0 — and "unscored" (never judged, or the judge's reply had no usable score)."""
@@ -35,6 +38,17 @@ class DayStats(BaseModel):
     count: int
     rated: int
     mean_rating: float | None
+    negative_share: float | None
+
+
+class TrendPoint(BaseModel):
+    """Interactions created in one hour or one UTC day starting at ``start``; empty buckets
+    between the first and the last are present with zero counts."""
+
+    start: datetime
+    count: int
+    rated: int
+    negative: int
     negative_share: float | None
 
 
@@ -66,6 +80,8 @@ class FeedbackStats(BaseModel):
     mean_rating: float | None
     with_correction: int
     per_day: list[DayStats]
+    trend: list[TrendPoint] = []
+    trend_unit: Literal["hour", "day"] = "day"
     negative_sources: list[SourceCount]
     judge_scores: list[BucketCount]
     judged: int
@@ -115,21 +131,25 @@ def feedback_stats(
     buckets: Counter[str] = Counter()
     negative_sources: Counter[str] = Counter()
     days: dict[date, _Day] = {}
+    hours: dict[datetime, _Day] = {}
     unreadable: list[str] = []
 
     for i in iter_interactions(store, filters, page_size=page_size, unreadable=unreadable):
         total += 1
-        day = days.setdefault(_utc_day(i), _Day())
-        day.count += 1
+        created = _utc(i.created_at)
+        buckets_of_i = (days.setdefault(created.date(), _Day()), hours.setdefault(created.replace(minute=0, second=0, microsecond=0), _Day()))
         fb = i.feedback
+        for bucket in buckets_of_i:
+            bucket.count += 1
+            if fb is not None:
+                bucket.rated += 1
+                bucket.rating_sum += fb.rating
+                bucket.negative += fb.negative
         if fb is not None:
             ratings[fb.rating] += 1
-            day.rated += 1
-            day.rating_sum += fb.rating
             if fb.correction:
                 with_correction += 1
             if fb.negative:
-                day.negative += 1
                 negative_sources.update(i.sources)
         score = i.judge.score if i.judge is not None else None
         buckets[judge_bucket(score)] += 1
@@ -139,6 +159,7 @@ def feedback_stats(
 
     rated = sum(ratings.values())
     negative = ratings[1] + ratings[2]
+    hourly = bool(hours) and max(hours) - min(hours) <= HOURLY_SPAN
     return FeedbackStats(
         total=total,
         rated=rated,
@@ -158,6 +179,8 @@ def feedback_stats(
             )
             for d, s in sorted(days.items())
         ],
+        trend=_trend(hours, timedelta(hours=1)) if hourly else _trend({_midnight(d): s for d, s in days.items()}, timedelta(days=1)),
+        trend_unit="hour" if hourly else "day",
         negative_sources=[
             SourceCount(source=source, count=count)
             for source, count in sorted(negative_sources.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_SOURCES]
@@ -169,7 +192,22 @@ def feedback_stats(
     )
 
 
-def _utc_day(i: Interaction) -> date:
-    created = i.created_at if i.created_at.tzinfo else i.created_at.replace(tzinfo=UTC)
-    return created.astimezone(UTC).date()
+def _utc(moment: datetime) -> datetime:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _trend(buckets: dict[datetime, _Day], step: timedelta) -> list[TrendPoint]:
+    """Every bucket from the first to the last, the empty ones with zeros, so a chart's gaps are real."""
+    if not buckets:
+        return []
+    points, start, last = [], min(buckets), max(buckets)
+    while start <= last:
+        b = buckets.get(start) or _Day()
+        points.append(TrendPoint(start=start, count=b.count, rated=b.rated, negative=b.negative, negative_share=b.negative / b.rated if b.rated else None))
+        start += step
+    return points
 

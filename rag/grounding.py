@@ -80,7 +80,9 @@ def check(
 ) -> Grounding:
     """Ground ``answer`` in ``citations`` (see the module docstring). Without an embedder only the
     unsupported spans are computed."""
-    unsupported = unsupported_tokens(answer, [c.text for c in citations] + [question])
+    # The model saw each passage under its label ("[3] (ARS GEN 10.0/… v20.1.1.pdf – page 11)"):
+    # a file name's version or a page number copied from there is not an invention.
+    unsupported = unsupported_tokens(answer, [c.text for c in citations] + [c.label for c in citations] + [question])
     sentences = split_sentences(answer)
     if not citations or not sentences or embedder is None:
         return Grounding(unsupported=unsupported, sentences=[SentenceSupport(text=s, citation=None) for s in sentences])

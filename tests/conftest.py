@@ -82,3 +82,35 @@ def shared_models(request):
         return backends
 
     return share
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_left_running():
+    """After the whole run, no server, browser or worker the tests started may still be alive: a
+    leftover is killed and named in an error, so a leak fails the suite instead of serving on a
+    random port for hours."""
+    import psutil
+
+    yield
+    me = psutil.Process()
+    # multiprocessing's own helpers (resource tracker, forkserver) end with the interpreter.
+    left = [
+        p for p in me.children(recursive=True)
+        if not any("multiprocessing" in part for part in _cmdline(p))
+    ]  # fmt: skip
+    for p in left:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    names = [" ".join(_cmdline(p))[:120] for p in left]
+    assert not left, f"the tests left {len(left)} processes running (now killed): {names}"
+
+
+def _cmdline(process) -> list[str]:
+    import psutil
+
+    try:
+        return process.cmdline()
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return []

@@ -1,4 +1,4 @@
-"""The admin page: corpus status, ingest a folder, feedback statistics, export."""
+"""The admin page: feedback statistics and export (first: what an admin opens the page for), corpus status and ingest, the audit log."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if not services.identity.may(Action.SEE_DASHBOARD):
     st.stop()
 
 st.title("Admin")
-corpus_tab, feedback_tab, audit_tab = st.tabs(["Corpus", "Feedback", "Audit log"])
+feedback_tab, corpus_tab, audit_tab = st.tabs(["Feedback", "Corpus", "Audit log"])
 
 with corpus_tab:
     status = services.corpus.status()
@@ -39,7 +39,7 @@ with corpus_tab:
         )
         if last.failed:
             st.markdown("**Files that could not be read**")
-            st.dataframe([f.model_dump() for f in last.failed], hide_index=True, use_container_width=True)
+            st.dataframe([f.model_dump() for f in last.failed], hide_index=True, width="stretch")
 
     st.subheader("Ingest a folder")
     st.caption("A folder on the server; it is searched recursively and only changed files are re-indexed.")
@@ -72,14 +72,17 @@ with corpus_tab:
                 )
                 (st.warning if report.failed else st.success)(message)
                 if report.failed:
-                    st.dataframe([f.model_dump() for f in report.failed], hide_index=True, use_container_width=True)
+                    st.dataframe([f.model_dump() for f in report.failed], hide_index=True, width="stretch")
 
 with feedback_tab:
     import tempfile
+    from datetime import UTC, datetime
 
-    import pandas as pd
-
+    from app.charts import negative_share_chart, rating_chart, volume_chart
+    from app.services.filters import day_end, day_start
+    from app.ui_text import neutralize_links
     from feedback.errors import FeedbackError
+    from feedback.stores.base import InteractionFilter
 
     @st.cache_data(ttl=30, show_spinner="Reading the feedback…")
     def cached_stats():
@@ -105,29 +108,77 @@ with feedback_tab:
         )
     cols = st.columns(4)
     cols[0].metric("Answers", stats.total)
-    cols[1].metric("Rated", stats.rated)
+    cols[1].metric("Rated", stats.rated, help=f"{stats.with_correction} with a better answer")
     cols[2].metric("Negative (1–2)", "–" if stats.negative_share is None else f"{stats.negative_share:.0%}", help=f"{stats.negative} of {stats.rated} rated answers")
-    cols[3].metric("Mean rating", "–" if stats.mean_rating is None else f"{stats.mean_rating:.2f}")
-    if stats.rated:
+    cols[3].metric("Mean rating", "–" if stats.mean_rating is None else f"{stats.mean_rating:.2f}", help="1 = Strongly disagree … 5 = Strongly agree with “This answer is correct and useful”")
+    if stats.total:
         left, right = st.columns(2)
         with left:
-            st.markdown("**Rating distribution**")
-            ratings = pd.DataFrame([{"rating": f"{r.rating} {r.label}", "answers": r.count} for r in stats.ratings]).set_index("rating")
-            st.bar_chart(ratings, horizontal=False)
+            st.markdown("**Ratings**")
+            if stats.rated:
+                st.altair_chart(rating_chart(stats), width="stretch")
+            else:
+                st.caption("No rated answers yet.")
         with right:
-            st.markdown("**Trend**")
-            trend = pd.DataFrame([{"day": d.day, "answers": d.count, "negative share": d.negative_share or 0.0} for d in stats.per_day]).set_index("day")
-            st.line_chart(trend)
+            st.markdown(f"**Answers per {stats.trend_unit}**")
+            st.altair_chart(volume_chart(stats), width="stretch")
+        if stats.rated:
+            st.markdown(f"**Negative share per {stats.trend_unit}**")
+            st.altair_chart(negative_share_chart(stats), width="stretch")
         if stats.negative_sources:
             st.markdown("**Documents most cited in negatively rated answers**")
-            st.dataframe([s.model_dump() for s in stats.negative_sources], hide_index=True, use_container_width=True)
+            st.dataframe(
+                [{"document": s.source, "negative answers citing it": s.count} for s in stats.negative_sources],
+                hide_index=True,
+                width="stretch",
+            )
+    else:
+        st.caption("No answers yet.")
+
+    st.subheader("Recent rated answers")
+    try:
+        recent = services.feedback.recent_rated(limit=25).items
+    except FeedbackError as e:
+        st.error(f"The feedback store cannot be read: {e}")
+        recent = []
+    if recent:
+        picked = st.dataframe(
+            [
+                {
+                    "when (UTC)": f"{r.created_at:%Y-%m-%d %H:%M}",
+                    "user": r.user,
+                    "rating": f"{r.feedback.rating} · {r.feedback.label}",
+                    "question": r.question,
+                    "better answer": r.feedback.correction or "",
+                    "note": r.feedback.note or "",
+                }
+                for r in recent
+            ],
+            hide_index=True,
+            width="stretch",
+            on_select="rerun",
+            selection_mode="single-row",
+            key="admin_recent",
+        )
+        rows = picked.selection.rows if picked and picked.selection else []
+        st.caption("Select a row to read the answer, the better answer and the note in full.")
+        if rows:
+            r = recent[min(rows[0], len(recent) - 1)]
+            with st.container(border=True):
+                st.markdown(f"**{neutralize_links(r.question)}**")
+                st.caption(f"{r.user} · {r.created_at:%Y-%m-%d %H:%M} UTC · {r.model_id} · rated {r.feedback.rating} ({r.feedback.label})")
+                st.markdown("Answer")
+                st.markdown(neutralize_links(r.answer))
+                if r.feedback.correction:
+                    st.markdown("Better answer")
+                    st.markdown(neutralize_links(r.feedback.correction))
+                if r.feedback.note:
+                    st.markdown("Note")
+                    st.markdown(neutralize_links(r.feedback.note))
     else:
         st.caption("No rated answers yet.")
 
     st.subheader("Export")
-    from app.services.filters import day_end, day_start
-    from feedback.stores.base import InteractionFilter
-
     c1, c2, c3 = st.columns(3)
     fmt = c1.radio("Format", ["csv", "jsonl", "parquet"], horizontal=True, key="admin_export_format")
     days = c2.date_input("Answered between", value=(), key="admin_export_days")
@@ -136,19 +187,27 @@ with feedback_tab:
     user = c4.text_input("User", key="admin_export_user")
     source = c5.text_input("Document or folder", key="admin_export_source")
     correction = c6.selectbox("Better answer", ["any", "with", "without"], key="admin_export_correction")
+    c7, c8, _ = st.columns(3)
+    review_status = c7.selectbox("Review", ["any", "unreviewed", "validated", "rejected"], key="admin_export_review")
+    judged = c8.selectbox("AI judge", ["any", "scored", "not scored"], key="admin_export_judged")
+    since = until = None
+    if len(days) == 2:  # a complete range; the end day is included
+        since, until = day_start(days[0]), day_end(days[1])
+    filters = InteractionFilter(
+        since=since,
+        until=until,
+        min_rating=ratings[0] if ratings != (1, 5) else None,
+        max_rating=ratings[1] if ratings != (1, 5) else None,
+        user=user.strip() or None,
+        source_prefix=source.strip().strip("/") or None,
+        has_correction={"any": None, "with": True, "without": False}[correction],
+        review_status=None if review_status == "any" else review_status,
+        judged={"any": None, "scored": True, "not scored": False}[judged],
+    )
+    # A prepared file belongs to the filters and format it was made with: change one and the old
+    # file is no longer offered.
+    export_key = f"{fmt}|{filters.model_dump_json(exclude_none=True)}"
     if st.button("Prepare export", key="admin_export"):
-        since = until = None
-        if len(days) == 2:  # a complete range; the end day is included
-            since, until = day_start(days[0]), day_end(days[1])
-        filters = InteractionFilter(
-            since=since,
-            until=until,
-            min_rating=ratings[0] if ratings != (1, 5) else None,
-            max_rating=ratings[1] if ratings != (1, 5) else None,
-            user=user.strip() or None,
-            source_prefix=source.strip().strip("/") or None,
-            has_correction={"any": None, "with": True, "without": False}[correction],
-        )
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / f"ragbot-feedback.{fmt}"
             unreadable: list[str] = []
@@ -160,10 +219,24 @@ with feedback_tab:
                 if unreadable:
                     n = len(unreadable)
                     st.warning(f"{n} stored record{'s' * (n != 1)} could not be read and left out of the export.")
-                st.session_state.admin_export_file = (path.name, path.read_bytes(), count)
-    if "admin_export_file" in st.session_state:
-        name, data, count = st.session_state.admin_export_file
-        st.download_button(f"Download {name} ({count} answers)", data=data, file_name=name, key="admin_download")
+                st.session_state.admin_export_file = {
+                    "name": path.name,
+                    "data": path.read_bytes(),
+                    "count": count,
+                    "key": export_key,
+                    "at": datetime.now(UTC),
+                }
+    prepared = st.session_state.get("admin_export_file")
+    if prepared and prepared["key"] == export_key:
+        st.caption(
+            f"Prepared at {prepared['at']:%H:%M:%S} UTC with the filters above: {prepared['count']} answers. "
+            "Answers given since then are not in it; prepare again to include them."
+        )
+        st.download_button(
+            f"Download {prepared['name']} ({prepared['count']} answers)", data=prepared["data"], file_name=prepared["name"], key="admin_download"
+        )
+    elif prepared:
+        st.info("The filters or the format changed since the last export was prepared: prepare it again to download.")
 
 with audit_tab:
     import io
@@ -187,7 +260,7 @@ with audit_tab:
                 for e in events
             ],
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
         )
         if st.button("Prepare the whole log as JSON lines", key="admin_audit_export"):
             buffer = io.BytesIO()

@@ -211,7 +211,7 @@ def feedback_form(turn: Interaction) -> None:
 with st.sidebar:
     status = corpus_status()
     st.caption(f"{status.documents} documents · {status.pages} pages · {status.chunks} passages")
-    if st.button("New conversation", key="chat_new", use_container_width=True):
+    if st.button("New conversation", key="chat_new", width="stretch"):
         state.chat_session_id = uuid.uuid4().hex
         state.chat_turns = []
         st.rerun()
@@ -224,7 +224,7 @@ with st.sidebar:
         st.caption("Earlier conversations")
         for summary in earlier:
             title = summary.first_question if len(summary.first_question) <= 40 else summary.first_question[:39] + "…"
-            if st.button(title, key=f"chat_open_{summary.session_id}", use_container_width=True, help=f"{summary.turns} questions, {summary.started_at:%Y-%m-%d %H:%M}"):
+            if st.button(title, key=f"chat_open_{summary.session_id}", width="stretch", help=f"{summary.turns} questions, {summary.started_at:%Y-%m-%d %H:%M}"):
                 try:
                     state.chat_turns = services.chat.conversation(summary.session_id)
                     state.chat_session_id = summary.session_id

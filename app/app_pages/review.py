@@ -191,7 +191,7 @@ with queue_tab:
         picked = st.dataframe(
             rows,
             hide_index=True,
-            use_container_width=True,
+            width="stretch",
             on_select="rerun",
             selection_mode="single-row",
             key=f"review_table_{len(state.review_cursors)}",
@@ -231,7 +231,8 @@ with queue_tab:
         user_col, ai_col = st.columns(2)
         with user_col:
             if record.feedback:
-                st.metric("User rating", f"{record.feedback.rating} · {LIKERT_LABELS[record.feedback.rating]}")
+                st.metric("User rating", f"{record.feedback.rating} / 5")
+                st.caption(LIKERT_LABELS[record.feedback.rating])
                 if record.feedback.correction:
                     st.markdown("**Their better answer**")
                     st.markdown(neutralize_links(record.feedback.correction))
@@ -297,17 +298,19 @@ with queue_tab:
             state.review_message = ("success", f"Saved: {updated.review.status}, score {updated.review.sme_score}.")
             state.review_index = index + 1
 
-        b1, b2, b3, b4 = st.columns(4)
+        # Two rows of two: four labels and their shortcut keys do not fit one row of a half page.
+        b1, b2 = st.columns(2)
+        b3, b4 = st.columns(2)
         b1.button(
-            "Validate AI score", key="review_validate", type="primary", shortcut="v",
+            "Validate AI score", key="review_validate", type="primary", shortcut="v", width="stretch",
             on_click=act, args=("validate",), disabled=not judge or judge.score is None,
             help="The answer and its AI score stand (shortcut V)",
         )  # fmt: skip
-        b2.button("Save my score", key="review_override", shortcut="s", on_click=act, args=("override",),
+        b2.button("Save my score", key="review_override", shortcut="s", width="stretch", on_click=act, args=("override",),
                   help="Validate with your own score instead of the AI's (shortcut S)")  # fmt: skip
-        b3.button("Reject answer", key="review_reject", shortcut="x", on_click=act, args=("reject",),
+        b3.button("Reject answer", key="review_reject", shortcut="x", width="stretch", on_click=act, args=("reject",),
                   help="The answer is wrong; the reference answer says what it should be (shortcut X)")  # fmt: skip
-        if b4.button("Next →", key="review_next", shortcut="n", help="Next answer in the queue (shortcut N)"):
+        if b4.button("Next →", key="review_next", shortcut="n", width="stretch", help="Next answer in the queue (shortcut N)"):
             state.review_index = index + 1
             st.rerun()
         if message := state.pop("review_message", None):
@@ -366,4 +369,4 @@ with plots_tab:
             )
             heatmap = base.mark_rect().encode(color=alt.Color("answers:Q", scale=alt.Scale(scheme="blues")))
             labels = base.mark_text().encode(text="answers:Q")
-            st.altair_chart((heatmap + labels).properties(height=220), use_container_width=True)
+            st.altair_chart((heatmap + labels).properties(height=220), width="stretch")

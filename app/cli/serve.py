@@ -30,6 +30,13 @@ def app(host: str, port: int) -> None:
         "--client.toolbarMode", "minimal",
     ]  # fmt: skip
     settings = Settings()
+    if settings.auth != "none" and settings.roles_file:
+        from app.auth.roles import RolesFileError, read_roles_file
+
+        try:  # a bad roles file stops the start, not every sign-in later
+            read_roles_file(settings.roles_file)
+        except RolesFileError as e:
+            raise click.ClickException(str(e)) from e
     if settings.auth == "oidc":
         from app.auth.secrets_file import write_secrets_file
 

@@ -42,6 +42,12 @@ class FeedbackService:
 
         return feedback_stats(self.store, self.scope(filters))
 
+    def recent_rated(self, limit: int = 25, filters: InteractionFilter | None = None):
+        """The newest rated answers with their correction and note (engineers: their own).
+        Raises Forbidden, FeedbackError."""
+        scoped = self.scope(filters).model_copy(update={"rated": True})
+        return self.store.list(scoped, limit=limit, order="newest")
+
     def export(
         self,
         out: Path | str | IO[bytes],

@@ -49,6 +49,25 @@ class Generator(Protocol):
         """The reply in pieces, in order; their concatenation is the reply. Raises GeneratorError."""
         ...
 
+    def load(self) -> None:
+        """Be ready to answer now (load the weights) rather than at the first request; calling it
+        again does nothing. A model behind a server has nothing to load. Raises GeneratorError."""
+        ...
+
+    def close(self) -> None:
+        """Release connections or memory; the generator may be used again afterwards."""
+        ...
+
+
+class RemoteModel:
+    """``load`` and ``close`` of a generator whose model runs behind a server."""
+
+    def load(self) -> None:
+        """Nothing to load: the model runs on the server."""
+
+    def close(self) -> None:
+        """Nothing held open between requests."""
+
 
 class BatchGenerator(Generator, Protocol):
     """A generator whose ``supports_batch`` is True."""

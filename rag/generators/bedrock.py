@@ -18,7 +18,7 @@ from typing import Any
 
 from common.aws import THROTTLING_CODES, ClientOptions, LazyClient, error_code, error_text, transport_failure
 from rag.errors import GeneratorError, ThrottledError
-from rag.generators.base import GenerationParams, Message
+from rag.generators.base import GenerationParams, Message, RemoteModel
 from rag.generators.sagemaker import fold_system
 
 # Converse models without a system role (Bedrock's "supported models and model features" table):
@@ -43,7 +43,7 @@ def _base_model(model_id: str) -> str:
     return rest if head in PROFILE_PREFIXES else model_id
 
 
-class BedrockGenerator:
+class BedrockGenerator(RemoteModel):
     """A Bedrock model (RAGBOT_BEDROCK_MODEL) answering through Converse / ConverseStream.
 
     Args:

@@ -167,6 +167,11 @@ class TransformersGenerator:
         # One generation at a time: two on two cores are each slower than both in turn.
         self._run_lock = threading.Lock()
 
+    def close(self) -> None:
+        """Let the model's memory go; the next request loads it again."""
+        with self._load_lock, self._run_lock:
+            self._model = self._tokenizer = None
+
     def load(self) -> None:
         if self._model is not None:
             return
@@ -322,6 +327,13 @@ class LocalGenerator:
             if self._engine is None:
                 self._engine = self._pick()
         return self._engine
+
+    def close(self) -> None:
+        """Let the model's memory go; the next request loads it again."""
+        with self._lock:
+            engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
 
     def _pick(self):
         folder = resolve_model(self.model_id, self.cache_dir)

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rag.errors import GeneratorError, ThrottledError
-from rag.generators.base import GenerationParams, Message
+from rag.generators.base import GenerationParams, Message, RemoteModel
 from rag.generators.streams import chat_delta, read_stream
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
-class OpenAICompatGenerator:
+class OpenAICompatGenerator(RemoteModel):
     """A chat model behind an OpenAI-compatible HTTP server.
 
     Args:

@@ -156,6 +156,11 @@ class OnnxRuntimeGenerator:
         # instead of reading it again.
         self._live: tuple[object, tuple, int, list[int]] | None = None
 
+    def close(self) -> None:
+        """Let the model's memory go; the next request loads it again."""
+        with self._load_lock, self._run_lock:
+            self._model = self._live = None
+
     def load(self) -> None:
         if self._model is not None:
             return

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from common.aws import ClientOptions, LazyClient, is_aws_error, sagemaker_failure
 from rag.errors import GeneratorError, ThrottledError
-from rag.generators.base import GenerationParams, Message
+from rag.generators.base import GenerationParams, Message, RemoteModel
 from rag.generators.streams import chat_delta, read_stream, tgi_token
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def mistral_prompt(messages: Sequence[Message]) -> str:
     return "".join(parts)
 
 
-class SageMakerGenerator:
+class SageMakerGenerator(RemoteModel):
     """Mistral-7B-Instruct served by a SageMaker real-time endpoint.
 
     Args:

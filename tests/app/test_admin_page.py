@@ -29,13 +29,14 @@ def test_ingest_a_server_folder_and_see_the_corpus_and_failures(env, tmp_path):
     (docs / "broken.pdf").write_bytes(b"%PDF-1.4 junk")
     at = app()
     assert not at.exception
-    assert [m.value for m in at.metric][:3] == ["0", "0", "0"]
+    corpus = lambda: [{m.label: m.value for m in at.metric}[k] for k in ("Documents", "Pages", "Passages")]  # noqa: E731
+    assert corpus() == ["0", "0", "0"]
     at.text_input(key="admin_folder").set_value(str(docs))
     at.button(key="admin_ingest").click().run()
     assert "2 files: 1 indexed, 0 unchanged, 1 failed" in at.warning[0].value
     assert at.dataframe[0].value["source"].tolist() == ["broken.pdf"]
     at.run()
-    assert [m.value for m in at.metric][:3] == ["1", "3", "3"]
+    assert corpus() == ["1", "3", "3"]
     assert any("Last ingest" in c.value for c in at.caption)
     assert any(c.value == "Embedding model: all-MiniLM-L6-v2" for c in at.caption)
 
@@ -64,17 +65,40 @@ def test_feedback_statistics_and_export(env):
         answer = Answer(question=f"question {i}", answer="…", found=True, citations=[], model_id="m", prompt_version="p", latency_ms=1)
         rec = services.chat.record_answer(answer, session_id="s", turn=i + 1)
         if rating:
-            services.chat.rate(rec.id, rating)
+            services.chat.rate(rec.id, rating, correction="It is 412." if i == 0 else None, note="Wrong number" if i == 0 else None)
     at = app()
+    assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Answers"] == "6" and metrics["Rated"] == "5" and metrics["Negative (1–2)"] == "40%"
     assert metrics["Mean rating"] == "3.40"
+    # The feedback tab comes first; ratings, volume and negative share are three charts with their own axes.
+    assert [t.label for t in at.tabs] == ["Feedback", "Corpus", "Audit log"]
+    import json
+
+    ratings, volume, negative = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert ratings["encoding"]["color"]["scale"]["range"] == ["#d7191c", "#fdae61", "#b8b8b8", "#a6d96a", "#1a9641"]
+    assert ratings["encoding"]["x"]["axis"]["labelAngle"] == 0 and not ratings["encoding"]["x"]["axis"]["labelOverlap"]
+    assert volume["encoding"]["y"]["title"] == "answers per hour"  # minutes of data: hourly buckets
+    assert negative["encoding"]["y"]["scale"]["domain"] == [0, 1] and negative["encoding"]["y"]["axis"]["format"] == "%"
+    # The recent rated answers, with the correction and the note readable.
+    recent = at.dataframe[0].value
+    assert recent["rating"].tolist() == ["5 · Strongly agree", "5 · Strongly agree", "4 · Agree", "2 · Disagree", "1 · Strongly disagree"]
+    assert recent["better answer"].tolist()[-1] == "It is 412." and recent["note"].tolist()[-1] == "Wrong number"
+
     at.radio(key="admin_export_format").set_value("jsonl")
     at.slider(key="admin_export_ratings").set_value((1, 2))
     at.button(key="admin_export").click().run()
-    name, data, count = at.session_state.admin_export_file
-    assert name == "ragbot-feedback.jsonl" and count == 2
-    assert sorted(line.count('"rating":') for line in data.decode().splitlines()) == [1, 1]
+    prepared = at.session_state.admin_export_file
+    assert prepared["name"] == "ragbot-feedback.jsonl" and prepared["count"] == 2
+    assert sorted(line.count('"rating":') for line in prepared["data"].decode().splitlines()) == [1, 1]
+    assert [b.label for b in at.get("download_button")] == ["Download ragbot-feedback.jsonl (2 answers)"]
+    assert any("Prepared at" in c.value and "2 answers" in c.value for c in at.caption)
+    # Other filters: the prepared file is not offered for them.
+    at.slider(key="admin_export_ratings").set_value((1, 5)).run()
+    assert not at.get("download_button")
+    assert any("changed since the last export was prepared" in i.value for i in at.info)
+    at.slider(key="admin_export_ratings").set_value((1, 2)).run()
+    assert len(at.get("download_button")) == 1
     # The export is in the audit log, shown on its own tab.
     at.run()
     audit = at.dataframe[-1].value
@@ -97,5 +121,5 @@ def test_a_stored_record_that_cannot_be_read_is_counted_not_fatal(env):
     assert any("1 stored record could not be read and is left out" in w.value for w in at.warning)
     at.radio(key="admin_export_format").set_value("jsonl")
     at.button(key="admin_export").click().run()
-    assert at.session_state.admin_export_file[2] == 2
+    assert at.session_state.admin_export_file["count"] == 2
     assert any("left out of the export" in w.value for w in at.warning)

@@ -30,7 +30,16 @@ from feedback.stores.dynamodb import (
     source_prefixes,
     table_definition,
 )
-from tests.feedback.contract import T0, AuditLogContract, FeedbackStoreContract, ids, list_all, make, spoiled
+from tests.feedback.contract import (
+    T0,
+    AuditLogContract,
+    FeedbackStoreContract,
+    ReviewQueueContract,
+    ids,
+    list_all,
+    make,
+    spoiled,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +57,7 @@ def spoil_dynamodb(store: DynamoDBFeedbackStore, interaction_id: str, **changes)
     )
 
 
-class TestDynamoDBFeedbackStore(FeedbackStoreContract, AuditLogContract):
+class TestDynamoDBFeedbackStore(FeedbackStoreContract, AuditLogContract, ReviewQueueContract):
     @pytest.fixture
     def store(self, dynamodb_store):
         return dynamodb_store
@@ -118,6 +127,9 @@ def test_source_prefixes():
             has_correction=True,
             review_status="validated",
             source_prefix="Design",
+            min_judge_score=1.0,
+            max_judge_score=4.0,
+            judge_unparsable=False,
         ),
         InteractionFilter(user="", session_id="", rated=False),
     ],

@@ -16,6 +16,7 @@ import yaml
 from botocore.stub import Stubber
 
 from feedback.errors import StoreUnavailable
+from feedback.stores.base import InteractionFilter
 from feedback.stores.dynamodb import INDEXES, DynamoDBFeedbackStore, init_table, table_definition
 from feedback.stores.dynamodb import table as table_module
 from tests.feedback.contract import make
@@ -210,3 +211,76 @@ def test_continuous_backups_that_stay_unavailable_say_to_run_it_again(monkeypatc
         pytest.raises(StoreUnavailable, match=r"kept refusing .* for 30 s .*run `ragbot feedback init-table` again"),
     ):
         store.create_table(backup_timeout=30)
+
+
+# -- a table made before the review queue ------------------------------------------------------
+
+NEW_ATTRIBUTES = ("judge_pk", "judge_key", "judge_score", "sources", "layout")
+
+
+def old_definition(table_name: str) -> dict:
+    """The table as ragbot made it before the review queue: no by_judge, nothing of it projected."""
+    definition = table_definition(table_name)
+    definition["AttributeDefinitions"] = [
+        a for a in definition["AttributeDefinitions"] if a["AttributeName"] not in ("judge_pk", "judge_key")
+    ]
+    definition["GlobalSecondaryIndexes"] = [
+        i for i in definition["GlobalSecondaryIndexes"] if i["IndexName"] != "by_judge"
+    ]
+    for index in definition["GlobalSecondaryIndexes"]:
+        projected = index["Projection"]["NonKeyAttributes"]
+        index["Projection"]["NonKeyAttributes"] = [a for a in projected if a not in ("judge_score", "sources")]
+    return definition
+
+
+def test_init_table_brings_an_older_table_up_to_date(aws_env, table_name):
+    from feedback.audit import AuditEvent
+    from feedback.records import JudgeScore
+
+    store = DynamoDBFeedbackStore(table_name)
+    store.client.create_table(**old_definition(table_name))
+    store.put(make("scored", sources=("Design/a.pdf",)))
+    store.set_judge("scored", JudgeScore(score=1.5, judge_model="j"))
+    store.put(make("plain", minutes=1))
+    store.record_event(AuditEvent(actor="ana", role="admin", action="export"))
+    for name in ("scored", "plain"):  # items as the older ragbot wrote them
+        store.client.update_item(
+            TableName=table_name,
+            Key={"id": {"S": name}},
+            UpdateExpression="REMOVE " + ", ".join(f"#a{n}" for n in range(len(NEW_ATTRIBUTES))),
+            ExpressionAttributeNames={f"#a{n}": a for n, a in enumerate(NEW_ATTRIBUTES)},
+        )
+    with pytest.raises(StoreUnavailable, match="has no index 'by_judge': it was made by an older ragbot; run `ragbot"):
+        store.list(order="judge_desc")
+
+    message = init_table(store)
+    assert "already exists (ACTIVE) and gained the indexes by_judge" in message
+    assert "index by_time does not carry judge_score, sources" in message
+    assert message.endswith("2 items rewritten to layout 2")
+    assert [i.id for i in store.list(order="judge_desc").items] == ["scored"]
+    assert store.get("scored").judge.score == 1.5 and store.events().items[0].actor == "ana"
+    item = store.client.get_item(TableName=table_name, Key={"id": {"S": "scored"}})["Item"]
+    assert item["sources"] == {"SS": ["Design/a.pdf"]} and item["layout"] == {"N": "2"}
+
+    # The older by_time does not carry judge_score: a filter on it through by_time is refused
+    # rather than answered with nothing; through by_judge, or without it, the queue works.
+    with pytest.raises(
+        StoreUnavailable, match="index by_time was made by an older ragbot and does not carry judge_score"
+    ):
+        store.list(InteractionFilter(max_judge_score=2.0))
+    with pytest.raises(StoreUnavailable, match="does not carry judge_score, sources"):
+        store.count_groups(InteractionFilter(max_judge_score=2.0), by="document")
+    assert [i.id for i in store.list(InteractionFilter(max_judge_score=2.0), order="judge_asc").items] == ["scored"]
+    assert store.count_groups(by="rating") == {"unrated": 2}
+
+    again = init_table(store)
+    assert "already exists (ACTIVE) with every index" in again and again.endswith("items in layout 2")
+    store.client.delete_table(TableName=table_name)
+
+
+def test_a_new_table_needs_no_rewrite(aws_env, table_name):
+    store = DynamoDBFeedbackStore(table_name)
+    assert init_table(store).endswith("0 items rewritten to layout 2")
+    store.put(make("a"))
+    assert init_table(store).endswith("with every index; point-in-time recovery on; items in layout 2")
+    store.client.delete_table(TableName=table_name)

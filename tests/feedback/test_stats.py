@@ -85,6 +85,33 @@ def test_per_day_trend(store, pilot):
     assert days["2025-03-16"].negative_share == 0.0  # the last answers are all rated 4 and 5
 
 
+def test_three_days_of_data_trend_per_hour(store, pilot):
+    stats = feedback_stats(store)
+    assert stats.trend_unit == "hour"
+    # 2025-03-14 09:00 to 2025-03-16 19:00, every hour present: 15 + 24 + 20.
+    assert len(stats.trend) == 59
+    assert [p.start.hour for p in stats.trend[:2]] == [9, 10] and stats.trend[-1].start.isoformat() == "2025-03-16T19:00:00+00:00"
+    assert sum(p.count for p in stats.trend) == 130 and sum(p.rated for p in stats.trend) == 118
+    assert (stats.trend[0].count, stats.trend[0].rated) == (14, 2)  # the 12 unrated answers came in the first hour
+    assert sum(p.negative for p in stats.trend) == 53
+
+
+def test_a_longer_span_trends_per_day_with_empty_days_present(store):
+    store.put(make("first", feedback=Feedback(rating=1)))
+    store.put(make("tenth", minutes=9 * 24 * 60, feedback=Feedback(rating=4)))
+    stats = feedback_stats(store)
+    assert stats.trend_unit == "day"
+    assert [(p.start.day, p.count, p.negative_share) for p in stats.trend] == [
+        (14, 1, 1.0), *[(d, 0, None) for d in range(15, 23)], (23, 1, 0.0)
+    ]
+
+
+def test_one_answer_is_one_hourly_point(store):
+    store.put(make("only"))
+    stats = feedback_stats(store)
+    assert stats.trend_unit == "hour" and [(p.count, p.rated, p.negative_share) for p in stats.trend] == [(1, 0, None)]
+
+
 def test_days_are_utc_days(store):
     new_york = timezone(timedelta(hours=-5))
     late_evening = (T0.replace(hour=23, minute=30) - timedelta(hours=-5)).astimezone(new_york)  # 04:30 UTC next day

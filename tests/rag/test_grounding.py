@@ -29,6 +29,14 @@ def test_a_number_from_the_question_is_not_an_invention():
     assert result.unsupported == []
 
 
+def test_what_the_model_copied_from_a_passage_label_is_not_an_invention():
+    # A real answer of the local model: it repeated the passage's header, file name and page.
+    source = "ARS GEN 10.0/05.01.02 Design Criteria/Performance Criteria v20.1.1.pdf"
+    answer = f"The document states:\n\n[1] ({source} – page 11)\nThe site provides 412 car parking spaces; 792 in all."
+    citation = Citation(n=1, source=source, page=11, chunk_id="c", score=1.0, text=PASSAGE)
+    assert check(answer, "How many parking spaces?", [citation], None).unsupported == ["792"]
+
+
 def test_without_passages_every_sentence_is_unsupported():
     result = check("There are 5 bays. They are wide.", "bays?", [], None)
     assert result.unsupported == ["5"] and [s.citation for s in result.sentences] == [None, None]

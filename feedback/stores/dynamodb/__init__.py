@@ -13,15 +13,19 @@ Item layout (one item per interaction, partition key ``id``):
     orders like SQLite's ``(created_at, id)``, and doubles as the pagination cursor.
 filter attributes
     ``user``, ``session_id``, ``turn``, ``created_us``, ``rating`` (absent while unrated),
-    ``has_correction``, ``review_status`` and ``source_prefixes``: every cited document and
-    every folder above it, a string set, so "this folder and everything below it" is an exact,
-    case-sensitive ``contains`` instead of a prefix match on text.
+    ``has_correction``, ``review_status``, ``judged``, ``judge_score`` (absent without a usable
+    score), ``sources`` (the cited documents, for counts per document) and
+    ``source_prefixes``: every cited document and every folder above it, a string set, so
+    "this folder and everything below it" is an exact, case-sensitive ``contains`` instead of
+    a prefix match on text. ``layout`` says which version of this layout wrote the item.
 index keys
-    ``time_pk``, ``rating_pk`` and ``review_pk``: low-cardinality values ("ALL", "3",
-    "unrated", "validated") with a write-shard suffix ``#k`` (see ``write_shards``).
+    ``time_pk``, ``rating_pk``, ``review_pk`` and ``judge_pk``: low-cardinality values ("ALL",
+    "3", "unrated", "validated", "JUDGED") with a write-shard suffix ``#k`` (see
+    ``write_shards``); ``judge_key`` (``<score>#<created_key>``, see ``schema.judge_sort``).
 
-Global secondary indexes, each sorted by ``created_key`` (newest first when read backwards) and
-projecting only the filter attributes, so a 300 KB record is not copied five times per write:
+Global secondary indexes, each but ``by_judge`` sorted by ``created_key`` (newest first when read
+backwards), projecting only the filter attributes, so a 300 KB record is not copied six times
+per write:
 
 ====================  ===================  ==========================================
 index                 partition key        serves
@@ -31,7 +35,13 @@ index                 partition key        serves
 ``by_session``        ``session_id``       one conversation
 ``by_rating``         ``rating_pk``        one rating or a range (merged), unrated
 ``by_review``         ``review_pk``        the SME queue: unreviewed / validated / rejected
+``by_judge``          ``judge_pk``         the sort by AI score and its score ranges; sorted
+                                           on ``judge_key`` (``<score>#<created_key>``) and
+                                           holding only records with a usable score
 ====================  ===================  ==========================================
+
+The review queue's orders, judge-score filters and group counts are in ``orders``; bringing a
+table made by an older ragbot up to date (``ragbot feedback init-table``) is in ``upgrade``.
 
 A listing picks the most selective index for the filter, queries it (several partitions are
 merged on ``created_key``), keeps querying while DynamoDB's filtered pages come back short, then

@@ -77,6 +77,12 @@ class TableClient:
             if code in passthrough:
                 raise
             where = f"DynamoDB table {self.table_name!r}"
+            index = kwargs.get("IndexName")
+            if index and index in message and code in ("ResourceNotFoundException", "ValidationException"):
+                raise StoreUnavailable(
+                    f"{where} has no index {index!r}: it was made by an older ragbot; run "
+                    f"`ragbot feedback init-table` to add it ({message})"
+                ) from e
             if code == "ResourceNotFoundException":
                 raise StoreUnavailable(
                     f"{where} does not exist in this region; create it with `ragbot feedback init-table` "

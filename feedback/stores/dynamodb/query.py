@@ -31,7 +31,11 @@ def cursor_after(key: str) -> str:
 
 def key_after(cursor: str) -> str:
     """The ``created_key`` a cursor resumes after. Raises ValueError for a cursor no store made."""
-    created_us, interaction_id = decode_cursor(cursor)
+    return created_key_of(*decode_cursor(cursor))
+
+
+def created_key_of(created_us: int, interaction_id: str) -> str:
+    """The ``created_key`` of a record created at ``created_us`` (microseconds since the epoch)."""
     return f"{time_key(EPOCH + created_us * MICROSECOND)}#{interaction_id}"
 
 
@@ -105,6 +109,16 @@ def filter_expression(f: InteractionFilter, *, skip: str, expr: Expression) -> s
         parts.append(f"{expr.name('has_correction')} = {expr.value({'BOOL': f.has_correction})}")
     if f.judged is not None:
         parts.append(f"{expr.name('judged')} = {expr.value({'BOOL': f.judged})}")
+    # judge_score is there only when the judge gave a usable score, so a bound leaves the rest out.
+    if f.min_judge_score is not None:
+        parts.append(f"{expr.name('judge_score')} >= {expr.value({'N': repr(f.min_judge_score)})}")
+    if f.max_judge_score is not None:
+        parts.append(f"{expr.name('judge_score')} <= {expr.value({'N': repr(f.max_judge_score)})}")
+    if f.judge_unparsable is not None:
+        unparsable = (
+            f"({expr.name('judged')} = {expr.value({'BOOL': True})} AND attribute_not_exists({expr.name('judge_score')}))"
+        )
+        parts.append(unparsable if f.judge_unparsable else f"NOT {unparsable}")
     if f.origin == "user":  # items written before origin existed have none: they are users'
         name = expr.name("origin")
         parts.append(f"(attribute_not_exists({name}) OR {name} = {expr.value({'S': 'user'})})")
@@ -130,16 +144,21 @@ def query_index(
     exclude: str | None = None,
     condition: str = "",
     expr: Expression | None = None,
-    page_size: int,
-    projection: tuple[str, ...] = ("id", SORT_KEY),
+    page_size: int | None,
+    projection: tuple[str, ...] | None = None,
+    sort_key: str = SORT_KEY,
+    forward: bool = False,
 ) -> Iterator[dict[str, Any]]:
-    """The index entries of one partition between ``lower`` and ``upper`` (both inclusive), newest first.
+    """The index entries of one partition between ``lower`` and ``upper`` (both inclusive), newest
+    first (largest ``sort_key`` first; smallest first with ``forward``).
 
-    ``upper`` is either the cursor's key, which ``exclude`` then drops, or an ``until`` time
-    without an id, which no key equals. ``condition`` is a FilterExpression whose placeholders
-    ``expr`` holds. Follows ``LastEvaluatedKey`` lazily, so a filter that matches little costs
-    more requests, never a short page.
+    ``upper`` (``lower`` with ``forward``) is either the cursor's key, which ``exclude`` then
+    drops, or an ``until`` time without an id, which no key equals. ``condition`` is a
+    FilterExpression whose placeholders ``expr`` holds. Follows ``LastEvaluatedKey`` lazily, so a
+    filter that matches little costs more requests, never a short page. ``page_size`` None lets
+    DynamoDB fill each response (1 MB). ``projection`` defaults to the id and the sort key.
     """
+    projection = projection or ("id", sort_key)
     expr = expr or Expression()
     names = {"#pk": partition, **expr.names}
     values = {":pk": {"S": value}, **expr.values}
@@ -156,7 +175,7 @@ def query_index(
         key_condition += " AND #ck <= :upper"
         values[":upper"] = {"S": upper}
     if lower is not None or upper is not None:
-        names["#ck"] = SORT_KEY
+        names["#ck"] = sort_key
     wanted = []
     for n, attribute in enumerate(projection):
         names[f"#p{n}"] = attribute
@@ -168,15 +187,17 @@ def query_index(
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
         "ProjectionExpression": ", ".join(wanted),
-        "ScanIndexForward": False,
-        "Limit": page_size,
+        "ScanIndexForward": forward,
     }
+    if page_size is not None:
+        # The bounds are inclusive: the cursor's own entry comes back too, and is dropped.
+        kwargs["Limit"] = page_size + (exclude is not None)
     if condition:
         kwargs["FilterExpression"] = condition
     while True:
         response = call("query", **kwargs)
         for entry in response.get("Items", []):
-            if entry[SORT_KEY]["S"] != exclude:
+            if exclude is None or entry[sort_key]["S"] != exclude:
                 yield entry
         last = response.get("LastEvaluatedKey")
         if not last:

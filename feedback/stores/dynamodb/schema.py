@@ -3,6 +3,7 @@ shares, the sharded low-cardinality partition keys, and the item written for a r
 
 from __future__ import annotations
 
+import struct
 import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
@@ -14,14 +15,18 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 
 SORT_KEY = "created_key"
-# index name -> its partition key attribute; every index sorts on SORT_KEY.
+JUDGE_KEY = "judge_key"
+# index name -> its partition key attribute; every index sorts on SORT_KEY but by_judge.
 INDEXES: dict[str, str] = {
     "by_time": "time_pk",
     "by_user": "user",
     "by_session": "session_id",
     "by_rating": "rating_pk",
     "by_review": "review_pk",
+    "by_judge": "judge_pk",
 }
+# index name -> its sort key attribute.
+SORT_KEYS: dict[str, str] = {index: JUDGE_KEY if index == "by_judge" else SORT_KEY for index in INDEXES}
 # What listings filter on; projected into every index so a FilterExpression can see it.
 FILTER_ATTRIBUTES = (
     "user",
@@ -33,17 +38,24 @@ FILTER_ATTRIBUTES = (
     "review_status",
     "source_prefixes",
     "judged",
+    "judge_score",
+    "sources",
     "origin",
 )
 # The audit log lives in the same table: items whose id starts with AUDIT_PREFIX, listed through
 # by_time under their own partition key value, so they never meet an interaction listing.
 AUDIT_PREFIX = "audit#"
 AUDIT_PK = "AUDIT#0"
+# The layout of the items written here, in each item's ``layout``: 2 added judge_score, sources
+# and by_judge's keys (the review queue). ``ragbot feedback init-table`` rewrites older items
+# (feedback.stores.dynamodb.upgrade) and records that it did in the item META_LAYOUT.
+LAYOUT = 2
+META_LAYOUT = "meta#layout"
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
     """The ``CreateTable`` arguments of the feedback table; deploy/dynamodb-table.yaml mirrors them."""
-    key_attributes = ["id", SORT_KEY, *INDEXES.values()]
+    key_attributes = ["id", SORT_KEY, JUDGE_KEY, *INDEXES.values()]
     return {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
@@ -54,7 +66,7 @@ def table_definition(table_name: str) -> dict[str, Any]:
                 "IndexName": index,
                 "KeySchema": [
                     {"AttributeName": partition, "KeyType": "HASH"},
-                    {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+                    {"AttributeName": SORT_KEYS[index], "KeyType": "RANGE"},
                 ],
                 "Projection": {
                     "ProjectionType": "INCLUDE",
@@ -81,6 +93,19 @@ def time_key(value: datetime) -> str:
 def created_key(interaction: Interaction) -> str:
     """``<created_at as ISO UTC, microseconds>#<id>``: unique, and sorts like ``(created_at, id)``."""
     return f"{time_key(interaction.created_at)}#{interaction.id}"
+
+
+def judge_sort(score: float) -> str:
+    """A fixed-width text that sorts like the score: its value to four decimals, for people
+    reading the table, then the bits of the double, which order exactly (non-negative doubles
+    sort like their big-endian bits), so two scores are one group only when they are equal."""
+    score += 0.0  # -0.0 is 0.0
+    return f"{score:.4f}:{struct.pack('>d', score).hex()}"
+
+
+def judge_score_of(key: str) -> float:
+    """The score of a ``judge_key`` (or of a ``judge_sort`` text), exactly."""
+    return struct.unpack(">d", bytes.fromhex(key.split("#", 1)[0].partition(":")[2]))[0]
 
 
 def split_created_key(key: str) -> tuple[int, str]:
@@ -139,8 +164,14 @@ def item(record: Interaction, version: int, write_shards: int) -> dict[str, dict
         "review_status": {"S": record.review.status},
         "review_pk": {"S": pk(record.review.status)},
         "judged": {"BOOL": record.judge is not None},
+        "layout": {"N": str(LAYOUT)},
         "origin": {"S": record.origin},
     }
+    if record.judge is not None and record.judge.score is not None:
+        # Only scored records are in by_judge: the judge orders list only those.
+        out["judge_score"] = {"N": repr(record.judge.score + 0.0)}
+        out["judge_pk"] = {"S": pk("JUDGED")}
+        out[JUDGE_KEY] = {"S": f"{judge_sort(record.judge.score)}#{created_key(record)}"}
     # Index keys cannot be empty strings; such an item simply stays out of that index.
     if record.user:
         out["user"] = {"S": record.user}
@@ -151,6 +182,7 @@ def item(record: Interaction, version: int, write_shards: int) -> dict[str, dict
     prefixes = source_prefixes(record.sources)
     if prefixes:  # a string set cannot be empty
         out["source_prefixes"] = {"SS": sorted(prefixes)}
+        out["sources"] = {"SS": record.sources}  # the documents themselves, for count_groups
     return out
 
 

@@ -3,7 +3,6 @@ from the schema, sizing and query planning of this package."""
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
 import random
@@ -15,34 +14,26 @@ from common.aws import ClientOptions
 from feedback.errors import NotFound, StoreUnavailable, UnreadableRecord
 from feedback.records import Feedback, Interaction, JudgeScore, Review, load_stored, now
 from feedback.stores.base import (
+    ORDERS,
     AttachmentField,
     AttachmentSetters,
+    GroupBy,
     InteractionFilter,
     InteractionPage,
+    Order,
     SessionSummary,
     keep_attachments,
 )
 from feedback.audit import AuditEvent, AuditPage
 from feedback.stores.dynamodb.audit import list_events, put_event
 from feedback.stores.dynamodb.client import RetryMode, TableClient, botocore
-from feedback.stores.dynamodb.query import (
-    Expression,
-    batch_get,
-    cursor_after,
-    filter_expression,
-    key_after,
-    plan,
-    query_index,
-)
-from feedback.stores.dynamodb.schema import (
-    SORT_KEY,
-    from_micros,
-    item,
-    partitions,
-    time_key,
-)
+from feedback.stores.cursor import encode_sorted_cursor
+from feedback.stores.dynamodb.orders import count_entries, ordered, relies_on
+from feedback.stores.dynamodb.query import Expression, batch_get, cursor_after, query_index
+from feedback.stores.dynamodb.schema import SORT_KEY, from_micros, item, partitions, split_created_key
 from feedback.stores.dynamodb.sizing import MAX_ITEM_BYTES, fit
 from feedback.stores.dynamodb.table import create_table
+from feedback.stores.dynamodb.upgrade import NEWER_ATTRIBUTES, projection_gaps, upgrade_items
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +112,7 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             user_agent_extra="ragbot-feedback",
         )
         self._table = TableClient(table_name, self.options, client=client)
+        self._gaps: dict[str, list[str]] | None = None  # see _check_projection
 
     def __repr__(self) -> str:
         where = f", region={self.options.region!r}" if self.options.region else ""
@@ -209,6 +201,32 @@ class DynamoDBFeedbackStore(AttachmentSetters):
         """The item a failed conditional write found, when DynamoDB returned it."""
         return error.response.get("Item") or None
 
+    def _check_projection(self, index: str, attributes: set[str]) -> None:
+        """Refuse a read through an index that does not carry an attribute it filters or groups
+        on (an index made by an older ragbot), which would silently miss records.
+
+        Only the attributes added since the first layout are checked, so ordinary listings never
+        ask; the table is described once per store. Without ``dynamodb:DescribeTable`` the read goes on.
+        """
+        if not attributes & NEWER_ATTRIBUTES:
+            return
+        if self._gaps is None:
+            try:
+                described = self._call(
+                    "describe_table", passthrough=("AccessDeniedException",), TableName=self.table_name
+                )
+                self._gaps = projection_gaps(described["Table"])
+            except botocore.exceptions.ClientError:
+                log.debug("no dynamodb:DescribeTable: index projections not checked")
+                self._gaps = {}
+        missing = sorted(attributes & set(self._gaps.get(index, ())))
+        if missing:
+            raise StoreUnavailable(
+                f"DynamoDB table {self.table_name!r}: index {index} was made by an older ragbot and does not "
+                f"carry {', '.join(missing)}, so this filter or count would miss records; delete the index and "
+                "run `ragbot feedback init-table` to rebuild it"
+            )
+
     # -- writes ------------------------------------------------------------------------------
 
     def put(self, interaction: Interaction) -> None:
@@ -254,7 +272,14 @@ class DynamoDBFeedbackStore(AttachmentSetters):
         value: Feedback | JudgeScore | Review,
         check: Callable[[Interaction], None] | None = None,
     ) -> Interaction:
-        """Read the record, set ``field`` and write it back if nobody wrote it in between."""
+        """Read the record, set ``field`` and write it back if nobody wrote it in between.
+
+        ``check`` (a review's ``expected_reviewed_at``) runs on every record read, and the write
+        is conditional on that record's ``version``: a review saved by someone else between the
+        read and the write fails the condition, the record is read again, and ``check`` refuses
+        it with Conflict. The version is a stronger condition than ``reviewed_at`` alone (it
+        also catches a rating or judge score written meanwhile, which are re-applied, not lost).
+        """
         found = self._read(interaction_id)
         for attempt in range(self.max_conflicts):
             if found is None:
@@ -288,9 +313,16 @@ class DynamoDBFeedbackStore(AttachmentSetters):
         return load_stored(found["record"]["S"], interaction_id) if found else None
 
     def list(
-        self, filters: InteractionFilter | None = None, *, limit: int = 50, cursor: str | None = None
+        self,
+        filters: InteractionFilter | None = None,
+        *,
+        limit: int = 50,
+        cursor: str | None = None,
+        order: Order = "newest",
     ) -> InteractionPage:
-        """Matching interactions ordered by (created_at, id), newest first, at most ``limit``.
+        """Matching interactions in ``order``, at most ``limit``: by (created_at, id), newest or
+        oldest first, or by judge score or rating (then newest first), listing only the records
+        that have one. Each order reads an index sorted for it (see ``orders``), never the table.
 
         ``since`` is inclusive and ``until`` exclusive; naive datetimes are read as UTC.
         ``source_prefix`` matches a cited document exactly, or every document under a folder
@@ -300,46 +332,49 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             The page, and ``next_cursor`` to pass back for the next one (None on the last page).
 
         Raises:
-            ValueError: ``limit`` is below 1, or ``cursor`` was not returned by this store.
+            ValueError: ``limit`` is below 1, ``order`` unknown, or ``cursor`` not one this store
+                returned for this order.
             StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
         """
         if limit < 1:
             raise ValueError(f"limit={limit!r} must be 1 or more")
-        after = key_after(cursor) if cursor is not None else None
-        f = filters or InteractionFilter()
-        index, partition, values = plan(f, self.write_shards)
-        expr = Expression()
-        condition = filter_expression(f, skip=partition, expr=expr)
-        lower = time_key(f.since) if f.since is not None else None
-        upper = time_key(f.until) if f.until is not None else None
-        if after is not None and (upper is None or after < upper):
-            upper = after
-        # Without a filter every evaluated item counts; with one, read ahead more per request.
-        page_size = limit + 1 if not condition else min(1000, max(self.read_ahead, limit + 1))
-        streams = [
-            query_index(
-                self._call,
-                self.table_name,
-                index,
-                partition,
-                value,
-                lower=lower,
-                upper=upper,
-                exclude=after,
-                condition=condition,
-                expr=expr,
-                page_size=page_size,
-            )
-            for value in values
-        ]
-        merged = heapq.merge(*streams, key=lambda entry: entry[SORT_KEY]["S"], reverse=True)
-        keys = [(entry["id"]["S"], entry[SORT_KEY]["S"]) for entry in itertools.islice(merged, limit + 1)]
+        if order not in ORDERS:
+            raise ValueError(f"order={order!r} is not one of {', '.join(ORDERS)}")
+        self._check_projection(*relies_on(filters or InteractionFilter(), order, None, self.write_shards))
+        entries = ordered(
+            self._call,
+            self.table_name,
+            filters or InteractionFilter(),
+            order,
+            cursor,
+            shards=self.write_shards,
+            page=(limit, self.read_ahead),
+        )
+        keys = list(itertools.islice(entries, limit + 1))
         page = keys[:limit]
         unreadable: list[str] = []
-        records = batch_get(self._call, self.table_name, [interaction_id for interaction_id, _ in page], unreadable)
-        items = [records[i] for i, _ in page if i in records]
-        next_cursor = cursor_after(page[-1][1]) if len(keys) > limit else None
+        records = batch_get(self._call, self.table_name, [i for _, _, i in page], unreadable)
+        items = [records[i] for _, _, i in page if i in records]
+        next_cursor = None
+        if len(keys) > limit:
+            key, created, last_id = page[-1]
+            next_cursor = (
+                cursor_after(created) if key is None else encode_sorted_cursor(key, *split_created_key(created))
+            )
         return InteractionPage(items=items, next_cursor=next_cursor, unreadable=unreadable)
+
+    def count_groups(self, filters: InteractionFilter | None = None, *, by: GroupBy) -> dict[str, int]:
+        """How many matching interactions fall in each group (see ``FeedbackStore.count_groups``).
+
+        Reads the matching entries of one index, projected to the grouped attribute (see
+        ``orders``), never the records.
+
+        Raises:
+            ValueError: ``by`` is not a grouping.
+            StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
+        """
+        self._check_projection(*relies_on(filters or InteractionFilter(), None, by, self.write_shards))
+        return count_entries(self._call, self.table_name, filters or InteractionFilter(), by, shards=self.write_shards)
 
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
         """The user's conversations, the most recently started first.
@@ -407,5 +442,9 @@ class DynamoDBFeedbackStore(AttachmentSetters):
 
 
 def init_table(store: DynamoDBFeedbackStore) -> str:
-    """Create the feedback table for ``ragbot feedback init-table``; returns what was done."""
-    return store.create_table(wait=True)
+    """Create the feedback table for ``ragbot feedback init-table``, or bring one made by an older
+    ragbot up to date (see ``feedback.stores.dynamodb.upgrade``); returns what was done."""
+    done = store.create_table(wait=True)
+    if "lacks the indexes" in done:  # somebody else's table: changed in nothing
+        return done
+    return f"{done}; {upgrade_items(store)}"

@@ -16,6 +16,7 @@ import time
 from feedback.errors import StoreUnavailable
 from feedback.stores.dynamodb.client import TableClient, botocore
 from feedback.stores.dynamodb.schema import INDEXES, table_definition
+from feedback.stores.dynamodb.upgrade import add_missing_indexes, projection_gaps
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,8 @@ def _existing(table: TableClient, *, wait: bool, backup_timeout: float) -> str:
     present = {i["IndexName"] for i in described.get("GlobalSecondaryIndexes", [])}
     missing = [name for name in INDEXES if name not in present]
     status = described.get("TableStatus", "?")
-    if missing:
+    if missing and (not wait or not present & set(INDEXES)):
+        # Without any of ragbot's indexes it is somebody else's table: leave it alone.
         return (
             f"table {table.table_name!r} already exists ({status}) but lacks the indexes "
             f"{', '.join(missing)}; add them or use another table name"
@@ -66,8 +68,19 @@ def _existing(table: TableClient, *, wait: bool, backup_timeout: float) -> str:
     if status != "ACTIVE":  # another init-table is creating it right now
         _wait_active(table)
         status = "ACTIVE"
+    added = add_missing_indexes(table, described)
+    indexes = f"and gained the indexes {', '.join(added)}" if added else "with every index"
+    if added:
+        described = table.call("describe_table", TableName=table.table_name)["Table"]
+    gaps = projection_gaps(described)
+    if gaps:
+        indexes += "; " + "; ".join(
+            f"index {name} does not carry {', '.join(attributes)} (made by an older ragbot: filters and "
+            f"counts on them through it miss records; delete it and run init-table again to rebuild it)"
+            for name, attributes in gaps.items()
+        )
     backups = enable_point_in_time_recovery(table, timeout=backup_timeout)
-    return f"table {table.table_name!r} already exists ({status}) with every index; {backups}"
+    return f"table {table.table_name!r} already exists ({status}) {indexes}; {backups}"
 
 
 def _wait_active(table: TableClient) -> None:

@@ -1,0 +1,161 @@
+"""The SME's and the admin's journeys in a real browser: headless Chromium against `ragbot app`.
+
+Three days of rated and judged answers are in the store. The admin dashboard shows them (hourly
+buckets, one colour per rating, the recent rated answers). On the Review page the SME groups the
+queue by AI score band, opens the lowest band, overrides the AI score with their own, writes a
+reference answer and saves; the record holds it, and the admin's export of validated answers,
+downloaded by the browser, carries it. Screenshots are kept in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.app.browser import chrome, ragbot_app, screenshot
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+QUESTIONS = [
+    ("How many car parking spaces are there?", "There are 100 car parking spaces.", "412 car parking spaces (21 01 13)."),
+    ("What is the minimum clear height of the dock doors?", "The dock doors are 4.5 m high.", None),
+    ("Which lux level is required in the loading bays?", "At least 200 lux.", None),
+    ("How wide must a fire lane be?", "6 m wide.", None),
+    ("What floor flatness class is specified?", "FM2 to TR34.", None),
+]
+
+
+def seed(store) -> None:
+    """36 answers over the last three days: ratings, a correction, and AI scores from 0.5 to 5."""
+    from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore
+
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for i in range(36):
+        question, answer, correction = QUESTIONS[i % len(QUESTIONS)]
+        created = now - timedelta(hours=2 * i)
+        rating = None if i % 6 == 5 else [1, 2, 4, 5, 5][i % 5]
+        score = [0.5, 1.5, 3.0, 4.5, 5.0, 2.5][i % 6]
+        store.put(
+            Interaction(
+                id=f"q{i:02d}",
+                session_id=f"s{i}",
+                user=["ana", "bo", "cem"][i % 3],
+                role="engineer",
+                created_at=created,
+                updated_at=created,
+                turn=1,
+                question=question,
+                answer=answer,
+                citations=[CitationRecord(n=1, source="Design/criteria.pdf", page=2, chunk_id="c1", score=0.8, text="The site provides 412 car parking spaces.")],
+                model_id="SmolLM2-135M-Instruct",
+                prompt_version="v3",
+                feedback=Feedback(rating=rating, correction=correction if i == 0 else None, note="Wrong number" if i == 0 else None) if rating else None,
+                judge=JudgeScore(score=score, reason=f"Scored {score}: checked against passage [1].", judge_model="judge-model"),
+            )
+        )
+
+
+@pytest.fixture
+def app_url(tmp_path, ragbot_home, local_model_dir):
+    from feedback.stores.sqlite import SQLiteFeedbackStore
+
+    ragbot_home.mkdir(parents=True, exist_ok=True)
+    store = SQLiteFeedbackStore(ragbot_home / "feedback.db")
+    seed(store)
+    store.close()
+    env = os.environ | {"RAGBOT_HOME": str(ragbot_home), "RAGBOT_LOCAL_MODEL": str(local_model_dir), "RAGBOT_USER": "sam"}
+    with ragbot_app(env) as url:
+        yield url
+
+
+@pytest.fixture
+def browser():
+    driver = chrome()
+    yield driver
+    driver.quit()
+
+
+def test_dashboard_then_review_override_with_reference_and_export(app_url, browser, ragbot_home, tmp_path):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from feedback.stores.sqlite import SQLiteFeedbackStore
+
+    wait = WebDriverWait(browser, 120, ignored_exceptions=(StaleElementReferenceException,))
+    body = lambda: browser.find_element(By.TAG_NAME, "body").text  # noqa: E731
+
+    def click(element) -> None:
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        element.click()
+
+    def button(label: str):
+        # A button's text ends with its shortcut key, on a line of its own, where it has one.
+        return wait.until(lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip().splitlines()[:1] == [label]), None))
+
+    # -- the admin dashboard, as it opens ---------------------------------------------------------
+    browser.get(f"{app_url}/admin")
+    wait.until(lambda d: "Recent rated answers" in body() and len(d.find_elements(By.CSS_SELECTOR, "canvas, svg.marks")) >= 3)
+    time.sleep(1)  # the charts draw after their data arrives
+    text = body()
+    assert "Answers per hour" in text and "Negative share per hour" in text and "Ratings" in text
+    assert "Answers\n36" in text and "Rated\n30" in text
+    screenshot(browser, "admin-dashboard.png")
+
+    # -- the Review page: the lowest AI-score band, override, reference answer ---------------------
+    browser.get(f"{app_url}/review")
+    wait.until(lambda d: "Review queue" in body())
+    click(wait.until(lambda d: d.find_element(By.XPATH, "//label[contains(., 'AI score band')]")))
+    low_band = wait.until(lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith("0–1 ·")), None))
+    assert low_band.text.strip() == "0–1 · 6"
+    click(low_band)
+    # The queue now holds only answers the judge scored below 1; the first is open beside it.
+    wait.until(lambda d: "AI score\n0.5 / 5" in body() and "Scored 0.5" in body())
+    opened = body()
+    assert "How many car parking spaces are there?" in opened and "Their better answer" in opened
+
+    score = wait.until(lambda d: d.find_element(By.XPATH, "//input[@aria-label='Your score (0–5)']"))
+    score.send_keys(Keys.CONTROL, "a")
+    score.send_keys("1.5")
+    score.send_keys(Keys.TAB)
+    reference = browser.find_element(By.XPATH, "//textarea[contains(@aria-label, 'Reference answer')]")
+    assert reference.get_attribute("value") == "412 car parking spaces (21 01 13)."  # pre-filled from the correction
+    reference.send_keys(Keys.CONTROL, "a")
+    reference.send_keys("The site provides 412 car parking spaces and 38 trailer positions (21 01 13, page 2).")
+    reference.send_keys(Keys.TAB)
+    time.sleep(1)  # let the widget values reach the server before the click reruns the page
+    screenshot(browser, "review-open.png")
+    click(button("Save my score"))
+    wait.until(lambda d: "Saved: validated, score 1.5." in body())
+
+    store = SQLiteFeedbackStore(ragbot_home / "feedback.db")
+    record = store.get("q00")
+    assert record.review.status == "validated" and record.review.sme_score == 1.5 and record.review.reviewer == "sam"
+    assert record.review.reference_answer == "The site provides 412 car parking spaces and 38 trailer positions (21 01 13, page 2)."
+    store.close()
+
+    # -- the export of validated answers carries the review -----------------------------------------
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    browser.get(f"{app_url}/admin")
+    wait.until(lambda d: "Recent rated answers" in body())
+    click(wait.until(lambda d: d.find_element(By.XPATH, "//label[contains(., 'jsonl')]")))
+    review_filter = wait.until(
+        lambda d: d.find_element(By.XPATH, "//input[@role='combobox' and @aria-label='Review']")
+    )
+    click(review_filter)
+    click(wait.until(lambda d: next((o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text.strip() == "validated"), None)))
+    click(button("Prepare export"))
+    download = button("Download ragbot-feedback.jsonl (1 answers)")
+    click(download)
+    wait.until(lambda d: (downloads / "ragbot-feedback.jsonl").exists())
+    (line,) = (downloads / "ragbot-feedback.jsonl").read_text().splitlines()
+    exported = json.loads(line)
+    assert exported["id"] == "q00" and exported["review"]["sme_score"] == 1.5
+    assert exported["review"]["reference_answer"].startswith("The site provides 412 car parking spaces")
