@@ -203,9 +203,15 @@ def main() -> None:
         everything = Path(tmp) / "all.jsonl"
         count = admin.feedback.export(everything, "jsonl", InteractionFilter())
         files = {"train": open(args.out / "feedback.jsonl", "wb"), "heldout": open(args.out / "heldout.jsonl", "wb")}
+        foreign = 0
         with everything.open("rb") as lines:
             for line in lines:  # the export's own bytes, split by question; nothing is rewritten
-                files[split_of[json.loads(line)["id"]]].write(line)
+                split = split_of.get(json.loads(line)["id"])
+                if split is None:  # left in --home's store by an earlier run
+                    foreign += 1
+                    continue
+                files[split].write(line)
+        count -= foreign
         for f in files.values():
             f.close()
         (args.out / "questions.jsonl").write_text("".join(json.dumps(m) + "\n" for m in manifest))
@@ -223,6 +229,8 @@ def main() -> None:
             f"{sum(m['correction'] for m in rows)} corrections, {sum(m['review'] is not None for m in rows)} reviewed"
         )
     print(f"exported {count} interactions to {args.out} in {seconds:.0f}s")
+    if foreign:
+        print(f"({foreign} records an earlier run left in the store were not exported)")
 
 
 def _evidence_sentence(services, answer, q: dict) -> str | None:
