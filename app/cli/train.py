@@ -91,3 +91,30 @@ def dataset_command(
         click.echo(f"  {kind:<10} {f.train:>5} train {f.val:>5} val{cut}{dropped}")
     leaks = sum(v["questions_in_both"] for v in card.split.leakage.values())
     click.echo(f"  leakage: {leaks} questions in both train and val; card: {out / 'card.md'}")
+
+
+@train.command("launch", context_settings={"ignore_unknown_options": True})
+@click.option("--on", "platform", type=click.Choice(["sagemaker"]), required=True, help="Where the job runs.")
+@click.option("--dry-run", is_flag=True, help="Print the CreateTrainingJob request instead of sending it.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, required=True)
+def launch_command(platform: str, dry_run: bool, command: tuple[str, ...]) -> None:
+    """Run a train command as a SageMaker training job: ragbot train launch --on sagemaker -- train sft --data DIR --out OUT --profile full.
+
+    Settings: RAGBOT_SAGEMAKER_TRAINING_ROLE_ARN, _IMAGE_URI, _DATA_S3, _OUTPUT_S3, _INSTANCE_TYPE,
+    _SPOT, _MAX_RUNTIME_S, _MAX_WAIT_S (see training/launch.py).
+    """
+    import json
+
+    from pydantic import ValidationError
+
+    from app.config import explain
+    from training.launch import LaunchSettings, launch, training_job_request
+
+    try:
+        settings = LaunchSettings()
+    except ValidationError as e:
+        raise click.ClickException(f"invalid launch setting (RAGBOT_SAGEMAKER_TRAINING_*): {explain(e)}") from e
+    if dry_run:
+        click.echo(json.dumps(training_job_request(command, settings), indent=2))
+        return
+    click.echo(f"Started {launch(command, settings)}")
