@@ -14,5 +14,10 @@ Datasets (``ragbot train dataset``):
 * ``training.card`` — the card model and its markdown.
 * ``training.errors`` — ``TrainingError`` and its kinds; the CLI turns them into one line.
 
+Evaluation and launch:
+
+* ``training.evaluate`` — ``ragbot eval``: MiniLM similarity to the references, numbers right, report.
+* ``training.launch`` — ``ragbot train launch --on sagemaker``: the CreateTrainingJob request.
+
 Trainers (``ragbot train sft|reward|rl|dpo|kto``) live in ``training.trainers``.
 """
