@@ -162,7 +162,9 @@ def test_long_passages_are_cut_to_fit_never_dropped(tmp_path, tokenizer):
 def test_an_example_too_long_without_passages_is_dropped_and_counted(tmp_path, tokenizer):
     records = [record(f"ok{i}", f"Short question {i}?", "412 [1].", rating=5) for i in range(6)]
     records.append(record("huge", "How many cars? " * 200, "412 [1].", rating=5))
-    card = build_dataset(records, tmp_path / "ds", tokenizer, DatasetOptions(max_tokens=400, min_examples=3, val_fraction=0.5), {})
+    card = build_dataset(
+        records, tmp_path / "ds", tokenizer, DatasetOptions(max_tokens=400, min_examples=3, val_fraction=0.5), {}
+    )
     assert card.files["sft"].dropped == {"too long even with the passages cut": 1}
     assert card.files["sft"].train + card.files["sft"].val == 6
     assert "too long even with the passages cut 1" in (tmp_path / "ds" / "card.md").read_text()
