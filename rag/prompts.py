@@ -27,7 +27,14 @@ def build_messages(question: str, citations: Sequence[Citation], history: Sequen
     Small instruct models (SmolLM2-135M) answer far more faithfully when the evidence sits in
     the system message and the user turn is the bare question than when both share one turn.
     """
-    system = f"{INSTRUCTIONS}\n\nPassages:\n\n{format_passages(citations)}"
+    return messages_for(question, format_passages(citations), history)
+
+
+def messages_for(question: str, passages: str, history: Sequence[Turn] = ()) -> list[Message]:
+    """``build_messages`` from passages already formatted by ``format_passages``: what an
+    interaction record keeps as its ``context``, so the training package rebuilds the prompt the
+    model saw with this one function."""
+    system = f"{INSTRUCTIONS}\n\nPassages:\n\n{passages}"
     messages = [Message(role="system", content=system)]
     for turn in history:
         messages.append(Message(role="user", content=turn.question))

@@ -10,6 +10,7 @@ import click
 from app.cli.chat import ask
 from app.cli.context import CliState, RagbotGroup
 from app.cli.corpus import ingest, search, status
+from app.cli.evaluate import evaluate
 from app.cli.feedback import feedback
 from app.cli.judge import judge
 from app.cli.serve import app
@@ -30,7 +31,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.ensure_object(CliState)
 
 
-for command in (ingest, search, ask, status, app, feedback, judge, synth, train):
+for command in (ingest, search, ask, status, app, feedback, judge, synth, train, evaluate):
     cli.add_command(command)
 
 

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from app.services import ConfigError, Forbidden, Services
 from feedback.errors import FeedbackError
 from rag.errors import RagError
+from training.errors import TrainingError
 
 
 class CliState:
@@ -56,7 +57,7 @@ class RagbotGroup(click.Group):
             return super().invoke(ctx)
         except Forbidden as e:
             raise click.ClickException(f"refused: {e}") from e
-        except (RagError, FeedbackError, ConfigError, OSError) as e:
+        except (RagError, FeedbackError, TrainingError, ConfigError, OSError) as e:
             raise click.ClickException(str(e)) from e
 
 

@@ -8,6 +8,7 @@ from typing import IO
 from app.services.access import Action, Forbidden, Identity, authorize
 from app.services.audit import AuditService
 from app.wiring import Backends, ConfigError
+from feedback.records import Interaction
 from feedback.stores.base import InteractionFilter
 
 
@@ -72,6 +73,37 @@ class FeedbackService:
             "export", target=target, format=fmt, count=count, redacted=redact, filters=_filters_json(filters)
         )
         return count
+
+    def interactions(
+        self, filters: InteractionFilter | None = None, unreadable: list[str] | None = None
+    ) -> list[Interaction]:
+        """The interactions matching ``filters``, for building a training dataset: an export by
+        another name, so admins only, and audited as one. Stored records that no longer validate
+        are left out, their ids appended to ``unreadable``. Raises Forbidden, FeedbackError."""
+        from feedback.export import iter_interactions
+
+        authorize(self.identity, Action.EXPORT)
+        records = list(iter_interactions(self.store, filters, unreadable=unreadable))
+        self.audit.record("dataset", count=len(records), filters=_filters_json(filters))
+        return records
+
+    def interactions_from_file(self, path: Path, filters: InteractionFilter | None = None) -> list[Interaction]:
+        """The interactions of a JSONL or Parquet export that match ``filters``, with the same
+        checks as an import (a CSV export, another file or a bad record is refused whole) and the
+        same filter semantics as the store: the file is loaded into a scratch SQLite store, which
+        is removed afterwards. Raises InvalidExportFile, FeedbackError, OSError."""
+        import tempfile
+
+        from feedback.export import import_records, iter_interactions
+        from feedback.stores.sqlite import SQLiteFeedbackStore
+
+        with tempfile.TemporaryDirectory(prefix="ragbot-dataset-") as tmp:
+            scratch = SQLiteFeedbackStore(Path(tmp) / "records.db", journal_mode="delete")
+            try:
+                import_records(scratch, path)
+                return list(iter_interactions(scratch, filters))
+            finally:
+                scratch.close()
 
     def redactor(self):
         """The redactor with this installation's pseudonym key (made once, kept 0600 in RAGBOT_HOME)."""
