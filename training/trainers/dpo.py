@@ -21,6 +21,7 @@ def train_preference(
     policy: str | None = None,
     profile_name: ProfileName = "tiny",
     max_steps: int | None = None,
+    overrides: dict | None = None,
     resume: bool = False,
     cache_dir: Path | None = None,
 ) -> dict:
@@ -33,7 +34,7 @@ def train_preference(
         "dpo": (DPOConfig, DPOTrainer, "preference"),
         "kto": (KTOConfig, KTOTrainer, "kto"),
     }[kind]
-    settings = profile(kind, profile_name, max_steps)
+    settings = profile(kind, profile_name, max_steps, overrides)
     policy = policy or settings.base
     train = load_split(data, folder_name, "train", settings.min_train)
     val = load_split(data, folder_name, "val", settings.min_val)

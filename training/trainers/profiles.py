@@ -13,7 +13,7 @@ ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Literal
 
 ProfileName = Literal["tiny", "full"]
@@ -26,7 +26,13 @@ ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
 # What every profile shares: no hub, no trackers, logs every step so the progress shows.
 COMMON = dict(report_to="none", logging_steps=1, save_total_limit=2, seed=42, dataloader_num_workers=0)
 # On the CPU: small batches, a checkpoint every few steps, tiny sequences.
-TINY = COMMON | dict(use_cpu=True, per_device_train_batch_size=2, per_device_eval_batch_size=2, save_steps=5)
+TINY = COMMON | dict(
+    use_cpu=True,
+    gradient_checkpointing=False,  # saves memory, costs time: 135M fits without it
+    per_device_train_batch_size=2,
+    per_device_eval_batch_size=2,
+    save_steps=5,
+)
 FULL = COMMON | dict(
     per_device_train_batch_size=4,
     per_device_eval_batch_size=4,
@@ -48,7 +54,6 @@ class Profile:
     lora: dict | None = None
     min_train: int = 2
     min_val: int = 1
-    notes: dict = field(default_factory=dict)
 
 
 PROFILES: dict[str, dict[ProfileName, Profile]] = {
@@ -147,11 +152,9 @@ PROFILES: dict[str, dict[ProfileName, Profile]] = {
 }
 
 
-def profile(trainer: str, name: ProfileName, max_steps: int | None = None) -> Profile:
-    """The profile ``name`` of ``trainer``, with ``max_steps`` overriding its length when given."""
+def profile(trainer: str, name: ProfileName, max_steps: int | None = None, overrides: dict | None = None) -> Profile:
+    """The profile ``name`` of ``trainer``; ``max_steps`` and ``overrides`` (TRL config fields,
+    checked by the config class itself) replace its values when given."""
     chosen = PROFILES[trainer][name]
-    if max_steps is None:
-        return chosen
-    return Profile(
-        chosen.name, chosen.base, chosen.args | {"max_steps": max_steps}, chosen.lora, chosen.min_train, chosen.min_val
-    )
+    args = chosen.args | (overrides or {}) | ({"max_steps": max_steps} if max_steps is not None else {})
+    return replace(chosen, args=args)

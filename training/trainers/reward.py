@@ -45,13 +45,14 @@ def train_reward(
     base: str | None = None,
     profile_name: ProfileName = "tiny",
     max_steps: int | None = None,
+    overrides: dict | None = None,
     resume: bool = False,
 ) -> dict:
     """Train the reward model ``out`` on ``data/preference``; returns metrics with pairwise accuracy."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer
 
-    settings = profile("reward", profile_name, max_steps)
+    settings = profile("reward", profile_name, max_steps, overrides)
     base = base or settings.base
     max_length = settings.args["max_length"]
     train = load_split(data, "preference", "train", settings.min_train)

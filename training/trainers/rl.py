@@ -27,6 +27,7 @@ def train_rl(
     out: Path,
     profile_name: ProfileName = "tiny",
     max_steps: int | None = None,
+    overrides: dict | None = None,
     resume: bool = False,
     cache_dir: Path | None = None,
 ) -> dict:
@@ -36,7 +37,7 @@ def train_rl(
 
     from training.trainers.reward import RewardScorer
 
-    settings = profile("rl", profile_name, max_steps)
+    settings = profile("rl", profile_name, max_steps, overrides)
     train = load_split(data, "prompts", "train", settings.min_train)
     run = Run(
         out,

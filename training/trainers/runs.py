@@ -125,7 +125,10 @@ class Run:
 
     def trl_args(self, config_class, **overrides):
         """The profile's settings as the trainer's own config (``SFTConfig``, ``GRPOConfig``…)."""
-        return config_class(output_dir=str(self.checkpoints), **(self.profile.args | overrides))
+        try:
+            return config_class(output_dir=str(self.checkpoints), **(self.profile.args | overrides))
+        except (TypeError, ValueError) as e:
+            raise TrainerError(f"bad {self.command} setting: {str(e).splitlines()[0]}") from e
 
     def callbacks(self) -> list:
         return [StepLog(self.log_path), StopOnInterrupt(self)]

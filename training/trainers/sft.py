@@ -23,6 +23,7 @@ def train_sft(
     base: str | None = None,
     profile_name: ProfileName = "tiny",
     max_steps: int | None = None,
+    overrides: dict | None = None,
     resume: bool = False,
     cache_dir: Path | None = None,
 ) -> dict:
@@ -34,7 +35,7 @@ def train_sft(
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    settings = profile("sft", profile_name, max_steps)
+    settings = profile("sft", profile_name, max_steps, overrides)
     base = base or settings.base
     train = load_split(data, "sft", "train", settings.min_train)
     val = load_split(data, "sft", "val", settings.min_val)
