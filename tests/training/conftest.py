@@ -39,7 +39,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 def build_dataset(root: Path) -> Path:
-    splits = {"train": FACTS[:4], "val": FACTS[4:]}
+    splits = {"train": FACTS[:4], "val": FACTS[4:5]}
     for split, facts in splits.items():
         write_jsonl(root / "sft" / f"{split}.jsonl", [{"messages": [*prompt(t, c), right(t, c)]} for t, c in facts])
         write_jsonl(
