@@ -61,6 +61,54 @@ def ragbot(*args: str, env: dict | None = None) -> None:
     subprocess.run(command, cwd=ROOT, check=True, env=(os.environ | (env or {})))
 
 
+def has_dataset_command() -> bool:
+    probe = subprocess.run(
+        [sys.executable, "-m", "app.cli", "train", "dataset", "--help"], cwd=ROOT, capture_output=True
+    )
+    return probe.returncode == 0
+
+
+def stand_in_dataset(export: Path, out: Path, val_share: float = 0.1) -> None:
+    """A minimal ``ragbot train dataset`` for when that command is not here yet (it is written
+    in parallel): the prompt rebuilt from the record's passages as at answer time; the target is
+    the SME's reference, else the user's correction, else an answer rated (or SME-scored) ≥ 4;
+    the preference pairs are a reference or correction over the answer it corrects. Split by
+    conversation. No truncation, card or leakage check: use the real command when it exists."""
+    import hashlib
+
+    from rag.prompts import INSTRUCTIONS
+
+    files: dict[str, dict[str, list]] = {k: {"train": [], "val": []} for k in ("sft", "preference", "prompts")}
+    for line in export.read_text().splitlines():
+        r = json.loads(line)
+        feedback, review = r.get("feedback") or {}, r.get("review") or {}
+        prompt = [
+            {"role": "system", "content": f"{INSTRUCTIONS}\n\nPassages:\n\n{r['context']}"},
+            {"role": "user", "content": r["question"]},
+        ]
+        split = (
+            "val" if int(hashlib.sha256(r["session_id"].encode()).hexdigest(), 16) % 100 < val_share * 100 else "train"
+        )
+        better = review.get("reference_answer") or feedback.get("correction")
+        good = (feedback.get("rating") or 0) >= 4 or (
+            review.get("status") == "validated" and (review.get("sme_score") or 0) >= 4
+        )
+        target = better or (r["answer"] if good else None)
+        files["prompts"][split].append({"prompt": prompt})
+        if target:
+            files["sft"][split].append({"messages": [*prompt, {"role": "assistant", "content": target}]})
+        if better and better.strip() != r["answer"].strip():
+            files["preference"][split].append(
+                {"prompt": prompt, "chosen": [{"role": "assistant", "content": better}],
+                 "rejected": [{"role": "assistant", "content": r["answer"]}]}
+            )  # fmt: skip
+    for kind, splits in files.items():
+        for split, rows in splits.items():
+            path = out / kind / f"{split}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
 def heldout_rows(folder: Path, limit: int | None) -> list[dict]:
     """Held-out (prompt, reference) pairs, one per question text, from a dataset folder's sft files."""
     rows, seen = [], set()
@@ -137,13 +185,16 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=96)
     parser.add_argument("--runtime", default="auto", choices=["auto", "onnx", "transformers"])
     parser.add_argument("--feedback-args", default="", help="extra arguments for bench/feedback_set.py")
+    parser.add_argument("--base", default=None, help="the base model (default: the packaged SmolLM2-135M-Instruct)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="passed to train sft and dpo")
+    parser.add_argument("--feedback", type=Path, help="an existing feedback_set.py output folder to use")
     parser.add_argument("--record", action="store_true", help="append the table to bench/RESULTS.md")
     args = parser.parse_args()
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    feedback = work / "feedback"
+    feedback = args.feedback or work / "feedback"
     if not (feedback / "feedback.jsonl").exists():
         subprocess.run(
             [
@@ -156,17 +207,24 @@ def main() -> None:
             cwd=ROOT,
             check=True,
         )
+    real_builder = has_dataset_command()
     for name, source in (("data", "feedback.jsonl"), ("heldout", "heldout.jsonl")):
         if not (work / name / "sft" / "train.jsonl").exists():
-            ragbot("train", "dataset", "--from", str(feedback / source), "--out", str(work / name))
+            if real_builder:
+                ragbot("train", "dataset", "--from", str(feedback / source), "--out", str(work / name))
+            else:
+                print(f"`ragbot train dataset` is not here: a stand-in builds {work / name}", flush=True)
+                stand_in_dataset(feedback / source, work / name, 0.1 if name == "data" else 0.0)
+    settings = [a for item in args.set for a in ("--set", item)]
     if not (work / "sft" / "adapter_config.json").exists():
         ragbot(
-            "train", "sft", "--data", str(work / "data"), "--out", str(work / "sft"), "--max-steps", str(args.sft_steps)
-        )
+            "train", "sft", "--data", str(work / "data"), "--out", str(work / "sft"),
+            "--max-steps", str(args.sft_steps), *settings, *(["--base", args.base] if args.base else []),
+        )  # fmt: skip
     if not (work / "dpo" / "adapter_config.json").exists():
         ragbot(
             "train", "dpo", "--data", str(work / "data"), "--policy", str(work / "sft"), "--out", str(work / "dpo"),
-            "--max-steps", str(args.dpo_steps),
+            "--max-steps", str(args.dpo_steps), *settings,
         )  # fmt: skip
 
     from rag.embedders.local import SentenceTransformerEmbedder
@@ -178,7 +236,7 @@ def main() -> None:
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     results = {}
     for stage, model in (
-        ("before SFT", PACKAGED_LM),
+        ("before SFT", args.base or PACKAGED_LM),
         ("after SFT", str(work / "sft")),
         ("after DPO", str(work / "dpo")),
     ):
@@ -191,7 +249,8 @@ def main() -> None:
     setup = (
         f"SmolLM2-135M-Instruct, `--profile tiny`: SFT {args.sft_steps} steps on {train_rows} rows, "
         f"DPO {args.dpo_steps} steps on {pairs} pairs; {len(rows)} held-out questions, greedy, "
-        f"{args.max_new_tokens} new tokens, runtime {args.runtime}."
+        f"{args.max_new_tokens} new tokens, runtime {args.runtime}; "
+        + ("dataset by `ragbot train dataset`." if real_builder else "dataset by this script's stand-in builder.")
     )
     (work / "learning_loop.json").write_text(json.dumps({"setup": setup, "results": results}, indent=2) + "\n")
     text = table(results, setup)
