@@ -221,11 +221,6 @@ def main() -> None:
             "train", "sft", "--data", str(work / "data"), "--out", str(work / "sft"),
             "--max-steps", str(args.sft_steps), *settings, *(["--base", args.base] if args.base else []),
         )  # fmt: skip
-    if not (work / "dpo" / "adapter_config.json").exists():
-        ragbot(
-            "train", "dpo", "--data", str(work / "data"), "--policy", str(work / "sft"), "--out", str(work / "dpo"),
-            "--max-steps", str(args.dpo_steps), *settings,
-        )  # fmt: skip
 
     from rag.embedders.local import SentenceTransformerEmbedder
     from training.trainers.profiles import PACKAGED_LM
@@ -234,16 +229,29 @@ def main() -> None:
     if not rows:
         sys.exit(f"no held-out question with a reference in {work / 'heldout'}")
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
-    results = {}
-    for stage, model in (
-        ("before SFT", args.base or PACKAGED_LM),
-        ("after SFT", str(work / "sft")),
-        ("after DPO", str(work / "dpo")),
-    ):
+    # Each stage is measured as soon as its model exists and kept in the JSON, so a loop cut
+    # short still reports the stages it reached, and a rerun measures only what is missing.
+    saved = work / "learning_loop.json"
+    results = json.loads(saved.read_text())["results"] if saved.exists() else {}
+
+    def measure(stage: str, model: str) -> None:
+        if stage in results:
+            return
         print(f"evaluating {stage}: {model}", flush=True)
         results[stage] = evaluate(model, rows, embedder, args.runtime, args.max_new_tokens)
-        print(f"  similarity {results[stage]['similarity']:.4f}, numbers right {results[stage]['numbers_right']}/"
-              f"{results[stage]['numbers_total']} ({results[stage]['seconds']} s)", flush=True)  # fmt: skip
+        r = results[stage]
+        print(f"  similarity {r['similarity']:.4f}, numbers right {r['numbers_right']}/{r['numbers_total']} "
+              f"({r['seconds']} s)", flush=True)  # fmt: skip
+        saved.write_text(json.dumps({"results": results}, indent=2) + "\n")
+
+    measure("before SFT", args.base or PACKAGED_LM)
+    measure("after SFT", str(work / "sft"))
+    if not (work / "dpo" / "adapter_config.json").exists():
+        ragbot(
+            "train", "dpo", "--data", str(work / "data"), "--policy", str(work / "sft"), "--out", str(work / "dpo"),
+            "--max-steps", str(args.dpo_steps), *settings,
+        )  # fmt: skip
+    measure("after DPO", str(work / "dpo"))
     train_rows = sum(1 for _ in (work / "data" / "sft" / "train.jsonl").open())
     pairs = sum(1 for _ in (work / "data" / "preference" / "train.jsonl").open())
     setup = (
@@ -252,7 +260,7 @@ def main() -> None:
         f"{args.max_new_tokens} new tokens, runtime {args.runtime}; "
         + ("dataset by `ragbot train dataset`." if real_builder else "dataset by this script's stand-in builder.")
     )
-    (work / "learning_loop.json").write_text(json.dumps({"setup": setup, "results": results}, indent=2) + "\n")
+    saved.write_text(json.dumps({"setup": setup, "results": results}, indent=2) + "\n")
     text = table(results, setup)
     print(text)
     if args.record:
