@@ -16,6 +16,7 @@ from app.cli.judge import judge
 from app.cli.serve import app
 from app.cli.synth import synth
 from app.cli.train import train
+from app.cli import train_models  # noqa: F401  (registers `train sft|reward|rl|dpo|kto`)
 
 __all__ = ["CliState", "cli", "main"]
 

@@ -173,3 +173,11 @@ def tokenizer(local_model_dir):
     from training.tokens import load_tokenizer
 
     return load_tokenizer(str(local_model_dir), local_model_dir.parent)
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """A dataset folder of the shape ``ragbot train dataset`` writes, for the trainers' tests."""
+    from tests.training.trainer_data import build_dataset
+
+    return build_dataset(tmp_path / "data")

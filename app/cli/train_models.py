@@ -1,0 +1,205 @@
+"""``ragbot train sft|reward|rl|dpo|kto``: the trainers of ``training.trainers`` from the CLI.
+
+Each command translates options, shows TRL's progress, and turns a ``TrainerError`` (bad data,
+a missing model, an interruption) into one line and exit status 1. The heavy imports (torch,
+TRL) happen inside the commands, so ``ragbot --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from app.cli.train import train
+
+PROFILE = click.option(
+    "--profile",
+    "profile_name",
+    type=click.Choice(["tiny", "full"]),
+    default="tiny",
+    show_default=True,
+    help="tiny: a few steps on the CPU; full: the seed's settings, for a GPU or SageMaker.",
+)
+MAX_STEPS = click.option(
+    "--max-steps", type=click.IntRange(min=1), help="Stop after this many steps (overrides the profile)."
+)
+SET = click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override one TRL config field of the profile, e.g. --set learning_rate=1e-4 (repeatable).",
+)
+RESUME = click.option(
+    "--resume", is_flag=True, help="Resume from OUT's last checkpoint (automatic when OUT has checkpoints)."
+)
+DATA = click.option(
+    "--data",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The folder `ragbot train dataset` wrote.",
+)
+OUT = click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
+
+
+def _overrides(settings: tuple[str, ...]) -> dict:
+    parsed = {}
+    for item in settings:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--set")
+        try:
+            parsed[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key.strip()] = value
+    return parsed
+
+
+def _models_dir() -> Path | None:
+    """Where the app converts and merges models (RAGBOT_HOME/models), so both share one copy."""
+    from app.config import Settings
+
+    try:
+        return Settings().models_dir
+    except Exception:  # a bad setting elsewhere should not stop training; use the default cache
+        return None
+
+
+def _run(job, **options) -> dict:
+    from training.trainers.errors import TrainerError
+
+    try:
+        return job(**options)
+    except TrainerError as e:
+        raise click.ClickException(str(e)) from e
+
+
+def _report(out: Path, metrics: dict, keys: tuple[str, ...]) -> None:
+    shown = ", ".join(f"{k} {metrics[k]:.4g}" for k in keys if k in metrics)
+    click.echo(f"Saved to {out} after {metrics.get('global_step')} steps" + (f": {shown}" if shown else "") + ".")
+
+
+@train.command()
+@DATA
+@OUT
+@click.option("--base", help="Base model: the packaged SmolLM2-135M-Instruct (default), a folder or an adapter.")
+@PROFILE
+@MAX_STEPS
+@SET
+@RESUME
+def sft(data: Path, out: Path, base: str | None, profile_name: str, max_steps, settings, resume: bool) -> None:
+    """LoRA fine-tuning of the answer model on DATA/sft; OUT is an adapter RAGBOT_LOCAL_MODEL loads."""
+    from training.trainers.sft import train_sft
+
+    metrics = _run(
+        train_sft,
+        data=data,
+        out=out,
+        base=base,
+        profile_name=profile_name,
+        max_steps=max_steps,
+        overrides=_overrides(settings),
+        resume=resume,
+        cache_dir=_models_dir(),
+    )
+    _report(out, metrics, ("train_loss", "eval_loss", "eval_mean_token_accuracy"))
+
+
+@train.command()
+@DATA
+@OUT
+@click.option("--base", help="Base classifier: all-MiniLM-L6-v2 (packaged, tiny) or distilroberta-base (full).")
+@PROFILE
+@MAX_STEPS
+@SET
+@RESUME
+def reward(data: Path, out: Path, base: str | None, profile_name: str, max_steps, settings, resume: bool) -> None:
+    """A reward model on DATA/preference; prints its pairwise accuracy on val."""
+    from training.trainers.reward import train_reward
+
+    metrics = _run(
+        train_reward,
+        data=data,
+        out=out,
+        base=base,
+        profile_name=profile_name,
+        max_steps=max_steps,
+        overrides=_overrides(settings),
+        resume=resume,
+    )
+    _report(out, metrics, ("train_loss", "eval_loss", "pairwise_accuracy"))
+
+
+@train.command()
+@DATA
+@click.option(
+    "--policy", required=True, help="The model to improve: an adapter from `train sft`, a folder or a packaged name."
+)
+@click.option(
+    "--reward-model",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="A model from `train reward`.",
+)
+@OUT
+@PROFILE
+@MAX_STEPS
+@SET
+@RESUME
+def rl(
+    data: Path, policy: str, reward_model: Path, out: Path, profile_name: str, max_steps, settings, resume: bool
+) -> None:
+    """Improve POLICY against the reward model with GRPO on DATA/prompts; logs mean reward per step."""
+    from training.trainers.rl import train_rl
+
+    metrics = _run(
+        train_rl,
+        data=data,
+        policy=policy,
+        reward_model=reward_model,
+        out=out,
+        profile_name=profile_name,
+        max_steps=max_steps,
+        overrides=_overrides(settings),
+        resume=resume,
+        cache_dir=_models_dir(),
+    )
+    _report(out, metrics, ("train_loss",))
+    click.echo(f"Mean reward per step: {out / 'log.jsonl'}")
+
+
+def _preference_command(kind: str, summary: str):
+    @train.command(name=kind, help=summary)
+    @DATA
+    @click.option("--policy", help="The model to train: an adapter from `train sft`, a folder or the packaged SmolLM2.")
+    @OUT
+    @PROFILE
+    @MAX_STEPS
+    @SET
+    @RESUME
+    def command(
+        data: Path, policy: str | None, out: Path, profile_name: str, max_steps, settings, resume: bool
+    ) -> None:
+        from training.trainers.dpo import train_preference
+
+        metrics = _run(
+            train_preference,
+            kind=kind,
+            data=data,
+            out=out,
+            policy=policy,
+            profile_name=profile_name,
+            max_steps=max_steps,
+            overrides=_overrides(settings),
+            resume=resume,
+            cache_dir=_models_dir(),
+        )
+        _report(out, metrics, ("train_loss", "eval_loss", "eval_rewards/accuracies", "eval_rewards/margins"))
+
+    return command
+
+
+dpo = _preference_command("dpo", "DPO on DATA/preference pairs; OUT is an adapter RAGBOT_LOCAL_MODEL loads.")
+kto = _preference_command("kto", "KTO on DATA/kto (answers marked good or bad); OUT is an adapter.")

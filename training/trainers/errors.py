@@ -1,0 +1,6 @@
+"""The one error the trainers raise: a refusal or failure the user can act on, in one line."""
+
+
+class TrainerError(Exception):
+    """Bad data, a missing model, an unusable output folder or an interrupted run; the message
+    says what happened and what to do."""
