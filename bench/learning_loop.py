@@ -61,54 +61,6 @@ def ragbot(*args: str, env: dict | None = None) -> None:
     subprocess.run(command, cwd=ROOT, check=True, env=(os.environ | (env or {})))
 
 
-def has_dataset_command() -> bool:
-    probe = subprocess.run(
-        [sys.executable, "-m", "app.cli", "train", "dataset", "--help"], cwd=ROOT, capture_output=True
-    )
-    return probe.returncode == 0
-
-
-def stand_in_dataset(export: Path, out: Path, val_share: float = 0.1) -> None:
-    """A minimal ``ragbot train dataset`` for when that command is not here yet (it is written
-    in parallel): the prompt rebuilt from the record's passages as at answer time; the target is
-    the SME's reference, else the user's correction, else an answer rated (or SME-scored) ≥ 4;
-    the preference pairs are a reference or correction over the answer it corrects. Split by
-    conversation. No truncation, card or leakage check: use the real command when it exists."""
-    import hashlib
-
-    from rag.prompts import INSTRUCTIONS
-
-    files: dict[str, dict[str, list]] = {k: {"train": [], "val": []} for k in ("sft", "preference", "prompts")}
-    for line in export.read_text().splitlines():
-        r = json.loads(line)
-        feedback, review = r.get("feedback") or {}, r.get("review") or {}
-        prompt = [
-            {"role": "system", "content": f"{INSTRUCTIONS}\n\nPassages:\n\n{r['context']}"},
-            {"role": "user", "content": r["question"]},
-        ]
-        split = (
-            "val" if int(hashlib.sha256(r["session_id"].encode()).hexdigest(), 16) % 100 < val_share * 100 else "train"
-        )
-        better = review.get("reference_answer") or feedback.get("correction")
-        good = (feedback.get("rating") or 0) >= 4 or (
-            review.get("status") == "validated" and (review.get("sme_score") or 0) >= 4
-        )
-        target = better or (r["answer"] if good else None)
-        files["prompts"][split].append({"prompt": prompt})
-        if target:
-            files["sft"][split].append({"messages": [*prompt, {"role": "assistant", "content": target}]})
-        if better and better.strip() != r["answer"].strip():
-            files["preference"][split].append(
-                {"prompt": prompt, "chosen": [{"role": "assistant", "content": better}],
-                 "rejected": [{"role": "assistant", "content": r["answer"]}]}
-            )  # fmt: skip
-    for kind, splits in files.items():
-        for split, rows in splits.items():
-            path = out / kind / f"{split}.jsonl"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-
-
 def heldout_rows(folder: Path, limit: int | None) -> list[dict]:
     """Held-out (prompt, reference) pairs, one per question text, from a dataset folder's sft files."""
     rows, seen = [], set()
@@ -207,14 +159,9 @@ def main() -> None:
             cwd=ROOT,
             check=True,
         )
-    real_builder = has_dataset_command()
     for name, source in (("data", "feedback.jsonl"), ("heldout", "heldout.jsonl")):
         if not (work / name / "sft" / "train.jsonl").exists():
-            if real_builder:
-                ragbot("train", "dataset", "--from", str(feedback / source), "--out", str(work / name))
-            else:
-                print(f"`ragbot train dataset` is not here: a stand-in builds {work / name}", flush=True)
-                stand_in_dataset(feedback / source, work / name, 0.1 if name == "data" else 0.0)
+            ragbot("train", "dataset", "--from", str(feedback / source), "--out", str(work / name))
     settings = [a for item in args.set for a in ("--set", item)]
     if not (work / "sft" / "adapter_config.json").exists():
         ragbot(
@@ -257,8 +204,7 @@ def main() -> None:
     setup = (
         f"SmolLM2-135M-Instruct, `--profile tiny`: SFT {args.sft_steps} steps on {train_rows} rows, "
         f"DPO {args.dpo_steps} steps on {pairs} pairs; {len(rows)} held-out questions, greedy, "
-        f"{args.max_new_tokens} new tokens, runtime {args.runtime}; "
-        + ("dataset by `ragbot train dataset`." if real_builder else "dataset by this script's stand-in builder.")
+        f"{args.max_new_tokens} new tokens, runtime {args.runtime}; dataset by `ragbot train dataset`."
     )
     saved.write_text(json.dumps({"setup": setup, "results": results}, indent=2) + "\n")
     text = table(results, setup)
