@@ -49,6 +49,8 @@ run: setup
 	$(BIN)/ragbot app --host $(HOST) --port $(PORT)
 
 test: setup-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 bench: setup-dev

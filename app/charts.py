@@ -28,7 +28,12 @@ def rating_chart(stats: FeedbackStats) -> alt.Chart:
         alt.Chart(data)
         .mark_bar()
         .encode(
-            x=alt.X("rating:N", sort=labels, title=None, axis=alt.Axis(labelAngle=0, labelOverlap=False, labelExpr="split(datum.label, ' · ')")),
+            x=alt.X(
+                "rating:N",
+                sort=labels,
+                title=None,
+                axis=alt.Axis(labelAngle=0, labelOverlap=False, labelExpr="split(datum.label, ' · ')"),
+            ),
             y=alt.Y("answers:Q", title="answers", axis=alt.Axis(tickMinStep=1)),
             color=alt.Color("rating:N", scale=alt.Scale(domain=labels, range=list(RATING_COLOURS)), legend=None),
             tooltip=["rating", "answers"],  # the label in two lines: the number, then the words
@@ -74,7 +79,11 @@ def volume_chart(stats: FeedbackStats) -> alt.Chart:
 def negative_share_chart(stats: FeedbackStats) -> alt.Chart:
     """The share of rated answers rated 1–2, 0–100 % on its own axis; buckets with no rating are gaps."""
     data = pd.DataFrame(
-        [{"start": p.start, "share": p.negative_share, "negative": p.negative, "rated": p.rated} for p in stats.trend if p.rated],
+        [
+            {"start": p.start, "share": p.negative_share, "negative": p.negative, "rated": p.rated}
+            for p in stats.trend
+            if p.rated
+        ],
         columns=["start", "share", "negative", "rated"],
     )
     return (
@@ -82,7 +91,12 @@ def negative_share_chart(stats: FeedbackStats) -> alt.Chart:
         .mark_line(point=True, color="#d7191c")
         .encode(
             x=_time_axis(stats),
-            y=alt.Y("share:Q", title="negative share (ratings 1–2)", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            y=alt.Y(
+                "share:Q",
+                title="negative share (ratings 1–2)",
+                scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%"),
+            ),
             tooltip=[alt.Tooltip("start:T", title="from"), alt.Tooltip("share:Q", format=".0%"), "negative", "rated"],
         )
         .properties(height=220)

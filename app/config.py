@@ -29,7 +29,9 @@ def explain(error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         if item["loc"]:
             name = "RAGBOT_" + str(item["loc"][0]).upper()
-            parts.append(f"{name}={item['input']!r}: {message}" if not isinstance(item["input"], dict) else f"{name}: {message}")
+            parts.append(
+                f"{name}={item['input']!r}: {message}" if not isinstance(item["input"], dict) else f"{name}: {message}"
+            )
         else:
             parts.append(message)
     return "; ".join(parts)
@@ -49,7 +51,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="RAGBOT_", extra="ignore")
 
-    home: Path = Field(default=Path("~/.ragbot"), validate_default=True, description="Folder for all embedded state: index, models, feedback.")
+    home: Path = Field(
+        default=Path("~/.ragbot"),
+        validate_default=True,
+        description="Folder for all embedded state: index, models, feedback.",
+    )
     # Retrieval
     vector_store: Literal["embedded", "opensearch"] = Field(default="embedded", description="Retrieval backend.")
     opensearch_url: str | None = Field(
@@ -58,100 +64,265 @@ class Settings(BaseSettings):
         description="OpenSearch endpoint(s), comma-separated (also read from OPENSEARCH_URL).",
     )
     opensearch_index: str = Field(default="ragbot-chunks", description="OpenSearch index name.")
-    opensearch_auth: Literal["none", "basic", "sigv4"] = Field(default="none", description="none, basic (user/password) or sigv4 (AWS).")
+    opensearch_auth: Literal["none", "basic", "sigv4"] = Field(
+        default="none", description="none, basic (user/password) or sigv4 (AWS)."
+    )
     opensearch_user: str | None = Field(default=None, description="Basic-auth user.")
     opensearch_password: SecretStr | None = Field(default=None, description="Basic-auth password.")
-    opensearch_service: Literal["es", "aoss"] = Field(default="es", description="SigV4 service: es (managed domain) or aoss (Serverless).")
-    opensearch_engine: Literal["lucene", "faiss", "nmslib"] | None = Field(default=None, description="k-NN engine (default lucene; faiss on Serverless).")
-    opensearch_space_type: Literal["cosinesimil", "innerproduct", "l2"] = Field(default="cosinesimil", description="k-NN space type (see Run on AWS in the README).")
-    opensearch_hybrid: Literal["auto", "pipeline", "client"] = Field(default="auto", description="Hybrid fusion: search pipeline, client-side RRF, or detect.")
+    opensearch_service: Literal["es", "aoss"] = Field(
+        default="es", description="SigV4 service: es (managed domain) or aoss (Serverless)."
+    )
+    opensearch_engine: Literal["lucene", "faiss", "nmslib"] | None = Field(
+        default=None, description="k-NN engine (default lucene; faiss on Serverless)."
+    )
+    opensearch_space_type: Literal["cosinesimil", "innerproduct", "l2"] = Field(
+        default="cosinesimil", description="k-NN space type (see Run on AWS in the README)."
+    )
+    opensearch_hybrid: Literal["auto", "pipeline", "client"] = Field(
+        default="auto", description="Hybrid fusion: search pipeline, client-side RRF, or detect."
+    )
     opensearch_verify_certs: bool = Field(default=True, description="Verify the cluster's TLS certificate.")
-    embedding_backend: Literal["local", "sagemaker", "bedrock"] = Field(default="local", description="Where embeddings are computed.")
-    embedding_model: str = Field(default="all-MiniLM-L6-v2", description="Model name (local: sentence-transformers name or folder; bedrock: model id).")
+    embedding_backend: Literal["local", "sagemaker", "bedrock"] = Field(
+        default="local", description="Where embeddings are computed."
+    )
+    embedding_model: str = Field(
+        default="all-MiniLM-L6-v2",
+        description="Model name (local: sentence-transformers name or folder; bedrock: model id).",
+    )
     embedding_endpoint: str | None = Field(default=None, description="SageMaker embedding endpoint name.")
-    embedding_dimension: int | None = Field(default=None, ge=1, description="Vector length of a remote embedding model.")
-    embedding_payload: Literal["inputs", "text_inputs"] = Field(default="inputs", description="SageMaker embedding request shape (TEI: inputs; JumpStart: text_inputs).")
+    embedding_dimension: int | None = Field(
+        default=None, ge=1, description="Vector length of a remote embedding model."
+    )
+    embedding_payload: Literal["inputs", "text_inputs"] = Field(
+        default="inputs", description="SageMaker embedding request shape (TEI: inputs; JumpStart: text_inputs)."
+    )
     embed_batch_size: int = Field(default=64, ge=1, description="Texts per embedding forward pass.")
     chunk_size: int = Field(default=1000, ge=100, description="Characters per chunk.")
-    chunk_overlap: int = Field(default=150, ge=0, description="Characters shared by neighbouring chunks (less than the chunk size).")
+    chunk_overlap: int = Field(
+        default=150, ge=0, description="Characters shared by neighbouring chunks (less than the chunk size)."
+    )
     top_k: int = Field(default=5, ge=1, le=50, description="Passages retrieved and given to the model.")
     search_mode: Literal["hybrid", "vector", "keyword"] = Field(default="hybrid", description="How chunks are ranked.")
-    distinct_pages: bool = Field(default=True, description="Cite each page once: the best passage per page, then the next pages.")
-    ann_min_rows: int = Field(default=20_000, ge=1, description="Chunks before the ANN index is built (exact search below).")
-    ingest_follow_links: bool = Field(default=False, description="Ingest also follows symbolic links that lead outside the ingested folder.")
-    skip_boilerplate_pages: bool = Field(default=True, description="Leave contents, index, blank, blank-form and repeated pages out of the index.")
-    reranker: Path | None = Field(default=None, description="Folder of a sentence-transformers CrossEncoder that re-ranks the best candidates (off when unset).")
+    distinct_pages: bool = Field(
+        default=True, description="Cite each page once: the best passage per page, then the next pages."
+    )
+    ann_min_rows: int = Field(
+        default=20_000, ge=1, description="Chunks before the ANN index is built (exact search below)."
+    )
+    ingest_follow_links: bool = Field(
+        default=False, description="Ingest also follows symbolic links that lead outside the ingested folder."
+    )
+    skip_boilerplate_pages: bool = Field(
+        default=True, description="Leave contents, index, blank, blank-form and repeated pages out of the index."
+    )
+    reranker: Path | None = Field(
+        default=None,
+        description="Folder of a sentence-transformers CrossEncoder that re-ranks the best candidates (off when unset).",
+    )
     rerank_candidates: int = Field(default=20, ge=1, le=200, description="First-stage results the re-ranker reads.")
-    embed_concurrency: int = Field(default=4, ge=1, le=64, description="Embedding batches in flight at once for the SageMaker backend.")
+    embed_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Embedding batches in flight at once for the SageMaker backend."
+    )
     # Generation
-    generator: Literal["local", "sagemaker", "bedrock", "openai"] = Field(default="local", description="Answer model backend.")
-    sagemaker_endpoint: str | None = Field(default=None, description="SageMaker real-time endpoint serving the answer model.")
-    sagemaker_container: Literal["tgi", "lmi"] = Field(default="tgi", description="The endpoint's container: TGI or LMI/vLLM messages API.")
-    sagemaker_inference_component: str | None = Field(default=None, description="Inference component name, for endpoints that use them.")
-    bedrock_model: str = Field(default="mistral.mistral-7b-instruct-v0:2", description="Bedrock model id (or inference profile).")
-    openai_base_url: str | None = Field(default=None, description="OpenAI-compatible server, e.g. http://localhost:8000/v1 (vLLM).")
+    generator: Literal["local", "sagemaker", "bedrock", "openai"] = Field(
+        default="local", description="Answer model backend."
+    )
+    sagemaker_endpoint: str | None = Field(
+        default=None, description="SageMaker real-time endpoint serving the answer model."
+    )
+    sagemaker_container: Literal["tgi", "lmi"] = Field(
+        default="tgi", description="The endpoint's container: TGI or LMI/vLLM messages API."
+    )
+    sagemaker_inference_component: str | None = Field(
+        default=None, description="Inference component name, for endpoints that use them."
+    )
+    bedrock_model: str = Field(
+        default="mistral.mistral-7b-instruct-v0:2", description="Bedrock model id (or inference profile)."
+    )
+    openai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible server, e.g. http://localhost:8000/v1 (vLLM)."
+    )
     openai_model: str | None = Field(default=None, description="Model name on that server.")
     openai_api_key: SecretStr | None = Field(default=None, description="API key for that server, if it needs one.")
-    local_model: str = Field(default="SmolLM2-135M-Instruct", description="Packaged model name, a model folder or a PEFT adapter folder.")
-    local_runtime: Literal["auto", "onnx", "transformers"] = Field(default="auto", description="Runtime of the local model: ONNX Runtime GenAI, else transformers (auto).")
+    local_model: str = Field(
+        default="SmolLM2-135M-Instruct", description="Packaged model name, a model folder or a PEFT adapter folder."
+    )
+    local_runtime: Literal["auto", "onnx", "transformers"] = Field(
+        default="auto", description="Runtime of the local model: ONNX Runtime GenAI, else transformers (auto)."
+    )
     max_new_tokens: int = Field(default=256, ge=1, le=4096, description="Longest answer, in tokens.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0 is greedy decoding.")
-    min_similarity: float = Field(default=0.22, description="Below this best-passage cosine similarity, answer 'not found' without asking the model.")
+    min_similarity: float = Field(
+        default=0.22,
+        description="Below this best-passage cosine similarity, answer 'not found' without asking the model.",
+    )
     history_turns: int = Field(default=3, ge=0, description="Earlier turns of a conversation given to the model.")
     # AI judge: any generator backend; each unset RAGBOT_JUDGE_* falls back to the answer model's setting.
-    judge_backend: Literal["local", "sagemaker", "bedrock", "openai"] | None = Field(default=None, description="Judge model backend (default: RAGBOT_GENERATOR).")
-    judge_openai_base_url: str | None = Field(default=None, description="OpenAI-compatible server of the judge (default: RAGBOT_OPENAI_BASE_URL).")
-    judge_openai_model: str | None = Field(default=None, description="Judge model name on that server (default: RAGBOT_OPENAI_MODEL).")
-    judge_openai_api_key: SecretStr | None = Field(default=None, description="API key for the judge's server (default: RAGBOT_OPENAI_API_KEY).")
-    judge_bedrock_model: str | None = Field(default=None, description="Bedrock model id of the judge, e.g. a Claude model (default: RAGBOT_BEDROCK_MODEL).")
-    judge_sagemaker_endpoint: str | None = Field(default=None, description="SageMaker endpoint of the judge (default: RAGBOT_SAGEMAKER_ENDPOINT).")
-    judge_sagemaker_container: Literal["tgi", "lmi"] | None = Field(default=None, description="Container of the judge's endpoint (default: RAGBOT_SAGEMAKER_CONTAINER).")
-    judge_sagemaker_inference_component: str | None = Field(default=None, description="Inference component of the judge's endpoint (default: RAGBOT_SAGEMAKER_INFERENCE_COMPONENT).")
-    judge_local_model: str | None = Field(default=None, description="Local judge model: packaged name or folder (default: RAGBOT_LOCAL_MODEL).")
-    judge_max_new_tokens: int = Field(default=1024, ge=64, le=8192, description="Longest judge reply (thinking, score and reason), in tokens.")
-    judge_concurrency: int = Field(default=4, ge=1, le=64, description="Judge requests in flight to a remote model (a local model runs one at a time).")
+    judge_backend: Literal["local", "sagemaker", "bedrock", "openai"] | None = Field(
+        default=None, description="Judge model backend (default: RAGBOT_GENERATOR)."
+    )
+    judge_openai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible server of the judge (default: RAGBOT_OPENAI_BASE_URL)."
+    )
+    judge_openai_model: str | None = Field(
+        default=None, description="Judge model name on that server (default: RAGBOT_OPENAI_MODEL)."
+    )
+    judge_openai_api_key: SecretStr | None = Field(
+        default=None, description="API key for the judge's server (default: RAGBOT_OPENAI_API_KEY)."
+    )
+    judge_bedrock_model: str | None = Field(
+        default=None, description="Bedrock model id of the judge, e.g. a Claude model (default: RAGBOT_BEDROCK_MODEL)."
+    )
+    judge_sagemaker_endpoint: str | None = Field(
+        default=None, description="SageMaker endpoint of the judge (default: RAGBOT_SAGEMAKER_ENDPOINT)."
+    )
+    judge_sagemaker_container: Literal["tgi", "lmi"] | None = Field(
+        default=None, description="Container of the judge's endpoint (default: RAGBOT_SAGEMAKER_CONTAINER)."
+    )
+    judge_sagemaker_inference_component: str | None = Field(
+        default=None,
+        description="Inference component of the judge's endpoint (default: RAGBOT_SAGEMAKER_INFERENCE_COMPONENT).",
+    )
+    judge_local_model: str | None = Field(
+        default=None, description="Local judge model: packaged name or folder (default: RAGBOT_LOCAL_MODEL)."
+    )
+    judge_max_new_tokens: int = Field(
+        default=1024, ge=64, le=8192, description="Longest judge reply (thinking, score and reason), in tokens."
+    )
+    judge_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Judge requests in flight to a remote model (a local model runs one at a time).",
+    )
     judge_auto: bool = Field(default=False, description="Judge each new answer in the background of the app.")
     # Synthetic question-answer pairs (ragbot synth): each unset RAGBOT_SYNTH_* falls back to the judge's setting.
-    synth_backend: Literal["local", "sagemaker", "bedrock", "openai"] | None = Field(default=None, description="Model backend that writes synthetic pairs (default: RAGBOT_JUDGE_BACKEND).")
-    synth_openai_base_url: str | None = Field(default=None, description="OpenAI-compatible server of the synth model (default: RAGBOT_JUDGE_OPENAI_BASE_URL).")
-    synth_openai_model: str | None = Field(default=None, description="Synth model name on that server (default: RAGBOT_JUDGE_OPENAI_MODEL).")
-    synth_openai_api_key: SecretStr | None = Field(default=None, description="API key for the synth model's server (default: RAGBOT_JUDGE_OPENAI_API_KEY).")
-    synth_bedrock_model: str | None = Field(default=None, description="Bedrock model id of the synth model (default: RAGBOT_JUDGE_BEDROCK_MODEL).")
-    synth_sagemaker_endpoint: str | None = Field(default=None, description="SageMaker endpoint of the synth model (default: RAGBOT_JUDGE_SAGEMAKER_ENDPOINT).")
-    synth_sagemaker_container: Literal["tgi", "lmi"] | None = Field(default=None, description="Container of the synth model's endpoint (default: RAGBOT_JUDGE_SAGEMAKER_CONTAINER).")
-    synth_sagemaker_inference_component: str | None = Field(default=None, description="Inference component of the synth model's endpoint (default: RAGBOT_JUDGE_SAGEMAKER_INFERENCE_COMPONENT).")
-    synth_local_model: str | None = Field(default=None, description="Local synth model: packaged name or folder (default: RAGBOT_JUDGE_LOCAL_MODEL).")
-    synth_max_new_tokens: int | None = Field(default=None, ge=64, le=8192, description="Longest synth reply, in tokens (default: RAGBOT_JUDGE_MAX_NEW_TOKENS).")
-    synth_concurrency: int | None = Field(default=None, ge=1, le=64, description="Synth requests in flight to a remote model (default: RAGBOT_JUDGE_CONCURRENCY).")
-    synth_temperature: float = Field(default=0.3, ge=0.0, le=2.0, description="Sampling temperature of the synth model (a little gives varied questions).")
+    synth_backend: Literal["local", "sagemaker", "bedrock", "openai"] | None = Field(
+        default=None, description="Model backend that writes synthetic pairs (default: RAGBOT_JUDGE_BACKEND)."
+    )
+    synth_openai_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible server of the synth model (default: RAGBOT_JUDGE_OPENAI_BASE_URL)."
+    )
+    synth_openai_model: str | None = Field(
+        default=None, description="Synth model name on that server (default: RAGBOT_JUDGE_OPENAI_MODEL)."
+    )
+    synth_openai_api_key: SecretStr | None = Field(
+        default=None, description="API key for the synth model's server (default: RAGBOT_JUDGE_OPENAI_API_KEY)."
+    )
+    synth_bedrock_model: str | None = Field(
+        default=None, description="Bedrock model id of the synth model (default: RAGBOT_JUDGE_BEDROCK_MODEL)."
+    )
+    synth_sagemaker_endpoint: str | None = Field(
+        default=None, description="SageMaker endpoint of the synth model (default: RAGBOT_JUDGE_SAGEMAKER_ENDPOINT)."
+    )
+    synth_sagemaker_container: Literal["tgi", "lmi"] | None = Field(
+        default=None, description="Container of the synth model's endpoint (default: RAGBOT_JUDGE_SAGEMAKER_CONTAINER)."
+    )
+    synth_sagemaker_inference_component: str | None = Field(
+        default=None,
+        description="Inference component of the synth model's endpoint (default: RAGBOT_JUDGE_SAGEMAKER_INFERENCE_COMPONENT).",
+    )
+    synth_local_model: str | None = Field(
+        default=None, description="Local synth model: packaged name or folder (default: RAGBOT_JUDGE_LOCAL_MODEL)."
+    )
+    synth_max_new_tokens: int | None = Field(
+        default=None,
+        ge=64,
+        le=8192,
+        description="Longest synth reply, in tokens (default: RAGBOT_JUDGE_MAX_NEW_TOKENS).",
+    )
+    synth_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Synth requests in flight to a remote model (default: RAGBOT_JUDGE_CONCURRENCY).",
+    )
+    synth_temperature: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=2.0,
+        description="Sampling temperature of the synth model (a little gives varied questions).",
+    )
     # Feedback
-    feedback_store: Literal["sqlite", "dynamodb"] = Field(default="sqlite", description="Where interactions and feedback live.")
-    phone_region: str = Field(default="US", min_length=2, max_length=2, description="Country whose national phone formats `feedback export --redact` recognises (international numbers always).")
-    dynamodb_table: str = Field(default="ragbot-feedback", description="DynamoDB table (region, endpoint, credentials: the AWS SDK's own variables).")
+    feedback_store: Literal["sqlite", "dynamodb"] = Field(
+        default="sqlite", description="Where interactions and feedback live."
+    )
+    phone_region: str = Field(
+        default="US",
+        min_length=2,
+        max_length=2,
+        description="Country whose national phone formats `feedback export --redact` recognises (international numbers always).",
+    )
+    dynamodb_table: str = Field(
+        default="ragbot-feedback",
+        description="DynamoDB table (region, endpoint, credentials: the AWS SDK's own variables).",
+    )
     # Identity and sign-in
     auth: Literal["none", "oidc", "proxy"] = Field(
         default="none",
         description="Sign-in: none (one user, from RAGBOT_USER/RAGBOT_ROLE), oidc (Streamlit's st.login) or proxy (a reverse proxy that authenticates).",
     )
-    user: str = Field(default_factory=_default_user, description="Who is using this app (auth=none) and the command line.")
-    role: Literal["engineer", "sme", "admin"] = Field(default="admin", description="Their role (auth=none) and the command line's.")
-    oidc_metadata_url: str | None = Field(default=None, description="OpenID Connect discovery URL (…/.well-known/openid-configuration).")
+    user: str = Field(
+        default_factory=_default_user, description="Who is using this app (auth=none) and the command line."
+    )
+    role: Literal["engineer", "sme", "admin"] = Field(
+        default="admin", description="Their role (auth=none) and the command line's."
+    )
+    oidc_metadata_url: str | None = Field(
+        default=None, description="OpenID Connect discovery URL (…/.well-known/openid-configuration)."
+    )
     oidc_client_id: str | None = Field(default=None, description="OIDC client id.")
     oidc_client_secret: SecretStr | None = Field(default=None, description="OIDC client secret.")
-    oidc_redirect_uri: str | None = Field(default=None, description="This app's callback URL, ending in /oauth2callback (default http://HOST:PORT/oauth2callback).")
-    oidc_scopes: str = Field(default="openid profile email", description="Scopes asked of the provider (add one that releases the groups claim if yours needs it).")
-    oidc_prompt: str = Field(default="select_account", description="The prompt parameter sent to the provider (select_account: Google, Entra, Okta; login: Keycloak, oidc-provider).")
-    oidc_cookie_secret: SecretStr | None = Field(default=None, description="Signs the sign-in cookie (default: a random secret kept in RAGBOT_HOME).")
-    proxy_mode: Literal["alb", "header"] = Field(default="alb", description="proxy: alb (verify the ALB's signed x-amzn-oidc-data JWT) or header (trust a header set by oauth2-proxy or similar).")
-    proxy_header: str = Field(default="X-Forwarded-Email", description="proxy_mode=header: the header that names the user.")
-    proxy_groups_header: str | None = Field(default="X-Forwarded-Groups", description="proxy_mode=header: the header with the user's groups, comma-separated.")
-    alb_arn: str | None = Field(default=None, description="proxy_mode=alb: the load balancer's ARN; tokens signed by any other are refused.")
-    alb_region: str | None = Field(default=None, description="proxy_mode=alb: its region (default: from RAGBOT_ALB_ARN).")
-    alb_key_url: str = Field(default="https://public-keys.auth.elb.{region}.amazonaws.com/{kid}", description="Where the ALB's public signing keys are published.")
-    roles_claim: str = Field(default="groups", description="The ID-token claim (or proxy groups) that holds the user's groups, e.g. cognito:groups.")
-    role_map: dict[str, Literal["engineer", "sme", "admin"]] = Field(default_factory=dict, description='Groups to roles, as JSON: {"ragbot-admins": "admin", "ragbot-smes": "sme"}.')
-    roles_file: Path | None = Field(default=None, description="A TOML file of e-mail = role lines; it wins over groups.")
-    unknown_users: Literal["engineer", "refuse"] = Field(default="engineer", description="Signed-in users with no role from groups or the roles file: engineer, or refused.")
+    oidc_redirect_uri: str | None = Field(
+        default=None,
+        description="This app's callback URL, ending in /oauth2callback (default http://HOST:PORT/oauth2callback).",
+    )
+    oidc_scopes: str = Field(
+        default="openid profile email",
+        description="Scopes asked of the provider (add one that releases the groups claim if yours needs it).",
+    )
+    oidc_prompt: str = Field(
+        default="select_account",
+        description="The prompt parameter sent to the provider (select_account: Google, Entra, Okta; login: Keycloak, oidc-provider).",
+    )
+    oidc_cookie_secret: SecretStr | None = Field(
+        default=None, description="Signs the sign-in cookie (default: a random secret kept in RAGBOT_HOME)."
+    )
+    proxy_mode: Literal["alb", "header"] = Field(
+        default="alb",
+        description="proxy: alb (verify the ALB's signed x-amzn-oidc-data JWT) or header (trust a header set by oauth2-proxy or similar).",
+    )
+    proxy_header: str = Field(
+        default="X-Forwarded-Email", description="proxy_mode=header: the header that names the user."
+    )
+    proxy_groups_header: str | None = Field(
+        default="X-Forwarded-Groups",
+        description="proxy_mode=header: the header with the user's groups, comma-separated.",
+    )
+    alb_arn: str | None = Field(
+        default=None, description="proxy_mode=alb: the load balancer's ARN; tokens signed by any other are refused."
+    )
+    alb_region: str | None = Field(
+        default=None, description="proxy_mode=alb: its region (default: from RAGBOT_ALB_ARN)."
+    )
+    alb_key_url: str = Field(
+        default="https://public-keys.auth.elb.{region}.amazonaws.com/{kid}",
+        description="Where the ALB's public signing keys are published.",
+    )
+    roles_claim: str = Field(
+        default="groups",
+        description="The ID-token claim (or proxy groups) that holds the user's groups, e.g. cognito:groups.",
+    )
+    role_map: dict[str, Literal["engineer", "sme", "admin"]] = Field(
+        default_factory=dict, description='Groups to roles, as JSON: {"ragbot-admins": "admin", "ragbot-smes": "sme"}.'
+    )
+    roles_file: Path | None = Field(
+        default=None, description="A TOML file of e-mail = role lines; it wins over groups."
+    )
+    unknown_users: Literal["engineer", "refuse"] = Field(
+        default="engineer",
+        description="Signed-in users with no role from groups or the roles file: engineer, or refused.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -33,7 +33,6 @@ def models_ready() -> None:
             status.update(label="Models loaded", state="complete", expanded=False)
 
 
-
 @st.cache_resource(show_spinner=False)
 def get_sign_in():
     """The role policy and, behind an ALB, the token verifier: built once from settings."""

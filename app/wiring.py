@@ -218,7 +218,9 @@ class GeneratorJudgeModel:
         from rag.generators.base import Message
 
         try:
-            return self.generator.generate([Message(role=m["role"], content=m["content"]) for m in messages], self.params)
+            return self.generator.generate(
+                [Message(role=m["role"], content=m["content"]) for m in messages], self.params
+            )
         except ThrottledError as e:
             raise JudgeThrottled(str(e)) from e
         except GeneratorError as e:
@@ -283,7 +285,9 @@ class Backends:
             return GENERATORS[js.generator](js)
         except ConfigError as e:
             # Name the judge's own settings, which are the ones to set.
-            message = str(e).replace("RAGBOT_", "RAGBOT_JUDGE_").replace("RAGBOT_JUDGE_GENERATOR", "RAGBOT_JUDGE_BACKEND")
+            message = (
+                str(e).replace("RAGBOT_", "RAGBOT_JUDGE_").replace("RAGBOT_JUDGE_GENERATOR", "RAGBOT_JUDGE_BACKEND")
+            )
             raise ConfigError(f"the judge model: {message}") from e
 
     @cached_property
@@ -294,7 +298,9 @@ class Backends:
         s = self.settings
         local = judge_settings(s).generator == "local"  # one forward pass at a time in this process
         model = GeneratorJudgeModel(
-            self.judge_generator, max_new_tokens=s.judge_max_new_tokens, max_concurrency=1 if local else s.judge_concurrency
+            self.judge_generator,
+            max_new_tokens=s.judge_max_new_tokens,
+            max_concurrency=1 if local else s.judge_concurrency,
         )
         return Judge(self.feedback_store, model, concurrency=s.judge_concurrency)
 
@@ -314,7 +320,9 @@ class Backends:
         try:
             return GENERATORS[ss.generator](ss)
         except ConfigError as e:
-            message = str(e).replace("RAGBOT_", "RAGBOT_SYNTH_").replace("RAGBOT_SYNTH_GENERATOR", "RAGBOT_SYNTH_BACKEND")
+            message = (
+                str(e).replace("RAGBOT_", "RAGBOT_SYNTH_").replace("RAGBOT_SYNTH_GENERATOR", "RAGBOT_SYNTH_BACKEND")
+            )
             raise ConfigError(f"the synth model: {message}") from e
 
     @cached_property

@@ -49,8 +49,17 @@ def main() -> None:
     from tests.app.browser import chrome, ragbot_app
 
     home = Path(tempfile.mkdtemp(prefix="ragbot-chat-latency-"))
-    env = os.environ | {"RAGBOT_HOME": str(home), "HF_HUB_OFFLINE": "1", "RAGBOT_MAX_NEW_TOKENS": str(args.max_new_tokens)}
-    subprocess.run([sys.executable, "-m", "app.cli", "ingest", str(ROOT / "samples" / "warehouse-standards")], env=env, check=True, capture_output=True)
+    env = os.environ | {
+        "RAGBOT_HOME": str(home),
+        "HF_HUB_OFFLINE": "1",
+        "RAGBOT_MAX_NEW_TOKENS": str(args.max_new_tokens),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "app.cli", "ingest", str(ROOT / "samples" / "warehouse-standards")],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
 
     with ragbot_app(env) as url:
         browser = chrome()
@@ -67,7 +76,9 @@ def main() -> None:
 
             def send(question: str) -> dict[str, float]:
                 browser.get(url)
-                box = until_element(lambda: browser.find_elements(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']"))
+                box = until_element(
+                    lambda: browser.find_elements(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']")
+                )
                 box.send_keys(question)
                 answers = lambda: browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")  # noqa: E731
                 t0 = time.perf_counter()
@@ -75,7 +86,9 @@ def main() -> None:
                 marks = {}
                 marks["first visible"] = until(lambda: "Searching the documents" in body() or "Found " in body()) - t0
                 marks["sources"] = until(lambda: "Found " in body() or "Sources" in body()) - t0
-                marks["first token"] = until(lambda: len(answers()) >= 2 and _answer_text(answers()[-1]).strip() != "") - t0
+                marks["first token"] = (
+                    until(lambda: len(answers()) >= 2 and _answer_text(answers()[-1]).strip() != "") - t0
+                )
                 marks["whole answer"] = until(lambda: "This answer is correct and useful" in body()) - t0
                 return marks
 
@@ -93,11 +106,17 @@ def main() -> None:
         finally:
             browser.quit()
 
-    print(f"chat latency in Chromium, sample corpus, {len(rows)} sends ({args.runs} x {len(QUESTIONS)} questions), max {args.max_new_tokens} new tokens")
+    print(
+        f"chat latency in Chromium, sample corpus, {len(rows)} sends ({args.runs} x {len(QUESTIONS)} questions), max {args.max_new_tokens} new tokens"
+    )
     medians = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
     for key, value in medians.items():
-        print(f"  {key:>13}: median {value:6.2f} s   (min {min(r[key] for r in rows):.2f}, max {max(r[key] for r in rows):.2f})")
-    print(f"  a chat that shows nothing before the first token leaves the user {medians['first token'] / medians['first visible']:.0f}x longer without a sign of work")
+        print(
+            f"  {key:>13}: median {value:6.2f} s   (min {min(r[key] for r in rows):.2f}, max {max(r[key] for r in rows):.2f})"
+        )
+    print(
+        f"  a chat that shows nothing before the first token leaves the user {medians['first token'] / medians['first visible']:.0f}x longer without a sign of work"
+    )
 
 
 def _answer_text(message) -> str:
@@ -105,7 +124,9 @@ def _answer_text(message) -> str:
     from selenium.webdriver.common.by import By
 
     texts = [m.text for m in message.find_elements(By.CSS_SELECTOR, "[data-testid='stMarkdownContainer']")]
-    return " ".join(t for t in texts if t and not t.startswith(("Searching the documents", "Found ", "Writing the answer")))
+    return " ".join(
+        t for t in texts if t and not t.startswith(("Searching the documents", "Found ", "Writing the answer"))
+    )
 
 
 if __name__ == "__main__":

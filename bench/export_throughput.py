@@ -99,7 +99,9 @@ def interaction(rng: random.Random, i: int) -> Interaction:
         )
         if rated
         else None,
-        judge=JudgeScore(score=round(rng.uniform(0, 5), 1), reason=text(rng, 120), judge_model="judge", raw=text(rng, 300))
+        judge=JudgeScore(
+            score=round(rng.uniform(0, 5), 1), reason=text(rng, 120), judge_model="judge", raw=text(rng, 300)
+        )
         if i % 2
         else None,
         review=Review(status="validated", reviewer="sme") if i % 11 == 0 else Review(),
@@ -152,7 +154,11 @@ def child(method: str, fmt: str, db: str, out: str) -> None:
         count = len(items)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"count": count, "seconds": seconds, "growth": peak - baseline, "peak": peak, "bytes": os.path.getsize(out)}))
+    print(
+        json.dumps(
+            {"count": count, "seconds": seconds, "growth": peak - baseline, "peak": peak, "bytes": os.path.getsize(out)}
+        )
+    )
 
 
 def measure(method: str, fmt: str, db: Path, work: Path) -> dict:

@@ -225,11 +225,15 @@ def main() -> None:
     fields = ("put_p50", "put_p99", "set_p50", "set_p99", "max", "writes_s")
     med = {k: {f: statistics.median(r[f] for r in rs) for f in fields} for k, rs in samples.items()}
     print()
-    print(f"## Feedback writes, DynamoDB (local moto) and SQLite, median of {args.runs} runs "
-          f"({time.perf_counter() - started:.0f} s)")
+    print(
+        f"## Feedback writes, DynamoDB (local moto) and SQLite, median of {args.runs} runs "
+        f"({time.perf_counter() - started:.0f} s)"
+    )
     print()
-    print("| store | writer threads | pairs per run | put p50 ms | put p99 ms | set_feedback p50 ms "
-          "| set_feedback p99 ms | slowest call ms | writes/s | errors |")
+    print(
+        "| store | writer threads | pairs per run | put p50 ms | put p99 ms | set_feedback p50 ms "
+        "| set_feedback p99 ms | slowest call ms | writes/s | errors |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for name, writers, pairs in configs:
         m = med[(name, writers)]
@@ -239,8 +243,10 @@ def main() -> None:
             f"| {m['set_p50']:.2f} | {m['set_p99']:.2f} | {m['max']:,.0f} | {m['writes_s']:,.0f} | {errors} |"
         )
     print()
-    print("| writer threads | DynamoDB / SQLite put p50 | put p99 | set_feedback p50 | set_feedback p99 "
-          "| SQLite / DynamoDB writes/s |")
+    print(
+        "| writer threads | DynamoDB / SQLite put p50 | put p99 | set_feedback p50 | set_feedback p99 "
+        "| SQLite / DynamoDB writes/s |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
     for writers in (1, CONCURRENT):
         d, s = med[("DynamoDB (moto)", writers)], med[("SQLite (WAL)", writers)]

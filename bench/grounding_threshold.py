@@ -65,7 +65,9 @@ def main() -> None:
     print(f"right evidence   p5/25/50/75/95: {pct(pos)}")
     print(f"other evidence   p5/25/50/75/95: {pct(neg)}")
     for t in (best_t, DEFAULT_THRESHOLD):
-        print(f"threshold {t:.2f}: supported kept {(pos >= t).mean():.0%}, copied-from-elsewhere rejected {(neg < t).mean():.0%}")
+        print(
+            f"threshold {t:.2f}: supported kept {(pos >= t).mean():.0%}, copied-from-elsewhere rejected {(neg < t).mean():.0%}"
+        )
 
 
 if __name__ == "__main__":

@@ -47,19 +47,62 @@ SAMPLES = ROOT / "samples" / "warehouse-standards"
 # -- deterministic engineering-like text ---------------------------------------------------------
 
 COMPONENTS = (
-    "sprinkler riser", "fire pump", "dock leveler", "overhead door", "roof drain", "expansion joint",
-    "slab on grade", "vapor retarder", "rack upright", "beam connector", "LED high-bay fixture",
-    "switchgear lineup", "panelboard", "transfer switch", "grounding electrode", "cable tray",
-    "makeup air unit", "exhaust fan", "unit heater", "backflow preventer", "hose valve",
-    "trench drain", "curb and gutter", "asphalt pavement", "concrete apron", "bollard",
-    "guard rail", "dock seal", "trailer restraint", "battery charger", "eyewash station",
-    "emergency light", "exit sign", "fire alarm panel", "smoke detector", "flow switch",
-    "tamper switch", "anchor bolt", "base plate", "joist girder", "metal deck", "insulated panel",
+    "sprinkler riser",
+    "fire pump",
+    "dock leveler",
+    "overhead door",
+    "roof drain",
+    "expansion joint",
+    "slab on grade",
+    "vapor retarder",
+    "rack upright",
+    "beam connector",
+    "LED high-bay fixture",
+    "switchgear lineup",
+    "panelboard",
+    "transfer switch",
+    "grounding electrode",
+    "cable tray",
+    "makeup air unit",
+    "exhaust fan",
+    "unit heater",
+    "backflow preventer",
+    "hose valve",
+    "trench drain",
+    "curb and gutter",
+    "asphalt pavement",
+    "concrete apron",
+    "bollard",
+    "guard rail",
+    "dock seal",
+    "trailer restraint",
+    "battery charger",
+    "eyewash station",
+    "emergency light",
+    "exit sign",
+    "fire alarm panel",
+    "smoke detector",
+    "flow switch",
+    "tamper switch",
+    "anchor bolt",
+    "base plate",
+    "joist girder",
+    "metal deck",
+    "insulated panel",
 )
 VERBS = (
-    "shall be installed", "shall be tested", "shall be inspected", "shall be anchored",
-    "shall be coordinated", "shall be submitted for review", "shall be protected", "shall be labeled",
-    "shall be sealed", "shall be grounded", "shall be supported", "shall be commissioned",
+    "shall be installed",
+    "shall be tested",
+    "shall be inspected",
+    "shall be anchored",
+    "shall be coordinated",
+    "shall be submitted for review",
+    "shall be protected",
+    "shall be labeled",
+    "shall be sealed",
+    "shall be grounded",
+    "shall be supported",
+    "shall be commissioned",
 )
 QUALIFIERS = (
     "in accordance with the manufacturer's written instructions",
@@ -76,18 +119,51 @@ QUALIFIERS = (
     "prior to the installation of finishes",
 )
 STANDARDS = (
-    "NFPA 13", "NFPA 20", "NFPA 72", "NFPA 70", "ASTM C33", "ASTM A615", "ASTM E1643", "ACI 301",
-    "ACI 302.1R", "ANSI MH16.1", "AISC 360", "ASCE 7-22", "IBC 2021", "UL 300", "IEEE 1584",
+    "NFPA 13",
+    "NFPA 20",
+    "NFPA 72",
+    "NFPA 70",
+    "ASTM C33",
+    "ASTM A615",
+    "ASTM E1643",
+    "ACI 301",
+    "ACI 302.1R",
+    "ANSI MH16.1",
+    "AISC 360",
+    "ASCE 7-22",
+    "IBC 2021",
+    "UL 300",
+    "IEEE 1584",
 )
 NOUNS = (
-    "contractor", "engineer of record", "owner", "authority having jurisdiction", "installer",
-    "testing agency", "commissioning agent", "manufacturer", "fabricator", "design team",
+    "contractor",
+    "engineer of record",
+    "owner",
+    "authority having jurisdiction",
+    "installer",
+    "testing agency",
+    "commissioning agent",
+    "manufacturer",
+    "fabricator",
+    "design team",
 )
 UNITS = ("psi", "ft", "in.", "lb", "kW", "A", "V", "gpm", "cfm", "degrees F", "percent")
 TITLES = (
-    "General Requirements", "Fire Suppression", "Dock Equipment", "Concrete Slabs", "Storage Racks",
-    "Electrical Distribution", "Lighting", "Site Civil", "Roofing", "Mechanical Ventilation",
-    "Plumbing", "Structural Steel", "Life Safety", "Pavement", "Commissioning",
+    "General Requirements",
+    "Fire Suppression",
+    "Dock Equipment",
+    "Concrete Slabs",
+    "Storage Racks",
+    "Electrical Distribution",
+    "Lighting",
+    "Site Civil",
+    "Roofing",
+    "Mechanical Ventilation",
+    "Plumbing",
+    "Structural Steel",
+    "Life Safety",
+    "Pavement",
+    "Commissioning",
 )
 
 
@@ -115,8 +191,10 @@ def sentence(rng: random.Random) -> str:
 
 
 def page_paragraphs(rng: random.Random, doc: int, page: int, target_chars: int) -> list[str]:
-    paragraphs = [f"{rng.randint(1, 33):02d} {rng.randint(1, 99):02d} {rng.randint(1, 99):02d}.{page} "
-                  f"{rng.choice(TITLES).upper()} - PART {page}"]
+    paragraphs = [
+        f"{rng.randint(1, 33):02d} {rng.randint(1, 99):02d} {rng.randint(1, 99):02d}.{page} "
+        f"{rng.choice(TITLES).upper()} - PART {page}"
+    ]
     size = len(paragraphs[0])
     while size < target_chars:
         para = " ".join(sentence(rng) for _ in range(rng.randint(3, 7)))
@@ -228,7 +306,9 @@ def main() -> None:
     ap.add_argument("--chars", type=int, default=2500, help="target characters per page (default 2500)")
     ap.add_argument("--runs", type=int, default=3, help="runs of each measurement (default 3)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--samples", action="store_true", help=f"also ingest {SAMPLES.relative_to(ROOT)} (as a second root)")
+    ap.add_argument(
+        "--samples", action="store_true", help=f"also ingest {SAMPLES.relative_to(ROOT)} (as a second root)"
+    )
     args = ap.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="ragbot-bench-ingest-"))
@@ -257,12 +337,18 @@ def main() -> None:
         n_chunks = len(texts)
         n_chars = sum(len(p.text) for _, _, pages in loaded for p in pages)
 
-        print(f"# ingest throughput  (python {platform.python_version()}, torch {torch.__version__}, "
-              f"{os.cpu_count()} cpus, torch threads {torch.get_num_threads()}, load avg {os.getloadavg()[0]:.2f})")
-        print(f"corpus: {len(files)} files, {n_pages} pages, {n_chars / n_pages:.0f} chars/page, {n_chunks} chunks, "
-              f"{size_mb:.1f} MB of PDF (generated in {gen_s:.1f} s); roots: {', '.join(r.name for r in roots)}")
-        print(f"model: {embedder.model_id}, batch {embedder.batch_size}, max_seq_length {embedder.model.max_seq_length}; "
-              f"runs: {args.runs}, interleaved pipeline / raw embed / parse / chunk / store")
+        print(
+            f"# ingest throughput  (python {platform.python_version()}, torch {torch.__version__}, "
+            f"{os.cpu_count()} cpus, torch threads {torch.get_num_threads()}, load avg {os.getloadavg()[0]:.2f})"
+        )
+        print(
+            f"corpus: {len(files)} files, {n_pages} pages, {n_chars / n_pages:.0f} chars/page, {n_chunks} chunks, "
+            f"{size_mb:.1f} MB of PDF (generated in {gen_s:.1f} s); roots: {', '.join(r.name for r in roots)}"
+        )
+        print(
+            f"model: {embedder.model_id}, batch {embedder.batch_size}, max_seq_length {embedder.model.max_seq_length}; "
+            f"runs: {args.runs}, interleaved pipeline / raw embed / parse / chunk / store"
+        )
         print()
 
         pipe_s, inner_s, embed_s, parse_runs, chunk_runs, store_runs = [], [], [], [parse_s], [chunk_s], []
@@ -275,8 +361,10 @@ def main() -> None:
             pipe_s.append(time.perf_counter() - t0)
             inner_s.append(timed_embedder.seconds)
             if report.chunks != n_chunks or report.pages != n_pages or report.failed:
-                print(f"warning: pipeline indexed {report.pages} pages / {report.chunks} chunks "
-                      f"(expected {n_pages} / {n_chunks}), failed={report.failed}")
+                print(
+                    f"warning: pipeline indexed {report.pages} pages / {report.chunks} chunks "
+                    f"(expected {n_pages} / {n_chunks}), failed={report.failed}"
+                )
             shutil.rmtree(index, ignore_errors=True)
 
             t0 = time.perf_counter()
@@ -290,9 +378,11 @@ def main() -> None:
                 chunk_runs.append(s)
             store_runs.append(time_store(chunked, vectors, work / f"store-{run}"))
             shutil.rmtree(work / f"store-{run}", ignore_errors=True)
-            print(f"run {run + 1}: pipeline {pipe_s[-1]:.1f} s (of which embed_documents {inner_s[-1]:.1f} s in "
-                  f"{timed_embedder.calls} calls), raw embed {embed_s[-1]:.1f} s, parse {parse_runs[-1]:.2f} s, "
-                  f"chunk {chunk_runs[-1]:.2f} s, store write+refresh {store_runs[-1]:.2f} s")
+            print(
+                f"run {run + 1}: pipeline {pipe_s[-1]:.1f} s (of which embed_documents {inner_s[-1]:.1f} s in "
+                f"{timed_embedder.calls} calls), raw embed {embed_s[-1]:.1f} s, parse {parse_runs[-1]:.2f} s, "
+                f"chunk {chunk_runs[-1]:.2f} s, store write+refresh {store_runs[-1]:.2f} s"
+            )
 
         p, e, inner = median(pipe_s), median(embed_s), median(inner_s)
         pa, ch, st = median(parse_runs), median(chunk_runs), median(store_runs)
@@ -304,23 +394,35 @@ def main() -> None:
         print()
         print("| measure | seconds | pages/s | chunks/s |")
         print("|---|---:|---:|---:|")
-        print(f"| full pipeline (Ingestor.ingest) | {p:.2f} [{min(pipe_s):.2f}] | {n_pages / p:.1f} [{n_pages / min(pipe_s):.1f}] "
-              f"| {pipe_cps:.1f} [{n_chunks / min(pipe_s):.1f}] |")
-        print(f"| raw embed_documents, same texts, one call | {e:.2f} [{min(embed_s):.2f}] | {n_pages / e:.1f} [{n_pages / min(embed_s):.1f}] "
-              f"| {raw_cps:.1f} [{n_chunks / min(embed_s):.1f}] |")
-        print(f"| embed_documents inside the pipeline | {inner:.2f} [{min(inner_s):.2f}] | - | {n_chunks / inner:.1f} |")
+        print(
+            f"| full pipeline (Ingestor.ingest) | {p:.2f} [{min(pipe_s):.2f}] | {n_pages / p:.1f} [{n_pages / min(pipe_s):.1f}] "
+            f"| {pipe_cps:.1f} [{n_chunks / min(pipe_s):.1f}] |"
+        )
+        print(
+            f"| raw embed_documents, same texts, one call | {e:.2f} [{min(embed_s):.2f}] | {n_pages / e:.1f} [{n_pages / min(embed_s):.1f}] "
+            f"| {raw_cps:.1f} [{n_chunks / min(embed_s):.1f}] |"
+        )
+        print(
+            f"| embed_documents inside the pipeline | {inner:.2f} [{min(inner_s):.2f}] | - | {n_chunks / inner:.1f} |"
+        )
         print(f"| pipeline minus its embed_documents | {median(rest):.2f} [{min(rest):.2f}] | - | - |")
         print(f"| parse alone (load_file, pypdfium2) | {pa:.2f} | {n_pages / pa:.0f} | - |")
         print(f"| chunk alone (hash + PageChunker) | {ch:.3f} | {n_pages / ch:.0f} | {n_chunks / ch:.0f} |")
         print(f"| store alone (write_document x {len(files)} + refresh) | {st:.2f} | - | {n_chunks / st:.0f} |")
         print()
-        print(f"overhead = 1 - pipeline_chunks_per_s / raw_embed_chunks_per_s: medians {1 - pipe_cps / raw_cps:.1%}; "
-              f"per run {', '.join(f'{o:.1%}' for o in overheads)} (median {median(overheads):.1%}); "
-              f"best-of {1 - min(embed_s) / min(pipe_s):.1%}")
-        print(f"pipeline time outside embed_documents: {median(rest):.2f} s median "
-              f"({median(rest) / p:.1%} of the pipeline) vs parse + chunk + store measured alone {pa + ch + st:.2f} s")
-        print(f"embed_documents inside the pipeline vs one raw call: {inner / e:.2f}x "
-              f"(the pipeline calls it whenever >= {Ingestor.embed_batch} chunks are pending after a file)")
+        print(
+            f"overhead = 1 - pipeline_chunks_per_s / raw_embed_chunks_per_s: medians {1 - pipe_cps / raw_cps:.1%}; "
+            f"per run {', '.join(f'{o:.1%}' for o in overheads)} (median {median(overheads):.1%}); "
+            f"best-of {1 - min(embed_s) / min(pipe_s):.1%}"
+        )
+        print(
+            f"pipeline time outside embed_documents: {median(rest):.2f} s median "
+            f"({median(rest) / p:.1%} of the pipeline) vs parse + chunk + store measured alone {pa + ch + st:.2f} s"
+        )
+        print(
+            f"embed_documents inside the pipeline vs one raw call: {inner / e:.2f}x "
+            f"(the pipeline calls it whenever >= {Ingestor.embed_batch} chunks are pending after a file)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -63,7 +63,10 @@ def main() -> None:
         for mode in args.modes.split(","):
             out = subprocess.run(
                 [*ragbot, "search", "--queries", args.questions, "--json", "--k", str(args.k), "--mode", mode],
-                env=env, check=True, capture_output=True, text=True,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
             ).stdout
             results = [json.loads(line) for line in out.splitlines()]
             for group, m in score(questions, results, args.k).items():

@@ -95,7 +95,9 @@ def main() -> None:
         print(f"{corpus}: n={len(items)} hit@5/MRR vector {v:.3f}/{v_mrr:.3f} keyword {k:.3f}/{k_mrr:.3f}")
 
     results = []
-    grid = itertools.product([0.3, 0.4, 0.5, 0.6, 0.7], [0.0, 0.15, 0.3], [0.0, 0.3, 0.6], [0.1, 0.15, 0.2], [0.8, 0.85, 0.9])
+    grid = itertools.product(
+        [0.3, 0.4, 0.5, 0.6, 0.7], [0.0, 0.15, 0.3], [0.0, 0.3, 0.6], [0.1, 0.15, 0.2], [0.8, 0.85, 0.9]
+    )
     for base, ident, peak, floor, ceiling in grid:
         weights = FusionWeights(base=base, identifier=ident, peak=peak, floor=floor, ceiling=ceiling)
         scores, mrr = {}, {}
@@ -112,7 +114,9 @@ def main() -> None:
         results.append((margin, sum(scores.values()) / len(scores), sum(mrr.values()) / len(mrr), weights, scores, mrr))
     results.sort(key=lambda r: (-r[0], -r[1], -r[2]))
     shipped = FusionWeights()
-    for margin, mean, mean_mrr, weights, scores, mrr in results[:6] + [r for r in results if r[3] == shipped] + results[-3:]:
+    for margin, mean, mean_mrr, weights, scores, mrr in (
+        results[:6] + [r for r in results if r[3] == shipped] + results[-3:]
+    ):
         mark = " (shipped)" if weights == shipped else ""
         print(
             f"margin {margin:+.3f} hit@5 {mean:.3f} MRR {mean_mrr:.3f} {weights}{mark} "

@@ -24,7 +24,9 @@ class AuditEvent(BaseModel):
     actor: str = Field(min_length=1, max_length=320)
     role: str
     action: str = Field(min_length=1, max_length=64)
-    target: str | None = Field(default=None, max_length=2000, description="What it acted on: a folder, a file, a record id.")
+    target: str | None = Field(
+        default=None, max_length=2000, description="What it acted on: a folder, a file, a record id."
+    )
     detail: dict[str, Any] = Field(default_factory=dict)
 
 

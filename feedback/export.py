@@ -45,7 +45,13 @@ log = logging.getLogger(__name__)
 
 Format = Literal["csv", "jsonl", "parquet"]
 FORMATS: tuple[str, ...] = get_args(Format)
-SUFFIXES: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
+SUFFIXES: dict[str, Format] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
 
 PAGE_SIZE = 500
 """Records read from the store per ``list`` call, and written per step."""
@@ -576,7 +582,10 @@ def _read_jsonl(path: Path) -> Iterator[tuple[str, Interaction | ValidationError
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as e:
-                yield f"line {number}", f"not UTF-8 text (byte 0x{raw[e.start]:02x} at column {e.start + 1}); exports are UTF-8"
+                yield (
+                    f"line {number}",
+                    f"not UTF-8 text (byte 0x{raw[e.start]:02x} at column {e.start + 1}); exports are UTF-8",
+                )
                 continue
             if not line.strip():
                 continue
@@ -594,7 +603,9 @@ def _read_parquet(path: Path) -> Iterator[tuple[str, Interaction | ValidationErr
         parquet = pq.ParquetFile(path)
         missing = {"id", "question"} - set(parquet.schema_arrow.names)
         if missing:
-            raise InvalidExportFile(f"{path} is a Parquet file but not a ragbot export (no {', '.join(sorted(missing))} column)")
+            raise InvalidExportFile(
+                f"{path} is a Parquet file but not a ragbot export (no {', '.join(sorted(missing))} column)"
+            )
         row = 0
         for batch in parquet.iter_batches(batch_size=PAGE_SIZE):
             for values in batch.to_pylist():

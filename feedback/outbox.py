@@ -385,7 +385,9 @@ class OutboxFeedbackStore(AttachmentSetters):
             try:
                 self.outbox.append(entry)
             except OSError as e:  # the last line of defence failed too: say so, never pretend
-                raise FeedbackError(f"The store is unreachable and the local outbox cannot be written ({e}); the change was not saved.") from e
+                raise FeedbackError(
+                    f"The store is unreachable and the local outbox cannot be written ({e}); the change was not saved."
+                ) from e
         self._local.queued = True
         log.debug("%s of %s kept in the outbox", entry["op"], entry["id"])
         return _QUEUED

@@ -137,7 +137,10 @@ def feedback_stats(
     for i in iter_interactions(store, filters, page_size=page_size, unreadable=unreadable):
         total += 1
         created = _utc(i.created_at)
-        buckets_of_i = (days.setdefault(created.date(), _Day()), hours.setdefault(created.replace(minute=0, second=0, microsecond=0), _Day()))
+        buckets_of_i = (
+            days.setdefault(created.date(), _Day()),
+            hours.setdefault(created.replace(minute=0, second=0, microsecond=0), _Day()),
+        )
         fb = i.feedback
         for bucket in buckets_of_i:
             bucket.count += 1
@@ -179,7 +182,9 @@ def feedback_stats(
             )
             for d, s in sorted(days.items())
         ],
-        trend=_trend(hours, timedelta(hours=1)) if hourly else _trend({_midnight(d): s for d, s in days.items()}, timedelta(days=1)),
+        trend=_trend(hours, timedelta(hours=1))
+        if hourly
+        else _trend({_midnight(d): s for d, s in days.items()}, timedelta(days=1)),
         trend_unit="hour" if hourly else "day",
         negative_sources=[
             SourceCount(source=source, count=count)
@@ -207,7 +212,14 @@ def _trend(buckets: dict[datetime, _Day], step: timedelta) -> list[TrendPoint]:
     points, start, last = [], min(buckets), max(buckets)
     while start <= last:
         b = buckets.get(start) or _Day()
-        points.append(TrendPoint(start=start, count=b.count, rated=b.rated, negative=b.negative, negative_share=b.negative / b.rated if b.rated else None))
+        points.append(
+            TrendPoint(
+                start=start,
+                count=b.count,
+                rated=b.rated,
+                negative=b.negative,
+                negative_share=b.negative / b.rated if b.rated else None,
+            )
+        )
         start += step
     return points
-

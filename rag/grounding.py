@@ -100,7 +100,9 @@ def check(
         if explicit:
             mask = np.isin(numbers, explicit)
             j = int(np.argmax(np.where(mask, sims[i], -np.inf)))
-            out.append(SentenceSupport(text=sentence, citation=explicit[0], similarity=float(sims[i, j]), explicit=True))
+            out.append(
+                SentenceSupport(text=sentence, citation=explicit[0], similarity=float(sims[i, j]), explicit=True)
+            )
         else:
             j = int(np.argmax(sims[i]))
             cited = int(numbers[j]) if sims[i, j] >= threshold else None

@@ -149,7 +149,9 @@ class Answer(BaseModel):
     prompt_version: str
     latency_ms: int
     retrieval_ms: int = 0
-    context: str = Field(default="", description="The passages exactly as the model read them (trimmed); empty when it was not asked.")
+    context: str = Field(
+        default="", description="The passages exactly as the model read them (trimmed); empty when it was not asked."
+    )
     grounding: Grounding | None = Field(default=None, description="The answer checked against its passages.")
 
     @property

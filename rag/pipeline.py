@@ -19,7 +19,14 @@ from rag.retrieval import MAX_QUESTION_CHARS, Retriever, one_per_page, validate_
 
 def to_citations(results: Sequence[ScoredChunk]) -> list[Citation]:
     return [
-        Citation(n=i, source=r.chunk.source, page=r.chunk.page, chunk_id=r.chunk.id, score=round(r.score, 6), text=r.chunk.text)
+        Citation(
+            n=i,
+            source=r.chunk.source,
+            page=r.chunk.page,
+            chunk_id=r.chunk.id,
+            score=round(r.score, 6),
+            text=r.chunk.text,
+        )
         for i, r in enumerate(results, start=1)
     ]
 
@@ -81,7 +88,9 @@ class AnswerPipeline:
                 return event.answer
         raise AssertionError("stream ended without an answer")
 
-    def stream(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None) -> Iterator[StreamEvent]:
+    def stream(
+        self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
+    ) -> Iterator[StreamEvent]:
         """Answer a question as events: the citations, the answer's tokens, the final Answer."""
         started = time.perf_counter()
         question = validate_question(question)

@@ -70,21 +70,31 @@ RULE = colors.HexColor("#7b8794")
 HEAD_FILL = colors.HexColor("#d9e2ec")
 
 STYLES = {
-    "title": ParagraphStyle("title", fontName="Helvetica-Bold", fontSize=20, leading=25,
-                            textColor=INK, spaceBefore=18, spaceAfter=8),
-    "subtitle": ParagraphStyle("subtitle", fontName="Helvetica", fontSize=12, leading=16,
-                               textColor=INK, spaceAfter=4),
-    "h1": ParagraphStyle("h1", fontName="Helvetica-Bold", fontSize=12.5, leading=16,
-                         textColor=INK, spaceBefore=12, spaceAfter=5),
-    "h2": ParagraphStyle("h2", fontName="Helvetica-Bold", fontSize=10.5, leading=13,
-                         textColor=INK, spaceBefore=8, spaceAfter=4),
-    "p": ParagraphStyle("p", fontName="Helvetica", fontSize=9.5, leading=13, textColor=INK,
-                        alignment=TA_LEFT, spaceAfter=6),
-    "bullet": ParagraphStyle("bullet", fontName="Helvetica", fontSize=9.5, leading=13,
-                             textColor=INK, leftIndent=14, bulletIndent=4, spaceAfter=2),
+    "title": ParagraphStyle(
+        "title", fontName="Helvetica-Bold", fontSize=20, leading=25, textColor=INK, spaceBefore=18, spaceAfter=8
+    ),
+    "subtitle": ParagraphStyle("subtitle", fontName="Helvetica", fontSize=12, leading=16, textColor=INK, spaceAfter=4),
+    "h1": ParagraphStyle(
+        "h1", fontName="Helvetica-Bold", fontSize=12.5, leading=16, textColor=INK, spaceBefore=12, spaceAfter=5
+    ),
+    "h2": ParagraphStyle(
+        "h2", fontName="Helvetica-Bold", fontSize=10.5, leading=13, textColor=INK, spaceBefore=8, spaceAfter=4
+    ),
+    "p": ParagraphStyle(
+        "p", fontName="Helvetica", fontSize=9.5, leading=13, textColor=INK, alignment=TA_LEFT, spaceAfter=6
+    ),
+    "bullet": ParagraphStyle(
+        "bullet",
+        fontName="Helvetica",
+        fontSize=9.5,
+        leading=13,
+        textColor=INK,
+        leftIndent=14,
+        bulletIndent=4,
+        spaceAfter=2,
+    ),
     "cell": ParagraphStyle("cell", fontName="Helvetica", fontSize=8.5, leading=10.5, textColor=INK),
-    "cell_head": ParagraphStyle("cell_head", fontName="Helvetica-Bold", fontSize=8.5,
-                                leading=10.5, textColor=INK),
+    "cell_head": ParagraphStyle("cell_head", fontName="Helvetica-Bold", fontSize=8.5, leading=10.5, textColor=INK),
 }
 
 
@@ -92,23 +102,27 @@ STYLES = {
 # PDF
 # ---------------------------------------------------------------------------
 
+
 def _pdf_table(spec):
     header = [Paragraph(escape(c), STYLES["cell_head"]) for c in spec["header"]]
     rows = [[Paragraph(escape(c), STYLES["cell"]) for c in row] for row in spec["rows"]]
     widths = spec["widths"]
     if widths is None:
         widths = [1.0 / len(spec["header"])] * len(spec["header"])
-    t = Table([header] + rows, colWidths=[w * TEXT_W for w in widths], repeatRows=1,
-              hAlign="LEFT")
-    t.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
-        ("GRID", (0, 0), (-1, -1), 0.5, RULE),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    t = Table([header] + rows, colWidths=[w * TEXT_W for w in widths], repeatRows=1, hAlign="LEFT")
+    t.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
+                ("GRID", (0, 0), (-1, -1), 0.5, RULE),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     return t
 
 
@@ -146,13 +160,29 @@ def build_pdf(doc, out_path):
 
     buf = io.BytesIO()
     template = BaseDocTemplate(
-        buf, pagesize=A4,
-        leftMargin=MARGIN_L, rightMargin=MARGIN_R, topMargin=MARGIN_T, bottomMargin=MARGIN_B,
-        title=doc["title"], author=AUTHOR, subject=doc.get("subject", ""), creator=CREATOR,
+        buf,
+        pagesize=A4,
+        leftMargin=MARGIN_L,
+        rightMargin=MARGIN_R,
+        topMargin=MARGIN_T,
+        bottomMargin=MARGIN_B,
+        title=doc["title"],
+        author=AUTHOR,
+        subject=doc.get("subject", ""),
+        creator=CREATOR,
         invariant=1,
     )
-    frame = Frame(MARGIN_L, MARGIN_B, TEXT_W, PAGE_H - MARGIN_T - MARGIN_B, id="body",
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    frame = Frame(
+        MARGIN_L,
+        MARGIN_B,
+        TEXT_W,
+        PAGE_H - MARGIN_T - MARGIN_B,
+        id="body",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
     template.addPageTemplates([PageTemplate(id="page", frames=[frame], onPage=decorate)])
 
     story = []
@@ -166,7 +196,8 @@ def build_pdf(doc, out_path):
     if len(seen_pages) != n_pages:
         raise SystemExit(
             f"{doc['path']}: content defines {n_pages} pages but the PDF has {len(seen_pages)}; "
-            "a page overflowed - shorten it so facts stay on their stated page")
+            "a page overflowed - shorten it so facts stay on their stated page"
+        )
     _write_bytes(out_path, buf.getvalue())
     return n_pages
 
@@ -174,6 +205,7 @@ def build_pdf(doc, out_path):
 # ---------------------------------------------------------------------------
 # DOCX
 # ---------------------------------------------------------------------------
+
 
 def _normalize_zip(data):
     """Rewrite a zip with fixed timestamps so the file is byte-stable."""
@@ -237,6 +269,7 @@ def build_docx(spec, out_path):
 # HTML, Markdown, text
 # ---------------------------------------------------------------------------
 
+
 def build_html(spec, out_path):
     e = html.escape
     lines = [
@@ -257,8 +290,13 @@ def build_html(spec, out_path):
         f"<h1>{e(spec['title'])}</h1>",
     ]
     lines += [f"<p>{e(par)}</p>" for par in spec["intro"]]
-    lines += ["<table>", "<thead>", "<tr>" + "".join(f"<th>{e(h)}</th>" for h in spec["header"]) + "</tr>",
-              "</thead>", "<tbody>"]
+    lines += [
+        "<table>",
+        "<thead>",
+        "<tr>" + "".join(f"<th>{e(h)}</th>" for h in spec["header"]) + "</tr>",
+        "</thead>",
+        "<tbody>",
+    ]
     for row in spec["rows"]:
         lines.append("<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>")
     lines += ["</tbody>", "</table>"]
@@ -277,6 +315,7 @@ def _write_text(path, text):
 
 
 # ---------------------------------------------------------------------------
+
 
 def build(out_dir):
     out_dir = Path(out_dir)
@@ -315,8 +354,9 @@ def build(out_dir):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="output directory")
-    ap.add_argument("--check", action="store_true",
-                    help="after building, verify samples/questions.jsonl against the output")
+    ap.add_argument(
+        "--check", action="store_true", help="after building, verify samples/questions.jsonl against the output"
+    )
     args = ap.parse_args(argv)
     build(args.out)
     if args.check:

@@ -34,11 +34,24 @@ HERE = Path(__file__).resolve().parent
 PDF_LIMIT = 200 * 1024
 CORPUS_LIMIT = 1024 * 1024
 
-_FOLD = str.maketrans({
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
-    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-    "\u00a0": " ", "\u00ad": "", "\ufffe": "", "\x02": "",
-})
+_FOLD = str.maketrans(
+    {
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u00a0": " ",
+        "\u00ad": "",
+        "\ufffe": "",
+        "\x02": "",
+    }
+)
 
 
 def norm(text):
@@ -185,24 +198,20 @@ def main(argv=None):
             continue
         idx = (page or 1) - 1
 
-        hits = [(rel, i + 1) for rel, texts in normed.items()
-                for i, text in enumerate(texts) if ev in text]
+        hits = [(rel, i + 1) for rel, texts in normed.items() for i, text in enumerate(texts) if ev in text]
         if ev not in pages[idx]:
             found = ", ".join(f"{r} p{p}" for r, p in hits) or "nowhere"
-            errors.append(f"{where}: evidence {q['evidence']!r} not on {src} page {page} "
-                          f"(found: {found})")
+            errors.append(f"{where}: evidence {q['evidence']!r} not on {src} page {page} (found: {found})")
         elif len(hits) != 1:
             others = ", ".join(f"{r} p{p}" for r, p in hits[:5])
             more = f" and {len(hits) - 5} more" if len(hits) > 5 else ""
-            errors.append(f"{where}: evidence {q['evidence']!r} is on {len(hits)} pages: "
-                          f"{others}{more}")
+            errors.append(f"{where}: evidence {q['evidence']!r} is on {len(hits)} pages: {others}{more}")
         if q.get("kind") == "paraphrase" and ev in norm(q["query"]):
             errors.append(f"{where}: paraphrase question quotes its evidence verbatim")
         if args.verbose:
             print(f"  ok? {where}  {src} p{page}: {q['query']}")
 
-    print(f"Questions: {len(questions)} "
-          f"({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))})")
+    print(f"Questions: {len(questions)} ({', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))})")
     if errors:
         print(f"FAILED: {len(errors)} problem(s)")
         for e in errors:

@@ -15,63 +15,98 @@ MAINTENANCE_CONTRACT = {
         ("title", "Maintenance Contract Scope"),
         ("p", "Northgate Distribution Centre, Plot 7. Contract reference MC-NGD-2025-01, version 1.2."),
         ("h1", "1 Purpose"),
-        ("p", "This document defines the scope of the hard facilities management (FM) maintenance "
-              "contract for the Northgate Distribution Centre. It describes the services, the response "
-              "times and the performance measures that the maintenance contractor shall meet. It forms "
-              "Schedule 2 of the contract."),
+        (
+            "p",
+            "This document defines the scope of the hard facilities management (FM) maintenance "
+            "contract for the Northgate Distribution Centre. It describes the services, the response "
+            "times and the performance measures that the maintenance contractor shall meet. It forms "
+            "Schedule 2 of the contract.",
+        ),
         ("h1", "2 Contract term"),
-        ("p", "The contract has an initial term of five years from the date of practical completion, "
-              "with an option for the client to extend it by up to two further periods of two years "
-              "each."),
+        (
+            "p",
+            "The contract has an initial term of five years from the date of practical completion, "
+            "with an option for the client to extend it by up to two further periods of two years "
+            "each.",
+        ),
         ("h1", "3 Services in scope"),
-        ("bullets", [
-            "Planned preventive maintenance (PPM) of the building fabric and building services.",
-            "Reactive maintenance, including a 24-hour helpdesk for fault reporting.",
-            "Statutory and insurance inspections, with certificates uploaded to the client's portal.",
-            "Loading dock equipment: dock doors, dock levellers, vehicle restraints and shelters.",
-            "Routine testing of the sprinkler installation to the schedule in FP-300.",
-            "An annual lifecycle report recommending replacements for the following five years.",
-        ]),
+        (
+            "bullets",
+            [
+                "Planned preventive maintenance (PPM) of the building fabric and building services.",
+                "Reactive maintenance, including a 24-hour helpdesk for fault reporting.",
+                "Statutory and insurance inspections, with certificates uploaded to the client's portal.",
+                "Loading dock equipment: dock doors, dock levellers, vehicle restraints and shelters.",
+                "Routine testing of the sprinkler installation to the schedule in FP-300.",
+                "An annual lifecycle report recommending replacements for the following five years.",
+            ],
+        ),
         ("h1", "4 Exclusions"),
-        ("bullets", [
-            "Racking inspection and repair, which remain with the racking supplier.",
-            "Materials handling equipment and battery chargers, which are leased separately.",
-            "IT, telephony and security systems.",
-            "Cleaning, waste and grounds maintenance (covered by the soft FM contract).",
-        ]),
+        (
+            "bullets",
+            [
+                "Racking inspection and repair, which remain with the racking supplier.",
+                "Materials handling equipment and battery chargers, which are leased separately.",
+                "IT, telephony and security systems.",
+                "Cleaning, waste and grounds maintenance (covered by the soft FM contract).",
+            ],
+        ),
         ("h1", "5 Response times"),
-        ("p", "Emergency (P1) calls shall be attended within 2 hours of being logged, 24 hours a day, "
-              "every day of the year. Response times are measured from the time the helpdesk logs the "
-              "call to the time the engineer arrives on site."),
-        ("table", {
-            "header": ["Priority", "Examples", "Attend", "Make safe or complete"],
-            "rows": [
-                ["P1 Emergency", "Dock door stuck open out of hours; loss of power; sprinkler impairment", "2 hours", "4 hours (make safe)"],
-                ["P2 Urgent", "Dock leveller out of service; failed lighting in an aisle", "4 hours", "24 hours"],
-                ["P3 Routine", "Damaged ceiling tile; dripping tap", "3 working days", "10 working days"],
-                ["P4 Planned", "Redecoration; minor improvements", "By agreement", "By agreement"],
-            ],
-        }),
+        (
+            "p",
+            "Emergency (P1) calls shall be attended within 2 hours of being logged, 24 hours a day, "
+            "every day of the year. Response times are measured from the time the helpdesk logs the "
+            "call to the time the engineer arrives on site.",
+        ),
+        (
+            "table",
+            {
+                "header": ["Priority", "Examples", "Attend", "Make safe or complete"],
+                "rows": [
+                    [
+                        "P1 Emergency",
+                        "Dock door stuck open out of hours; loss of power; sprinkler impairment",
+                        "2 hours",
+                        "4 hours (make safe)",
+                    ],
+                    ["P2 Urgent", "Dock leveller out of service; failed lighting in an aisle", "4 hours", "24 hours"],
+                    ["P3 Routine", "Damaged ceiling tile; dripping tap", "3 working days", "10 working days"],
+                    ["P4 Planned", "Redecoration; minor improvements", "By agreement", "By agreement"],
+                ],
+            },
+        ),
         ("h1", "6 Planned maintenance frequencies"),
-        ("table", {
-            "header": ["Asset", "PPM frequency"],
-            "rows": [
-                ["Dock doors, dock levellers and vehicle restraints", "Every 3 months"],
-                ["Emergency lighting", "Monthly function test; annual full-duration test"],
-                ["Office HVAC plant", "Quarterly"],
-                ["LV switchgear and distribution boards", "Annual inspection and thermographic survey"],
-                ["Roofs, gutters and siphonic outlets", "Twice a year, in spring and autumn"],
-                ["Sprinkler installation", "As FP-300, section 8"],
-            ],
-        }),
+        (
+            "table",
+            {
+                "header": ["Asset", "PPM frequency"],
+                "rows": [
+                    ["Dock doors, dock levellers and vehicle restraints", "Every 3 months"],
+                    ["Emergency lighting", "Monthly function test; annual full-duration test"],
+                    ["Office HVAC plant", "Quarterly"],
+                    ["LV switchgear and distribution boards", "Annual inspection and thermographic survey"],
+                    ["Roofs, gutters and siphonic outlets", "Twice a year, in spring and autumn"],
+                    ["Sprinkler installation", "As FP-300, section 8"],
+                ],
+            },
+        ),
         ("h1", "7 Performance and service credits"),
-        ("p", "The contractor shall complete at least 98% of scheduled PPM tasks in each month, and the "
-              "helpdesk shall answer 90% of calls within 20 seconds."),
-        ("p", "Each failed key performance indicator incurs a service credit of 2% of the monthly fee. "
-              "Service credits in any month are capped at 10% of the monthly fee."),
+        (
+            "p",
+            "The contractor shall complete at least 98% of scheduled PPM tasks in each month, and the "
+            "helpdesk shall answer 90% of calls within 20 seconds.",
+        ),
+        (
+            "p",
+            "Each failed key performance indicator incurs a service credit of 2% of the monthly fee. "
+            "Service credits in any month are capped at 10% of the monthly fee.",
+        ),
         ("h1", "8 Reporting"),
-        ("p", "The contractor shall issue a monthly report by the tenth working day of the following "
-              "month, covering PPM completion, reactive calls, KPI results and open defects."),
+        (
+            "p",
+            "The contractor shall issue a monthly report by the tenth working day of the following "
+            "month, covering PPM completion, reactive calls, KPI results and open defects.",
+        ),
     ],
 }
 
@@ -92,20 +127,74 @@ COMMISSIONING_CHECKLIST = {
     ],
     "header": ["ID", "System", "Test", "Acceptance criterion", "Witness"],
     "rows": [
-        ["CX-01", "HV intake", "Energisation and phase rotation check", "Correct phase rotation at the main switchboard", "Network operator"],
-        ["CX-02", "LV switchgear", "Protection settings verified against the discrimination study", "All settings match the study", "CR"],
-        ["CX-03", "Lighting controls", "DALI addressing and aisle presence detection", "Every luminaire responds to its own aisle detector", "CR"],
-        ["CX-04", "Emergency lighting", "Full-duration discharge test", "Every luminaire still lit at the end of its rated duration", "CR"],
-        ["CX-05", "Dock doors", "Door and vehicle restraint interlock, tested at every dock", "Door will not open with the restraint disengaged", "CR"],
-        ["CX-06", "Dock levellers", "Operation under load with a loaded pallet truck", "Smooth travel over the full range, no hydraulic leaks", "-"],
-        ["CX-07", "Fire alarm", "Cause and effect test", "Every input produces the actions in the cause and effect matrix", "CR and insurer"],
-        ["CX-08", "Sprinklers", "Flow switch test on each valve set", "Alarm received at the alarm receiving centre", "Insurer"],
+        [
+            "CX-01",
+            "HV intake",
+            "Energisation and phase rotation check",
+            "Correct phase rotation at the main switchboard",
+            "Network operator",
+        ],
+        [
+            "CX-02",
+            "LV switchgear",
+            "Protection settings verified against the discrimination study",
+            "All settings match the study",
+            "CR",
+        ],
+        [
+            "CX-03",
+            "Lighting controls",
+            "DALI addressing and aisle presence detection",
+            "Every luminaire responds to its own aisle detector",
+            "CR",
+        ],
+        [
+            "CX-04",
+            "Emergency lighting",
+            "Full-duration discharge test",
+            "Every luminaire still lit at the end of its rated duration",
+            "CR",
+        ],
+        [
+            "CX-05",
+            "Dock doors",
+            "Door and vehicle restraint interlock, tested at every dock",
+            "Door will not open with the restraint disengaged",
+            "CR",
+        ],
+        [
+            "CX-06",
+            "Dock levellers",
+            "Operation under load with a loaded pallet truck",
+            "Smooth travel over the full range, no hydraulic leaks",
+            "-",
+        ],
+        [
+            "CX-07",
+            "Fire alarm",
+            "Cause and effect test",
+            "Every input produces the actions in the cause and effect matrix",
+            "CR and insurer",
+        ],
+        [
+            "CX-08",
+            "Sprinklers",
+            "Flow switch test on each valve set",
+            "Alarm received at the alarm receiving centre",
+            "Insurer",
+        ],
         ["CX-09", "Drainage", "Vortex flow control check", "Discharge does not exceed the consented rate", "-"],
         ["CX-10", "HVAC", "Air flow balancing", "All terminals within 10% of design air flow", "CR"],
         ["CX-11", "Building management system", "Point-to-point check", "100% of points verified end to end", "-"],
         ["CX-12", "Access control", "Fail-safe release on fire alarm", "All escape-route doors release", "CR"],
         ["CX-13", "Building envelope", "Whole-building air pressure test", "Result within the design criterion", "CR"],
-        ["CX-14", "Heating", "Seasonal commissioning", "Heating re-tested and tuned during the first winter after handover", "CR"],
+        [
+            "CX-14",
+            "Heating",
+            "Seasonal commissioning",
+            "Heating re-tested and tuned during the first winter after handover",
+            "CR",
+        ],
         ["CX-15", "Metering", "Sub-meter verification", "Each reading within 2% of a calibrated portable meter", "-"],
     ],
     "outro": [

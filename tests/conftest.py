@@ -77,7 +77,11 @@ def shared_models(request):
         if s.embedding_backend == "local" and s.embedding_model == "all-MiniLM-L6-v2":
             backends.embedder = request.getfixturevalue("embedder")
         uses_local_model = "local_model_dir" in request.fixturenames  # else converting it would cost ~20 s
-        if uses_local_model and s.generator == "local" and s.local_model == str(request.getfixturevalue("local_model_dir")):
+        if (
+            uses_local_model
+            and s.generator == "local"
+            and s.local_model == str(request.getfixturevalue("local_model_dir"))
+        ):
             backends.generator = request.getfixturevalue("local_generator")
         return backends
 

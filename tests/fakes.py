@@ -13,7 +13,12 @@ class FakeGenerator:
     supports_streaming = True
     supports_batch = False
 
-    def __init__(self, replies: Sequence[str] = (), default: str = "The answer is in the passages [1].", model_id: str = "fake-model"):
+    def __init__(
+        self,
+        replies: Sequence[str] = (),
+        default: str = "The answer is in the passages [1].",
+        model_id: str = "fake-model",
+    ):
         self.replies = list(replies)
         self.default = default
         self.model_id = model_id

@@ -57,7 +57,10 @@ with corpus_tab:
             bar = st.progress(0.0, text="Reading files…")
 
             def progress(p):
-                bar.progress(p.files_done / max(p.files_total, 1), text=f"{p.files_done}/{p.files_total} files · {p.pages_done} pages · {p.current}")
+                bar.progress(
+                    p.files_done / max(p.files_total, 1),
+                    text=f"{p.files_done}/{p.files_total} files · {p.pages_done} pages · {p.current}",
+                )
 
             try:
                 report = services.corpus.ingest([path], prune=prune, progress=progress)
@@ -109,8 +112,16 @@ with feedback_tab:
     cols = st.columns(4)
     cols[0].metric("Answers", stats.total)
     cols[1].metric("Rated", stats.rated, help=f"{stats.with_correction} with a better answer")
-    cols[2].metric("Negative (1–2)", "–" if stats.negative_share is None else f"{stats.negative_share:.0%}", help=f"{stats.negative} of {stats.rated} rated answers")
-    cols[3].metric("Mean rating", "–" if stats.mean_rating is None else f"{stats.mean_rating:.2f}", help="1 = Strongly disagree … 5 = Strongly agree with “This answer is correct and useful”")
+    cols[2].metric(
+        "Negative (1–2)",
+        "–" if stats.negative_share is None else f"{stats.negative_share:.0%}",
+        help=f"{stats.negative} of {stats.rated} rated answers",
+    )
+    cols[3].metric(
+        "Mean rating",
+        "–" if stats.mean_rating is None else f"{stats.mean_rating:.2f}",
+        help="1 = Strongly disagree … 5 = Strongly agree with “This answer is correct and useful”",
+    )
     if stats.total:
         left, right = st.columns(2)
         with left:
@@ -166,7 +177,9 @@ with feedback_tab:
             r = recent[min(rows[0], len(recent) - 1)]
             with st.container(border=True):
                 st.markdown(f"**{neutralize_links(r.question)}**")
-                st.caption(f"{r.user} · {r.created_at:%Y-%m-%d %H:%M} UTC · {r.model_id} · rated {r.feedback.rating} ({r.feedback.label})")
+                st.caption(
+                    f"{r.user} · {r.created_at:%Y-%m-%d %H:%M} UTC · {r.model_id} · rated {r.feedback.rating} ({r.feedback.label})"
+                )
                 st.markdown("Answer")
                 st.markdown(neutralize_links(r.answer))
                 if r.feedback.correction:
@@ -233,7 +246,10 @@ with feedback_tab:
             "Answers given since then are not in it; prepare again to include them."
         )
         st.download_button(
-            f"Download {prepared['name']} ({prepared['count']} answers)", data=prepared["data"], file_name=prepared["name"], key="admin_download"
+            f"Download {prepared['name']} ({prepared['count']} answers)",
+            data=prepared["data"],
+            file_name=prepared["name"],
+            key="admin_download",
         )
     elif prepared:
         st.info("The filters or the format changed since the last export was prepared: prepare it again to download.")
@@ -268,4 +284,9 @@ with audit_tab:
             st.session_state.admin_audit_file = (buffer.getvalue(), count)
         if "admin_audit_file" in st.session_state:
             data, count = st.session_state.admin_audit_file
-            st.download_button(f"Download ragbot-audit.jsonl ({count} events)", data=data, file_name="ragbot-audit.jsonl", key="admin_audit_download")
+            st.download_button(
+                f"Download ragbot-audit.jsonl ({count} events)",
+                data=data,
+                file_name="ragbot-audit.jsonl",
+                key="admin_audit_download",
+            )

@@ -80,7 +80,9 @@ def show_sources(turn: Interaction) -> None:
     if not shown:
         shown = turn.citations
     hidden = len(turn.citations) - len(shown)
-    if hidden and st.toggle(f"Also show {hidden} weaker passage{'' if hidden == 1 else 's'}", key=f"chat_all_{turn.id}"):
+    if hidden and st.toggle(
+        f"Also show {hidden} weaker passage{'' if hidden == 1 else 's'}", key=f"chat_all_{turn.id}"
+    ):
         shown = turn.citations
     st.markdown("**Sources**" if turn.found else "**Searched, without finding the answer**")
     by_file: dict[str, list] = {}
@@ -96,8 +98,10 @@ def show_sources(turn: Interaction) -> None:
                 page = f"page {c.page} · " if c.page is not None else ""
                 st.markdown(f"**\\[{c.n}\\]** {page}score {c.score:.3f}")
                 st.markdown(highlighted(c.text, supporting.get(c.n)))
-                if path is not None and c.page is not None and st.toggle(
-                    f"Show page {c.page}", key=f"chat_page_{turn.id}_{c.n}"
+                if (
+                    path is not None
+                    and c.page is not None
+                    and st.toggle(f"Show page {c.page}", key=f"chat_page_{turn.id}_{c.n}")
                 ):
                     image = services.corpus.render_page(source, c.page, highlight=supporting.get(c.n))
                     if image:
@@ -224,7 +228,12 @@ with st.sidebar:
         st.caption("Earlier conversations")
         for summary in earlier:
             title = summary.first_question if len(summary.first_question) <= 40 else summary.first_question[:39] + "…"
-            if st.button(title, key=f"chat_open_{summary.session_id}", width="stretch", help=f"{summary.turns} questions, {summary.started_at:%Y-%m-%d %H:%M}"):
+            if st.button(
+                title,
+                key=f"chat_open_{summary.session_id}",
+                width="stretch",
+                help=f"{summary.turns} questions, {summary.started_at:%Y-%m-%d %H:%M}",
+            ):
                 try:
                     state.chat_turns = services.chat.conversation(summary.session_id)
                     state.chat_session_id = summary.session_id
@@ -278,7 +287,9 @@ if question:
             st.error(str(e))
         if final:
             try:
-                turn = services.chat.record_answer(final[0], session_id=state.chat_session_id, turn=len(state.chat_turns) + 1)
+                turn = services.chat.record_answer(
+                    final[0], session_id=state.chat_session_id, turn=len(state.chat_turns) + 1
+                )
             except FeedbackError as e:
                 st.warning(f"The answer could not be recorded: {e}")
                 for c in final[0].citations:

@@ -101,9 +101,15 @@ with queue_tab:
         except FeedbackError as e:
             counts = {}
             st.error(f"The groups cannot be counted: {e}")
-        options = [b for b in JUDGE_BANDS if b in counts] if by == "judge_band" else sorted(counts, key=lambda d: -counts[d])[:30]
+        options = (
+            [b for b in JUDGE_BANDS if b in counts]
+            if by == "judge_band"
+            else sorted(counts, key=lambda d: -counts[d])[:30]
+        )
         choice = st.pills(
-            f"{sum(counts.values()) if by == 'judge_band' else len(counts)} answers by {group_by}" if counts else group_by,
+            f"{sum(counts.values()) if by == 'judge_band' else len(counts)} answers by {group_by}"
+            if counts
+            else group_by,
             options,
             format_func=lambda g: f"{g} · {counts[g]}",
             key=f"review_group_pick_{by}",
@@ -125,7 +131,9 @@ with queue_tab:
     # -- bulk actions -------------------------------------------------------------------------
     with st.expander("Bulk actions on the filtered answers"):
         left, right = st.columns(2)
-        if left.button("Score unscored answers with the AI judge", key="review_bulk_judge", disabled=not me.may(Action.JUDGE)):
+        if left.button(
+            "Score unscored answers with the AI judge", key="review_bulk_judge", disabled=not me.may(Action.JUDGE)
+        ):
             bar = st.progress(0.0, text="Asking the judge…")
             try:
                 summary = services.judge.run(
@@ -261,9 +269,7 @@ with queue_tab:
             if record.review.sme_score is not None
             else (judge.score if judge and judge.score is not None else 3.0)
         )
-        st.number_input(
-            "Your score (0–5)", 0.0, 5.0, float(default_score), 0.5, key=f"review_score_{record.id}"
-        )
+        st.number_input("Your score (0–5)", 0.0, 5.0, float(default_score), 0.5, key=f"review_score_{record.id}")
         st.text_area(
             "Reference answer (what the model should have said)",
             value=record.review.reference_answer or (record.feedback.correction if record.feedback else "") or "",
@@ -310,7 +316,9 @@ with queue_tab:
                   help="Validate with your own score instead of the AI's (shortcut S)")  # fmt: skip
         b3.button("Reject answer", key="review_reject", shortcut="x", width="stretch", on_click=act, args=("reject",),
                   help="The answer is wrong; the reference answer says what it should be (shortcut X)")  # fmt: skip
-        if b4.button("Next →", key="review_next", shortcut="n", width="stretch", help="Next answer in the queue (shortcut N)"):
+        if b4.button(
+            "Next →", key="review_next", shortcut="n", width="stretch", help="Next answer in the queue (shortcut N)"
+        ):
             state.review_index = index + 1
             st.rerun()
         if message := state.pop("review_message", None):

@@ -37,7 +37,9 @@ class AlbTokenVerifier:
         fetch: how a key is downloaded (tests point it at a local server through ``key_url``).
     """
 
-    def __init__(self, alb_arn: str, region: str | None = None, key_url: str = "", fetch: Callable[[str], str] = _fetch):
+    def __init__(
+        self, alb_arn: str, region: str | None = None, key_url: str = "", fetch: Callable[[str], str] = _fetch
+    ):
         parts = alb_arn.split(":")
         if len(parts) < 6 or parts[2] != "elasticloadbalancing":
             raise ValueError(f"RAGBOT_ALB_ARN={alb_arn!r} is not a load balancer ARN (arn:aws:elasticloadbalancing:…)")
@@ -64,7 +66,9 @@ class AlbTokenVerifier:
         if not kid or "/" in kid or ".." in kid:
             raise InvalidProxyToken("the token names no usable key id")
         try:
-            return jwt.decode(token, self._key(kid), algorithms=["ES256"], options={"require": ["exp"], "verify_aud": False})
+            return jwt.decode(
+                token, self._key(kid), algorithms=["ES256"], options={"require": ["exp"], "verify_aud": False}
+            )
         except jwt.PyJWTError as e:
             raise InvalidProxyToken(f"the {ALB_HEADER} token does not verify: {e}") from e
 

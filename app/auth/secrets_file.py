@@ -64,7 +64,12 @@ def write_secrets_file(settings: Settings, host: str, port: int) -> Path:
     }
     # JSON strings are valid TOML basic strings, so every value is quoted and escaped correctly.
     lines = ["[auth]"] + [f"{key} = {json.dumps(value)}" for key, value in values.items()]
-    lines += ["", "[auth.client_kwargs]", f"scope = {json.dumps(settings.oidc_scopes)}", f"prompt = {json.dumps(settings.oidc_prompt)}"]
+    lines += [
+        "",
+        "[auth.client_kwargs]",
+        f"scope = {json.dumps(settings.oidc_scopes)}",
+        f"prompt = {json.dumps(settings.oidc_prompt)}",
+    ]
     path = settings.home_dir / "auth" / "streamlit-secrets.toml"
     _private_write(path, "\n".join(lines) + "\n")
     return path

@@ -28,7 +28,9 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     """Ask your documents: ingest folders of PDFs, search them, and get cited answers."""
     # Model-loading progress bars from transformers would interleave with our own output.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     ctx.ensure_object(CliState)
 
 

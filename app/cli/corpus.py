@@ -132,8 +132,15 @@ def _read_queries(path: Path) -> list[tuple[int, dict]]:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help='A JSONL file of queries (objects with "query", optionally "id") or plain lines; prints one JSON line per query.',
 )
-@click.option("-k", "--k", "k", type=click.IntRange(1, 100), default=None, help="How many passages (default: RAGBOT_TOP_K).")
-@click.option("--mode", type=click.Choice(["hybrid", "vector", "keyword"]), default=None, help="Ranking (default: RAGBOT_SEARCH_MODE).")
+@click.option(
+    "-k", "--k", "k", type=click.IntRange(1, 100), default=None, help="How many passages (default: RAGBOT_TOP_K)."
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "vector", "keyword"]),
+    default=None,
+    help="Ranking (default: RAGBOT_SEARCH_MODE).",
+)
 @click.option("--folder", help="Only documents in this folder (and below).")
 @click.option("--source", help="Only this document (its path as cited).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -37,7 +37,9 @@ def filter_options(command):
     @click.option("--source", help="Only answers citing this document, or any document under this folder.")
     @click.option("--has-correction/--no-correction", default=None, help="Only with (or without) a better answer.")
     @click.option(
-        "--review-status", type=click.Choice(["unreviewed", "validated", "rejected"]), help="Only this SME review status."
+        "--review-status",
+        type=click.Choice(["unreviewed", "validated", "rejected"]),
+        help="Only this SME review status.",
     )
     @functools.wraps(command)
     def wrapper(*args, since, until, min_rating, max_rating, user, source, has_correction, review_status, **kwargs):
@@ -81,12 +83,16 @@ def feedback() -> None:
 
 @feedback.command("export")
 @click.option(
-    "--format", "-f", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]),
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["csv", "jsonl", "parquet"]),
     help="Output format (default: from the --out suffix). CSV is for spreadsheets; JSONL and Parquet are lossless.",
 )
 @click.option("--out", "-o", metavar="FILE", required=True, help="The file to write ('-' for standard output).")
 @click.option(
-    "--redact", is_flag=True,
+    "--redact",
+    is_flag=True,
     help="Mask e-mail addresses, phone numbers and user ids (stable pseudonyms: one user's records still group).",
 )
 @filter_options
@@ -220,8 +226,12 @@ def _print_stats(stats, *, own_only: bool, user: str) -> None:
 
 
 @feedback.command("audit")
-@click.option("--out", "-o", metavar="FILE", help="Write every event as JSON lines to FILE instead of listing the newest.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many of the newest to list.")
+@click.option(
+    "--out", "-o", metavar="FILE", help="Write every event as JSON lines to FILE instead of listing the newest."
+)
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many of the newest to list."
+)
 @pass_services
 def audit_command(services, out: str | None, limit: int) -> None:
     """Who ingested, exported, imported, reviewed and rescored, newest first (admins only)."""
@@ -232,4 +242,6 @@ def audit_command(services, out: str | None, limit: int) -> None:
     for e in services.audit.events(limit=limit).items:
         target = f" {e.target}" if e.target else ""
         detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if k != "filters")
-        click.echo(f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor} ({e.role}) {e.action}{target}" + (f" [{detail}]" if detail else ""))
+        click.echo(
+            f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor} ({e.role}) {e.action}{target}" + (f" [{detail}]" if detail else "")
+        )

@@ -175,7 +175,9 @@ class ReviewService:
         answer (kept as the reference answer) and its evidence. For an SME who has read the
         filtered list; pairs someone reviewed meanwhile are skipped, never overwritten."""
         authorize(self.identity, Action.REVIEW)
-        base = (filters or InteractionFilter()).model_copy(update={"review_status": "unreviewed", "origin": "synthetic"})
+        base = (filters or InteractionFilter()).model_copy(
+            update={"review_status": "unreviewed", "origin": "synthetic"}
+        )
         ids, cursor = [], None
         while True:  # collect first: every write takes the pair out of the unreviewed listing
             page = self.store.list(base, limit=200, cursor=cursor)

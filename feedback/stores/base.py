@@ -27,11 +27,15 @@ def keep_attachments(stored: Interaction, incoming: Interaction) -> Interaction:
     feedback, judge score or review back.
     """
     update = {}
-    if stored.feedback is not None and (incoming.feedback is None or stored.feedback.updated_at > incoming.feedback.updated_at):
+    if stored.feedback is not None and (
+        incoming.feedback is None or stored.feedback.updated_at > incoming.feedback.updated_at
+    ):
         update["feedback"] = stored.feedback
     if stored.judge is not None and (incoming.judge is None or stored.judge.scored_at > incoming.judge.scored_at):
         update["judge"] = stored.judge
-    if stored.review != Review() and (incoming.review == Review() or _reviewed_at(stored.review) > _reviewed_at(incoming.review)):
+    if stored.review != Review() and (
+        incoming.review == Review() or _reviewed_at(stored.review) > _reviewed_at(incoming.review)
+    ):
         update["review"] = stored.review
     return incoming.model_copy(update=update) if update else incoming
 

@@ -536,7 +536,6 @@ class SQLiteFeedbackStore(AttachmentSetters):
             for session_id, started_us, turns, question in rows
         ]
 
-
     # -- audit log ---------------------------------------------------------------------------
 
     def record_event(self, event: AuditEvent) -> None:
@@ -564,7 +563,9 @@ class SQLiteFeedbackStore(AttachmentSetters):
         rows = self._run(read, write=False)
         items = [AuditEvent.model_validate_json(event) for _, _, event in rows[:limit]]
         more = len(rows) > limit
-        return AuditPage(items=items, next_cursor=encode_cursor(rows[limit - 1][0], rows[limit - 1][1]) if more else None)
+        return AuditPage(
+            items=items, next_cursor=encode_cursor(rows[limit - 1][0], rows[limit - 1][1]) if more else None
+        )
 
 
 def _where(f: InteractionFilter) -> tuple[list[str], list]:
@@ -607,7 +608,9 @@ def _where(f: InteractionFilter) -> tuple[list[str], list]:
         where.append("judge_score <= ?")
         params.append(f.max_judge_score)
     if f.judge_unparsable is not None:
-        where.append("(judged = 1 AND judge_score IS NULL)" if f.judge_unparsable else "NOT (judged = 1 AND judge_score IS NULL)")
+        where.append(
+            "(judged = 1 AND judge_score IS NULL)" if f.judge_unparsable else "NOT (judged = 1 AND judge_score IS NULL)"
+        )
     prefix = (f.source_prefix or "").rstrip("/")
     if prefix:
         # Everything under "p/" sorts between "p/" and "p0" ('0' follows '/'), byte for byte:

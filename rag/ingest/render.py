@@ -77,7 +77,12 @@ def render_pdf_page(path: Path, page: int, width: int = 900, highlight: str | No
                 for left, bottom, right, top in rects:
                     # PDF space starts at the bottom left; the image at the top left.
                     draw.rectangle(
-                        [left * scale - 1, (height - top) * scale - 1, right * scale + 1, (height - bottom) * scale + 1],
+                        [
+                            left * scale - 1,
+                            (height - top) * scale - 1,
+                            right * scale + 1,
+                            (height - bottom) * scale + 1,
+                        ],
                         fill=HIGHLIGHT,
                     )
                 image = Image.alpha_composite(image, overlay)

@@ -295,7 +295,10 @@ class LanceDBVectorStore:
         if where:
             query = query.where(where)
         rows = query.limit(table.count_rows()).to_list()
-        out = [Chunk(**({f: row.get(f) for f in Chunk.model_fields} | {"context": row.get("context") or ""})) for row in rows]
+        out = [
+            Chunk(**({f: row.get(f) for f in Chunk.model_fields} | {"context": row.get("context") or ""}))
+            for row in rows
+        ]
         return sorted(out, key=lambda c: (c.source, c.page or 0, c.chunk_index))
 
     def search(

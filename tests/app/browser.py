@@ -49,7 +49,9 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def server(command: Sequence[str], ready_url: str, env: dict | None = None, timeout: float = 90) -> Iterator[subprocess.Popen]:
+def server(
+    command: Sequence[str], ready_url: str, env: dict | None = None, timeout: float = 90
+) -> Iterator[subprocess.Popen]:
     """Run ``command`` in its own process group until ``ready_url`` answers 200; stop it afterwards."""
     process = subprocess.Popen(
         list(command), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
@@ -84,7 +86,9 @@ def chrome():
     from selenium.webdriver.chrome.service import Service
 
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.fail("Chromium and ChromeDriver are missing: `make setup-dev` installs Debian's chromium and chromium-driver")
+        pytest.fail(
+            "Chromium and ChromeDriver are missing: `make setup-dev` installs Debian's chromium and chromium-driver"
+        )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in CHROME_FLAGS:

@@ -57,7 +57,9 @@ def calls(tmp_path):
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("action", [Action.INGEST, Action.EXPORT, Action.IMPORT, Action.MANAGE_STORE, Action.SEE_ALL, Action.SEE_OWN])
+@pytest.mark.parametrize(
+    "action", [Action.INGEST, Action.EXPORT, Action.IMPORT, Action.MANAGE_STORE, Action.SEE_ALL, Action.SEE_OWN]
+)
 def test_service_functions_check_the_role(backends, tmp_path, role, action):
     services = Services(backends=backends, identity=Identity(user="ana@x.io", role=role))
     call = calls(tmp_path)[action]

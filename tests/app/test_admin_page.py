@@ -62,10 +62,20 @@ def test_feedback_statistics_and_export(env):
 
     services = Services(Settings())
     for i, rating in enumerate([1, 2, 4, 5, 5, None]):
-        answer = Answer(question=f"question {i}", answer="…", found=True, citations=[], model_id="m", prompt_version="p", latency_ms=1)
+        answer = Answer(
+            question=f"question {i}",
+            answer="…",
+            found=True,
+            citations=[],
+            model_id="m",
+            prompt_version="p",
+            latency_ms=1,
+        )
         rec = services.chat.record_answer(answer, session_id="s", turn=i + 1)
         if rating:
-            services.chat.rate(rec.id, rating, correction="It is 412." if i == 0 else None, note="Wrong number" if i == 0 else None)
+            services.chat.rate(
+                rec.id, rating, correction="It is 412." if i == 0 else None, note="Wrong number" if i == 0 else None
+            )
     at = app()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
@@ -82,7 +92,13 @@ def test_feedback_statistics_and_export(env):
     assert negative["encoding"]["y"]["scale"]["domain"] == [0, 1] and negative["encoding"]["y"]["axis"]["format"] == "%"
     # The recent rated answers, with the correction and the note readable.
     recent = at.dataframe[0].value
-    assert recent["rating"].tolist() == ["5 · Strongly agree", "5 · Strongly agree", "4 · Agree", "2 · Disagree", "1 · Strongly disagree"]
+    assert recent["rating"].tolist() == [
+        "5 · Strongly agree",
+        "5 · Strongly agree",
+        "4 · Agree",
+        "2 · Disagree",
+        "1 · Strongly disagree",
+    ]
     assert recent["better answer"].tolist()[-1] == "It is 412." and recent["note"].tolist()[-1] == "Wrong number"
 
     at.radio(key="admin_export_format").set_value("jsonl")

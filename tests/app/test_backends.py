@@ -23,9 +23,26 @@ def test_defaults_are_the_embedded_backends(monkeypatch):
 @pytest.mark.parametrize(
     ("env", "cls"),
     [
-        ({"RAGBOT_GENERATOR": "sagemaker", "RAGBOT_SAGEMAKER_ENDPOINT": "mistral-7b", "RAGBOT_SAGEMAKER_CONTAINER": "lmi"}, "SageMakerGenerator"),
-        ({"RAGBOT_GENERATOR": "bedrock", "RAGBOT_BEDROCK_MODEL": "mistral.mistral-7b-instruct-v0:2"}, "BedrockGenerator"),
-        ({"RAGBOT_GENERATOR": "openai", "RAGBOT_OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "RAGBOT_OPENAI_MODEL": "mistral"}, "OpenAICompatGenerator"),
+        (
+            {
+                "RAGBOT_GENERATOR": "sagemaker",
+                "RAGBOT_SAGEMAKER_ENDPOINT": "mistral-7b",
+                "RAGBOT_SAGEMAKER_CONTAINER": "lmi",
+            },
+            "SageMakerGenerator",
+        ),
+        (
+            {"RAGBOT_GENERATOR": "bedrock", "RAGBOT_BEDROCK_MODEL": "mistral.mistral-7b-instruct-v0:2"},
+            "BedrockGenerator",
+        ),
+        (
+            {
+                "RAGBOT_GENERATOR": "openai",
+                "RAGBOT_OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+                "RAGBOT_OPENAI_MODEL": "mistral",
+            },
+            "OpenAICompatGenerator",
+        ),
     ],
 )
 def test_generator_backends_are_built_lazily(monkeypatch, env, cls):
@@ -34,12 +51,20 @@ def test_generator_backends_are_built_lazily(monkeypatch, env, cls):
 
 
 def test_opensearch_store_from_opensearch_url(monkeypatch):
-    store = build(monkeypatch, RAGBOT_VECTOR_STORE="opensearch", OPENSEARCH_URL="https://127.0.0.1:9", RAGBOT_OPENSEARCH_AUTH="sigv4", RAGBOT_OPENSEARCH_SERVICE="aoss").store
+    store = build(
+        monkeypatch,
+        RAGBOT_VECTOR_STORE="opensearch",
+        OPENSEARCH_URL="https://127.0.0.1:9",
+        RAGBOT_OPENSEARCH_AUTH="sigv4",
+        RAGBOT_OPENSEARCH_SERVICE="aoss",
+    ).store
     assert type(store).__name__ == "OpenSearchVectorStore"
 
 
 def test_dynamodb_feedback_store(monkeypatch):
-    store = build(monkeypatch, RAGBOT_FEEDBACK_STORE="dynamodb", RAGBOT_DYNAMODB_TABLE="fb", AWS_REGION="eu-west-1").feedback_store
+    store = build(
+        monkeypatch, RAGBOT_FEEDBACK_STORE="dynamodb", RAGBOT_DYNAMODB_TABLE="fb", AWS_REGION="eu-west-1"
+    ).feedback_store
     assert type(store.inner).__name__ == "DynamoDBFeedbackStore"
 
 
@@ -49,7 +74,11 @@ def test_dynamodb_feedback_store(monkeypatch):
         ({"RAGBOT_GENERATOR": "sagemaker"}, "generator", "RAGBOT_SAGEMAKER_ENDPOINT"),
         ({"RAGBOT_GENERATOR": "openai", "RAGBOT_OPENAI_MODEL": "m"}, "generator", "RAGBOT_OPENAI_BASE_URL"),
         ({"RAGBOT_VECTOR_STORE": "opensearch"}, "store", "OPENSEARCH_URL"),
-        ({"RAGBOT_VECTOR_STORE": "opensearch", "OPENSEARCH_URL": "http://x:9200", "RAGBOT_OPENSEARCH_AUTH": "basic"}, "store", "RAGBOT_OPENSEARCH_USER"),
+        (
+            {"RAGBOT_VECTOR_STORE": "opensearch", "OPENSEARCH_URL": "http://x:9200", "RAGBOT_OPENSEARCH_AUTH": "basic"},
+            "store",
+            "RAGBOT_OPENSEARCH_USER",
+        ),
         ({"RAGBOT_EMBEDDING_BACKEND": "sagemaker"}, "embedder", "RAGBOT_EMBEDDING_ENDPOINT"),
     ],
 )

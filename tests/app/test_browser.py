@@ -19,14 +19,23 @@ from tests.docs import make_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
+
 @pytest.fixture
 def app_url(tmp_path, ragbot_home, local_model_dir):
     docs = tmp_path / "docs"
-    make_pdf(docs / "Design" / "criteria.pdf", [
-        "General requirements for the building envelope.",
-        "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
-    ])
-    env = os.environ | {"RAGBOT_HOME": str(ragbot_home), "RAGBOT_LOCAL_MODEL": str(local_model_dir), "RAGBOT_USER": "alice", "RAGBOT_MAX_NEW_TOKENS": "48"}
+    make_pdf(
+        docs / "Design" / "criteria.pdf",
+        [
+            "General requirements for the building envelope.",
+            "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
+        ],
+    )
+    env = os.environ | {
+        "RAGBOT_HOME": str(ragbot_home),
+        "RAGBOT_LOCAL_MODEL": str(local_model_dir),
+        "RAGBOT_USER": "alice",
+        "RAGBOT_MAX_NEW_TOKENS": "48",
+    }
     subprocess.run([sys.executable, "-m", "app.cli", "ingest", str(docs)], env=env, check=True, capture_output=True)
     with ragbot_app(env) as url:
         yield url
@@ -59,7 +68,10 @@ def test_ask_read_sources_rate_with_one_click_add_details_rerate_reopen(app_url,
             # What the user sees while the model writes: the stage, and the sources already found.
             wait.until(lambda d: "Found " in body() and "passages in" in body())
             screenshot(browser, waiting_screenshot)
-        wait.until(lambda d: len(d.find_elements(By.XPATH, "//*[contains(text(), 'This answer is correct and useful')]")) > answers_before)
+        wait.until(
+            lambda d: len(d.find_elements(By.XPATH, "//*[contains(text(), 'This answer is correct and useful')]"))
+            > answers_before
+        )
 
     def click(element) -> None:
         # The chat input is pinned to the bottom of the window and covers what scrolls under it.
@@ -73,7 +85,11 @@ def test_ask_read_sources_rate_with_one_click_add_details_rerate_reopen(app_url,
     def rating(label: str):
         # The scale's buttons read "<icon name>\n<label>"; match the label exactly.
         buttons = "button[data-variant='segmented_control']"
-        return wait.until(lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, buttons) if b.text.strip().splitlines()[-1] == label), None))
+        return wait.until(
+            lambda d: next(
+                (b for b in d.find_elements(By.CSS_SELECTOR, buttons) if b.text.strip().splitlines()[-1] == label), None
+            )
+        )
 
     browser.get(app_url)
     ask("How many car parking spaces do we have?", 0, waiting_screenshot="chat-waiting.png")
@@ -88,7 +104,9 @@ def test_ask_read_sources_rate_with_one_click_add_details_rerate_reopen(app_url,
     screenshot(browser, "chat-answer.png")
     toggle = wait.until(lambda d: d.find_element(By.XPATH, "//label[contains(., 'Show page 2')]//input"))
     browser.execute_script("arguments[0].click()", toggle)  # the switch's input is styled out of view
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid='stImage'] img, [data-testid='stFullScreenFrame'] img"))
+    wait.until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid='stImage'] img, [data-testid='stFullScreenFrame'] img")
+    )
     assert any("Download criteria.pdf" in b.text for b in browser.find_elements(By.TAG_NAME, "button"))
     screenshot(browser, "chat-page.png")
 

@@ -21,7 +21,11 @@ from tests.app.browser import chrome, ragbot_app, screenshot
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 QUESTIONS = [
-    ("How many car parking spaces are there?", "There are 100 car parking spaces.", "412 car parking spaces (21 01 13)."),
+    (
+        "How many car parking spaces are there?",
+        "There are 100 car parking spaces.",
+        "412 car parking spaces (21 01 13).",
+    ),
     ("What is the minimum clear height of the dock doors?", "The dock doors are 4.5 m high.", None),
     ("Which lux level is required in the loading bays?", "At least 200 lux.", None),
     ("How wide must a fire lane be?", "6 m wide.", None),
@@ -50,11 +54,26 @@ def seed(store) -> None:
                 turn=1,
                 question=question,
                 answer=answer,
-                citations=[CitationRecord(n=1, source="Design/criteria.pdf", page=2, chunk_id="c1", score=0.8, text="The site provides 412 car parking spaces.")],
+                citations=[
+                    CitationRecord(
+                        n=1,
+                        source="Design/criteria.pdf",
+                        page=2,
+                        chunk_id="c1",
+                        score=0.8,
+                        text="The site provides 412 car parking spaces.",
+                    )
+                ],
                 model_id="SmolLM2-135M-Instruct",
                 prompt_version="v3",
-                feedback=Feedback(rating=rating, correction=correction if i == 0 else None, note="Wrong number" if i == 0 else None) if rating else None,
-                judge=JudgeScore(score=score, reason=f"Scored {score}: checked against passage [1].", judge_model="judge-model"),
+                feedback=Feedback(
+                    rating=rating, correction=correction if i == 0 else None, note="Wrong number" if i == 0 else None
+                )
+                if rating
+                else None,
+                judge=JudgeScore(
+                    score=score, reason=f"Scored {score}: checked against passage [1].", judge_model="judge-model"
+                ),
             )
         )
 
@@ -67,7 +86,11 @@ def app_url(tmp_path, ragbot_home, local_model_dir):
     store = SQLiteFeedbackStore(ragbot_home / "feedback.db")
     seed(store)
     store.close()
-    env = os.environ | {"RAGBOT_HOME": str(ragbot_home), "RAGBOT_LOCAL_MODEL": str(local_model_dir), "RAGBOT_USER": "sam"}
+    env = os.environ | {
+        "RAGBOT_HOME": str(ragbot_home),
+        "RAGBOT_LOCAL_MODEL": str(local_model_dir),
+        "RAGBOT_USER": "sam",
+    }
     with ragbot_app(env) as url:
         yield url
 
@@ -96,11 +119,17 @@ def test_dashboard_then_review_override_with_reference_and_export(app_url, brows
 
     def button(label: str):
         # A button's text ends with its shortcut key, on a line of its own, where it has one.
-        return wait.until(lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip().splitlines()[:1] == [label]), None))
+        return wait.until(
+            lambda d: next(
+                (b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip().splitlines()[:1] == [label]), None
+            )
+        )
 
     # -- the admin dashboard, as it opens ---------------------------------------------------------
     browser.get(f"{app_url}/admin")
-    wait.until(lambda d: "Recent rated answers" in body() and len(d.find_elements(By.CSS_SELECTOR, "canvas, svg.marks")) >= 3)
+    wait.until(
+        lambda d: "Recent rated answers" in body() and len(d.find_elements(By.CSS_SELECTOR, "canvas, svg.marks")) >= 3
+    )
     time.sleep(1)  # the charts draw after their data arrives
     text = body()
     assert "Answers per hour" in text and "Negative share per hour" in text and "Ratings" in text
@@ -111,7 +140,9 @@ def test_dashboard_then_review_override_with_reference_and_export(app_url, brows
     browser.get(f"{app_url}/review")
     wait.until(lambda d: "Review queue" in body())
     click(wait.until(lambda d: d.find_element(By.XPATH, "//label[contains(., 'AI score band')]")))
-    low_band = wait.until(lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith("0–1 ·")), None))
+    low_band = wait.until(
+        lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith("0–1 ·")), None)
+    )
     assert low_band.text.strip() == "0–1 · 6"
     click(low_band)
     # The queue now holds only answers the judge scored below 1; the first is open beside it.
@@ -136,7 +167,10 @@ def test_dashboard_then_review_override_with_reference_and_export(app_url, brows
     store = SQLiteFeedbackStore(ragbot_home / "feedback.db")
     record = store.get("q00")
     assert record.review.status == "validated" and record.review.sme_score == 1.5 and record.review.reviewer == "sam"
-    assert record.review.reference_answer == "The site provides 412 car parking spaces and 38 trailer positions (21 01 13, page 2)."
+    assert (
+        record.review.reference_answer
+        == "The site provides 412 car parking spaces and 38 trailer positions (21 01 13, page 2)."
+    )
     store.close()
 
     # -- the export of validated answers carries the review -----------------------------------------
@@ -146,11 +180,15 @@ def test_dashboard_then_review_override_with_reference_and_export(app_url, brows
     browser.get(f"{app_url}/admin")
     wait.until(lambda d: "Recent rated answers" in body())
     click(wait.until(lambda d: d.find_element(By.XPATH, "//label[contains(., 'jsonl')]")))
-    review_filter = wait.until(
-        lambda d: d.find_element(By.XPATH, "//input[@role='combobox' and @aria-label='Review']")
-    )
+    review_filter = wait.until(lambda d: d.find_element(By.XPATH, "//input[@role='combobox' and @aria-label='Review']"))
     click(review_filter)
-    click(wait.until(lambda d: next((o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text.strip() == "validated"), None)))
+    click(
+        wait.until(
+            lambda d: next(
+                (o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text.strip() == "validated"), None
+            )
+        )
+    )
     click(button("Prepare export"))
     download = button("Download ragbot-feedback.jsonl (1 answers)")
     click(download)

@@ -26,7 +26,9 @@ def provider_and_app(ragbot_home, local_model_dir):
     idp_port, app_port = free_port(), free_port()
     redirect = f"http://localhost:{app_port}/oauth2callback"
     idp = f"http://127.0.0.1:{idp_port}"
-    with server([node, str(NODE_DIR / "oidc-provider.mjs"), str(idp_port), redirect], f"{idp}/.well-known/openid-configuration"):
+    with server(
+        [node, str(NODE_DIR / "oidc-provider.mjs"), str(idp_port), redirect], f"{idp}/.well-known/openid-configuration"
+    ):
         env = os.environ | {
             "RAGBOT_HOME": str(ragbot_home),
             "RAGBOT_LOCAL_MODEL": str(local_model_dir),
@@ -35,7 +37,8 @@ def provider_and_app(ragbot_home, local_model_dir):
             "RAGBOT_OIDC_CLIENT_ID": "ragbot",
             "RAGBOT_OIDC_CLIENT_SECRET": "ragbot-test-secret",
             "RAGBOT_OIDC_REDIRECT_URI": redirect,
-            "RAGBOT_OIDC_SCOPES": "openid profile email groups", "RAGBOT_OIDC_PROMPT": "login",
+            "RAGBOT_OIDC_SCOPES": "openid profile email groups",
+            "RAGBOT_OIDC_PROMPT": "login",
             "RAGBOT_ROLE_MAP": json.dumps({"ragbot-admins": "admin", "ragbot-smes": "sme"}),
         }
         with ragbot_app(env, app_port) as url:
@@ -50,7 +53,9 @@ def sign_in(driver, url: str, login: str):
     # Streamlit redraws elements while it loads; an element found a moment ago may be gone.
     wait = WebDriverWait(driver, 120, ignored_exceptions=(StaleElementReferenceException,))
     driver.get(url)
-    button = wait.until(lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Sign in"), None))
+    button = wait.until(
+        lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Sign in"), None)
+    )
     button.click()
     wait.until(lambda d: d.find_elements(By.NAME, "login"))
     driver.find_element(By.NAME, "login").send_keys(login)
@@ -68,7 +73,9 @@ def nav_labels(driver) -> list[str]:
     from selenium.webdriver.common.by import By
 
     # Each link's text is its icon's name, a line break, then the title.
-    return [a.text.strip().splitlines()[-1] for a in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a")]
+    return [
+        a.text.strip().splitlines()[-1] for a in driver.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a")
+    ]
 
 
 def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provider_and_app):
@@ -95,7 +102,11 @@ def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provide
         assert "Signed in as admin-ana · admin" in admin.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
         labels = nav_labels(admin)
         assert "Admin" in labels
-        next(a for a in admin.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a") if a.text.endswith("Admin")).click()
+        next(
+            a
+            for a in admin.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a")
+            if a.text.endswith("Admin")
+        ).click()
         wait.until(lambda d: "Passages" in d.find_element(By.TAG_NAME, "body").text)
         screenshot(admin, "signin-admin.png")
     finally:

@@ -19,7 +19,13 @@ CHAT_PAGE = Path(__file__).parents[2] / "app" / "app_pages" / "chat.py"
 def indexed(tmp_path, local_model_dir, monkeypatch):
     monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
     root = tmp_path / "docs"
-    make_pdf(root / "Design" / "criteria.pdf", ["General requirements.", "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions."])
+    make_pdf(
+        root / "Design" / "criteria.pdf",
+        [
+            "General requirements.",
+            "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
+        ],
+    )
     Services(Settings()).corpus.ingest([root])
     return root
 

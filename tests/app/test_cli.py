@@ -16,11 +16,14 @@ from tests.docs import make_pdf
 @pytest.fixture
 def docs(tmp_path) -> Path:
     root = tmp_path / "standards"
-    make_pdf(root / "Design" / "criteria.pdf", [
-        "General requirements for the building envelope.",
-        "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
-        "Minimum parking space size is 2.5 m by 5.0 m.",
-    ])
+    make_pdf(
+        root / "Design" / "criteria.pdf",
+        [
+            "General requirements for the building envelope.",
+            "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
+            "Minimum parking space size is 2.5 m by 5.0 m.",
+        ],
+    )
     (root / "notes.md").write_text("Fire doors are rated FD60 (60 minutes).")
     return root
 
@@ -77,7 +80,10 @@ def test_search_queries_file_prints_one_line_per_query(run, docs, tmp_path):
     assert [line["query"] for line in lines] == ["trailer positions", "fire door rating", "21 01 13"]
     assert lines[0]["id"] == "a" and "id" not in lines[1]
     assert [(line["citations"][0]["source"], line["citations"][0]["page"]) for line in lines] == [
-        ("Design/criteria.pdf", 2), ("notes.md", None), ("Design/criteria.pdf", 2)]
+        ("Design/criteria.pdf", 2),
+        ("notes.md", None),
+        ("Design/criteria.pdf", 2),
+    ]
 
 
 def test_bad_input_gets_a_message_not_a_traceback(docs, tmp_path):
@@ -127,5 +133,7 @@ def test_ask_streams_then_lists_sources(run, docs, local_model_dir, monkeypatch)
 def test_the_installed_command_runs_as_a_process(ragbot_home):
     # One real process, to prove the entry point; everything else runs in-process.
     env = os.environ | {"RAGBOT_HOME": str(ragbot_home)}
-    out = subprocess.run([sys.executable, "-m", "app.cli", "status", "--json"], env=env, check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "app.cli", "status", "--json"], env=env, check=True, capture_output=True, text=True
+    )
     assert json.loads(out.stdout)["documents"] == 0

@@ -33,10 +33,22 @@ def store():
 def filled() -> list[Interaction]:
     """Five interactions over three days, by two users, rated and reviewed in different ways."""
     records = [
-        make("a1", minutes=0, user="ana", sources=("Design/Criteria/lighting.pdf",), feedback=Feedback(rating=1, correction="It is 25 kN/m2.")),
+        make(
+            "a1",
+            minutes=0,
+            user="ana",
+            sources=("Design/Criteria/lighting.pdf",),
+            feedback=Feedback(rating=1, correction="It is 25 kN/m2."),
+        ),
         make("a2", minutes=60 * 24, user="ana", sources=("Design/floor.pdf",), feedback=Feedback(rating=2)),
         make("b1", minutes=60 * 24 + 30, user="bo", sources=("Specs/doors.pdf",), feedback=Feedback(rating=4)),
-        make("b2", minutes=60 * 48, user="bo", sources=("Design/Criteria/lighting.pdf",), feedback=Feedback(rating=5, correction="Add the clause.")),
+        make(
+            "b2",
+            minutes=60 * 48,
+            user="bo",
+            sources=("Design/Criteria/lighting.pdf",),
+            feedback=Feedback(rating=5, correction="Add the clause."),
+        ),
         make("c1", minutes=60 * 48 + 1, user="cy"),
     ]
     s = store()
@@ -187,7 +199,7 @@ def test_import_and_import_again(filled, tmp_path):
 def test_import_of_a_bad_file_names_the_line_and_imports_nothing(tmp_path):
     path = tmp_path / "bad.jsonl"
     good = make("ok").model_dump_json()
-    path.write_text(good + "\n{\"id\": \"broken\"\n", encoding="utf-8")
+    path.write_text(good + '\n{"id": "broken"\n', encoding="utf-8")
     result = run("import", str(path))
     assert result.exit_code == 1
     assert "line 2" in result.stderr and "nothing was imported" in result.stderr
@@ -229,7 +241,9 @@ def test_stats_table(filled):
     result = run("stats")
     assert result.exit_code == 0
     out = result.stdout
-    assert "5 interactions, 4 rated, 2 with a better answer; negative (1–2): 2 = 50.0% of rated; mean rating 3.00" in out
+    assert (
+        "5 interactions, 4 rated, 2 with a better answer; negative (1–2): 2 = 50.0% of rated; mean rating 3.00" in out
+    )
     assert "1 Strongly disagree" in out and "5 Strongly agree" in out
     assert "2025-03-15" in out and "Design/floor.pdf" in out and "unscored" in out
 

@@ -20,7 +20,9 @@ def backends():
     for minute, (name, score, rating) in enumerate(
         [("a", 4.5, 5), ("b", 1.0, 1), ("c", 4.0, None), ("d", None, 2), ("e", 3.0, 4)]
     ):
-        store.put(make(name, minutes=minute, feedback=Feedback(rating=rating, correction="Use 412.") if rating else None))
+        store.put(
+            make(name, minutes=minute, feedback=Feedback(rating=rating, correction="Use 412.") if rating else None)
+        )
         if score is not None:
             store.set_judge(name, JudgeScore(score=score, reason="because", judge_model="j"))
     return b
@@ -34,7 +36,11 @@ def test_validate_override_reject_write_the_reviewer_and_time(backends):
     sme = as_(backends, "sam@x.io", "sme")
     record = sme.review.open("b")
     validated = sme.review.validate_ai("b", opened=record.review.reviewed_at, reference_answer="412 car spaces [1].")
-    assert (validated.review.status, validated.review.sme_score, validated.review.reviewer) == ("validated", 1.0, "sam@x.io")
+    assert (validated.review.status, validated.review.sme_score, validated.review.reviewer) == (
+        "validated",
+        1.0,
+        "sam@x.io",
+    )
     assert validated.review.reference_answer == "412 car spaces [1]." and validated.review.reviewed_at is not None
     overridden = sme.review.review("b", opened=validated.review.reviewed_at, status="validated", sme_score=0.5)
     assert overridden.review.sme_score == 0.5 and overridden.review.reference_answer == "412 car spaces [1]."

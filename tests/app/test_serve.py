@@ -55,7 +55,18 @@ def test_one_signal_to_ragbot_app_stops_everything(sig, ragbot_home):
 def test_a_bad_roles_file_stops_the_start_with_the_line_that_is_wrong(tmp_path, ragbot_home):
     roles = tmp_path / "roles.toml"
     roles.write_text('"ana@example.com" = "admin"\n"bo@example.com" = "boss"\n')
-    env = os.environ | {"RAGBOT_HOME": str(ragbot_home), "RAGBOT_AUTH": "proxy", "RAGBOT_PROXY_MODE": "header", "RAGBOT_ROLES_FILE": str(roles)}
-    done = subprocess.run([sys.executable, "-m", "app.cli", "app", "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60)
+    env = os.environ | {
+        "RAGBOT_HOME": str(ragbot_home),
+        "RAGBOT_AUTH": "proxy",
+        "RAGBOT_PROXY_MODE": "header",
+        "RAGBOT_ROLES_FILE": str(roles),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "app", "--port", str(free_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert 'bo@example.com = "boss" is not a role; use one of engineer, sme, admin' in done.stderr

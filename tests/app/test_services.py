@@ -14,8 +14,18 @@ def services():
 
 
 def answer(question="How many car parking spaces?") -> Answer:
-    citation = Citation(n=1, source="Design/criteria.pdf", page=12, chunk_id="c1", score=0.03, text="412 car parking spaces.")
-    return Answer(question=question, answer="412 [1].", found=True, citations=[citation], model_id="m", prompt_version="p1", latency_ms=1200)
+    citation = Citation(
+        n=1, source="Design/criteria.pdf", page=12, chunk_id="c1", score=0.03, text="412 car parking spaces."
+    )
+    return Answer(
+        question=question,
+        answer="412 [1].",
+        found=True,
+        citations=[citation],
+        model_id="m",
+        prompt_version="p1",
+        latency_ms=1200,
+    )
 
 
 def test_every_answer_is_recorded_with_its_context(services):
@@ -48,7 +58,12 @@ def test_rerating_updates_the_same_record(services):
     services.chat.rate(rec.id, 2, note="wrong page")
     services.chat.rate(rec.id, 5, correction="  ", note="fixed")
     stored = services.backends.feedback_store.get(rec.id)
-    assert (stored.feedback.rating, stored.feedback.label, stored.feedback.correction, stored.feedback.note) == (5, "Strongly agree", None, "fixed")
+    assert (stored.feedback.rating, stored.feedback.label, stored.feedback.correction, stored.feedback.note) == (
+        5,
+        "Strongly agree",
+        None,
+        "fixed",
+    )
     assert len(services.backends.feedback_store.list().items) == 1
 
 

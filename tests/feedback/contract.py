@@ -457,7 +457,9 @@ class AuditLogContract:
         from feedback.audit import AuditEvent
 
         events = [
-            AuditEvent(actor="ana@x.io", role="admin", action="export", at=T0 + timedelta(minutes=i), detail={"count": i})
+            AuditEvent(
+                actor="ana@x.io", role="admin", action="export", at=T0 + timedelta(minutes=i), detail={"count": i}
+            )
             for i in range(5)
         ]
         for e in events:

@@ -20,8 +20,17 @@ def test_init_table_then_record_and_rate_through_the_services(aws_env, table_nam
     services = Services(Settings())
     citation = Citation(n=1, source="Design/criteria.pdf", page=12, chunk_id="c", score=0.1, text="412 spaces")
     rec = services.chat.record_answer(
-        Answer(question="parking?", answer="412 [1].", found=True, citations=[citation], model_id="m", prompt_version="p", latency_ms=5),
-        session_id="s", turn=1,
+        Answer(
+            question="parking?",
+            answer="412 [1].",
+            found=True,
+            citations=[citation],
+            model_id="m",
+            prompt_version="p",
+            latency_ms=5,
+        ),
+        session_id="s",
+        turn=1,
     )
     services.chat.rate(rec.id, 1, correction="412 and 38 trailers", note="page 12")
     assert not services.chat.last_write_queued()

@@ -63,11 +63,13 @@ def rich_records() -> list[Interaction]:
         minutes=1,
         sources=("Design/Criteria/lighting.pdf", "notes.md", "Design/Criteria/lighting.pdf"),
         question=UNICODE,
-        answer="Line one [1].\nLine two, \"quoted\" [2].\r\nLine three.",
+        answer='Line one [1].\nLine two, "quoted" [2].\r\nLine three.',
         context="[1] Design/Criteria/lighting.pdf p.1\nExterior lighting shall give 20 lux.\n" * 30,
         context_truncated=True,
         latency_ms=1234,
-        feedback=Feedback(rating=2, correction="=SUM(A1:A9)", note="-wrong section", updated_at=T0 + timedelta(hours=1)),
+        feedback=Feedback(
+            rating=2, correction="=SUM(A1:A9)", note="-wrong section", updated_at=T0 + timedelta(hours=1)
+        ),
         judge=JudgeScore(
             score=1.5,
             reason="contradicts [1]",
@@ -144,7 +146,12 @@ def test_parquet_has_the_fixed_nested_schema(store, rich, tmp_path):
     citations = schema.field("citations").type
     assert pa.types.is_list(citations) and pa.types.is_struct(citations.value_type)
     assert {citations.value_type.field(i).name for i in range(citations.value_type.num_fields)} == {
-        "n", "source", "page", "chunk_id", "score", "text"
+        "n",
+        "source",
+        "page",
+        "chunk_id",
+        "score",
+        "text",
     }
     for name in ("feedback", "judge", "review"):
         assert pa.types.is_struct(schema.field(name).type)
@@ -207,7 +214,7 @@ def test_csv_is_flat_quoted_and_readable_by_dictreader(store, rich, tmp_path):
     full = rows[-1]
     assert full["created_at"] == "2025-03-14 09:01:00"
     assert full["question"] == UNICODE
-    assert full["answer"] == "Line one [1].\nLine two, \"quoted\" [2].\r\nLine three."
+    assert full["answer"] == 'Line one [1].\nLine two, "quoted" [2].\r\nLine three.'
     assert (full["rating"], full["rating_label"], full["feedback_at"]) == ("2", "Disagree", "2025-03-14 10:00:00")
     assert (full["judge_score"], full["judge_reason"], full["judge_model"]) == ("1.5", "contradicts [1]", "judge-1")
     assert (full["review_status"], full["reviewer"], full["reference_answer"]) == ("rejected", "sme", "25 kN/m2")
@@ -224,12 +231,22 @@ def test_csv_is_flat_quoted_and_readable_by_dictreader(store, rich, tmp_path):
 
 
 def test_csv_defuses_cells_a_spreadsheet_would_run_as_formulas(store, tmp_path):
-    store.put(rec("f", question="=HYPERLINK(\"http://x\")", answer="+1", feedback=Feedback(rating=1, correction="@x", note="-5 kN")))
+    store.put(
+        rec(
+            "f",
+            question='=HYPERLINK("http://x")',
+            answer="+1",
+            feedback=Feedback(rating=1, correction="@x", note="-5 kN"),
+        )
+    )
     out = tmp_path / "export.csv"
     export(store, out, "csv")
     row = read_csv(out)[0]
     assert (row["question"], row["answer"], row["correction"], row["note"]) == (
-        "'=HYPERLINK(\"http://x\")", "'+1", "'@x", "'-5 kN"
+        '\'=HYPERLINK("http://x")',
+        "'+1",
+        "'@x",
+        "'-5 kN",
     )
 
 
@@ -572,4 +589,3 @@ def test_export_memory_stays_flat(big_store, tmp_path, fmt):
     bound = 40 * 1024 * 1024
     assert json_bytes > 3 * bound, "the data set must be clearly bigger than the bound to show anything"
     assert measured["growth"] < bound, f"peak RSS grew by {measured['growth'] / 2**20:.1f} MB exporting {fmt}"
-

@@ -16,7 +16,16 @@ from feedback.errors import StoreUnavailable
 from feedback.records import Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
 from feedback.stores.sqlite import SQLiteFeedbackStore
-from tests.feedback.contract import ReviewQueueContract, T0, AuditLogContract, FeedbackStoreContract, ids, list_all, make, spoiled
+from tests.feedback.contract import (
+    ReviewQueueContract,
+    T0,
+    AuditLogContract,
+    FeedbackStoreContract,
+    ids,
+    list_all,
+    make,
+    spoiled,
+)
 
 
 def spoil_sqlite(store: SQLiteFeedbackStore, interaction_id: str, **changes) -> None:

@@ -39,8 +39,10 @@ def pilot(store) -> list[Interaction]:
     ratings = [r for r, n in PILOT_RATINGS.items() for _ in range(n)]
     records = []
     for i, rating in enumerate(ratings):
-        sources = ("Design/criteria.pdf", "Specs/parking.pdf") if rating <= 2 and i % 2 == 0 else (
-            ("Design/criteria.pdf",) if rating <= 2 else ("Specs/other.pdf",)
+        sources = (
+            ("Design/criteria.pdf", "Specs/parking.pdf")
+            if rating <= 2 and i % 2 == 0
+            else (("Design/criteria.pdf",) if rating <= 2 else ("Specs/other.pdf",))
         )
         records.append(
             make(
@@ -61,14 +63,19 @@ def test_the_pilot_numbers(store, pilot):
     assert stats.total == 130 and stats.rated == 118 and stats.unrated == 12
     assert stats.rating_counts == PILOT_RATINGS
     assert [(r.rating, r.label) for r in stats.ratings] == [
-        (1, "Strongly disagree"), (2, "Disagree"), (3, "Neutral"), (4, "Agree"), (5, "Strongly agree")
+        (1, "Strongly disagree"),
+        (2, "Disagree"),
+        (3, "Neutral"),
+        (4, "Agree"),
+        (5, "Strongly agree"),
     ]
     assert stats.negative == 53
     assert stats.negative_share == pytest.approx(53 / 118) == pytest.approx(0.449, abs=5e-4)
     assert stats.mean_rating == pytest.approx((24 * 1 + 29 * 2 + 15 * 3 + 28 * 4 + 22 * 5) / 118)
     assert stats.with_correction == len(range(0, 118, 5))
     assert [(s.source, s.count) for s in stats.negative_sources] == [
-        ("Design/criteria.pdf", 53), ("Specs/parking.pdf", 27)
+        ("Design/criteria.pdf", 53),
+        ("Specs/parking.pdf", 27),
     ]
 
 
@@ -90,7 +97,9 @@ def test_three_days_of_data_trend_per_hour(store, pilot):
     assert stats.trend_unit == "hour"
     # 2025-03-14 09:00 to 2025-03-16 19:00, every hour present: 15 + 24 + 20.
     assert len(stats.trend) == 59
-    assert [p.start.hour for p in stats.trend[:2]] == [9, 10] and stats.trend[-1].start.isoformat() == "2025-03-16T19:00:00+00:00"
+    assert [p.start.hour for p in stats.trend[:2]] == [9, 10] and stats.trend[
+        -1
+    ].start.isoformat() == "2025-03-16T19:00:00+00:00"
     assert sum(p.count for p in stats.trend) == 130 and sum(p.rated for p in stats.trend) == 118
     assert (stats.trend[0].count, stats.trend[0].rated) == (14, 2)  # the 12 unrated answers came in the first hour
     assert sum(p.negative for p in stats.trend) == 53
@@ -102,7 +111,9 @@ def test_a_longer_span_trends_per_day_with_empty_days_present(store):
     stats = feedback_stats(store)
     assert stats.trend_unit == "day"
     assert [(p.start.day, p.count, p.negative_share) for p in stats.trend] == [
-        (14, 1, 1.0), *[(d, 0, None) for d in range(15, 23)], (23, 1, 0.0)
+        (14, 1, 1.0),
+        *[(d, 0, None) for d in range(15, 23)],
+        (23, 1, 0.0),
     ]
 
 
@@ -119,7 +130,8 @@ def test_days_are_utc_days(store):
     store.put(make("day", feedback=Feedback(rating=5)))
     stats = feedback_stats(store)
     assert [(d.day.isoformat(), d.count, d.negative_share) for d in stats.per_day] == [
-        ("2025-03-14", 1, 0.0), ("2025-03-15", 1, 1.0)
+        ("2025-03-14", 1, 0.0),
+        ("2025-03-15", 1, 1.0),
     ]
     assert stats.per_day[0].mean_rating == 5.0
 
@@ -142,7 +154,17 @@ def test_unrated_only_has_no_shares(store):
 
 @pytest.mark.parametrize(
     ("score", "bucket"),
-    [(0.0, "0–1"), (0.99, "0–1"), (1.0, "1–2"), (2.5, "2–3"), (3.0, "3–4"), (3.99, "3–4"), (4.0, "4–5"), (5.0, "4–5"), (None, "unscored")],
+    [
+        (0.0, "0–1"),
+        (0.99, "0–1"),
+        (1.0, "1–2"),
+        (2.5, "2–3"),
+        (3.0, "3–4"),
+        (3.99, "3–4"),
+        (4.0, "4–5"),
+        (5.0, "4–5"),
+        (None, "unscored"),
+    ],
 )
 def test_judge_bucket_edges(score, bucket):
     assert judge_bucket(score) == bucket
@@ -164,12 +186,15 @@ def test_top_ten_sources_ties_by_name(store):
     n = 0
     for d in range(12):
         for _ in range(12 - d):
-            store.put(make(f"n{n:03d}", minutes=n, sources=(f"doc{d:02d}.pdf", "shared.pdf"), feedback=Feedback(rating=2)))
+            store.put(
+                make(f"n{n:03d}", minutes=n, sources=(f"doc{d:02d}.pdf", "shared.pdf"), feedback=Feedback(rating=2))
+            )
             n += 1
     store.put(make("positive", sources=("doc11.pdf",), feedback=Feedback(rating=5)))
     stats = feedback_stats(store)
     assert [(s.source, s.count) for s in stats.negative_sources] == [
-        ("shared.pdf", n), *[(f"doc{d:02d}.pdf", 12 - d) for d in range(9)]
+        ("shared.pdf", n),
+        *[(f"doc{d:02d}.pdf", 12 - d) for d in range(9)],
     ]
 
 

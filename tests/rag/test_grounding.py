@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 from rag.grounding import check, split_sentences, tokens, unsupported_tokens
 from rag.models import Citation
 
-PASSAGE = "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions; doors FD60, load 1,250 kN."
+PASSAGE = (
+    "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions; doors FD60, load 1,250 kN."
+)
 
 
 def test_tokens_are_numbers_codes_and_section_runs_not_markers():
@@ -21,11 +23,19 @@ def test_numbers_written_otherwise_still_match_and_invented_ones_do_not():
     answer = "There are 412 spaces and 38 trailers in 21 01 13 (FD60 doors, 1250 kN); also 100 cars, code FD90."
     assert unsupported_tokens(answer, [PASSAGE]) == ["100", "FD90"]
     assert unsupported_tokens("It is 412 [1].", [PASSAGE]) == []
-    assert unsupported_tokens("Section 99 00 00 applies.", [PASSAGE], ) == ["99 00 00"]
+    assert unsupported_tokens(
+        "Section 99 00 00 applies.",
+        [PASSAGE],
+    ) == ["99 00 00"]
 
 
 def test_a_number_from_the_question_is_not_an_invention():
-    result = check("Yes, 21 01 13 says 412.", "What does 21 01 13 say?", [Citation(n=1, source="a.pdf", page=1, chunk_id="c", score=1.0, text=PASSAGE)], None)
+    result = check(
+        "Yes, 21 01 13 says 412.",
+        "What does 21 01 13 say?",
+        [Citation(n=1, source="a.pdf", page=1, chunk_id="c", score=1.0, text=PASSAGE)],
+        None,
+    )
     assert result.unsupported == []
 
 

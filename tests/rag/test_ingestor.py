@@ -21,7 +21,14 @@ def ingestor(store, embedder):
 @pytest.fixture
 def docs(tmp_path) -> Path:
     root = tmp_path / "warehouse-standards"
-    make_pdf(root / "ARS GEN 10.0" / "Design Criteria v20.pdf", ["Scope of the design criteria.", "21 01 13 Parking: 412 car parking spaces.", "26 51 00 Lighting: 20 lux in the yard."])
+    make_pdf(
+        root / "ARS GEN 10.0" / "Design Criteria v20.pdf",
+        [
+            "Scope of the design criteria.",
+            "21 01 13 Parking: 412 car parking spaces.",
+            "26 51 00 Lighting: 20 lux in the yard.",
+        ],
+    )
     make_docx(root / "Contracts" / "Maintenance.docx", ["The contractor inspects sprinklers every quarter."])
     (root / "Guides").mkdir()
     (root / "Guides" / "Onboarding.md").write_text("# Onboarding\nSite inductions take two hours.")
@@ -35,7 +42,11 @@ def sources_in(store):
 def test_sources_are_relative_to_the_root_and_keep_folders(ingestor, store, docs):
     report = ingestor.ingest([docs])
     assert report.ok
-    assert sources_in(store) == {"ARS GEN 10.0/Design Criteria v20.pdf", "Contracts/Maintenance.docx", "Guides/Onboarding.md"}
+    assert sources_in(store) == {
+        "ARS GEN 10.0/Design Criteria v20.pdf",
+        "Contracts/Maintenance.docx",
+        "Guides/Onboarding.md",
+    }
     assert report.pages == 5 and report.chunks == store.count()
     info = store.documents()["ARS GEN 10.0/Design Criteria v20.pdf"]
     assert info.pages == 3
@@ -55,7 +66,11 @@ def test_bad_files_are_reported_and_the_rest_indexed(ingestor, store, docs, tmp_
     assert "encrypted" in reasons["Secret/locked.pdf"]
     assert reasons["empty.txt"] == "empty file"
     assert [(s.source, s.reason) for s in report.skipped] == [("drawing.dwg", "unsupported file type '.dwg'")]
-    assert sources_in(store) == {"ARS GEN 10.0/Design Criteria v20.pdf", "Contracts/Maintenance.docx", "Guides/Onboarding.md"}
+    assert sources_in(store) == {
+        "ARS GEN 10.0/Design Criteria v20.pdf",
+        "Contracts/Maintenance.docx",
+        "Guides/Onboarding.md",
+    }
     assert report.files_seen == 7  # hidden files and Office lock files are not documents
 
 
@@ -131,4 +146,8 @@ def test_two_roots_with_the_same_relative_path_are_reported(ingestor, store, tmp
     report = ingestor.ingest([tmp_path / "a", tmp_path / "b"])
     assert report.files_seen == 2 and report.indexed == ["spec.txt"]
     (clash,) = report.skipped
-    assert clash.source == "spec.txt" and "was not indexed" in clash.reason and str(tmp_path / "b" / "spec.txt") in clash.reason
+    assert (
+        clash.source == "spec.txt"
+        and "was not indexed" in clash.reason
+        and str(tmp_path / "b" / "spec.txt") in clash.reason
+    )

@@ -9,7 +9,9 @@ from tests.docs import make_blank_pdf, make_docx, make_pdf
 
 
 def test_pdf_pages_keep_their_numbers(tmp_path: Path):
-    path = make_pdf(tmp_path / "spec.pdf", ["First page: scope.", "Second page: 412 car parking spaces.", "Third page: lighting."])
+    path = make_pdf(
+        tmp_path / "spec.pdf", ["First page: scope.", "Second page: 412 car parking spaces.", "Third page: lighting."]
+    )
     pages = load_file(path)
     assert [p.number for p in pages] == [1, 2, 3]
     assert "412 car parking spaces" in pages[1].text
@@ -57,7 +59,11 @@ def test_unsupported_type_is_reported(tmp_path: Path):
 
 
 def test_docx_paragraphs_and_tables(tmp_path: Path):
-    path = make_docx(tmp_path / "c.docx", ["Maintenance scope.", "Quarterly inspection of DD-114."], table=[["Item", "Interval"], ["Sprinklers", "Annual"]])
+    path = make_docx(
+        tmp_path / "c.docx",
+        ["Maintenance scope.", "Quarterly inspection of DD-114."],
+        table=[["Item", "Interval"], ["Sprinklers", "Annual"]],
+    )
     (page,) = load_file(path)
     assert page.number is None
     assert "Quarterly inspection of DD-114." in page.text
@@ -73,7 +79,9 @@ def test_corrupt_docx_is_reported(tmp_path: Path):
 
 def test_html_drops_scripts_and_styles(tmp_path: Path):
     path = tmp_path / "g.html"
-    path.write_text("<html><head><style>p{color:red}</style><script>var secret=1;</script></head><body><h1>Checklist</h1><p>Test the fire pump.</p></body></html>")
+    path.write_text(
+        "<html><head><style>p{color:red}</style><script>var secret=1;</script></head><body><h1>Checklist</h1><p>Test the fire pump.</p></body></html>"
+    )
     (page,) = load_file(path)
     assert "Test the fire pump." in page.text and "Checklist" in page.text
     assert "secret" not in page.text and "color" not in page.text
@@ -88,7 +96,10 @@ def test_text_in_legacy_encoding(tmp_path: Path):
 
 def test_chunks_never_cross_pages_and_keep_the_page(tmp_path: Path):
     long_page = " ".join(f"Sentence {i} about slab loads." for i in range(200))
-    path = make_pdf(tmp_path / "long.pdf", ["alpha " * 50, "\n".join(long_page[i : i + 90] for i in range(0, len(long_page), 90)), "omega " * 50])
+    path = make_pdf(
+        tmp_path / "long.pdf",
+        ["alpha " * 50, "\n".join(long_page[i : i + 90] for i in range(0, len(long_page), 90)), "omega " * 50],
+    )
     pages = load_file(path)
     chunks = PageChunker(chunk_size=400, chunk_overlap=50).chunk("folder/long.pdf", "hash", pages)
     assert {c.page for c in chunks} == {1, 2, 3}

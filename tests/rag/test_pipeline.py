@@ -13,11 +13,14 @@ from tests.fakes import FakeGenerator
 @pytest.fixture
 def retriever(tmp_path, embedder):
     root = tmp_path / "docs"
-    make_pdf(root / "Design" / "criteria.pdf", [
-        "General requirements for the building envelope and roof.",
-        "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
-        "Minimum parking space size is 2.5 m by 5.0 m for cars.",
-    ])
+    make_pdf(
+        root / "Design" / "criteria.pdf",
+        [
+            "General requirements for the building envelope and roof.",
+            "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
+            "Minimum parking space size is 2.5 m by 5.0 m for cars.",
+        ],
+    )
     make_pdf(root / "Fire" / "sprinklers.pdf", ["Sprinkler heads are spaced at most 3.0 m apart in racking."])
     store = LanceDBVectorStore(tmp_path / "index")
     Ingestor(store, embedder).ingest([root])
@@ -101,20 +104,27 @@ def test_numbers_in_no_passage_are_flagged_and_sentences_attributed(retriever):
     answer = AnswerPipeline(retriever, gen, k=3).ask("How many car parking spaces are there and how big?")
     assert answer.found and answer.unsupported == ["100"]
     assert [s.citation for s in answer.grounding.sentences] == [1, 2]
-    assert answer.grounding.marked() == "The site provides 100 car parking spaces [1]. Parking spaces are 2.5 m by 5.0 m [2]."
+    assert (
+        answer.grounding.marked()
+        == "The site provides 100 car parking spaces [1]. Parking spaces are 2.5 m by 5.0 m [2]."
+    )
     assert answer.grounding.supporting == {
         1: "The site provides 412 car parking spaces and 38 trailer positions.",
         2: "Minimum parking space size is 2.5 m by 5.0 m for cars.",
     }
     # A sentence about what no passage says gets no marker.
-    other = AnswerPipeline(retriever, FakeGenerator(["Sprinklers are 3.0 m apart. The roof has 17 coats of blue paint."]), k=3)
+    other = AnswerPipeline(
+        retriever, FakeGenerator(["Sprinklers are 3.0 m apart. The roof has 17 coats of blue paint."]), k=3
+    )
     answer = other.ask("How far apart are the sprinkler heads?")
     assert answer.unsupported == ["17"]
     assert [s.citation is None for s in answer.grounding.sentences] == [False, True]
 
 
 def test_filters_restrict_the_passages(retriever):
-    answer = AnswerPipeline(retriever, FakeGenerator(), k=5).ask("spacing of sprinkler heads", filters=SearchFilters(folder="Design"))
+    answer = AnswerPipeline(retriever, FakeGenerator(), k=5).ask(
+        "spacing of sprinkler heads", filters=SearchFilters(folder="Design")
+    )
     assert {c.source for c in answer.citations} == {"Design/criteria.pdf"}
 
 
@@ -127,7 +137,9 @@ def test_bad_questions_are_rejected(retriever, question):
 def test_keyword_overlap_alone_does_not_make_an_off_topic_question_relevant(retriever):
     gen = FakeGenerator()
     # "parking" matches by keyword, but the question is about something the documents never discuss.
-    answer = AnswerPipeline(retriever, gen, min_similarity=0.9).ask("Is parking free for the football fans on match days?")
+    answer = AnswerPipeline(retriever, gen, min_similarity=0.9).ask(
+        "Is parking free for the football fans on match days?"
+    )
     assert not answer.found and gen.history == []
     coded = AnswerPipeline(retriever, gen, min_similarity=0.9).ask("21 01 13")
     assert coded.found and len(gen.history) == 1, "an exact section number found by keyword is evidence"
@@ -163,7 +175,13 @@ def test_each_page_is_cited_once_and_the_next_pages_fill_in():
         chunk = Chunk(id=cid, source=source, folder="", page=page, text=cid, doc_hash="h")
         return ScoredChunk(chunk=chunk, score=score)
 
-    ranked = [hit("a.pdf", 3, "a3-1", 0.9), hit("a.pdf", 3, "a3-2", 0.8), hit("b.md", None, "b1", 0.7),
-              hit("b.md", None, "b2", 0.6), hit("a.pdf", 4, "a4", 0.5), hit("a.pdf", 3, "a3-3", 0.4)]
+    ranked = [
+        hit("a.pdf", 3, "a3-1", 0.9),
+        hit("a.pdf", 3, "a3-2", 0.8),
+        hit("b.md", None, "b1", 0.7),
+        hit("b.md", None, "b2", 0.6),
+        hit("a.pdf", 4, "a4", 0.5),
+        hit("a.pdf", 3, "a3-3", 0.4),
+    ]
     assert [r.chunk.id for r in one_per_page(ranked, 3)] == ["a3-1", "b1", "b2"]
     assert [r.chunk.id for r in one_per_page(ranked, 10)] == ["a3-1", "b1", "b2", "a4"]

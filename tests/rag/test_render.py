@@ -17,9 +17,17 @@ def yellow_pixels(png: bytes) -> int:
 
 def test_the_supporting_sentence_is_highlighted_where_it_stands(tmp_path):
     pdf = tmp_path / "criteria.pdf"
-    make_pdf(pdf, ["General requirements.", "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions."])
+    make_pdf(
+        pdf,
+        [
+            "General requirements.",
+            "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
+        ],
+    )
     plain = render_pdf_page(pdf, 2, width=600)
-    marked = render_pdf_page(pdf, 2, width=600, highlight="The site provides 412 car parking spaces and 38 trailer positions.")
+    marked = render_pdf_page(
+        pdf, 2, width=600, highlight="The site provides 412 car parking spaces and 38 trailer positions."
+    )
     assert plain and marked and yellow_pixels(plain) == 0 and yellow_pixels(marked) > 500
     absent = render_pdf_page(pdf, 2, width=600, highlight="Sprinkler heads are spaced 3.0 m apart.")
     assert yellow_pixels(absent) == 0

@@ -115,9 +115,7 @@ def filter_expression(f: InteractionFilter, *, skip: str, expr: Expression) -> s
     if f.max_judge_score is not None:
         parts.append(f"{expr.name('judge_score')} <= {expr.value({'N': repr(f.max_judge_score)})}")
     if f.judge_unparsable is not None:
-        unparsable = (
-            f"({expr.name('judged')} = {expr.value({'BOOL': True})} AND attribute_not_exists({expr.name('judge_score')}))"
-        )
+        unparsable = f"({expr.name('judged')} = {expr.value({'BOOL': True})} AND attribute_not_exists({expr.name('judge_score')}))"
         parts.append(unparsable if f.judge_unparsable else f"NOT {unparsable}")
     if f.origin == "user":  # items written before origin existed have none: they are users'
         name = expr.name("origin")
@@ -205,7 +203,9 @@ def query_index(
         kwargs["ExclusiveStartKey"] = last
 
 
-def batch_get(call: Call, table_name: str, ids: list[str], unreadable: list[str] | None = None) -> dict[str, Interaction]:
+def batch_get(
+    call: Call, table_name: str, ids: list[str], unreadable: list[str] | None = None
+) -> dict[str, Interaction]:
     """The records with these ids (strongly consistent), in no particular order.
 
     A record that no longer validates is left out, logged, and its id added to ``unreadable``.

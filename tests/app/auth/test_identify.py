@@ -50,7 +50,10 @@ def test_claims_without_a_user_or_role_are_refused():
     with pytest.raises(SignInRefused, match="no ragbot role"):
         identity_from_claims({"email": "z@x.io"}, RolePolicy(unknown="refuse"), roles_claim="groups", how="oidc")
     me = identity_from_claims(
-        {"email": "ana@x.io", "name": "Ana", "cognito:groups": ["ragbot-smes"]}, POLICY, roles_claim="cognito:groups", how="oidc"
+        {"email": "ana@x.io", "name": "Ana", "cognito:groups": ["ragbot-smes"]},
+        POLICY,
+        roles_claim="cognito:groups",
+        how="oidc",
     )
     assert (me.user, me.role, me.name) == ("ana@x.io", "sme", "Ana")
 
@@ -92,7 +95,11 @@ def alb_token(private_key, *, kid="k1", signer=ARN, exp_in=60, claims=None) -> s
 def alb(key_server):
     url, keys, fetched = key_server
     private = ec.generate_private_key(ec.SECP256R1())
-    keys["k1"] = private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    keys["k1"] = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, AlbTokenVerifier(ARN, key_url=url), fetched
 
 
@@ -123,7 +130,12 @@ def test_forged_expired_foreign_and_missing_alb_headers_are_refused(alb):
         proxy({"x-amzn-oidc-data": "hello"}, verifier)
     with pytest.raises(NotSignedIn, match="through its load balancer"):
         proxy({}, verifier)
-    unsigned = jwt.encode({"email": "root@x.io", "exp": int(time.time()) + 60}, None, algorithm="none", headers={"signer": ARN, "kid": "k1"})
+    unsigned = jwt.encode(
+        {"email": "root@x.io", "exp": int(time.time()) + 60},
+        None,
+        algorithm="none",
+        headers={"signer": ARN, "kid": "k1"},
+    )
     with pytest.raises(SignInRefused, match="does not verify"):
         proxy({"x-amzn-oidc-data": unsigned}, verifier)
 

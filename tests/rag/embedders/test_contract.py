@@ -17,7 +17,11 @@ import pytest
 from rag.errors import RagError
 from tests.rag.generators.servers import Recorded, Reply, aws_error
 
-TEXTS = ["The site provides 412 car parking spaces.", "Dock doors are 3.0 m wide.", "Lighting: 200 lux in loading bays."]
+TEXTS = [
+    "The site provides 412 car parking spaces.",
+    "Dock doors are 3.0 m wide.",
+    "Lighting: 200 lux in loading bays.",
+]
 DIM = 64
 
 
@@ -48,7 +52,9 @@ def bedrock_case(request):
     request.getfixturevalue("aws_env")
     server = request.getfixturevalue("server")
     server.respond = titan
-    return BedrockEmbedder("amazon.titan-embed-text-v2:0", dimension=256, endpoint_url=server.url, concurrency=2), server
+    return BedrockEmbedder(
+        "amazon.titan-embed-text-v2:0", dimension=256, endpoint_url=server.url, concurrency=2
+    ), server
 
 
 def sagemaker_case(request):
@@ -57,7 +63,9 @@ def sagemaker_case(request):
     request.getfixturevalue("aws_env")
     server = request.getfixturevalue("server")
     server.respond = tei
-    return SageMakerEmbedder("tei-ep", model_id="BAAI/bge-small-en-v1.5", dimension=DIM, endpoint_url=server.url, batch_size=2), server
+    return SageMakerEmbedder(
+        "tei-ep", model_id="BAAI/bge-small-en-v1.5", dimension=DIM, endpoint_url=server.url, batch_size=2
+    ), server
 
 
 CASES = {"local": local_case, "bedrock": bedrock_case, "sagemaker": sagemaker_case}

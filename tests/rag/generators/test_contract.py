@@ -19,7 +19,9 @@ from rag.generators.base import GenerationParams, Message, generate_all
 from tests.rag.generators.eventstream import bedrock_event, payload_parts, split_every
 from tests.rag.generators.servers import Reply, aws_error, event_stream
 
-SYSTEM = Message(role="system", content="Answer from the passages.\n\n[1] Parking: the site provides 412 car parking spaces.")
+SYSTEM = Message(
+    role="system", content="Answer from the passages.\n\n[1] Parking: the site provides 412 car parking spaces."
+)
 QUESTION = Message(role="user", content="How many car parking spaces are there?")
 OTHER = Message(role="user", content="How many trailer positions are there?")
 PARAMS = GenerationParams(max_new_tokens=8)
@@ -62,7 +64,9 @@ def tgi(server) -> Case:
     from rag.generators.sagemaker import SageMakerGenerator
 
     def streamed(pieces):
-        events = [{"token": {"id": i, "text": t, "special": False}, "generated_text": None} for i, t in enumerate(pieces)]
+        events = [
+            {"token": {"id": i, "text": t, "special": False}, "generated_text": None} for i, t in enumerate(pieces)
+        ]
         events[-1]["generated_text"] = "".join(pieces)
         return event_stream(payload_parts(*split_every(_sse(events, done=False), 9)))
 
@@ -79,7 +83,9 @@ def lmi(server) -> Case:
     from rag.generators.sagemaker import SageMakerGenerator
 
     def whole(text):
-        return Reply.json({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
+        return Reply.json(
+            {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
+        )
 
     def streamed(pieces):
         chunks = [{"choices": [{"delta": {"content": t}, "finish_reason": None}]} for t in pieces]
@@ -99,12 +105,21 @@ def bedrock(server) -> Case:
 
     def whole(text):
         message = {"role": "assistant", "content": [{"text": text}]}
-        return Reply.json({"output": {"message": message}, "stopReason": "end_turn", "usage": {"inputTokens": 3, "outputTokens": 3, "totalTokens": 6}})
+        return Reply.json(
+            {
+                "output": {"message": message},
+                "stopReason": "end_turn",
+                "usage": {"inputTokens": 3, "outputTokens": 3, "totalTokens": 6},
+            }
+        )
 
     def streamed(pieces):
         events = [bedrock_event("messageStart", {"role": "assistant"})]
         events += [bedrock_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": t}}) for t in pieces]
-        events += [bedrock_event("contentBlockStop", {"contentBlockIndex": 0}), bedrock_event("messageStop", {"stopReason": "end_turn"})]
+        events += [
+            bedrock_event("contentBlockStop", {"contentBlockIndex": 0}),
+            bedrock_event("messageStop", {"stopReason": "end_turn"}),
+        ]
         return event_stream(events)
 
     return _remote(
@@ -120,7 +135,9 @@ def openai(server) -> Case:
     from rag.generators.openai_compat import OpenAICompatGenerator
 
     def whole(text):
-        return Reply.json({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
+        return Reply.json(
+            {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
+        )
 
     def streamed(pieces):
         chunks = [{"choices": [{"index": 0, "delta": {"content": t}, "finish_reason": None}]} for t in pieces]
@@ -153,7 +170,11 @@ def _local(make, local_model_dir, tmp_path) -> Case:
 def local(local_model_dir, tmp_path) -> Case:
     from rag.generators.local import LocalGenerator
 
-    return _local(lambda name: LocalGenerator(name, cache_dir=tmp_path / "models", runtime="transformers"), local_model_dir, tmp_path)
+    return _local(
+        lambda name: LocalGenerator(name, cache_dir=tmp_path / "models", runtime="transformers"),
+        local_model_dir,
+        tmp_path,
+    )
 
 
 REMOTE = {"sagemaker-tgi": tgi, "sagemaker-lmi": lmi, "bedrock": bedrock, "openai": openai}
@@ -215,7 +236,9 @@ def test_several_conversations_come_back_in_order(case):
     if expected[0] is not None:
         assert replies == expected
     else:  # batched or not, each reply is the one its conversation gets alone
-        assert [r.strip() for r in replies] == [generator.generate(c, PARAMS).strip() for c in ([SYSTEM, QUESTION], [SYSTEM, OTHER])]
+        assert [r.strip() for r in replies] == [
+            generator.generate(c, PARAMS).strip() for c in ([SYSTEM, QUESTION], [SYSTEM, OTHER])
+        ]
 
 
 def test_a_failure_is_a_generator_error_that_says_what_failed(case):

@@ -38,7 +38,10 @@ def lmi(server):
 def bedrock(server):
     events = [bedrock_event("messageStart", {"role": "assistant"})]
     events += [bedrock_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": t}}) for t in PIECES]
-    events += [bedrock_event("contentBlockStop", {"contentBlockIndex": 0}), bedrock_event("messageStop", {"stopReason": "end_turn"})]
+    events += [
+        bedrock_event("contentBlockStop", {"contentBlockIndex": 0}),
+        bedrock_event("messageStop", {"stopReason": "end_turn"}),
+    ]
     server.reply(event_stream(events))
     return BedrockGenerator("anthropic.claude-3-haiku-20240307-v1:0", endpoint_url=server.url)
 
@@ -54,10 +57,13 @@ def openai(server):
 @pytest.fixture
 def retriever(tmp_path, embedder):
     root = tmp_path / "docs"
-    make_pdf(root / "Design" / "criteria.pdf", [
-        "General requirements for the building envelope and roof.",
-        "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
-    ])
+    make_pdf(
+        root / "Design" / "criteria.pdf",
+        [
+            "General requirements for the building envelope and roof.",
+            "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions.",
+        ],
+    )
     store = LanceDBVectorStore(tmp_path / "index")
     Ingestor(store, embedder).ingest([root])
     return Retriever(store, embedder)

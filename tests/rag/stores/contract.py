@@ -46,7 +46,15 @@ TARGET = "Luminaire schedule reference HEA06 applies to mezzanine stair cores."
 
 
 def chunk(source: str, text: str, page: int | None = 1, doc_hash: str = "h1", index: int = 0) -> Chunk:
-    return Chunk(id=chunk_id(source, page, text), source=source, folder=source.rpartition("/")[0], page=page, text=text, doc_hash=doc_hash, chunk_index=index)
+    return Chunk(
+        id=chunk_id(source, page, text),
+        source=source,
+        folder=source.rpartition("/")[0],
+        page=page,
+        text=text,
+        doc_hash=doc_hash,
+        chunk_index=index,
+    )
 
 
 class VectorStoreContract:
@@ -61,9 +69,13 @@ class VectorStoreContract:
         """Distractors in one folder tree, the identifier passage in another."""
         store.check_embedding_model(embedder.model_id, embedder.dimension)
         docs = {
-            "Design/Criteria/lighting.pdf": [chunk("Design/Criteria/lighting.pdf", t, page=i + 1, index=i) for i, t in enumerate(DISTRACTORS)],
+            "Design/Criteria/lighting.pdf": [
+                chunk("Design/Criteria/lighting.pdf", t, page=i + 1, index=i) for i, t in enumerate(DISTRACTORS)
+            ],
             "Design/Criteria Extra/schedule.pdf": [chunk("Design/Criteria Extra/schedule.pdf", TARGET, page=7)],
-            "Design/criteria.pdf": [chunk("Design/criteria.pdf", t, page=i + 1, index=i) for i, t in enumerate([*SECTIONS, SECTION_TARGET])],
+            "Design/criteria.pdf": [
+                chunk("Design/criteria.pdf", t, page=i + 1, index=i) for i, t in enumerate([*SECTIONS, SECTION_TARGET])
+            ],
             "notes.md": [chunk("notes.md", "Handover notes: keep O&M manuals in the site office.", page=None)],
         }
         for source, chunks in docs.items():
@@ -134,10 +146,16 @@ class VectorStoreContract:
         only = self.search(store, embedder, "lighting luminaire", k=30, filters=SearchFilters(folder="Design/Criteria"))
         assert only and {r.chunk.source for r in only} == {"Design/Criteria/lighting.pdf"}
         below = self.search(store, embedder, "lighting luminaire", k=30, filters=SearchFilters(folder="Design"))
-        assert {r.chunk.source for r in below} == {"Design/Criteria/lighting.pdf", "Design/Criteria Extra/schedule.pdf", "Design/criteria.pdf"}
+        assert {r.chunk.source for r in below} == {
+            "Design/Criteria/lighting.pdf",
+            "Design/Criteria Extra/schedule.pdf",
+            "Design/criteria.pdf",
+        }
 
     def test_source_filter_and_quotes_in_values(self, store, embedder, corpus):
-        results = self.search(store, embedder, "lighting", k=30, filters=SearchFilters(source="Design/Criteria Extra/schedule.pdf"))
+        results = self.search(
+            store, embedder, "lighting", k=30, filters=SearchFilters(source="Design/Criteria Extra/schedule.pdf")
+        )
         assert [r.chunk.source for r in results] == ["Design/Criteria Extra/schedule.pdf"]
         assert self.search(store, embedder, "lighting", k=5, filters=SearchFilters(folder="it's' OR 1=1 --")) == []
 

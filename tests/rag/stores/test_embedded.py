@@ -89,7 +89,9 @@ def test_chunks_lists_every_passage_of_the_selected_documents_in_order(tmp_path,
         store.write_document(source, chunks, embedder.embed_documents([c.text for c in chunks]))
     store.refresh()
     listed = store.chunks()
-    assert [(c.source, c.page) for c in listed] == [("Civil/DS-12.pdf", 1)] + [("Fire/FP-300.pdf", p) for p in (1, 2, 3)]
+    assert [(c.source, c.page) for c in listed] == [("Civil/DS-12.pdf", 1)] + [
+        ("Fire/FP-300.pdf", p) for p in (1, 2, 3)
+    ]
     assert {c.id for c in listed} == {c.id for chunks in docs.values() for c in chunks}
     assert [c.text for c in store.chunks(SearchFilters(folder="Fire"))] == ["clause 2", "clause 1", "clause 0"]
     assert store.chunks(SearchFilters(source="Civil/DS-12.pdf"))[0].text == "Pipes are laid at 1 in 100."
