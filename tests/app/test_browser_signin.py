@@ -92,7 +92,7 @@ def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provide
         # Typing the admin page's address does not open it for an engineer.
         engineer.get(provider_and_app + "/admin")
         wait.until(lambda d: "Ask the documents" in d.find_element(By.TAG_NAME, "body").text)
-        assert "Passages" not in engineer.find_element(By.TAG_NAME, "body").text
+        assert "Recent rated answers" not in engineer.find_element(By.TAG_NAME, "body").text
     finally:
         engineer.quit()
 
@@ -107,7 +107,7 @@ def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provide
             for a in admin.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a")
             if a.text.endswith("Admin")
         ).click()
-        wait.until(lambda d: "Passages" in d.find_element(By.TAG_NAME, "body").text)
+        wait.until(lambda d: "Recent rated answers" in d.find_element(By.TAG_NAME, "body").text)
         screenshot(admin, "signin-admin.png")
     finally:
         admin.quit()
