@@ -18,7 +18,10 @@ COPY rag ./rag
 COPY feedback ./feedback
 COPY training ./training
 COPY samples/warehouse-standards ./samples/warehouse-standards
-RUN pip install --no-cache-dir --no-deps -e .
+# SageMaker training jobs start the image as `<image> train`: that runs what `ragbot train launch` asked for.
+RUN pip install --no-cache-dir --no-deps -e . \
+ && printf '#!/bin/sh\nexec python -m training.sagemaker_entry\n' > /usr/local/bin/train \
+ && chmod +x /usr/local/bin/train
 
 VOLUME /data
 EXPOSE 8501

@@ -4,6 +4,7 @@ parameter validation, no network)."""
 from __future__ import annotations
 
 import json
+import os
 
 import boto3
 import pytest
@@ -91,3 +92,42 @@ def test_dry_run_prints_the_request(settings):
     result = CliRunner().invoke(cli, ["train", "launch", "--on", "sagemaker", "--dry-run", "--", *COMMAND])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["ResourceConfig"]["InstanceType"] == "ml.g5.2xlarge"
+
+
+def test_the_images_entry_point_runs_the_launched_command(tmp_path, monkeypatch):
+    """What SageMaker runs in the container: the command of the request, through ragbot."""
+    import subprocess
+    import sys
+
+    from training.launch import LaunchSettings, training_job_request
+
+    settings = LaunchSettings(
+        role_arn="arn:aws:iam::123456789012:role/r",
+        image_uri="123456789012.dkr.ecr.eu-west-1.amazonaws.com/ragbot:latest",
+        data_s3="s3://my-bucket/datasets/ds",
+        output_s3="s3://my-bucket/models",
+    )
+    request = training_job_request(["train", "sft", "--data", "ds", "--out", "out", "--help"], settings, job_name="j")
+    hps = tmp_path / "hyperparameters.json"
+    hps.write_text(json.dumps(request["HyperParameters"]))
+    env = {"RAGBOT_SM_HYPERPARAMETERS": str(hps), "RAGBOT_SM_FAILURE": str(tmp_path / "failure")}
+    done = subprocess.run(
+        [sys.executable, "-m", "training.sagemaker_entry"],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "LoRA fine-tuning of the answer model" in done.stdout
+    assert not (tmp_path / "failure").exists()
+
+    hps.write_text(json.dumps({"ragbot_command": json.dumps(["feedback", "export", "--out", "/tmp/x"])}))
+    done = subprocess.run(
+        [sys.executable, "-m", "training.sagemaker_entry"],
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert (tmp_path / "failure").read_text() == "ragbot_command runs only train or eval commands, not 'feedback'\n"
