@@ -54,6 +54,15 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _printable(value: str) -> str:
+    # An id is typed, quoted and compared by people and tools: invisible (format, private-use,
+    # unassigned) characters would make two ids that look the same differ.
+    bad = next((c for c in value if not (c.isprintable() or c == " ")), None)
+    if bad is not None:
+        raise ValueError(f"holds the invisible or unassigned character {bad!r}")
+    return value
+
+
 def _non_empty(value: str) -> str:
     if not value.strip():
         raise ValueError("is empty")
@@ -64,7 +73,7 @@ Time = Annotated[datetime, AfterValidator(_in_range)]
 """A timestamp between ``EARLIEST`` and ``LATEST`` (a naive one is read as UTC)."""
 Name = Annotated[str, AfterValidator(_identifier)]
 """A user, session, model or chunk name: no control characters, at most ``MAX_ID_CHARS``."""
-RecordId = Annotated[str, AfterValidator(_non_empty), AfterValidator(_identifier)]
+RecordId = Annotated[str, AfterValidator(_non_empty), AfterValidator(_identifier), AfterValidator(_printable)]
 
 
 def _count(low: int, high: int, **kwargs):

@@ -370,3 +370,21 @@ def test_sessions_survive_a_stored_time_before_year_one(spoiled):
     spoiled._connection().execute("UPDATE interactions SET created_us = ? WHERE id = 'old'", (-62135632800000000,))
     (summary,) = spoiled.sessions("ana")
     assert summary.turns == 3 and summary.started_at == datetime.min.replace(tzinfo=UTC)
+
+
+@pytest.mark.parametrize("bad", ["a\u200bb", "\U00018cd6", "\ue000x", "x\u00a0y"])
+def test_an_id_with_an_invisible_or_unassigned_character_is_refused(bad):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="invisible or unassigned character"):
+        Interaction(
+            id=bad,
+            session_id="s",
+            user="u",
+            role="engineer",
+            turn=1,
+            question="q",
+            answer="a",
+            model_id="m",
+            prompt_version="p",
+        )
