@@ -278,17 +278,7 @@ class Backends:
     @cached_property
     def judge_generator(self):
         """The judge's model backend: the answer model itself when no RAGBOT_JUDGE_* changes it."""
-        js = judge_settings(self.settings)
-        if all(getattr(js, f) == getattr(self.settings, f) for f in GENERATOR_FIELDS):
-            return self.generator
-        try:
-            return GENERATORS[js.generator](js)
-        except ConfigError as e:
-            # Name the judge's own settings, which are the ones to set.
-            message = (
-                str(e).replace("RAGBOT_", "RAGBOT_JUDGE_").replace("RAGBOT_JUDGE_GENERATOR", "RAGBOT_JUDGE_BACKEND")
-            )
-            raise ConfigError(f"the judge model: {message}") from e
+        return _second_generator(judge_settings(self.settings), self.settings, self.generator, "judge")
 
     @cached_property
     def judge(self):
@@ -314,16 +304,9 @@ class Backends:
     @cached_property
     def synth_generator(self):
         """The model that writes synthetic pairs: the judge's model when no RAGBOT_SYNTH_* changes it."""
-        ss = synth_settings(self.settings)
-        if all(getattr(ss, f) == getattr(judge_settings(self.settings), f) for f in GENERATOR_FIELDS):
-            return self.judge_generator
-        try:
-            return GENERATORS[ss.generator](ss)
-        except ConfigError as e:
-            message = (
-                str(e).replace("RAGBOT_", "RAGBOT_SYNTH_").replace("RAGBOT_SYNTH_GENERATOR", "RAGBOT_SYNTH_BACKEND")
-            )
-            raise ConfigError(f"the synth model: {message}") from e
+        return _second_generator(
+            synth_settings(self.settings), judge_settings(self.settings), self.judge_generator, "synth"
+        )
 
     @cached_property
     def synthesizer(self):
@@ -418,3 +401,17 @@ class Backends:
     def warm(self) -> bool:
         """Whether ``warm_up`` has run in this process."""
         return getattr(self, "_warm", False)
+
+
+def _second_generator(own: Settings, fallback: Settings, fallback_generator, role: str):
+    """The generator of a second model (the judge, the synth model): ``fallback_generator`` itself
+    when none of ``own``'s generator settings differs from ``fallback``'s, else a new one. A
+    missing setting is named as the role's own (RAGBOT_JUDGE_…, RAGBOT_SYNTH_…), the one to set."""
+    if all(getattr(own, f) == getattr(fallback, f) for f in GENERATOR_FIELDS):
+        return fallback_generator
+    try:
+        return GENERATORS[own.generator](own)
+    except ConfigError as e:
+        prefix = f"RAGBOT_{role.upper()}_"
+        message = str(e).replace("RAGBOT_", prefix).replace(f"{prefix}GENERATOR", f"{prefix}BACKEND")
+        raise ConfigError(f"the {role} model: {message}") from e

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from app.services.access import Action, Identity, authorize
-from app.services.audit import AuditService
-from app.wiring import Backends
+from app.services.access import Action, authorize
+from app.services.base import AuditedService
 from rag.ingest.ingestor import IngestReport, Progress
 from rag.models import ScoredChunk, SearchFilters, SearchMode
 
@@ -24,13 +23,8 @@ class CorpusStatus(BaseModel):
     last_ingest: IngestReport | None
 
 
-class CorpusService:
+class CorpusService(AuditedService):
     """Corpus actions on behalf of one identity."""
-
-    def __init__(self, backends: Backends, identity: Identity, audit: AuditService):
-        self.backends = backends
-        self.identity = identity
-        self.audit = audit
 
     def ingest(
         self,

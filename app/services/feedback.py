@@ -5,20 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO
 
-from app.services.access import Action, Forbidden, Identity, authorize
-from app.services.audit import AuditService
-from app.wiring import Backends, ConfigError
+from app.services.access import Action, Forbidden, authorize
+from app.services.base import AuditedService
+from app.wiring import ConfigError
 from feedback.records import Interaction
 from feedback.stores.base import InteractionFilter
 
 
-class FeedbackService:
+class FeedbackService(AuditedService):
     """Feedback actions on behalf of one identity."""
-
-    def __init__(self, backends: Backends, identity: Identity, audit: AuditService):
-        self.backends = backends
-        self.identity = identity
-        self.audit = audit
 
     @property
     def store(self):

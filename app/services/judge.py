@@ -3,9 +3,8 @@ measure how far the judge agrees with people."""
 
 from __future__ import annotations
 
-from app.services.access import Action, Identity, authorize
-from app.services.audit import AuditService
-from app.wiring import Backends
+from app.services.access import Action, authorize
+from app.services.base import AuditedService
 from feedback.judge import AgreementReport, JudgeRunSummary
 from feedback.judge.agreement import agreement
 from feedback.judge.runner import Progress
@@ -13,13 +12,8 @@ from feedback.records import Interaction
 from feedback.stores.base import InteractionFilter
 
 
-class JudgeService:
+class JudgeService(AuditedService):
     """Judge actions on behalf of one identity (scoring and agreement: SMEs and admins)."""
-
-    def __init__(self, backends: Backends, identity: Identity, audit: AuditService):
-        self.backends = backends
-        self.identity = identity
-        self.audit = audit
 
     def run(
         self,

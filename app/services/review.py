@@ -9,13 +9,13 @@ it"). Validating the AI score stores it as the SME's score (``Review.sme_score``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from pydantic import BaseModel
 
-from app.services.access import Action, Identity, authorize
-from app.services.audit import AuditService
-from app.wiring import Backends
+from app.services.access import Action, authorize
+from app.services.base import AuditedService
 from feedback.errors import Conflict, InvalidFeedback, NotFound
 from feedback.records import MAX_CORRECTION_CHARS, Interaction, Review, ReviewStatus, now
 from feedback.stores.base import GroupBy, InteractionFilter, InteractionPage, Order
@@ -28,13 +28,8 @@ class BulkResult(BaseModel):
     skipped: int = 0
 
 
-class ReviewService:
+class ReviewService(AuditedService):
     """Review actions on behalf of one identity (SMEs and admins)."""
-
-    def __init__(self, backends: Backends, identity: Identity, audit: AuditService):
-        self.backends = backends
-        self.identity = identity
-        self.audit = audit
 
     @property
     def store(self):
@@ -135,40 +130,20 @@ class ReviewService:
                 "min_judge_score": max(min_score, (filters or InteractionFilter()).min_judge_score or 0.0),
             }
         )
-        result, cursor = BulkResult(), None
-        ids: list[str] = []
-        while True:  # collect first: every write takes the answer out of the unreviewed listing
-            page = self.store.list(base, limit=200, cursor=cursor)
-            ids += [i.id for i in page.items]
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
-        for interaction_id in ids:
-            record = self.store.get(interaction_id)
-            if record is None or record.judge is None or record.judge.score is None:
-                result.skipped += 1
-                continue
-            review = Review(
+        return self._validate_each(
+            base,
+            lambda record: None
+            if record.judge is None or record.judge.score is None
+            else Review(
                 status="validated",
                 reviewer=self.identity.user,
                 reviewed_at=now(),
                 sme_score=record.judge.score,
                 reference_answer=record.review.reference_answer,
-            )
-            try:
-                self.store.set_review(interaction_id, review, expected_reviewed_at=None)
-                result.done += 1
-            except Conflict:
-                result.skipped += 1
-        self.audit.record(
-            "review-bulk",
-            target="validate AI scores",
+            ),
+            "validate AI scores",
             min_score=min_score,
-            validated=result.done,
-            skipped=result.skipped,
-            filters=base.model_dump(mode="json", exclude_none=True),
         )
-        return result
 
     def validate_pairs(self, filters: InteractionFilter | None = None) -> BulkResult:
         """Validate every unreviewed synthetic pair in ``filters`` as it stands: its question, its
@@ -178,8 +153,24 @@ class ReviewService:
         base = (filters or InteractionFilter()).model_copy(
             update={"review_status": "unreviewed", "origin": "synthetic"}
         )
+        return self._validate_each(
+            base,
+            lambda record: Review(
+                status="validated",
+                reviewer=self.identity.user,
+                reviewed_at=now(),
+                reference_answer=record.review.reference_answer or record.answer,
+            ),
+            "validate synthetic pairs",
+        )
+
+    def _validate_each(
+        self, base: InteractionFilter, review_for: Callable[[Interaction], Review | None], target: str, **detail
+    ) -> BulkResult:
+        """Write ``review_for(record)`` on every record of ``base`` (None: skip it), each only if
+        nobody reviewed it meanwhile; the bulk action goes to the audit log."""
         ids, cursor = [], None
-        while True:  # collect first: every write takes the pair out of the unreviewed listing
+        while True:  # collect first: every write takes the record out of the unreviewed listing
             page = self.store.list(base, limit=200, cursor=cursor)
             ids += [i.id for i in page.items]
             if page.next_cursor is None:
@@ -188,15 +179,10 @@ class ReviewService:
         result = BulkResult()
         for interaction_id in ids:
             record = self.store.get(interaction_id)
-            if record is None:
+            review = review_for(record) if record is not None else None
+            if review is None:
                 result.skipped += 1
                 continue
-            review = Review(
-                status="validated",
-                reviewer=self.identity.user,
-                reviewed_at=now(),
-                reference_answer=record.review.reference_answer or record.answer,
-            )
             try:
                 self.store.set_review(interaction_id, review, expected_reviewed_at=None)
                 result.done += 1
@@ -204,7 +190,8 @@ class ReviewService:
                 result.skipped += 1
         self.audit.record(
             "review-bulk",
-            target="validate synthetic pairs",
+            target=target,
+            **detail,
             validated=result.done,
             skipped=result.skipped,
             filters=base.model_dump(mode="json", exclude_none=True),

@@ -6,21 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.services.access import Action, Identity, authorize
-from app.services.audit import AuditService
-from app.wiring import Backends
+from app.services.access import Action, authorize
+from app.services.base import AuditedService
 from rag.models import SearchFilters
 from training.synth import KINDS, SynthRunSummary, export_eval
 from training.synth.runner import Progress
 
 
-class SynthService:
+class SynthService(AuditedService):
     """Synth actions on behalf of one identity (admins: they build training data)."""
-
-    def __init__(self, backends: Backends, identity: Identity, audit: AuditService):
-        self.backends = backends
-        self.identity = identity
-        self.audit = audit
 
     def run(
         self,

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.trainers.data import load_split, split_path
-from training.trainers.models import DEFAULT_CACHE, causal_lm, record_adapter_base
+from training.trainers.adapter import train_lora_adapter
 from training.trainers.profiles import ProfileName, profile
-from training.trainers.runs import Run
 
 
 def train_preference(
@@ -27,7 +25,6 @@ def train_preference(
 ) -> dict:
     """Train ``policy`` with DPO (``kind="dpo"``, on preference pairs) or KTO (``"kto"``, on
     unpaired good/bad answers) into the adapter ``out``."""
-    from peft import LoraConfig
     from trl import DPOConfig, DPOTrainer, KTOConfig, KTOTrainer
 
     config_class, trainer_class, folder_name = {
@@ -36,31 +33,19 @@ def train_preference(
     }[kind]
     settings = profile(kind, profile_name, max_steps, overrides)
     policy = policy or settings.base
-    train = load_split(data, folder_name, "train", settings.min_train)
-    val = load_split(data, folder_name, "val", settings.min_val)
-    run = Run(
-        out,
+    return train_lora_adapter(
         kind,
-        settings,
-        [split_path(data, folder_name, s) for s in ("train", "val")],
-        {"data": str(data), "policy": policy},
-        resume,
+        folder_name,
+        trainer_class,
+        config_class,
+        data=data,
+        out=out,
+        model=policy,
+        inputs={"data": str(data), "policy": policy},
+        settings=settings,
+        resume=resume,
+        cache_dir=cache_dir,
     )
-    folder = causal_lm(policy, cache_dir or DEFAULT_CACHE)
-    trainer = trainer_class(
-        model=folder,
-        args=run.trl_args(config_class),
-        train_dataset=train,
-        eval_dataset=val if len(val) else None,
-        peft_config=LoraConfig(task_type="CAUSAL_LM", **settings.lora),
-        callbacks=run.callbacks(),
-    )
-
-    def save() -> None:
-        trainer.save_model(str(out))
-        record_adapter_base(out, policy)
-
-    return run.train(trainer, save)
 
 
 def train_dpo(data: Path, out: Path, policy: str | None = None, **options) -> dict:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training.trainers.data import load_split, split_path
-from training.trainers.models import DEFAULT_CACHE, causal_lm, record_adapter_base
+from training.trainers.adapter import train_lora_adapter
 from training.trainers.profiles import ProfileName, profile
-from training.trainers.runs import Run
 
 
 def train_sft(
@@ -32,33 +30,21 @@ def train_sft(
     Returns the metrics (train loss, val loss). Raises TrainerError on bad data, a missing
     base model, or an interruption (after saving a checkpoint).
     """
-    from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
     settings = profile("sft", profile_name, max_steps, overrides)
     base = base or settings.base
-    train = load_split(data, "sft", "train", settings.min_train)
-    val = load_split(data, "sft", "val", settings.min_val)
-    run = Run(
-        out,
+    return train_lora_adapter(
         "sft",
-        settings,
-        [split_path(data, "sft", s) for s in ("train", "val")],
-        {"data": str(data), "base": base},
-        resume,
+        "sft",
+        SFTTrainer,
+        SFTConfig,
+        data=data,
+        out=out,
+        model=base,
+        inputs={"data": str(data), "base": base},
+        settings=settings,
+        resume=resume,
+        cache_dir=cache_dir,
+        completion_only_loss=True,
     )
-    folder = causal_lm(base, cache_dir or DEFAULT_CACHE)
-    trainer = SFTTrainer(
-        model=folder,
-        args=run.trl_args(SFTConfig, completion_only_loss=True),
-        train_dataset=train,
-        eval_dataset=val if len(val) else None,
-        peft_config=LoraConfig(task_type="CAUSAL_LM", **settings.lora),
-        callbacks=run.callbacks(),
-    )
-
-    def save() -> None:
-        trainer.save_model(str(out))
-        record_adapter_base(out, base)
-
-    return run.train(trainer, save)
