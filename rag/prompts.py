@@ -17,6 +17,9 @@ come from their documents. Cite the passage number in brackets, like [1]. Give n
 section references exactly as written. If the passages do not contain the answer, reply: {NOT_FOUND}"""
 
 
+_PASSAGES = "\n\nPassages:\n\n"
+
+
 def format_passages(citations: Sequence[Citation]) -> str:
     return "\n\n".join(f"[{c.n}] ({c.label})\n{c.text}" for c in citations)
 
@@ -34,13 +37,20 @@ def messages_for(question: str, passages: str, history: Sequence[Turn] = ()) -> 
     """``build_messages`` from passages already formatted by ``format_passages``: what an
     interaction record keeps as its ``context``, so the training package rebuilds the prompt the
     model saw with this one function."""
-    system = f"{INSTRUCTIONS}\n\nPassages:\n\n{passages}"
+    system = f"{INSTRUCTIONS}{_PASSAGES}{passages}"
     messages = [Message(role="system", content=system)]
     for turn in history:
         messages.append(Message(role="user", content=turn.question))
         messages.append(Message(role="assistant", content=turn.answer))
     messages.append(Message(role="user", content=question))
     return messages
+
+
+def passages_of(system: str) -> str:
+    """The passages of a system message that ``messages_for`` built ('' when it has none): what an
+    evaluation shows the judge, as the chat's interaction records keep them."""
+    _, found, passages = system.partition(_PASSAGES)
+    return passages if found else ""
 
 
 def says_not_found(answer: str) -> bool:

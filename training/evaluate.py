@@ -8,8 +8,13 @@ state every number of the reference ("numbers right"), which a similarity can hi
 through ``rag.generators.local`` exactly as the app loads them (a packaged name, a model folder
 or a PEFT adapter, merged once).
 
-Writes ``report.md``, ``results.json`` and ``answers.jsonl`` in the report folder, and
-``similarity.png`` when matplotlib is installed.
+With a judge (``--judge``: the app's AI judge, ``feedback.judge``), each answer is also graded
+0–5 against the reference and the passages, with the prompt the judge uses on the chat's answers;
+the report gives the score distribution (mean, share above 4, share above 3 as the seed reported
+it, share below 3).
+
+Writes ``report.md``, ``results.json``, ``answers.jsonl`` and the plots (``similarity.png``,
+``judge.png`` with a judge) in the report folder.
 """
 
 from __future__ import annotations
@@ -19,12 +24,30 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from pydantic import BaseModel
 
+from feedback.errors import JudgeModelError
+from feedback.records import Interaction, JudgeScore, Review
+from rag.prompts import PROMPT_VERSION, passages_of
 from training.errors import EvaluationError
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+
+
+class JudgeFigures(BaseModel):
+    """The judge's scores of one model's answers (None: the reply had no usable score)."""
+
+    judge_model: str
+    scored: int
+    unscored: int
+    mean: float | None
+    above_4: float | None
+    above_3: float | None
+    below_3: float | None
+    scores: list[float | None]
 
 
 class ModelScores(BaseModel):
@@ -33,6 +56,7 @@ class ModelScores(BaseModel):
     similarity: float
     numbers_right: float | None
     similarities: list[float]
+    judge: JudgeFigures | None = None
 
 
 class EvalReport(BaseModel):
@@ -93,6 +117,53 @@ def score(
     )
 
 
+Grade = Callable[[Interaction], JudgeScore]
+
+
+def judge_all(
+    grade: Grade, prompts: list[list[dict]], answers: list[str], references: list[str], concurrency: int = 1
+) -> JudgeFigures:
+    """The judge's verdict on every answer, as it grades a chat answer: the question, the reference
+    (as an SME's), the passages the model read and the answer. Raises EvaluationError when the
+    judge model fails (an unusable reply is counted, not an error)."""
+    records = [
+        Interaction(
+            session_id="eval",
+            user="eval",
+            role="eval",
+            turn=1,
+            question=prompt[-1]["content"],
+            answer=answer,
+            context=passages_of(prompt[0]["content"]) if prompt[0]["role"] == "system" else "",
+            model_id="eval",
+            prompt_version=PROMPT_VERSION,
+            review=Review(reference_answer=reference),
+        )
+        for prompt, answer, reference in zip(prompts, answers, references, strict=True)
+    ]
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            verdicts = list(pool.map(grade, records))
+    except JudgeModelError as e:
+        raise EvaluationError(f"the judge cannot grade: {e}") from e
+    scores = [v.score for v in verdicts]
+    scored = [x for x in scores if x is not None]
+
+    def share(keep) -> float | None:
+        return sum(1 for x in scored if keep(x)) / len(scored) if scored else None
+
+    return JudgeFigures(
+        judge_model=verdicts[0].judge_model if verdicts else "",
+        scored=len(scored),
+        unscored=len(scores) - len(scored),
+        mean=float(np.mean(scored)) if scored else None,
+        above_4=share(lambda x: x > 4),
+        above_3=share(lambda x: x > 3),
+        below_3=share(lambda x: x < 3),
+        scores=scores,
+    )
+
+
 def answer_all(model: str, prompts: list[list[dict]], cache_dir: Path, max_new_tokens: int, runtime: str) -> list[str]:
     """Greedy answers of ``model`` (loaded as the app loads it). Raises EvaluationError."""
     from rag.errors import GeneratorError
@@ -130,27 +201,72 @@ def write_report(report: EvalReport, out: Path, answers: dict[str, list[str]], e
         right = "–" if s.numbers_right is None else f"{s.numbers_right:.1%}"
         lines.append(f"| {label} | `{s.model}` | {s.examples} | {s.similarity:.4f} | {right} |")
     lines += ["", "The seed's figures: 0.6419 (plain RAG) → 0.8100 (after SFT), 274 examples.", ""]
-    if _plot(rows, out / "similarity.png"):
-        lines += ["![similarity](similarity.png)", ""]
-    else:
-        lines += ["(No plot: matplotlib is not installed.)", ""]
+    _plot_similarity(rows, out / "similarity.png")
+    lines += ["![similarity](similarity.png)", ""]
+    judged = [(label, s) for label, s in rows if s.judge is not None]
+    if judged:
+        lines += [
+            f"## The AI judge (`{judged[0][1].judge.judge_model}`)",
+            "",
+            "Each answer graded 0–5 against the reference answer and the passages, as the judge grades chat answers.",
+            "",
+            "| | mean score | score > 4 | score > 3 | score < 3 | no usable score |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for label, s in judged:
+            j = s.judge
+            lines.append(
+                f"| {label} | {_fmt(j.mean, '.2f')} | {_fmt(j.above_4, '.1%')} | {_fmt(j.above_3, '.1%')}"
+                f" | {_fmt(j.below_3, '.1%')} | {j.unscored} |"
+            )
+        lines += ["", "The seed's judge: score > 3 for 78.1% of answers before RL, 85.5% after.", ""]
+        _plot_judge(judged, out / "judge.png")
+        lines += ["![judge scores](judge.png)", ""]
     (out / "report.md").write_text("\n".join(lines))
 
 
-def _plot(rows, path: Path) -> bool:
-    try:
-        import matplotlib
+def _fmt(value: float | None, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _plot_similarity(rows, path: Path) -> None:
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.hist([s.similarities for _, s in rows], bins=20, range=(0, 1), label=[label for label, _ in rows])
     ax.set_xlabel("cosine similarity to the reference")
     ax.set_ylabel("answers")
+    ax.set_title("Similarity of each answer to its reference")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
-    return True
+
+
+def _plot_judge(rows, path: Path) -> None:
+    """Answers per judge score (rounded half up to a whole point), one bar per model."""
+    from matplotlib.ticker import MaxNLocator
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    width = 0.8 / len(rows)
+    for i, (label, s) in enumerate(rows):
+        counts = [sum(1 for x in s.judge.scores if x is not None and int(x + 0.5) == point) for point in range(6)]
+        ax.bar([p + (i - (len(rows) - 1) / 2) * width for p in range(6)], counts, width, label=label)
+    ax.set_xticks(range(6))
+    ax.set_xlabel("judge score (0 = wrong or harmful, 5 = correct and supported)")
+    ax.set_ylabel("answers")
+    ax.set_title("The AI judge's scores")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)

@@ -3,12 +3,14 @@ measure how far the judge agrees with people."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from app.services.access import Action, authorize
 from app.services.base import AuditedService
 from feedback.judge import AgreementReport, JudgeRunSummary
 from feedback.judge.agreement import agreement
 from feedback.judge.runner import Progress
-from feedback.records import Interaction
+from feedback.records import Interaction, JudgeScore
 from feedback.stores.base import InteractionFilter
 
 
@@ -61,6 +63,18 @@ class JudgeService(AuditedService):
         record = self.backends.judge.judge(interaction_id, rescore=True)
         self.audit.record("rescore", target=interaction_id, score=record.judge.score if record.judge else None)
         return record
+
+    def grader(self) -> tuple[Callable[[Interaction], JudgeScore], int]:
+        """The judge's grading of records that are not stored (``ragbot eval --judge`` grades a
+        trained model's answers), and how many it may grade at once. Nothing is stored or audited.
+
+        Raises:
+            Forbidden: the identity may not run the judge.
+            ConfigError: the judge backend lacks a setting.
+        """
+        authorize(self.identity, Action.JUDGE)
+        judge = self.backends.judge
+        return judge.grade, judge.concurrency
 
     def agreement(self, filters: InteractionFilter | None = None) -> AgreementReport:
         """Agreement of the judge's scores with users' ratings and with SME-validated scores over
