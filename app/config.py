@@ -150,6 +150,10 @@ class Settings(BaseSettings):
     local_runtime: Literal["auto", "onnx", "transformers"] = Field(
         default="auto", description="Runtime of the local model: ONNX Runtime GenAI, else transformers (auto)."
     )
+    local_precision: Literal["int8", "fp32", "int4"] | None = Field(
+        default=None,
+        description="Weights of the local model's ONNX export; unset: the measured default (bench/RESULTS.md).",
+    )
     max_new_tokens: int = Field(default=256, ge=1, le=4096, description="Longest answer, in tokens.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0 is greedy decoding.")
     min_similarity: float = Field(

@@ -104,7 +104,7 @@ VECTOR_STORES: dict[str, Callable[[Settings], Any]] = {"embedded": _embedded_sto
 def _local_generator(s: Settings):
     from rag.generators.local import LocalGenerator
 
-    return LocalGenerator(s.local_model, cache_dir=s.models_dir, runtime=s.local_runtime)
+    return LocalGenerator(s.local_model, cache_dir=s.models_dir, runtime=s.local_runtime, precision=s.local_precision)
 
 
 def _sagemaker_generator(s: Settings):
@@ -153,6 +153,8 @@ GENERATOR_FIELDS = (
     "openai_model",
     "openai_api_key",
     "local_model",
+    "local_runtime",
+    "local_precision",
 )
 # RAGBOT_JUDGE_* setting -> the answer-model setting it replaces for the judge.
 JUDGE_OVERRIDES = {

@@ -43,12 +43,28 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=96)
     args = parser.parse_args()
 
+    with tempfile.TemporaryDirectory(prefix="ragbot-chat-latency-") as tmp:
+        rows = measure(Path(tmp), args)
+    print(
+        f"chat latency in Chromium, sample corpus, {len(rows)} sends ({args.runs} x {len(QUESTIONS)} questions), max {args.max_new_tokens} new tokens"
+    )
+    medians = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+    for key, value in medians.items():
+        print(
+            f"  {key:>13}: median {value:6.2f} s   (min {min(r[key] for r in rows):.2f}, max {max(r[key] for r in rows):.2f})"
+        )
+    print(
+        f"  a chat that shows nothing before the first token leaves the user {medians['first token'] / medians['first visible']:.0f}x longer without a sign of work"
+    )
+
+
+def measure(home: Path, args) -> list[dict[str, float]]:
+    """The marks of every send (after a warm-up) against an app over a fresh RAGBOT_HOME."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     from tests.app.browser import chrome, ragbot_app
 
-    home = Path(tempfile.mkdtemp(prefix="ragbot-chat-latency-"))
     env = os.environ | {
         "RAGBOT_HOME": str(home),
         "HF_HUB_OFFLINE": "1",
@@ -102,21 +118,9 @@ def main() -> None:
                 raise TimeoutError("no chat input")
 
             send("warm-up: where is the site?")  # loads the models once
-            rows = [send(q) for _ in range(args.runs) for q in QUESTIONS]
+            return [send(q) for _ in range(args.runs) for q in QUESTIONS]
         finally:
             browser.quit()
-
-    print(
-        f"chat latency in Chromium, sample corpus, {len(rows)} sends ({args.runs} x {len(QUESTIONS)} questions), max {args.max_new_tokens} new tokens"
-    )
-    medians = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
-    for key, value in medians.items():
-        print(
-            f"  {key:>13}: median {value:6.2f} s   (min {min(r[key] for r in rows):.2f}, max {max(r[key] for r in rows):.2f})"
-        )
-    print(
-        f"  a chat that shows nothing before the first token leaves the user {medians['first token'] / medians['first visible']:.0f}x longer without a sign of work"
-    )
 
 
 def _answer_text(message) -> str:

@@ -68,7 +68,7 @@ def main() -> None:
         prompts: dict[str, list] = {"whole": [], "trimmed": []}
         kept: dict[str, int] = {"whole": 0, "trimmed": 0}
         for q in questions:
-            results = svc.retriever.search(q["query"], k=svc.settings.top_k)
+            results = svc.backends.retriever.search(q["query"], k=svc.settings.top_k)
             citations = to_citations(results)
             for name, read in (
                 ("whole", citations),

@@ -65,7 +65,7 @@ def prompts(svc, questions: list[str]) -> dict[str, list[list]]:
 
     out: dict[str, list[list]] = {"whole": [], "trimmed": []}
     for q in questions:
-        results = svc.retriever.search(q, k=svc.settings.top_k)
+        results = svc.backends.retriever.search(q, k=svc.settings.top_k)
         citations = to_citations(results)
         out["whole"].append(build_messages(q, citations))
         out["trimmed"].append(build_messages(q, ContextTrimmer().select(q, citations, results)))

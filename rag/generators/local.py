@@ -275,7 +275,7 @@ Runtime = Literal["auto", "onnx", "transformers"]
 class LocalGenerator:
     """The local model on the fastest runtime that runs it.
 
-    ``runtime="auto"`` tries ONNX Runtime GenAI (exported once, int8 weights; see
+    ``runtime="auto"`` tries ONNX Runtime GenAI (exported once, fp32 weights unless ``precision`` says otherwise; see
     ``rag.generators.ort``) and falls back to transformers when the package is missing or the
     export fails (an architecture the exporter does not know); "onnx" or "transformers" forces
     one. Both read the same model folder, so a fine-tune or an adapter runs the same way.

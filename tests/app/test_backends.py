@@ -132,3 +132,10 @@ def test_judge_settings_fall_back_to_the_answer_models(monkeypatch):
     assert judge is not b.generator
     assert (judge.base_url, judge.model, judge._api_key) == ("http://127.0.0.1:9/v1", "big-70b", "sk-answer")
     assert "sk-answer" not in repr(b.settings)
+
+
+def test_the_local_model_precision_is_a_setting(monkeypatch):
+    assert build(monkeypatch).generator.precision is None  # the measured default of rag.generators.ort
+    assert build(monkeypatch, RAGBOT_LOCAL_PRECISION="int8").generator.precision == "int8"
+    with pytest.raises(ValueError, match="local_precision"):
+        build(monkeypatch, RAGBOT_LOCAL_PRECISION="fp16")
