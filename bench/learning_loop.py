@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -38,21 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SEED = {"before SFT": 0.6419, "after SFT": 0.8100}
-CITATION = re.compile(r"\[\d+\]")
-
-
-def numbers(text: str) -> set[str]:
-    """The tokens with digits of ``text``, citations ``[n]`` aside, normalised (``1,200`` = ``1200``)."""
-    text = CITATION.sub(" ", text).lower().replace(",", "")
-    return {t.strip(".;:()%") for t in text.split() if any(ch.isdigit() for ch in t)}
-
-
-def numbers_right(answer: str, reference: str) -> bool | None:
-    """True when the answer states every number of the reference; None when it has none."""
-    wanted = numbers(reference)
-    if not wanted:
-        return None
-    return wanted <= numbers(answer)
 
 
 def ragbot(*args: str, env: dict | None = None) -> None:
@@ -78,38 +62,26 @@ def heldout_rows(folder: Path, limit: int | None) -> list[dict]:
 
 
 def evaluate(model: str, rows: list[dict], embedder, runtime: str, max_new_tokens: int) -> dict:
-    """Answers of ``model`` to the held-out prompts, scored against the references."""
-    import numpy as np
-
-    from rag.generators.base import GenerationParams, Message
-    from rag.generators.local import LocalGenerator
+    """Answers of ``model`` to the held-out prompts, scored as ``ragbot eval`` scores them."""
+    from app.config import Settings
+    from training.evaluate import answer_all, numbers_right, score
 
     started = time.time()
-    generator = LocalGenerator(model, runtime=runtime)
-    conversations = [[Message(**m) for m in row["prompt"]] for row in rows]
-    answers = generator.generate_batch(conversations, GenerationParams(max_new_tokens=max_new_tokens))
-    a = embedder.embed_documents(answers)
-    r = embedder.embed_documents([row["reference"] for row in rows])
-    a = a / np.linalg.norm(a, axis=1, keepdims=True)
-    r = r / np.linalg.norm(r, axis=1, keepdims=True)
-    similarity = (a * r).sum(axis=1)
-    checks = [numbers_right(ans, row["reference"]) for ans, row in zip(answers, rows)]
-    counted = [c for c in checks if c is not None]
+    prompts = [row["prompt"] for row in rows]
+    references = [row["reference"] for row in rows]
+    answers = answer_all(model, prompts, Settings().models_dir, max_new_tokens, runtime)
+    scores = score(model, answers, references, embedder.embed_documents)
+    counted = [c for c in (numbers_right(a, r) for a, r in zip(answers, references)) if c is not None]
     return {
         "model": model,
-        "similarity": float(similarity.mean()),
+        "similarity": scores.similarity,
         "numbers_right": sum(counted),
         "numbers_total": len(counted),
-        "numbers_share": (sum(counted) / len(counted)) if counted else None,
+        "numbers_share": scores.numbers_right,
         "seconds": round(time.time() - started, 1),
         "answers": [
-            {
-                "question": row["prompt"][-1]["content"],
-                "reference": row["reference"],
-                "answer": ans,
-                "similarity": float(s),
-            }
-            for row, ans, s in zip(rows, answers, similarity)
+            {"question": p[-1]["content"], "reference": r, "answer": a, "similarity": s}
+            for p, r, a, s in zip(prompts, references, answers, scores.similarities)
         ],
     }
 
