@@ -29,6 +29,9 @@ COMMON = dict(report_to="none", logging_steps=1, save_total_limit=2, seed=42, da
 TINY = COMMON | dict(
     use_cpu=True,
     gradient_checkpointing=False,  # saves memory, costs time: 135M fits without it
+    # TRL turns bf16 mixed precision on by default; a CPU without native bf16 (AVX512-BF16, AMX)
+    # emulates it: a KTO step on 2 x 56 tokens took 32 s here with it and 9 s without.
+    bf16=False,
     per_device_train_batch_size=2,
     per_device_eval_batch_size=2,
     save_steps=5,
