@@ -200,16 +200,23 @@ def synth_settings(s: Settings) -> Settings:
     return js.model_copy(update=update)
 
 
+LOCAL_JUDGE_BATCH = 8
+"""Records a local judge model grades together (the ONNX generator's batch size)."""
+
+
 class GeneratorJudgeModel:
     """An answer-model backend as the judge's model (``feedback.judge.JudgeModel``): chat messages
     in, the whole reply out, greedy, with the backend's errors in the feedback package's terms
     (``ThrottledError`` -> ``JudgeThrottled``, any other ``GeneratorError`` -> ``JudgeModelError``).
     """
 
-    def __init__(self, generator: Any, *, max_new_tokens: int, max_concurrency: int):
+    def __init__(self, generator: Any, *, max_new_tokens: int, max_concurrency: int, batch: bool = False):
         from rag.generators.base import GenerationParams
+        from rag.generators.batching import MicroBatcher
 
-        self.generator = generator
+        # A local model answers one request at a time: concurrent grading requests are decoded
+        # together in batches instead (rag.generators.batching).
+        self.generator = MicroBatcher(generator, size=max_concurrency) if batch else generator
         self.model_id = generator.model_id
         self.max_concurrency = max_concurrency
         self.params = GenerationParams(max_new_tokens=max_new_tokens, temperature=0.0)
@@ -288,13 +295,15 @@ class Backends:
         from feedback.judge import Judge
 
         s = self.settings
-        local = judge_settings(s).generator == "local"  # one forward pass at a time in this process
+        generator = self.judge_generator
+        # One forward pass at a time in this process: a local model grades in batches when it can.
+        local = judge_settings(s).generator == "local"
+        batch = local and generator.supports_batch
+        concurrency = LOCAL_JUDGE_BATCH if batch else 1 if local else s.judge_concurrency
         model = GeneratorJudgeModel(
-            self.judge_generator,
-            max_new_tokens=s.judge_max_new_tokens,
-            max_concurrency=1 if local else s.judge_concurrency,
+            generator, max_new_tokens=s.judge_max_new_tokens, max_concurrency=concurrency, batch=batch
         )
-        return Judge(self.feedback_store, model, concurrency=s.judge_concurrency)
+        return Judge(self.feedback_store, model, concurrency=concurrency)
 
     @cached_property
     def judge_worker(self):

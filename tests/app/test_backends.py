@@ -4,6 +4,7 @@ import pytest
 
 from app.config import Settings
 from app.services import Backends, ConfigError
+from rag.generators.batching import MicroBatcher
 
 
 def build(monkeypatch, **env):
@@ -98,7 +99,10 @@ def test_secrets_stay_out_of_repr(monkeypatch):
 def test_the_judge_reuses_the_answer_model_unless_its_settings_differ(monkeypatch):
     same = build(monkeypatch)
     assert same.judge_generator is same.generator
-    assert same.judge.model.max_concurrency == 1  # the local model runs one request at a time
+    # The local model runs one forward pass at a time: 8 requests in flight, decoded as one batch.
+    assert same.judge.model.max_concurrency == same.judge.concurrency == 8
+    assert isinstance(same.judge.model.generator, MicroBatcher) and same.judge.model.generator.size == 8
+    assert same.judge.model.generator.generator is same.generator
     # Set, but to what the answer model uses already: still one model loaded, not two.
     again = build(monkeypatch, RAGBOT_JUDGE_BACKEND="local", RAGBOT_JUDGE_LOCAL_MODEL="SmolLM2-135M-Instruct")
     assert again.judge_generator is again.generator
@@ -117,6 +121,7 @@ def test_a_remote_judge_grades_a_local_answer_model(monkeypatch):
     assert type(b.judge_generator).__name__ == "BedrockGenerator"
     assert b.judge.model.model_id == "anthropic.claude-3-5-sonnet-20240620-v1:0"
     assert b.judge.concurrency == 6
+    assert b.judge.model.generator is b.judge_generator  # a remote model batches on its server
 
 
 def test_judge_settings_fall_back_to_the_answer_models(monkeypatch):
