@@ -19,7 +19,7 @@ from feedback.records import Feedback, Review
 from feedback.stores.base import InteractionFilter
 from feedback.stores.sqlite import SQLiteFeedbackStore
 from tests.feedback.contract import make
-from tests.rag.generators.servers import Recorded, Reply, ScriptedServer
+from tests.rag.generators.servers import Recorded, Reply, ScriptedServer, chat_completion, serve_role
 
 WELL_FORMED = {
     "Q1": "<thinking>[1] says 412 spaces and so does the answer.</thinking>\n<scoring>4.5</scoring>\n<reason>Right number, cited.</reason>",
@@ -34,13 +34,6 @@ MALFORMED = {
 REPLIES = {**WELL_FORMED, **MALFORMED}
 
 
-def completion(text: str) -> Reply:
-    message = {"role": "assistant", "content": text}
-    return Reply.json(
-        {"id": "c", "object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
-    )
-
-
 def question_of(request: Recorded) -> str:
     user = request.json["messages"][-1]["content"]
     return user.split("<question>\n", 1)[1].split(" ", 1)[0]
@@ -49,16 +42,13 @@ def question_of(request: Recorded) -> str:
 @pytest.fixture
 def server():
     with ScriptedServer() as s:
-        s.respond = lambda request: completion(REPLIES[question_of(request)])
+        s.respond = lambda request: chat_completion(REPLIES[question_of(request)])
         yield s
 
 
 @pytest.fixture
 def judge_env(server, monkeypatch):
-    monkeypatch.setenv("RAGBOT_JUDGE_BACKEND", "openai")
-    monkeypatch.setenv("RAGBOT_JUDGE_OPENAI_BASE_URL", f"{server.url}/v1")
-    monkeypatch.setenv("RAGBOT_JUDGE_OPENAI_MODEL", "judge-70b")
-    monkeypatch.setenv("RAGBOT_JUDGE_CONCURRENCY", "3")
+    serve_role(monkeypatch, "judge", server, "judge-70b", concurrency=3)
     return server
 
 
@@ -149,7 +139,7 @@ def test_an_interrupted_run_is_resumed_and_each_score_is_stored_as_it_is_made(an
         reader = store()
         seen_in_store.append(len(reader.list(InteractionFilter(judged=True)).items))
         reader.close()
-        return completion(REPLIES[question_of(request)])
+        return chat_completion(REPLIES[question_of(request)])
 
     server.respond = respond
     first = run("judge", "--limit", "2", "--json")
@@ -216,7 +206,7 @@ def test_throttling_is_retried_with_backoff_and_failures_are_retried_by_the_next
             return Reply.json({"error": {"message": "model crashed"}}, 500, {"Retry-After": "0"})
         if n <= 4:  # the generator's own 3 attempts, then one more after the judge's backoff
             return Reply.json({"error": {"message": "slow down"}}, 429, {"Retry-After": "0"})
-        return completion(WELL_FORMED["Q1"])
+        return chat_completion(WELL_FORMED["Q1"])
 
     judge_env.respond = respond
     services = Services(Settings())
@@ -231,7 +221,7 @@ def test_throttling_is_retried_with_backoff_and_failures_are_retried_by_the_next
     s = store()
     assert s.get("ok").judge.score == 4.5 and s.get("broken").judge is None  # nothing stored for a failure
 
-    judge_env.respond = lambda request: completion(WELL_FORMED["Q1"])
+    judge_env.respond = lambda request: chat_completion(WELL_FORMED["Q1"])
     again = json.loads(run("judge", "--json").stdout)
     assert (again["selected"], again["scored"]) == (1, 1)
 

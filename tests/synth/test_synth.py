@@ -15,7 +15,7 @@ import pytest
 
 from app.config import Settings
 from feedback.stores.base import InteractionFilter
-from tests.rag.generators.servers import Recorded, Reply, ScriptedServer
+from tests.rag.generators.servers import Recorded, Reply, ScriptedServer, chat_completion, serve_role
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "samples" / "warehouse-standards"
@@ -97,26 +97,16 @@ REPLIES = {
 PAGE = re.compile(r"Document: (.+) – page (\d+)")
 
 
-def completion(text: str) -> Reply:
-    message = {"role": "assistant", "content": text}
-    return Reply.json(
-        {"id": "c", "object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
-    )
-
-
 def reply_for(request: Recorded) -> Reply:
     source, page = PAGE.search(request.json["messages"][-1]["content"]).groups()
-    return completion(REPLIES.get(int(page), "[]") if source == CRITERIA else "[]")
+    return chat_completion(REPLIES.get(int(page), "[]") if source == CRITERIA else "[]")
 
 
 @pytest.fixture
 def server(monkeypatch):
     with ScriptedServer() as s:
         s.respond = reply_for
-        monkeypatch.setenv("RAGBOT_SYNTH_BACKEND", "openai")
-        monkeypatch.setenv("RAGBOT_SYNTH_OPENAI_BASE_URL", f"{s.url}/v1")
-        monkeypatch.setenv("RAGBOT_SYNTH_OPENAI_MODEL", "writer-70b")
-        monkeypatch.setenv("RAGBOT_SYNTH_CONCURRENCY", "3")
+        serve_role(monkeypatch, "synth", s, "writer-70b", concurrency=3)
         yield s
 
 

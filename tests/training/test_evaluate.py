@@ -13,7 +13,7 @@ from app.cli import cli
 from app.config import Settings
 from app.wiring import Backends
 from rag.prompts import INSTRUCTIONS, passages_of
-from tests.rag.generators.servers import Reply, ScriptedServer
+from tests.rag.generators.servers import Reply, ScriptedServer, chat_completion, serve_role
 from tests.training.conftest import feedback_set
 from training.dataset import DatasetOptions, build_dataset
 from training.errors import EvaluationError
@@ -35,18 +35,14 @@ def judge_reply(request) -> Reply:
         if score is None
         else f"<thinking>Compared.</thinking><scoring>{score}</scoring><reason>Scripted.</reason>"
     )
-    message = {"role": "assistant", "content": text}
-    return Reply.json({"id": "c", "object": "chat.completion", "choices": [{"index": 0, "message": message}]})
+    return chat_completion(text)
 
 
 @pytest.fixture
 def judge_server(monkeypatch):
     with ScriptedServer() as server:
         server.respond = judge_reply
-        monkeypatch.setenv("RAGBOT_JUDGE_BACKEND", "openai")
-        monkeypatch.setenv("RAGBOT_JUDGE_OPENAI_BASE_URL", f"{server.url}/v1")
-        monkeypatch.setenv("RAGBOT_JUDGE_OPENAI_MODEL", "judge-70b")
-        monkeypatch.setenv("RAGBOT_JUDGE_CONCURRENCY", "2")
+        serve_role(monkeypatch, "judge", server, "judge-70b", concurrency=2)
         yield server
 
 

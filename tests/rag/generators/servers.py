@@ -146,3 +146,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def chat_completion(text: str) -> Reply:
+    """An OpenAI-style (vLLM) chat completion whose reply is ``text``."""
+    message = {"role": "assistant", "content": text}
+    return Reply.json(
+        {"id": "c", "object": "chat.completion", "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]}
+    )
+
+
+def serve_role(monkeypatch, role: str, server: ScriptedServer, model: str, concurrency: int) -> None:
+    """Point a second model (``role``: "judge" or "synth") at ``server`` as an OpenAI-compatible one."""
+    prefix = f"RAGBOT_{role.upper()}_"
+    monkeypatch.setenv(f"{prefix}BACKEND", "openai")
+    monkeypatch.setenv(f"{prefix}OPENAI_BASE_URL", f"{server.url}/v1")
+    monkeypatch.setenv(f"{prefix}OPENAI_MODEL", model)
+    monkeypatch.setenv(f"{prefix}CONCURRENCY", str(concurrency))
