@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from rag.errors import GeneratorError
-from rag.generators.base import GenerationParams, Message
+from rag.generators.base import GenerationParams, Message, generate_all
 
 log = logging.getLogger(__name__)
 
@@ -369,4 +369,5 @@ class LocalGenerator:
     def generate_batch(
         self, conversations: Sequence[Sequence[Message]], params: GenerationParams | None = None
     ) -> list[str]:
-        return self.load().generate_batch(conversations, params)
+        """Batched on transformers; one after the other on ONNX Runtime (see its generate_batch)."""
+        return generate_all(self.load(), conversations, params)

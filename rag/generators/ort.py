@@ -122,11 +122,10 @@ class OnnxRuntimeGenerator:
         threads: intra-op threads. Spinning is off: on a shared 2-core machine a spinning
             thread steals the core its partner needs.
         precision: weights of the export: fp32 (default), int8 or int4 (see bench/RESULTS.md).
-        batch_size: sequences decoded together by ``generate_batch``.
     """
 
     supports_streaming = True
-    supports_batch = True
+    supports_batch = False  # see generate_batch
 
     def __init__(
         self,
@@ -137,7 +136,6 @@ class OnnxRuntimeGenerator:
         max_input_tokens: int = 6000,
         threads: int = 2,
         precision: str = DEFAULT_PRECISION,
-        batch_size: int = 8,
     ):
         self.hf_folder = Path(hf_folder)
         self.model_id = model_id
@@ -145,7 +143,6 @@ class OnnxRuntimeGenerator:
         self.max_input_tokens = max_input_tokens
         self.threads = threads
         self.precision = precision
-        self.batch_size = batch_size
         self._model = None
         self._tokenizer = None
         self._stream_tokenizer = None
@@ -194,8 +191,8 @@ class OnnxRuntimeGenerator:
         )["input_ids"]
         return list(ids[-self.max_input_tokens :])
 
-    def _search(self, params: GenerationParams, max_length: int, batch_size: int = 1) -> dict:
-        options = dict(max_length=max_length, batch_size=batch_size, repetition_penalty=params.repetition_penalty)
+    def _search(self, params: GenerationParams, max_length: int) -> dict:
+        options = dict(max_length=max_length, batch_size=1, repetition_penalty=params.repetition_penalty)
         if params.temperature > 0:
             return options | dict(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
         return options | dict(do_sample=False)
@@ -269,54 +266,12 @@ class OnnxRuntimeGenerator:
     def generate_batch(
         self, conversations: Sequence[Sequence[Message]], params: GenerationParams | None = None
     ) -> list[str]:
-        """Replies to many conversations, decoded ``batch_size`` at a time (for eval and the judge).
-
-        Returns the replies in input order, each equal to what ``generate`` gives for it under
-        greedy decoding. Raises GeneratorError.
-        """
-        params = params or GenerationParams()
-        self.load()
-        replies: list[str] = [""] * len(conversations)
-        with self._run_lock:
-            prompts = [self._ids(m) for m in conversations]
-            # Similar lengths together: a batch is padded to its longest prompt.
-            order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start : start + self.batch_size]
-                try:
-                    texts = self._batch([prompts[i] for i in chunk], params)
-                except Exception as e:
-                    raise GeneratorError(f"{self.model_id} failed: {e}") from e
-                for i, text in zip(chunk, texts, strict=True):
-                    replies[i] = text
-        return replies
-
-    def _batch(self, prompts: list[list[int]], params: GenerationParams) -> list[str]:
-        import numpy as np
-
-        width = max(len(p) for p in prompts)
-        pad = self._tokenizer.pad_token_id if self._tokenizer.pad_token_id is not None else _eos_ids(self._tokenizer)[0]
-        # Left padding: every prompt ends where generation starts; the runtime masks the pads.
-        batch = np.array([[pad] * (width - len(p)) + p for p in prompts], dtype=np.int32)
-        generator = self._generator(
-            self._search(params, min(width + params.max_new_tokens + 1, self._context_length), len(prompts))
-        )
-        generator.append_tokens(batch)
-        eos = set(_eos_ids(self._tokenizer))
-        outputs: list[list[int]] = [[] for _ in prompts]
-        finished = [False] * len(prompts)
-        for step in range(params.max_new_tokens):
-            for i, token in enumerate(generator.get_next_tokens().tolist()):
-                if not finished[i]:
-                    if token in eos:
-                        finished[i] = True
-                    else:
-                        outputs[i].append(int(token))
-            if all(finished) or step == params.max_new_tokens - 1 or generator.is_done():
-                break
-            generator.generate_next_token()
-        # The runtime's own decoder, as in stream(), so a batched reply equals a streamed one.
-        return [self._stream_tokenizer.decode(np.array(o, dtype=np.int32)) if o else "" for o in outputs]
+        """Replies to many conversations, in input order, each decoded alone (reusing the prefix
+        it shares with the one before). ONNX Runtime GenAI 0.18 does not mask the left padding
+        of a batch here: with 200 pad tokens before it, "412 car parking spaces" came back as
+        unrelated text, so batches are not used (``supports_batch`` is False). Raises
+        GeneratorError."""
+        return [self.generate(messages, params) for messages in conversations]
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

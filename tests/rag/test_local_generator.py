@@ -47,14 +47,44 @@ PARKING = [
 TRAILERS = [PARKING[0], Message(role="user", content="How many trailer positions are there?")]
 
 
+# A prompt ~500 tokens longer than PARKING: batched with it, PARKING gets ~500 tokens of padding.
+LONG = [
+    Message(
+        role="system",
+        content="Answer using only these passages.\n\n"
+        + "\n".join(f"[{i}] Bay {i} has a clear height of {i + 8} m under the sprinklers." for i in range(2, 40))
+        + "\n[40] The site provides 412 car parking spaces.",
+    ),
+    PARKING[1],
+]
+
+
 def test_transformers_batch_equals_one_by_one(local_model_dir):
     gen = TransformersGenerator(str(local_model_dir))
     params = GenerationParams(max_new_tokens=16)
     assert gen.supports_batch
-    assert gen.generate_batch([PARKING, TRAILERS], params) == [
+    assert gen.generate_batch([PARKING, TRAILERS, LONG], params) == [
         gen.generate(PARKING, params),
         gen.generate(TRAILERS, params),
+        gen.generate(LONG, params),
     ]
+
+
+def test_many_conversations_on_onnx_each_get_the_reply_they_get_alone(local_model_dir, tmp_path):
+    """ONNX Runtime GenAI ignored the left padding of a batch: a short prompt batched with a long
+    one came back as unrelated text. The app's path must give every conversation its own reply."""
+    from rag.generators.base import generate_all
+    from rag.generators.local import LocalGenerator
+
+    gen = LocalGenerator(str(local_model_dir), cache_dir=tmp_path)
+    params = GenerationParams(max_new_tokens=16)
+    replies = generate_all(gen, [PARKING, LONG, TRAILERS], params)
+    assert gen.runtime == "onnx"
+    alone = [
+        LocalGenerator(str(local_model_dir), cache_dir=tmp_path).generate(c, params) for c in (PARKING, LONG, TRAILERS)
+    ]
+    assert replies == alone
+    assert "412" in replies[0] and "38" in replies[2]
 
 
 def test_onnx_runtime_streams_batches_and_reuses_the_shared_prefix(local_model_dir, tmp_path):
