@@ -197,7 +197,7 @@ class Settings(BaseSettings):
         default=4,
         ge=1,
         le=64,
-        description="Judge requests in flight to a remote model (a local model grades 8 at a time, decoded as one batch).",
+        description="Judge requests in flight to a remote model (a local model takes 8 at a time, batched on transformers).",
     )
     judge_auto: bool = Field(default=False, description="Judge each new answer in the background of the app.")
     # Synthetic question-answer pairs (ragbot synth): each unset RAGBOT_SYNTH_* falls back to the judge's setting.

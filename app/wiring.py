@@ -201,7 +201,7 @@ def synth_settings(s: Settings) -> Settings:
 
 
 LOCAL_JUDGE_BATCH = 8
-"""Records a local judge model grades together (the ONNX generator's batch size)."""
+"""Records a local judge model is handed at a time (see ``GeneratorJudgeModel``)."""
 
 
 class GeneratorJudgeModel:
@@ -214,8 +214,9 @@ class GeneratorJudgeModel:
         from rag.generators.base import GenerationParams
         from rag.generators.batching import MicroBatcher
 
-        # A local model answers one request at a time: concurrent grading requests are decoded
-        # together in batches instead (rag.generators.batching).
+        # A local model answers one request at a time: concurrent grading requests are gathered
+        # and handed to it as batches (rag.generators.batching), decoded together where the
+        # runtime batches (transformers) and one after another where it does not (ONNX Runtime).
         self.generator = MicroBatcher(generator, size=max_concurrency) if batch else generator
         self.model_id = generator.model_id
         self.max_concurrency = max_concurrency

@@ -2,8 +2,9 @@
 
 A batch job that asks one question per thread (the judge grading records ``concurrency`` at a
 time) would make a local model answer them one after the other: it runs one forward pass at a
-time. ``MicroBatcher`` gathers the requests that arrive together and decodes them in one
-``generate_batch`` call, so the job runs at the batch speed of ``ragbot eval``.
+time. ``MicroBatcher`` gathers the requests that arrive together and hands them over in one
+``generate_batch`` call: decoded together where the runtime batches (transformers), one after
+another where it does not (ONNX Runtime GenAI, whose batches ignored their padding).
 """
 
 from __future__ import annotations
