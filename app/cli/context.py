@@ -3,8 +3,11 @@ one translation of the product's errors into a one-line message and a non-zero e
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import sys
+from collections.abc import Callable, Iterator
 
 import click
 from pydantic import ValidationError
@@ -64,3 +67,33 @@ class RagbotGroup(click.Group):
 def emit(obj: dict) -> None:
     """Print one JSON object on one line."""
     click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+@contextlib.contextmanager
+def progress_bar(unit: str, desc: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr (hidden when it is not a terminal), and the ``progress(done,
+    total)`` callback that the judge and synth runs call as they go."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit=unit, desc=desc, file=sys.stderr, disable=None, dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        yield progress
+    finally:
+        bar.close()
+
+
+def end_run(summary, *, show: bool) -> None:
+    """After a judge or synth run: its failed requests and why it stopped, on stderr (``show``),
+    and exit status 1 when either happened."""
+    if show:
+        for error in summary.errors:
+            click.echo(f"  failed: {error}", err=True)
+        if summary.stopped:
+            click.echo(summary.stopped, err=True)
+    if summary.failed or summary.stopped:
+        raise SystemExit(1)

@@ -3,11 +3,10 @@ with people."""
 
 from __future__ import annotations
 
-import sys
 
 import click
 
-from app.cli.context import RagbotGroup, pass_services
+from app.cli.context import RagbotGroup, end_run, pass_services, progress_bar
 from app.cli.feedback import filter_options
 from feedback.records import LIKERT_LABELS
 from feedback.stores.base import InteractionFilter
@@ -33,18 +32,8 @@ def judge(ctx: click.Context, filters: InteractionFilter, limit: int | None, res
 
 @pass_services
 def _run(services, *, filters: InteractionFilter, limit: int | None, rescore: bool, as_json: bool) -> None:
-    from tqdm import tqdm
-
-    bar = tqdm(total=0, unit=" answers", desc="Judging", file=sys.stderr, disable=None, dynamic_ncols=True)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
+    with progress_bar(" answers", "Judging") as progress:
         summary = services.judge.run(filters, limit=limit, rescore=rescore, progress=progress)
-    finally:
-        bar.close()
     if as_json:
         click.echo(summary.model_dump_json())
     else:
@@ -56,12 +45,7 @@ def _run(services, *, filters: InteractionFilter, limit: int | None, rescore: bo
         )
         if summary.issues:
             click.echo("Judge replies: " + ", ".join(f"{name} {count}" for name, count in summary.issues.items()))
-        for error in summary.errors:
-            click.echo(f"  failed: {error}", err=True)
-        if summary.stopped:
-            click.echo(summary.stopped, err=True)
-    if summary.failed or summary.stopped:
-        raise SystemExit(1)
+    end_run(summary, show=not as_json)
 
 
 @judge.command("agreement")

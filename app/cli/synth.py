@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from app.cli.context import RagbotGroup, pass_services
+from app.cli.context import RagbotGroup, end_run, pass_services, progress_bar
 from app.cli.corpus import search_filters
 from training.synth import KINDS, REASONS
 
@@ -50,18 +49,8 @@ def synth(ctx: click.Context, folder, source, per_page: int, limit: int | None, 
 
 @pass_services
 def _run(services, *, filters, per_page: int, limit: int | None, kinds, as_json: bool) -> None:
-    from tqdm import tqdm
-
-    bar = tqdm(total=0, unit=" pages", desc="Writing questions", file=sys.stderr, disable=None, dynamic_ncols=True)
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
+    with progress_bar(" pages", "Writing questions") as progress:
         summary = services.synth.run(filters, per_page=per_page, limit=limit, kinds=kinds, progress=progress)
-    finally:
-        bar.close()
     if as_json:
         click.echo(summary.model_dump_json())
     else:
@@ -75,12 +64,7 @@ def _run(services, *, filters, per_page: int, limit: int | None, kinds, as_json:
         )
         if summary.rejected:
             click.echo("Dropped: " + ", ".join(f"{r} {summary.rejected[r]}" for r in REASONS if r in summary.rejected))
-        for error in summary.errors:
-            click.echo(f"  failed: {error}", err=True)
-        if summary.stopped:
-            click.echo(summary.stopped, err=True)
-    if summary.failed or summary.stopped:
-        raise SystemExit(1)
+    end_run(summary, show=not as_json)
 
 
 @synth.command("export-eval")

@@ -44,6 +44,13 @@ DATA = click.option(
 OUT = click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
 
 
+def run_options(command):
+    """--profile, --max-steps, --set and --resume: what every trainer takes."""
+    for option in reversed((PROFILE, MAX_STEPS, SET, RESUME)):
+        command = option(command)
+    return command
+
+
 def _overrides(settings: tuple[str, ...]) -> dict:
     parsed = {}
     for item in settings:
@@ -67,11 +74,13 @@ def _models_dir() -> Path | None:
         return None
 
 
-def _run(job, **options) -> dict:
+def _run(job, settings: tuple[str, ...], **options) -> dict:
+    """``job`` with the --set overrides parsed; a TrainerError becomes one line and exit 1."""
     from training.trainers.errors import TrainerError
 
+    overrides = _overrides(settings)
     try:
-        return job(**options)
+        return job(overrides=overrides, **options)
     except TrainerError as e:
         raise click.ClickException(str(e)) from e
 
@@ -85,10 +94,7 @@ def _report(out: Path, metrics: dict, keys: tuple[str, ...]) -> None:
 @DATA
 @OUT
 @click.option("--base", help="Base model: the packaged SmolLM2-135M-Instruct (default), a folder or an adapter.")
-@PROFILE
-@MAX_STEPS
-@SET
-@RESUME
+@run_options
 def sft(data: Path, out: Path, base: str | None, profile_name: str, max_steps, settings, resume: bool) -> None:
     """LoRA fine-tuning of the answer model on DATA/sft; OUT is an adapter RAGBOT_LOCAL_MODEL loads."""
     from training.trainers.sft import train_sft
@@ -100,7 +106,7 @@ def sft(data: Path, out: Path, base: str | None, profile_name: str, max_steps, s
         base=base,
         profile_name=profile_name,
         max_steps=max_steps,
-        overrides=_overrides(settings),
+        settings=settings,
         resume=resume,
         cache_dir=_models_dir(),
     )
@@ -111,10 +117,7 @@ def sft(data: Path, out: Path, base: str | None, profile_name: str, max_steps, s
 @DATA
 @OUT
 @click.option("--base", help="Base classifier: all-MiniLM-L6-v2 (packaged, tiny) or distilroberta-base (full).")
-@PROFILE
-@MAX_STEPS
-@SET
-@RESUME
+@run_options
 def reward(data: Path, out: Path, base: str | None, profile_name: str, max_steps, settings, resume: bool) -> None:
     """A reward model on DATA/preference; prints its pairwise accuracy on val."""
     from training.trainers.reward import train_reward
@@ -126,7 +129,7 @@ def reward(data: Path, out: Path, base: str | None, profile_name: str, max_steps
         base=base,
         profile_name=profile_name,
         max_steps=max_steps,
-        overrides=_overrides(settings),
+        settings=settings,
         resume=resume,
     )
     _report(out, metrics, ("train_loss", "eval_loss", "pairwise_accuracy"))
@@ -144,10 +147,7 @@ def reward(data: Path, out: Path, base: str | None, profile_name: str, max_steps
     help="A model from `train reward`.",
 )
 @OUT
-@PROFILE
-@MAX_STEPS
-@SET
-@RESUME
+@run_options
 def rl(
     data: Path, policy: str, reward_model: Path, out: Path, profile_name: str, max_steps, settings, resume: bool
 ) -> None:
@@ -162,7 +162,7 @@ def rl(
         out=out,
         profile_name=profile_name,
         max_steps=max_steps,
-        overrides=_overrides(settings),
+        settings=settings,
         resume=resume,
         cache_dir=_models_dir(),
     )
@@ -175,10 +175,7 @@ def _preference_command(kind: str, summary: str):
     @DATA
     @click.option("--policy", help="The model to train: an adapter from `train sft`, a folder or the packaged SmolLM2.")
     @OUT
-    @PROFILE
-    @MAX_STEPS
-    @SET
-    @RESUME
+    @run_options
     def command(
         data: Path, policy: str | None, out: Path, profile_name: str, max_steps, settings, resume: bool
     ) -> None:
@@ -192,7 +189,7 @@ def _preference_command(kind: str, summary: str):
             policy=policy,
             profile_name=profile_name,
             max_steps=max_steps,
-            overrides=_overrides(settings),
+            settings=settings,
             resume=resume,
             cache_dir=_models_dir(),
         )
