@@ -41,7 +41,7 @@ from search_latency import (
     pct,
     query_texts,
     section,
-    timed_interleaved,
+    timed_apart,
     unit_vectors,
     vocabulary,
 )  # noqa: E402
@@ -55,6 +55,31 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def search(store, args, rng, words, probs, work: Path) -> None:
+    """p50/p95 of each mode, each on its own queries; the store's size once old versions are gone."""
+    q_texts = query_texts(rng, words, probs, 10 + 3 * args.queries)
+    q_vecs = unit_vectors(rng, 10 + 3 * args.queries)
+    lat, given = timed_apart(
+        {m: (lambda t, v, m=m: store.search(t, v, k=K, mode=m)) for m in ("vector", "keyword", "hybrid")},
+        10,
+        list(zip(q_texts, q_vecs, strict=True)),
+    )
+    print("\n| chunks | mode | p50 ms | p95 ms |\n|---:|---|---:|---:|")
+    for mode in ("hybrid", "vector", "keyword"):
+        print(f"| {store.count():,} | {mode} | {pct(lat[mode], 50):.1f} | {pct(lat[mode], 95):.1f} |")
+    ident = [x for x, (t, _) in zip(lat["hybrid"], given["hybrid"], strict=True) if identifier_phrases(t)]
+    if ident:
+        print(
+            f"| {store.count():,} | hybrid, queries with an identifier ({len(ident)}) | {pct(ident, 50):.1f} | {pct(ident, 95):.1f} |"
+        )
+    from datetime import timedelta
+
+    store._open().optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
+    print(
+        f"\non disk without old versions {du_mb(work / 'index'):.0f} MB; peak rss {rss_mb():.0f} MB; load avg {os.getloadavg()[0]:.2f}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--chunks", type=int, default=1_000_000)
@@ -63,6 +88,7 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--keep", type=Path, default=None, help="build here and keep the store")
+    ap.add_argument("--reuse", action="store_true", help="with --keep: search the store kept there, build nothing")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     words, probs = vocabulary(rng)
@@ -70,6 +96,9 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="ragbot-bench-scale-"))
     try:
         store = LanceDBVectorStore(work / "index")
+        if args.reuse:
+            search(store, args, rng, words, probs, work)
+            return
         started = time.perf_counter()
         gen_s = 0.0
         for start in range(0, args.chunks, args.slice):
@@ -114,26 +143,7 @@ def main() -> None:
             f"peak rss {rss_mb():.0f} MB",
             flush=True,
         )
-        q_texts = query_texts(rng, words, probs, args.queries)
-        q_vecs = unit_vectors(rng, args.queries)
-        calls = list(zip(q_texts, q_vecs, strict=True))
-        lat = timed_interleaved(
-            {m: (lambda t, v, m=m: store.search(t, v, k=K, mode=m)) for m in ("vector", "keyword", "hybrid")}, 10, calls
-        )
-        print("\n| chunks | mode | p50 ms | p95 ms |\n|---:|---|---:|---:|")
-        for mode in ("hybrid", "vector", "keyword"):
-            print(f"| {args.chunks:,} | {mode} | {pct(lat[mode], 50):.1f} | {pct(lat[mode], 95):.1f} |")
-        ident = [x for x, t in zip(lat["hybrid"], q_texts, strict=True) if identifier_phrases(t)]
-        if ident:
-            print(
-                f"| {args.chunks:,} | hybrid, queries with an identifier ({len(ident)}) | {pct(ident, 50):.1f} | {pct(ident, 95):.1f} |"
-            )
-        from datetime import timedelta
-
-        store._open().optimize(cleanup_older_than=timedelta(0), delete_unverified=True)
-        print(
-            f"\non disk without old versions {du_mb(work / 'index'):.0f} MB; peak rss {rss_mb():.0f} MB; load avg {os.getloadavg()[0]:.2f}"
-        )
+        search(store, args, rng, words, probs, work)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -23,14 +23,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from realdocs import CACHE, load_questions  # noqa: E402
 
+from rag.stores.embedded import _run  # noqa: E402
+
 
 def candidates(store, embedder, question: str) -> list[dict]:
     table = store._open()
     vector = embedder.embed_query(question)
-    rows = store._hybrid_rows(table, question, vector, None, store.candidates)
-    vector_rows = store._vector_query(table, vector, None, store.candidates).to_list()
+    vector_hits, keyword_hits = _run(
+        store._vector_query(table, vector, None, store.candidates),
+        store._keyword_query(table, question, vector, None, store.candidates),
+    )
+    vector_rows = vector_hits.to_pylist()
     vector_rank = {r["id"]: i for i, r in enumerate(vector_rows)}
-    keyword_rows = store._keyword_rows(table, question, None, None, store.candidates)
+    keyword_rows = store._keyword_rows(keyword_hits, question, vector)
+    rows = store._fused(question, vector_rows, keyword_rows)
     keyword_rank = {r["id"]: i for i, r in enumerate(keyword_rows)}
     return [
         {

@@ -3,24 +3,30 @@
 LanceDB gives, in one embedded library with no server, what the protocol needs: an on-disk
 columnar table, an ANN vector index (IVF-HNSW with scalar quantisation), a native BM25
 full-text index, SQL filters pushed down before the vector search, and delete by predicate.
-A hybrid query runs its vector and BM25 sides at once (LanceDB releases the GIL) and fuses them
-with per-query weights (``rag.stores.fusion``).
+A hybrid query runs its vector and BM25 sides at once, inside LanceDB, and fuses them with
+per-query weights (``rag.stores.fusion``).
+
+Searches go through LanceDB's async query API, handed to the event loop its sync API runs on
+in one call. The sync builders make about six hand-offs to that loop per query (schema reads,
+execution, each batch) and ran the two sides from two Python threads: at 100k chunks that was
+a third of a hybrid query's time on two cores (bench/search_latency.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import threading
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from lancedb.background_loop import LOOP
 
 from rag.errors import EmbeddingModelMismatch, StoreError
 from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
@@ -29,10 +35,6 @@ from rag.stores.fusion import FusionWeights, fuse
 from rag.stores.identifiers import identifier_phrases
 
 log = logging.getLogger(__name__)
-
-# Runs the BM25 side of hybrid queries while the calling thread runs the vector side: the two
-# take about the same time, so a hybrid query costs the slower side, not the sum.
-_KEYWORD_SIDE = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ragbot-keyword")
 
 TABLE = "chunks"
 # What a search brings back (not the vector: 1.5 kB a row that nobody reads).
@@ -327,38 +329,38 @@ class LanceDBVectorStore:
         limit = max(k, self.candidates)
         try:
             if mode == "vector":
-                rows = self._vector_query(table, vector, where, k).select([*RESULT_COLUMNS, "_distance"]).to_list()
+                (hits,) = _run(self._vector_query(table, vector, where, k))
+                rows = hits.to_pylist()
             elif mode == "keyword":
-                rows = self._keyword_rows(table, text, vector, where, limit)
+                (hits,) = _run(self._keyword_query(table, text, vector, where, limit))
+                rows = self._keyword_rows(hits, text, vector)
             else:
-                rows = self._hybrid_rows(table, text, vector, where, limit)
-        except ValueError as e:
+                vector_hits, keyword_hits = _run(
+                    self._vector_query(table, vector, where, limit),
+                    self._keyword_query(table, text, vector, where, limit),
+                )
+                rows = self._fused(text, vector_hits.to_pylist(), self._keyword_rows(keyword_hits, text, vector))
+        except (ValueError, RuntimeError) as e:
             if "INVERTED index" in str(e):  # written but never refreshed: vectors only
                 return [] if mode == "keyword" else self.search(text, vector, k=k, mode="vector", filters=filters)
             raise StoreError(f"search failed: {e}") from e
         return [self._scored(row, mode) for row in rows[:k]]
 
-    def _keyword_rows(self, table, text, vector, where, limit) -> list[dict]:
-        hits = self._keyword_query(table, text, where, limit).to_arrow()
+    @staticmethod
+    def _keyword_rows(hits: pa.Table, text: str, vector) -> list[dict]:
+        if vector is None:
+            return boost_identifiers(text, hits.to_pylist())
         rows = hits.drop_columns(["vector"]).to_pylist()
-        if vector is not None and rows:
+        if rows:
             # Cosine of the stored (unit) vectors: every keyword candidate gets a similarity.
             matrix = hits["vector"].combine_chunks().flatten().to_numpy().reshape(len(rows), -1)
             sims = matrix @ np.asarray(vector, dtype=np.float32)
             rows = [r | {"_distance": 1.0 - float(s)} for r, s in zip(rows, sims, strict=True)]
         return boost_identifiers(text, rows)
 
-    def _hybrid_rows(self, table, text, vector, where, limit) -> list[dict]:
-        keyword_side = _KEYWORD_SIDE.submit(self._keyword_rows, table, text, vector, where, limit)
-        try:
-            vector_hits = (
-                self._vector_query(table, vector, where, limit).select([*RESULT_COLUMNS, "_distance"]).to_list()
-            )
-        except BaseException:
-            wait([keyword_side])
-            raise
-        by_id = {r["id"]: r for r in vector_hits}
-        for row in keyword_side.result():
+    def _fused(self, text: str, vector_rows: list[dict], keyword_rows: list[dict]) -> list[dict]:
+        by_id = {r["id"]: r for r in vector_rows}
+        for row in keyword_rows:
             by_id[row["id"]] = by_id.get(row["id"], {}) | row
         rows = list(by_id.values())
         scores = fuse(text, [1.0 - float(r["_distance"]) for r in rows], [r.get("_score") for r in rows], self.fusion)
@@ -371,12 +373,21 @@ class LanceDBVectorStore:
         # LanceDB's default HNSW search width is too narrow at small k: bench/ann_recall.py
         # measured 67% recall of the true top 5 at the default and 94% at ef=100, for no
         # measurable latency. Without an index (small tables) ef is ignored: the scan is exact.
-        query = table.search(vector, vector_column_name="vector").distance_type("cosine").ef(max(100, limit))
-        return (query.where(where, prefilter=True) if where else query).limit(limit)
+        query = (
+            table._table.query()  # the async table behind the sync one
+            .nearest_to(np.asarray(vector, dtype=np.float32))
+            .column("vector")
+            .distance_type("cosine")
+            .ef(max(100, limit))
+            .select([*RESULT_COLUMNS, "_distance"])
+        )
+        return (query.where(where) if where else query).limit(limit)
 
-    def _keyword_query(self, table, text, where, limit):
-        query = table.search(keyword_query(text, *self._keyword_columns(table)), query_type="fts")
-        return (query.where(where, prefilter=True) if where else query).limit(limit)
+    def _keyword_query(self, table, text, vector, where, limit):
+        """BM25 over text and context; with the stored vectors when ``vector`` asks for similarities."""
+        columns = [*RESULT_COLUMNS, "_score"] + ([] if vector is None else ["vector"])
+        query = table._table.query().nearest_to_text(keyword_query(text, *self._keyword_columns(table)))
+        return (query.where(where) if where else query).select(columns).limit(limit)
 
     def _keyword_columns(self, table) -> tuple[tuple[str, ...], tuple[float, ...] | None]:
         if self._text_columns is None:
@@ -402,3 +413,12 @@ class LanceDBVectorStore:
         fields["context"] = fields["context"] or ""  # rows written before contexts existed
         chunk = Chunk(**fields)
         return ScoredChunk(chunk=chunk, score=score, similarity=similarity, keyword_score=keyword)
+
+
+def _run(*queries) -> list[pa.Table]:
+    """The results of LanceDB async ``queries``, run at once in one hand-off to LanceDB's loop."""
+
+    async def gather():
+        return await asyncio.gather(*(q.to_arrow() for q in queries))
+
+    return LOOP.run(gather())
