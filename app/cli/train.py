@@ -118,3 +118,68 @@ def launch_command(platform: str, dry_run: bool, command: tuple[str, ...]) -> No
         click.echo(json.dumps(training_job_request(command, settings), indent=2))
         return
     click.echo(f"Started {launch(command, settings)}")
+
+
+@train.command("reranker")
+@click.option(
+    "--out", "-o", metavar="DIR", required=True, type=click.Path(file_okay=False, path_type=Path), help="Model folder."
+)
+@click.option(
+    "--pairs", type=click.IntRange(10), default=1500, show_default=True, help="Pairs to mine from the corpus."
+)
+@click.option(
+    "--negatives", type=click.IntRange(1, 20), default=3, show_default=True, help="Wrong pages per corpus query."
+)
+@click.option(
+    "--holdout",
+    type=click.FloatRange(0.01, 0.5),
+    default=0.1,
+    show_default=True,
+    help="Share of pages and feedback questions kept out of training, to measure the model on.",
+)
+@click.option("--epochs", type=click.IntRange(1, 20), default=1, show_default=True)
+@click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps.")
+@click.option("--no-feedback", is_flag=True, help="Mine the corpus only (no feedback records read).")
+@pass_services
+def reranker_command(
+    services, out: Path, pairs: int, negatives: int, holdout: float, epochs: int, max_steps, no_feedback: bool
+) -> None:
+    """Train a passage re-ranker for RAGBOT_RERANKER from the index and from feedback, no download.
+
+    Pairs: a sentence of a passage finds that passage and not the pages keyword search confuses
+    it with; answers judged good endorse the passages they cited, answers judged bad with a
+    correction or a reference demote theirs. Prints search quality on held-out questions with
+    and without the model.
+    """
+    from rag.embedders.local import resolve_model_path
+    from training.errors import TrainingError
+    from training.reranker import RerankerOptions, build_reranker
+    from training.trainers.profiles import PACKAGED_CLASSIFIER
+
+    records = [] if no_feedback else services.feedback.interactions(InteractionFilter())
+    options = RerankerOptions(pairs=pairs, negatives=negatives, holdout=holdout, epochs=epochs, max_steps=max_steps)
+    backends = services.backends
+    try:
+        report = build_reranker(
+            backends.store,
+            backends.embedder,
+            records,
+            out,
+            options,
+            base=resolve_model_path(PACKAGED_CLASSIFIER),
+            mode=services.settings.search_mode,
+            progress=lambda line: click.echo(line + "…", err=True),
+        )
+    except TrainingError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(
+        f"Saved to {out} after {report.training['global_step']} steps; pairs: "
+        + ", ".join(f"{n} {kind}" for kind, n in report.pairs.items() if n)
+    )
+    click.echo(f"{report.held_out} held-out questions      hit@1   hit@5   MRR")
+    for label, f in (("without the re-ranker", report.without), ("with the re-ranker", report.with_reranker)):
+        click.echo(f"  {label:<26} {f.hit_at_1:.3f}   {f.hit_at_5:.3f}   {f.mrr:.3f}")
+    if report.helps:
+        click.echo(f"It helps: set RAGBOT_RERANKER={out.resolve()} to use it.")
+    else:
+        click.echo("It did not help on the held-out questions: leave RAGBOT_RERANKER unset (or train with more pairs).")

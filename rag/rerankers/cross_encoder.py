@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.models import ScoredChunk
+from rag.models import Chunk, ScoredChunk
 
 
 class CrossEncoderReranker:
@@ -59,13 +59,12 @@ class CrossEncoderReranker:
     def rerank(self, query: str, candidates: Sequence[ScoredChunk]) -> list[ScoredChunk]:
         if not candidates:
             return []
-        pairs = [(query, passage_text(c)) for c in candidates]
+        pairs = [(query, passage_text(c.chunk)) for c in candidates]
         scores = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
         rescored = [c.model_copy(update={"score": float(s)}) for c, s in zip(candidates, scores, strict=True)]
         return sorted(rescored, key=lambda c: -c.score)
 
 
-def passage_text(candidate: ScoredChunk) -> str:
-    """The passage as the re-ranker reads it: context, then text."""
-    chunk = candidate.chunk
+def passage_text(chunk: Chunk) -> str:
+    """The passage as the re-ranker reads it (and is trained on): context, then text."""
     return f"{chunk.context}: {chunk.text}" if chunk.context else chunk.text
