@@ -178,7 +178,7 @@ def train_reranker(pairs: Sequence[Pair], out: Path, options: RerankerOptions, b
         max_steps=options.max_steps or -1,
         per_device_train_batch_size=options.batch_size,
         learning_rate=options.learning_rate,
-        warmup_ratio=0.1,
+        warmup_steps=0.1,  # a float is a share of the steps (warmup_ratio is deprecated)
         save_strategy="no",
         logging_steps=10,
         report_to="none",
