@@ -182,4 +182,6 @@ def reranker_command(
     if report.helps:
         click.echo(f"It helps: set RAGBOT_RERANKER={out.resolve()} to use it.")
     else:
-        click.echo("It did not help on the held-out questions: leave RAGBOT_RERANKER unset (or train with more pairs).")
+        click.echo(
+            "It did not help on the held-out questions: leave RAGBOT_RERANKER unset (or train longer: --epochs 3)."
+        )

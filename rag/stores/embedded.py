@@ -9,7 +9,7 @@ per-query weights (``rag.stores.fusion``).
 Searches go through LanceDB's async query API, handed to the event loop its sync API runs on
 in one call. The sync builders make about six hand-offs to that loop per query (schema reads,
 execution, each batch) and ran the two sides from two Python threads: at 100k chunks that was
-a third of a hybrid query's time on two cores (bench/search_latency.py).
+about a sixth of a hybrid query's time on two cores (bench/search_latency.py).
 """
 
 from __future__ import annotations
