@@ -192,13 +192,11 @@ def train_reranker(pairs: Sequence[Pair], out: Path, options: RerankerOptions, b
     return {"global_step": result.global_step, "train_loss": round(result.training_loss, 4)}
 
 
-def evaluate(
-    search: Callable[[str], Sequence[tuple[str, int | None]]], questions: Sequence[Question], k: int = 10
-) -> Figures:
-    """hit@1, hit@5 and MRR@k of ``search(query) -> ranked (source, page)`` on ``questions``."""
+def evaluate(retriever, questions: Sequence[Question], k: int = 10) -> Figures:
+    """hit@1, hit@5 and MRR@k of ``retriever`` (a ``rag.retrieval.Retriever``) on ``questions``."""
     ranks = []
     for q in questions:
-        ranked = list(search(q.query))[:k]
+        ranked = [(r.chunk.source, r.chunk.page) for r in retriever.search(q.query, k=k)]
         ranks.append(next((i for i, page in enumerate(ranked, start=1) if page in q.pages), None))
     n = len(ranks)
     if not n:
@@ -250,9 +248,7 @@ def build_reranker(
     progress(f"asking {len(questions)} held-out questions with and without the re-ranker")
     first = Retriever(store, embedder, mode=mode)  # type: ignore[arg-type]
     second = Retriever(store, embedder, mode=mode, reranker=CrossEncoderReranker(out))  # type: ignore[arg-type]
-    report.without = evaluate(lambda q: [(r.chunk.source, r.chunk.page) for r in first.search(q, k=10)], questions)
-    report.with_reranker = evaluate(
-        lambda q: [(r.chunk.source, r.chunk.page) for r in second.search(q, k=10)], questions
-    )
+    report.without = evaluate(first, questions)
+    report.with_reranker = evaluate(second, questions)
     report.save(out)
     return report
