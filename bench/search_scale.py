@@ -8,7 +8,7 @@ times, for the whole store:
 * loading: appended in slices of ``--slice`` rows with LanceDB's ``add`` (what a one-time bulk
   load does; ``write_document``'s per-document cost at this size is the per-document figure of
   ``search_latency.py`` times the number of documents, since each write merges into the table);
-* ``refresh()``: the FTS indexes on text and context, then the IVF-HNSW-SQ vector index, then
+* ``refresh()``: the BM25 index (context and text in one column), then the IVF-HNSW-SQ vector index, then
   compaction, each timed;
 * ``store.search`` p50/p95 in the three modes, interleaved, ``--queries`` queries each;
 * peak memory (max RSS) of the process and the store's size on disk.
@@ -120,7 +120,8 @@ def main() -> None:
                         "text": text,
                         "doc_hash": f"{d:064x}",
                         "chunk_index": c,
-                        "context": f"Standard {d:06d} · {folder} · {section(rng)}",
+                        "context": (context := f"Standard {d:06d} · {folder} · {section(rng)}"),
+                        "search_text": f"{context} {text}",  # as write_document stores it
                         "vector": vector,
                     }
                 )

@@ -33,7 +33,7 @@ def test_ann_index_is_built_past_the_threshold(tmp_path):
         store.write_document(f"doc{d}.pdf", chunks[d * 40 : (d + 1) * 40], vectors[d * 40 : (d + 1) * 40])
     store.refresh()
     kinds = {i.columns[0]: i.index_type for i in store._open().list_indices()}
-    assert kinds["text"] == "FTS" and kinds["vector"] == "IvfHnswSq"
+    assert kinds == {"search_text": "FTS", "vector": "IvfHnswSq"}
     (hit,) = store.search("passage", vectors[123], k=1, mode="vector")
     assert hit.chunk.text == "passage number 123"
 
@@ -65,16 +65,53 @@ def test_an_index_from_before_contexts_gets_the_column_and_stays_searchable(tmp_
     old = chunk("a.pdf", "Dock doors are 3.0 m wide.", page=2)
     row = old.model_dump(exclude={"context"}) | {"vector": embedder.embed_documents([old.text])[0]}
     schema = LanceDBVectorStore._schema(embedder.dimension)
-    schema = pa.schema([f for f in schema if f.name != "context"])
+    schema = pa.schema([f for f in schema if f.name not in ("context", "search_text")])
     db = lancedb.connect(str(tmp_path / "index"))
     db.create_table("chunks", [row], schema=schema).create_fts_index("text", use_tantivy=False, with_position=True)
     store = LanceDBVectorStore(tmp_path / "index")
     (hit,) = store.search("dock doors", embedder.embed_query("dock doors"), k=1)
     assert (hit.chunk.page, hit.chunk.context) == (2, "")
+    assert store.search("dock doors", None, k=1, mode="keyword")[0].chunk.source == "a.pdf"
     new = chunk("b.pdf", "Yard lighting is 20 lux.", page=1).model_copy(update={"context": "Lighting"})
     store.write_document("b.pdf", [new], embedder.embed_documents([new.text]))
     store.refresh()
     assert store.search("lighting", None, k=1, mode="keyword")[0].chunk.source == "b.pdf"
+
+
+def test_an_index_with_text_and_context_indexed_apart_is_searched_through_one_column(tmp_path, embedder):
+    """The layout before KEYWORD_COLUMN: BM25 indexes on text and on context. Opening it derives
+    the one column from both and indexes it, so a word of the context alone still finds its
+    chunk, with no re-ingest; the two old indexes go."""
+    import lancedb
+    import pyarrow as pa
+
+    chunks = [
+        chunk("Fire/FP-300.pdf", "Density 8 mm/min over 280 m2.", page=3).model_copy(
+            update={"context": "Sprinkler Design Standard · Fire"}
+        ),
+        chunk("Civil/DS-12.pdf", "Pipes are laid at 1 in 100.", page=1),
+    ]
+    vectors = embedder.embed_documents([c.text for c in chunks])
+    schema = LanceDBVectorStore._schema(embedder.dimension)
+    schema = pa.schema([f for f in schema if f.name != "search_text"])
+    rows = [c.model_dump() | {"vector": v} for c, v in zip(chunks, vectors, strict=True)]
+    table = lancedb.connect(str(tmp_path / "index")).create_table("chunks", rows, schema=schema)
+    for column in ("text", "context"):
+        table.create_fts_index(column, use_tantivy=False, with_position=False)
+
+    store = LanceDBVectorStore(tmp_path / "index")
+    (hit,) = store.search("sprinkler standard", None, k=1, mode="keyword")
+    assert (hit.chunk.source, hit.chunk.text, hit.chunk.context) == (
+        "Fire/FP-300.pdf",
+        *[chunks[0].text, chunks[0].context],
+    )
+    (hit,) = store.search("pipes laid", None, k=1, mode="keyword")
+    assert (hit.chunk.source, hit.chunk.context) == ("Civil/DS-12.pdf", "")
+    assert {i.columns[0]: i.index_type for i in store._open().list_indices()} == {"search_text": "FTS"}
+    again = chunks[1].model_copy(update={"context": "Drainage Standard · Civil"})
+    store.write_document("Civil/DS-12.pdf", [again], embedder.embed_documents([again.text]))
+    store.refresh()
+    assert store.search("drainage", None, k=1, mode="keyword")[0].chunk.source == "Civil/DS-12.pdf"
 
 
 def test_chunks_lists_every_passage_of_the_selected_documents_in_order(tmp_path, embedder):
