@@ -82,6 +82,8 @@ def index_body(
                     # No stemming and no stop words: "AS-1170" keeps its "as".
                     "fields": {"exact": {"type": "text", "analyzer": "standard"}},
                 },
+                # Title, folder and heading: searched with the text as one field (keyword_query).
+                "context": {"type": "text", "analyzer": "english"},
                 "vector": {
                     "type": "knn_vector",
                     "dimension": dimension,
@@ -117,12 +119,16 @@ def _filter_query(clauses: list[dict]) -> dict:
 
 
 def keyword_query(text: str, filters: SearchFilters | None = None) -> dict:
-    """BM25 over the words of ``text``, plus a phrase clause for each identifier in it.
+    """BM25 over the words of ``text`` in each chunk's context and text, plus a phrase clause for
+    each identifier in it.
 
-    Plain BM25 scores "21 13 01" like "21 01 13" (same tokens); the phrase clause lifts the
-    passage holding the identifier as typed above its permutations.
+    ``cross_fields`` scores context and text as one field, as the embedded store's one BM25
+    column does: scored apart, a title word in a short context outranked the page that answers
+    (bench/RESULTS.md). Plain BM25 scores "21 13 01" like "21 01 13" (same tokens); the phrase
+    clause lifts the passage holding the identifier as typed above its permutations.
     """
-    should: list[dict] = [{"match": {"text": {"query": text}}}]
+    # https://docs.opensearch.org/latest/query-dsl/full-text/multi-match/#cross_fields
+    should: list[dict] = [{"multi_match": {"query": text, "fields": ["text", "context"], "type": "cross_fields"}}]
     should += [{"match_phrase": {"text.exact": {"query": p}}} for p in identifier_phrases(text)]
     query: dict[str, Any] = {"should": should, "minimum_should_match": 1}
     clauses = filter_clauses(filters)

@@ -130,6 +130,19 @@ class VectorStoreContract:
         hybrid = [r.chunk.text for r in self.search(store, embedder, "21 01 13", k=3, mode="hybrid")]
         assert SECTION_TARGET in hybrid
 
+    def test_a_word_only_in_the_context_finds_the_chunk(self, store, embedder, corpus):
+        """A question naming the document (its title, folder or section) reaches its chunks by
+        keyword, though the passage never repeats the name; the text comes back as written."""
+        source = "Design/Criteria/yard.pdf"
+        titled = chunk(source, "Lamps are mounted at 12 m on galvanised columns.", page=2).model_copy(
+            update={"context": "Floodlighting Handbook · Design/Criteria · 3 Masts"}
+        )
+        store.write_document(source, [titled], embedder.embed_documents([embedding_text(titled)]))
+        store.refresh()
+        (hit,) = self.search(store, embedder, "floodlighting handbook", k=1, mode="keyword")
+        assert (hit.chunk.source, hit.chunk.text, hit.chunk.context) == (source, titled.text, titled.context)
+        assert source in [r.chunk.source for r in self.search(store, embedder, "floodlighting handbook masts", k=3)]
+
     def test_code_with_letters_and_digits(self, store, embedder, corpus):
         assert self.search(store, embedder, "HEA06", k=1, mode="keyword")[0].chunk.text == TARGET
         assert TARGET in [r.chunk.text for r in self.search(store, embedder, "What does HEA06 apply to?", k=3)]

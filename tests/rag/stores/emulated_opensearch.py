@@ -1,5 +1,5 @@
 """An emulated OpenSearch for ``FakeOpenSearch``: routes that hold documents and evaluate the
-query DSL the store sends (bool, term(s), ids, range, exists, match, match_phrase, knn; terms,
+query DSL the store sends (bool, term(s), ids, range, exists, match, multi_match, match_phrase, knn; terms,
 composite, cardinality and max aggregations; sort, search_after, point-in-time), in one of the
 profiles the real services have:
 
@@ -371,6 +371,11 @@ class Emulated:
                 return False, 0.0
             tests = {"lt": value.__lt__, "lte": value.__le__, "gt": value.__gt__, "gte": value.__ge__}
             return all(tests[op](bound) for op, bound in bounds.items()), 0.0
+        if kind == "multi_match":
+            body = " ".join(str(source.get(f.split(".")[0]) or "") for f in spec["fields"])
+            words = _tokens(body)
+            score = float(sum(words.count(t) for t in set(_tokens(spec["query"]))))
+            return score > 0, score
         if kind in ("match", "match_phrase"):
             ((field, value),) = spec.items()
             text = value["query"] if isinstance(value, dict) else value

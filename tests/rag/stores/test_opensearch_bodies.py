@@ -92,6 +92,8 @@ def test_index_body_field_types():
         "analyzer": "english",
         "fields": {"exact": {"type": "text", "analyzer": "standard"}},
     }
+    # Same analyzer as the text: cross_fields blends the two into one field only then.
+    assert props["context"] == {"type": "text", "analyzer": "english"}
 
 
 def test_folder_path_is_tokenised_by_path_hierarchy():
@@ -170,7 +172,13 @@ def test_keyword_query_adds_a_phrase_per_identifier():
     assert keyword_query("section 21 01 13 and DD-114") == {
         "bool": {
             "should": [
-                {"match": {"text": {"query": "section 21 01 13 and DD-114"}}},
+                {
+                    "multi_match": {
+                        "query": "section 21 01 13 and DD-114",
+                        "fields": ["text", "context"],
+                        "type": "cross_fields",
+                    }
+                },
                 {"match_phrase": {"text.exact": {"query": "21 01 13"}}},
                 {"match_phrase": {"text.exact": {"query": "DD-114"}}},
             ],
@@ -178,7 +186,10 @@ def test_keyword_query_adds_a_phrase_per_identifier():
         }
     }
     assert keyword_query("dock doors") == {
-        "bool": {"should": [{"match": {"text": {"query": "dock doors"}}}], "minimum_should_match": 1}
+        "bool": {
+            "should": [{"multi_match": {"query": "dock doors", "fields": ["text", "context"], "type": "cross_fields"}}],
+            "minimum_should_match": 1,
+        }
     }
 
 

@@ -288,3 +288,17 @@ def test_faiss_cosine_before_2_19_is_refused_and_innerproduct_reads_as_cosine(fa
 def test_space_type_is_a_documented_choice():
     with pytest.raises(ValueError, match="space_type must be one of cosinesimil, innerproduct, l2"):
         OpenSearchVectorStore("http://localhost:9200", space_type="hamming")
+
+
+def test_a_word_only_in_the_context_finds_the_chunk_by_keyword(fake):
+    """The keyword query reads context and text together (cross_fields), as the embedded store's
+    one BM25 column does; the emulation scores term counts over both."""
+    Emulated(fake, "managed")
+    store = OpenSearchVectorStore(fake.url, INDEX)
+    chunks, vectors = doc("Design/yard.pdf", "Lamps are mounted at 12 m.", "Gates open inward.")
+    chunks[0] = chunks[0].model_copy(update={"context": "Floodlighting Handbook · Design"})
+    store.write_document("Design/yard.pdf", chunks, vectors)
+    store.refresh()
+    (hit,) = store.search("floodlighting handbook", None, k=1, mode="keyword")
+    assert (hit.chunk.text, hit.chunk.context) == (chunks[0].text, chunks[0].context)
+    assert [r.chunk.text for r in store.search("gates", None, k=5, mode="keyword")] == [chunks[1].text]
