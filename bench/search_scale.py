@@ -14,6 +14,17 @@ times, for the whole store:
 * peak memory (max RSS) of the process and the store's size on disk.
 
     nice python bench/search_scale.py [--chunks 1000000] [--queries 100]
+
+``--real-text`` fills the store with the chunks of the real-document indexes instead
+(``bench/real_retrieval.py`` leaves them under ``bench/corpora/cache/index``: Debian's manuals
+and LaTeX News, with their contexts), copied as often as ``--chunks`` needs, under a new file
+name per copy, and asks the 127 real questions of ``bench/questions/`` in turn. The synthetic
+vocabulary has about 2,000 words, so every query word's posting list spans a large share of the
+store: BM25's worst case. Real text has a long tail of rare words. Copies of one corpus keep its
+vocabulary and make every posting list as long as the number of copies, which is still harder
+than 100k chunks of different manuals would be.
+
+    nice python bench/search_scale.py --real-text --chunks 100000 --queries 200
 """
 
 from __future__ import annotations
@@ -55,9 +66,52 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def real_chunks() -> list[dict]:
+    """The chunks of the real-document indexes (text, context, source, page), vectors left out."""
+    from realdocs import CACHE
+
+    out = []
+    for corpus in ("manuals", "latex-news"):
+        index = CACHE / "index" / corpus
+        if not index.is_dir():
+            sys.exit(f"no index at {index}: run bench/fetch_corpora.py and bench/real_retrieval.py first")
+        out += [c.model_dump() for c in LanceDBVectorStore(index).chunks()]
+    return out
+
+
+def real_questions(n: int) -> list[str]:
+    from realdocs import load_questions
+
+    asked = [q["query"] for corpus in ("manuals", "latex-news") for q in load_questions(corpus)]
+    return [asked[i % len(asked)] for i in range(n)]
+
+
+def real_rows(chunks: list[dict], start: int, n: int, rng) -> list[dict]:
+    """Rows ``start`` to ``start + n`` of the copies of ``chunks``; copy c of a file is "cN/file"."""
+    rows = []
+    for i, vector in zip(range(start, start + n), unit_vectors(rng, n), strict=True):
+        copy, c = divmod(i, len(chunks))
+        base = chunks[c]
+        source = f"c{copy}/{base['source']}"
+        rows.append(
+            base
+            | {
+                "id": chunk_id(source, base["page"], base["text"]),
+                "source": source,
+                "folder": source.rpartition("/")[0],
+                "search_text": f"{base['context']} {base['text']}" if base["context"] else base["text"],
+                "vector": vector,
+            }
+        )
+    return rows
+
+
 def search(store, args, rng, words, probs, work: Path) -> None:
     """p50/p95 of each mode, each on its own queries; the store's size once old versions are gone."""
-    q_texts = query_texts(rng, words, probs, 10 + 3 * args.queries)
+    if args.real_text:
+        q_texts = real_questions(10 + 3 * args.queries)
+    else:
+        q_texts = query_texts(rng, words, probs, 10 + 3 * args.queries)
     q_vecs = unit_vectors(rng, 10 + 3 * args.queries)
     lat, given = timed_apart(
         {m: (lambda t, v, m=m: store.search(t, v, k=K, mode=m)) for m in ("vector", "keyword", "hybrid")},
@@ -89,10 +143,15 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--keep", type=Path, default=None, help="build here and keep the store")
     ap.add_argument("--reuse", action="store_true", help="with --keep: search the store kept there, build nothing")
+    ap.add_argument("--real-text", action="store_true", help="copies of the real-document chunks, real questions")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     words, probs = vocabulary(rng)
-    print(f"# embedded store at {args.chunks:,} chunks  (load avg {os.getloadavg()[0]:.2f}, {os.cpu_count()} cpus)")
+    text = "copies of the real-document chunks" if args.real_text else "synthetic text"
+    print(
+        f"# embedded store at {args.chunks:,} chunks of {text}  (load avg {os.getloadavg()[0]:.2f}, {os.cpu_count()} cpus)"
+    )
+    chunks = real_chunks() if args.real_text else None
     work = args.keep or Path(tempfile.mkdtemp(prefix="ragbot-bench-scale-"))
     try:
         store = LanceDBVectorStore(work / "index")
@@ -104,6 +163,12 @@ def main() -> None:
         for start in range(0, args.chunks, args.slice):
             t = time.perf_counter()
             n = min(args.slice, args.chunks - start)
+            if chunks is not None:
+                rows = real_rows(chunks, start, n, rng)
+                gen_s += time.perf_counter() - t
+                store._open(dimension=DIM).add(rows)
+                print(f"  {start + n:,} rows loaded, {time.perf_counter() - started:.0f} s", flush=True)
+                continue
             texts = chunk_texts(rng, words, probs, n)
             vectors = unit_vectors(rng, n)
             rows = []
