@@ -178,9 +178,16 @@ class LanceDBVectorStore:
             # them (concat skips a missing context) and index it now, so keyword search keeps
             # working without a re-ingest.
             log.info("indexing context and text together for keyword search (once)")
-            table.add_columns({KEYWORD_COLUMN: "concat(context, ' ', text)"})
-            if any(i.index_type == "FTS" for i in table.list_indices()):
-                _index_keywords(table)
+            try:
+                table.add_columns({KEYWORD_COLUMN: "concat(context, ' ', text)"})
+            except Exception:
+                # Another process upgraded the table since this one opened it: use its work.
+                table.checkout_latest()
+                if KEYWORD_COLUMN not in table.schema.names:
+                    raise
+            if KEYWORD_COLUMN not in {i.columns[0] for i in table.list_indices()}:
+                if any(i.index_type == "FTS" for i in table.list_indices()):
+                    _index_keywords(table)
 
     @staticmethod
     def _schema(dimension: int) -> pa.Schema:

@@ -132,3 +132,23 @@ def test_chunks_lists_every_passage_of_the_selected_documents_in_order(tmp_path,
     assert {c.id for c in listed} == {c.id for chunks in docs.values() for c in chunks}
     assert [c.text for c in store.chunks(SearchFilters(folder="Fire"))] == ["clause 2", "clause 1", "clause 0"]
     assert store.chunks(SearchFilters(source="Civil/DS-12.pdf"))[0].text == "Pipes are laid at 1 in 100."
+
+
+def test_two_processes_upgrading_one_old_index_both_end_up_searching_it(tmp_path, embedder):
+    """A table opened before another process upgraded it: its own upgrade finds the work done."""
+    import lancedb
+    import pyarrow as pa
+
+    c = chunk("Fire/FP-300.pdf", "Density 8 mm/min.", page=3).model_copy(update={"context": "Sprinkler Standard"})
+    schema = pa.schema([f for f in LanceDBVectorStore._schema(embedder.dimension) if f.name != "search_text"])
+    row = c.model_dump() | {"vector": embedder.embed_documents([c.text])[0]}
+    table = lancedb.connect(str(tmp_path / "index")).create_table("chunks", [row], schema=schema)
+    for column in ("text", "context"):
+        table.create_fts_index(column, use_tantivy=False, with_position=False)
+    stale = lancedb.connect(str(tmp_path / "index")).open_table("chunks")  # opened before the upgrade
+
+    assert LanceDBVectorStore(tmp_path / "index").search("sprinkler", None, k=1, mode="keyword")
+    LanceDBVectorStore._upgrade(stale)
+    assert {i.columns[0] for i in stale.list_indices()} == {"search_text"}
+    (hit,) = LanceDBVectorStore(tmp_path / "index").search("sprinkler", None, k=1, mode="keyword")
+    assert hit.chunk.context == "Sprinkler Standard"
