@@ -58,7 +58,7 @@ from search_latency import (
 )  # noqa: E402
 
 from rag.models import chunk_id  # noqa: E402
-from rag.stores.embedded import LanceDBVectorStore  # noqa: E402
+from rag.stores.embedded import LanceDBVectorStore, search_text  # noqa: E402
 from rag.stores.identifiers import identifier_phrases  # noqa: E402
 
 
@@ -99,7 +99,32 @@ def real_rows(chunks: list[dict], start: int, n: int, rng) -> list[dict]:
                 "id": chunk_id(source, base["page"], base["text"]),
                 "source": source,
                 "folder": source.rpartition("/")[0],
-                "search_text": f"{base['context']} {base['text']}" if base["context"] else base["text"],
+                "search_text": search_text(base["context"], base["text"]),
+                "vector": vector,
+            }
+        )
+    return rows
+
+
+def synthetic_rows(start: int, n: int, args, rng, words, probs) -> list[dict]:
+    """Rows ``start`` to ``start + n`` of synthetic documents of ``args.per_doc`` chunks."""
+    rows = []
+    for i, (text, vector) in enumerate(zip(chunk_texts(rng, words, probs, n), unit_vectors(rng, n), strict=True)):
+        d, c = divmod(start + i, args.per_doc)
+        source = f"Division {d % 33 + 1:02d}/Standard {d:06d}.pdf"
+        folder = source.rpartition("/")[0]
+        context = f"Standard {d:06d} · {folder} · {section(rng)}"
+        rows.append(
+            {
+                "id": chunk_id(source, c // 3 + 1, text),
+                "source": source,
+                "folder": folder,
+                "page": c // 3 + 1,
+                "text": text,
+                "doc_hash": f"{d:064x}",
+                "chunk_index": c,
+                "context": context,
+                "search_text": search_text(context, text),
                 "vector": vector,
             }
         )
@@ -165,31 +190,8 @@ def main() -> None:
             n = min(args.slice, args.chunks - start)
             if chunks is not None:
                 rows = real_rows(chunks, start, n, rng)
-                gen_s += time.perf_counter() - t
-                store._open(dimension=DIM).add(rows)
-                print(f"  {start + n:,} rows loaded, {time.perf_counter() - started:.0f} s", flush=True)
-                continue
-            texts = chunk_texts(rng, words, probs, n)
-            vectors = unit_vectors(rng, n)
-            rows = []
-            for i, (text, vector) in enumerate(zip(texts, vectors, strict=True)):
-                d, c = divmod(start + i, args.per_doc)
-                source = f"Division {d % 33 + 1:02d}/Standard {d:06d}.pdf"
-                folder = source.rpartition("/")[0]
-                rows.append(
-                    {
-                        "id": chunk_id(source, c // 3 + 1, text),
-                        "source": source,
-                        "folder": folder,
-                        "page": c // 3 + 1,
-                        "text": text,
-                        "doc_hash": f"{d:064x}",
-                        "chunk_index": c,
-                        "context": (context := f"Standard {d:06d} · {folder} · {section(rng)}"),
-                        "search_text": f"{context} {text}",  # as write_document stores it
-                        "vector": vector,
-                    }
-                )
+            else:
+                rows = synthetic_rows(start, n, args, rng, words, probs)
             gen_s += time.perf_counter() - t
             table = store._open(dimension=DIM)
             table.add(rows)

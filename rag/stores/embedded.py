@@ -61,9 +61,9 @@ def keyword_query(text: str):
     return MatchQuery(text, KEYWORD_COLUMN)
 
 
-def search_text(chunk: Chunk) -> str:
+def search_text(context: str | None, text: str) -> str:
     """The words BM25 finds a chunk by: its context (title, folder, heading), then its text."""
-    return f"{chunk.context} {chunk.text}" if chunk.context else chunk.text
+    return f"{context} {text}" if context else text
 
 
 def boost_identifiers(text: str, rows: list[dict], score_key: str = "_score") -> list[dict]:
@@ -185,9 +185,9 @@ class LanceDBVectorStore:
                 table.checkout_latest()
                 if KEYWORD_COLUMN not in table.schema.names:
                     raise
-            if KEYWORD_COLUMN not in {i.columns[0] for i in table.list_indices()}:
-                if any(i.index_type == "FTS" for i in table.list_indices()):
-                    _index_keywords(table)
+            indexed = {i.columns[0]: i.index_type for i in table.list_indices()}
+            if KEYWORD_COLUMN not in indexed and "FTS" in indexed.values():
+                _index_keywords(table)
 
     @staticmethod
     def _schema(dimension: int) -> pa.Schema:
@@ -244,7 +244,8 @@ class LanceDBVectorStore:
             table.delete(f"source = {_quote(source)}")
             return 0
         rows = [
-            c.model_dump() | {KEYWORD_COLUMN: search_text(c), "vector": v} for c, v in zip(chunks, vectors, strict=True)
+            c.model_dump() | {KEYWORD_COLUMN: search_text(c.context, c.text), "vector": v}
+            for c, v in zip(chunks, vectors, strict=True)
         ]
         try:
             # One commit replaces the document: new chunks in, unchanged ones updated, the

@@ -78,12 +78,23 @@ def test_an_index_from_before_contexts_gets_the_column_and_stays_searchable(tmp_
     assert store.search("lighting", None, k=1, mode="keyword")[0].chunk.source == "b.pdf"
 
 
+def two_index_layout(path, chunks, embedder) -> None:
+    """``chunks`` written as ragbot wrote them before KEYWORD_COLUMN: BM25 on text and on context."""
+    import lancedb
+    import pyarrow as pa
+
+    schema = pa.schema([f for f in LanceDBVectorStore._schema(embedder.dimension) if f.name != "search_text"])
+    vectors = embedder.embed_documents([c.text for c in chunks])
+    rows = [c.model_dump() | {"vector": v} for c, v in zip(chunks, vectors, strict=True)]
+    table = lancedb.connect(str(path)).create_table("chunks", rows, schema=schema)
+    for column in ("text", "context"):
+        table.create_fts_index(column, use_tantivy=False, with_position=False)
+
+
 def test_an_index_with_text_and_context_indexed_apart_is_searched_through_one_column(tmp_path, embedder):
     """The layout before KEYWORD_COLUMN: BM25 indexes on text and on context. Opening it derives
     the one column from both and indexes it, so a word of the context alone still finds its
     chunk, with no re-ingest; the two old indexes go."""
-    import lancedb
-    import pyarrow as pa
 
     chunks = [
         chunk("Fire/FP-300.pdf", "Density 8 mm/min over 280 m2.", page=3).model_copy(
@@ -91,13 +102,7 @@ def test_an_index_with_text_and_context_indexed_apart_is_searched_through_one_co
         ),
         chunk("Civil/DS-12.pdf", "Pipes are laid at 1 in 100.", page=1),
     ]
-    vectors = embedder.embed_documents([c.text for c in chunks])
-    schema = LanceDBVectorStore._schema(embedder.dimension)
-    schema = pa.schema([f for f in schema if f.name != "search_text"])
-    rows = [c.model_dump() | {"vector": v} for c, v in zip(chunks, vectors, strict=True)]
-    table = lancedb.connect(str(tmp_path / "index")).create_table("chunks", rows, schema=schema)
-    for column in ("text", "context"):
-        table.create_fts_index(column, use_tantivy=False, with_position=False)
+    two_index_layout(tmp_path / "index", chunks, embedder)
 
     store = LanceDBVectorStore(tmp_path / "index")
     (hit,) = store.search("sprinkler standard", None, k=1, mode="keyword")
@@ -137,14 +142,9 @@ def test_chunks_lists_every_passage_of_the_selected_documents_in_order(tmp_path,
 def test_two_processes_upgrading_one_old_index_both_end_up_searching_it(tmp_path, embedder):
     """A table opened before another process upgraded it: its own upgrade finds the work done."""
     import lancedb
-    import pyarrow as pa
 
     c = chunk("Fire/FP-300.pdf", "Density 8 mm/min.", page=3).model_copy(update={"context": "Sprinkler Standard"})
-    schema = pa.schema([f for f in LanceDBVectorStore._schema(embedder.dimension) if f.name != "search_text"])
-    row = c.model_dump() | {"vector": embedder.embed_documents([c.text])[0]}
-    table = lancedb.connect(str(tmp_path / "index")).create_table("chunks", [row], schema=schema)
-    for column in ("text", "context"):
-        table.create_fts_index(column, use_tantivy=False, with_position=False)
+    two_index_layout(tmp_path / "index", [c], embedder)
     stale = lancedb.connect(str(tmp_path / "index")).open_table("chunks")  # opened before the upgrade
 
     assert LanceDBVectorStore(tmp_path / "index").search("sprinkler", None, k=1, mode="keyword")
