@@ -14,13 +14,48 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import LoadError
-from rag.ingest.structure import document_title, with_headings
+from rag.ingest.structure import document_title, heading_lines, with_headings
 from rag.models import Page
 
 log = logging.getLogger(__name__)
 
 _BLANK_RUNS = re.compile(r"[ \t\u00a0]+")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
+_RULE_CELL = re.compile(r":?-{3,}:?")
+_CURRENCY = {"$", "€", "£", "¥"}
+_CLOSERS = {"%", ")", "%)"}
+
+
+def table_row(cells: list[str]) -> str:
+    """One table row on one line: its non-empty cells joined by `` | ``.
+
+    Tables exported to Markdown or laid out in HTML pad a row with empty cells (spacer columns,
+    a "$" in a column of its own): "| Greater China | | | 16,372 | | |". Left in, they fill a
+    chunk with pipes, and neither the encoder nor BM25 finds the row."""
+    out: list[str] = []
+    prefix = ""
+    for cell in (" ".join(c.split()) for c in cells):
+        if cell in _CURRENCY:  # "$" in a column of its own goes with the figure after it
+            prefix += cell
+        elif cell in _CLOSERS and out:  # and "%" or ")" with the one before
+            out[-1] += cell
+        elif cell:
+            out.append(prefix + cell)
+            prefix = ""
+    return " | ".join(out + [prefix] if prefix else out)
+
+
+def compact_tables(text: str) -> str:
+    """Markdown table rows written by ``table_row``; their ``| --- |`` rules and empty rows dropped."""
+    out = []
+    for line in text.split("\n"):
+        if line.lstrip().startswith("|"):
+            cells = line.strip().strip("|").split("|")
+            if all(_RULE_CELL.fullmatch(c.strip()) or not c.strip() for c in cells):
+                continue
+            line = table_row(cells)
+        out.append(line)
+    return "\n".join(out)
 
 
 def _clean(text: str) -> str:
@@ -168,6 +203,9 @@ def load_html(path: Path) -> list[Page]:
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
+    # A row's cells on one line (innermost tables first): get_text would put each on its own.
+    for row in reversed(soup.find_all("tr")):
+        row.replace_with("\n" + table_row([c.get_text(" ") for c in row.find_all(["td", "th"])]) + "\n")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     headings = [h.get_text(" ", strip=True) for h in soup(["h1", "h2", "h3"])]
     text = _clean(soup.get_text("\n"))
@@ -175,7 +213,8 @@ def load_html(path: Path) -> list[Page]:
 
 
 def load_text(path: Path) -> list[Page]:
-    return [Page(number=None, text=_clean(_read_text(path)))]
+    text = _clean(compact_tables(_read_text(path)))
+    return [Page(number=None, text=text, headings=heading_lines(text))]
 
 
 def _read_text(path: Path) -> str:

@@ -7,7 +7,7 @@ chunk (``Chunk.context``).
 
 Headings come from the PDF outline (bookmarks) when the file has one, which is exact; else from
 numbered heading lines in the text ("3.3.2 Semiconductor Resistors", "Chapter 6: Mesh
-module"). The title comes from the file's metadata and the first lines of its first page.
+module", a filing's "Item 7." and "Note 10 —", Markdown's "## Usage"). The title comes from the file's metadata and the first lines of its first page.
 """
 
 from __future__ import annotations
@@ -20,11 +20,16 @@ from rag.models import Page
 MAX_TITLE_CHARS = 120
 MAX_HEADING_CHARS = 120
 
-# "3.3.2 Semiconductor Resistors", "A.1 Options", "Chapter 6: Mesh module", "Part II XSPICE"
+# "3.3.2 Semiconductor Resistors", "A.1 Options", "Chapter 6: Mesh module", "Part II XSPICE",
+# a filing's "Item 7. Management's Discussion and Analysis ..." and "Note 10 — Segment Information",
+# and Markdown's "## Installation".
 _HEADING_LINE = re.compile(
     r"^(?:(?:\d{1,2}(?:\.\d{1,3}){0,4}\.?|[A-Z]\.\d{1,3}(?:\.\d{1,3})*)\s+[A-Z][^\n]{2,80}"
-    r"|(?:Chapter|CHAPTER|Part|PART|Section|SECTION|Appendix|APPENDIX)\s+[\dIVXA-Z]+[.:]?\s+\S[^\n]{1,80})$"
+    r"|(?:Chapter|CHAPTER|Part|PART|Section|SECTION|Appendix|APPENDIX)\s+[\dIVXA-Z]+[.:]?\s+\S[^\n]{1,80}"
+    r"|(?:Item|ITEM|Note|NOTE)\s+\d{1,2}[A-Z]?[.:]?\s+\S[^\n]{1,100}"
+    r"|#{1,6}\s+\S[^\n]{1,100})$"
 )
+_MARKDOWN_HASHES = re.compile(r"^#{1,6}\s+")
 _TRAILING_PAGE = re.compile(r"(?:\s*\.\s*){2,}\d+$|\s\d{1,4}$")
 _JUNK_TITLES = {"untitled", "title", "document", "microsoft word"}
 
@@ -63,7 +68,7 @@ def heading_lines(text: str) -> list[str]:
             continue
         if _TRAILING_PAGE.search(line) or line.endswith((".", ",", ";")):
             continue  # a contents entry or a sentence that starts with a number
-        found.append(line)
+        found.append(_MARKDOWN_HASHES.sub("", line).replace(" | ", " "))  # a heading laid out as a table row
     return found
 
 

@@ -1,6 +1,8 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rag.errors import LoadError
 from rag.ingest.chunking import PageChunker
@@ -128,3 +130,37 @@ def test_recurring_body_lines_are_kept(tmp_path: Path):
 def test_short_documents_keep_every_line(tmp_path: Path):
     loaded = load_file(make_pdf(tmp_path / "memo.pdf", ["Memo\nPage 1", "Memo\nPage 2"]))
     assert loaded[0].text == "Memo\nPage 1"
+
+
+def test_markdown_table_rows_lose_their_empty_cells_and_rules(tmp_path: Path):
+    path = tmp_path / "q2.md"
+    path.write_text(
+        "Net sales by segment:\n| | | Three Months Ended | |\n| --- | --- | --- | --- |\n"
+        "| Greater China | | | $ | 16,372 | | | $ | 17,812 | |\n| Gross margin | | | 46.6 | % | |\n| | | |\n"
+    )
+    (page,) = load_file(path)
+    assert (
+        page.text
+        == "Net sales by segment:\nThree Months Ended\nGreater China | $16,372 | $17,812\nGross margin | 46.6%"
+    )
+
+
+def test_html_table_rows_stay_on_one_line(tmp_path: Path):
+    path = tmp_path / "q2.html"
+    path.write_text(
+        "<html><body><p>Net sales</p><table><tr><th>Region</th><th></th><th>2024</th></tr>"
+        "<tr><td>Greater <b>China</b></td><td>$</td><td>16,372</td></tr>"
+        "<tr><td>Japan</td><td>$</td><td>6,262</td></tr></table></body></html>"
+    )
+    (page,) = load_file(path)
+    assert "Region | 2024" in page.text
+    assert "Greater China | $16,372" in page.text and "Japan | $6,262" in page.text
+
+
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="|\n"), max_size=12), max_size=12))
+def test_a_compacted_row_keeps_every_word_of_its_cells(cells):
+    from rag.ingest.loaders import table_row
+
+    row = table_row(cells)
+    assert "\n" not in row and not row.startswith(" | ") and " |  | " not in row
+    assert "".join(row.replace(" | ", "").split()) == "".join("".join(cells).split())

@@ -92,3 +92,42 @@ def test_chunks_carry_title_folder_and_heading_but_show_the_page_text():
     assert chunk.text == pages[0].text
     assert chunk.context == "Sprinkler Standard FP-300 · Fire · 4.2 Design density"
     assert chunk_context("Same", "same", None) == "Same"
+
+
+def test_filing_items_notes_and_markdown_headings_are_headings():
+    text = "\n".join(
+        [
+            "Item 1. | Financial Statements",  # a contents row kept as a table row
+            "Item 7. Management’s Discussion and Analysis of Financial Condition and Results of Operations",
+            "Note 10 — Segment Information",
+            "Note 5 to the financial statements describes the debt.",  # a sentence
+            "Item 2. Properties | 21",  # a contents entry
+            "## Installing the probe",
+            "#hashtag is not a heading",
+        ]
+    )
+    assert heading_lines(text) == [
+        "Item 1. Financial Statements",
+        "Item 7. Management’s Discussion and Analysis of Financial Condition and Results of Operations",
+        "Note 10 — Segment Information",
+        "Installing the probe",
+    ]
+
+
+def test_a_markdown_file_gives_each_chunk_the_section_it_sits_in(tmp_path):
+    from rag.ingest.loaders import load_file
+
+    path = tmp_path / "Finance" / "ACME 10-Q 2024Q2.md"
+    path.parent.mkdir()
+    path.write_text(
+        "Item 1. Financial Statements\n\nNote 8 — Segment Information\n\n"
+        + "| Segment | | | Three Months Ended June 30, 2024 |\n| --- | --- | --- | --- |\n"
+        + "".join(f"| Segment {i} | | | $ | {i},412 | |\n" for i in range(40))
+        + "\nItem 2. Management’s Discussion and Analysis\n\n"
+        + "Revenue rose in every segment. " * 40
+    )
+    chunks = PageChunker(400, 40).chunk("Finance/ACME 10-Q 2024Q2.md", "h", load_file(path))
+    table = [c for c in chunks if "Segment 39" in c.text]
+    assert table and table[0].context == "ACME 10-Q 2024Q2 · Finance · Note 8 — Segment Information"
+    assert "Segment 39 | $39,412" in table[0].text
+    assert chunks[-1].context.endswith("Item 2. Management’s Discussion and Analysis")
