@@ -47,13 +47,13 @@ PARKING = [
 TRAILERS = [PARKING[0], Message(role="user", content="How many trailer positions are there?")]
 
 
-# A prompt ~500 tokens longer than PARKING: batched with it, PARKING gets ~500 tokens of padding.
+# A prompt ~300 tokens longer than PARKING: batched with it, PARKING gets ~300 tokens of padding.
 LONG = [
     Message(
         role="system",
         content="Answer using only these passages.\n\n"
-        + "\n".join(f"[{i}] Bay {i} has a clear height of {i + 8} m under the sprinklers." for i in range(2, 40))
-        + "\n[40] The site provides 412 car parking spaces.",
+        + "\n".join(f"[{i}] Bay {i} has a clear height of {i + 8} m under the sprinklers." for i in range(2, 16))
+        + "\n[16] The site provides 412 car parking spaces.",
     ),
     PARKING[1],
 ]
