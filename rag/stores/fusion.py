@@ -35,9 +35,9 @@ class FusionWeights:
     Measured on bench/real_retrieval.py's dev questions (see bench/RESULTS.md).
     """
 
-    base: float = 0.5
+    base: float = 0.4
     identifier: float = 0.15
-    peak: float = 0.3
+    peak: float = 0.6
     floor: float = 0.15
     ceiling: float = 0.85
 
