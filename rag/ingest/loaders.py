@@ -204,8 +204,9 @@ def load_html(path: Path) -> list[Page]:
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
     # A row's cells on one line (innermost tables first): get_text would put each on its own.
+    # Setting .string keeps the work linear; replace_with looks each row up in its parent.
     for row in reversed(soup.find_all("tr")):
-        row.replace_with("\n" + table_row([c.get_text(" ") for c in row.find_all(["td", "th"])]) + "\n")
+        row.string = "\n" + table_row([c.get_text(" ") for c in row.find_all(["td", "th"])]) + "\n"
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     headings = [h.get_text(" ", strip=True) for h in soup(["h1", "h2", "h3"])]
     text = _clean(soup.get_text("\n"))
