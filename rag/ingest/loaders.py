@@ -24,6 +24,7 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 _RULE_CELL = re.compile(r":?-{3,}:?")
 _CURRENCY = {"$", "€", "£", "¥"}
 _CLOSERS = {"%", ")", "%)"}
+MARKDOWN = {".md", ".markdown"}
 
 
 def table_row(cells: list[str]) -> str:
@@ -215,7 +216,7 @@ def load_html(path: Path) -> list[Page]:
 
 def load_text(path: Path) -> list[Page]:
     text = _clean(compact_tables(_read_text(path)))
-    return [Page(number=None, text=text, headings=heading_lines(text))]
+    return [Page(number=None, text=text, headings=heading_lines(text, markdown=path.suffix.lower() in MARKDOWN))]
 
 
 def _read_text(path: Path) -> str:

@@ -7,7 +7,8 @@ chunk (``Chunk.context``).
 
 Headings come from the PDF outline (bookmarks) when the file has one, which is exact; else from
 numbered heading lines in the text ("3.3.2 Semiconductor Resistors", "Chapter 6: Mesh
-module", a filing's "Item 7." and "Note 10 —", Markdown's "## Usage"). The title comes from the file's metadata and the first lines of its first page.
+module", a filing's "Item 7." and "Note 10 —"; in Markdown, "## Usage"). The title comes from
+the file's metadata and the first lines of its first page.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ MAX_TITLE_CHARS = 120
 MAX_HEADING_CHARS = 120
 
 # "3.3.2 Semiconductor Resistors", "A.1 Options", "Chapter 6: Mesh module", "Part II XSPICE",
-# a filing's "Item 7. Management's Discussion and Analysis ..." and "Note 10 — Segment Information",
-# and Markdown's "## Installation".
+# and a filing's "Item 7. Management's Discussion and Analysis ..." and "Note 10 — Segment
+# Information" (a capital after the number: "Note 2: if the ..." in a manual is no heading).
 _HEADING_LINE = re.compile(
     r"^(?:(?:\d{1,2}(?:\.\d{1,3}){0,4}\.?|[A-Z]\.\d{1,3}(?:\.\d{1,3})*)\s+[A-Z][^\n]{2,80}"
     r"|(?:Chapter|CHAPTER|Part|PART|Section|SECTION|Appendix|APPENDIX)\s+[\dIVXA-Z]+[.:]?\s+\S[^\n]{1,80}"
-    r"|(?:Item|ITEM|Note|NOTE)\s+\d{1,2}[A-Z]?[.:]?\s+\S[^\n]{1,100}"
-    r"|#{1,6}\s+\S[^\n]{1,100})$"
+    r"|(?:Item|ITEM|Note|NOTE)\s+\d{1,2}[A-Z]?[.:]?(?:\s+[—–|-])?\s+[A-Z\[][^\n]{1,100})$"
 )
-_MARKDOWN_HASHES = re.compile(r"^#{1,6}\s+")
+# Markdown's "## Installation", in Markdown files only: elsewhere "# set terminal" is a comment.
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(\S[^\n]{1,100})$")
 _TRAILING_PAGE = re.compile(r"(?:\s*\.\s*){2,}\d+$|\s\d{1,4}$")
 _JUNK_TITLES = {"untitled", "title", "document", "microsoft word"}
 
@@ -59,16 +60,22 @@ def document_title(metadata_title: str | None, first_page: str, *, max_lines: in
     return clean_title(" ".join(parts))
 
 
-def heading_lines(text: str) -> list[str]:
-    """Lines of ``text`` that look like numbered section headings (not contents lines)."""
+def heading_lines(text: str, markdown: bool = False) -> list[str]:
+    """Lines of ``text`` that look like numbered section headings (not contents lines); with
+    ``markdown``, ``#`` headings too."""
     found = []
     for line in text.split("\n"):
         line = line.strip()
-        if len(line) > MAX_HEADING_CHARS or not _HEADING_LINE.match(line):
+        if len(line) > MAX_HEADING_CHARS:
+            continue
+        if markdown and (match := _MARKDOWN_HEADING.match(line)):
+            found.append(match[1])
+            continue
+        if not _HEADING_LINE.match(line):
             continue
         if _TRAILING_PAGE.search(line) or line.endswith((".", ",", ";")):
             continue  # a contents entry or a sentence that starts with a number
-        found.append(_MARKDOWN_HASHES.sub("", line).replace(" | ", " "))  # a heading laid out as a table row
+        found.append(line.replace(" | ", " "))  # a heading laid out as a table row
     return found
 
 

@@ -102,16 +102,20 @@ def test_filing_items_notes_and_markdown_headings_are_headings():
             "Note 10 — Segment Information",
             "Note 5 to the financial statements describes the debt.",  # a sentence
             "Item 2. Properties | 21",  # a contents entry
+            "Note 2: if the model is missing, the default is used",  # a manual's remark
+            "Item 6. [Reserved]",
             "## Installing the probe",
             "#hashtag is not a heading",
         ]
     )
-    assert heading_lines(text) == [
+    filing = [
         "Item 1. Financial Statements",
         "Item 7. Management’s Discussion and Analysis of Financial Condition and Results of Operations",
         "Note 10 — Segment Information",
-        "Installing the probe",
+        "Item 6. [Reserved]",
     ]
+    assert heading_lines(text) == filing  # "# set terminal png" is a comment in a PDF's example
+    assert heading_lines(text, markdown=True) == [*filing, "Installing the probe"]
 
 
 def test_a_markdown_file_gives_each_chunk_the_section_it_sits_in(tmp_path):
