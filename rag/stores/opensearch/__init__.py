@@ -21,8 +21,8 @@ Design notes (each is pinned by tests/rag/stores/test_opensearch_bodies.py):
   write is idempotent), then its other chunks are deleted by query. Search never sees the
   document missing; for a moment it may see old and new chunks side by side. Serverless allows
   neither custom ids nor ``_delete_by_query``: there writes are versions (``serverless.py``).
-- Hybrid: ``client`` runs the vector and keyword queries in one ``_msearch`` and fuses them
-  with reciprocal rank fusion, like the embedded store; ``pipeline`` sends one ``hybrid`` query
+- Hybrid: ``client`` runs the vector and keyword queries in one ``_msearch`` and fuses their
+  scores with per-query weights, like the embedded store; ``pipeline`` sends one ``hybrid`` query
   through the ``ragbot-hybrid`` search pipeline (min-max normalisation, weighted arithmetic
   mean); ``auto`` picks the pipeline when the cluster is OpenSearch ≥ 2.10 with the
   neural-search plugin and lets us create the pipeline, else the client.
@@ -36,7 +36,6 @@ errors, what the cluster is), ``index`` (creation and the embedding model bound 
 
 from rag.stores.opensearch.bodies import (
     ENGINES,
-    RRF_K,
     SPACE_TYPES,
     Engine,
     SpaceType,
@@ -53,7 +52,6 @@ from rag.stores.opensearch.bodies import (
     parse_documents,
     pipeline_body,
     prune_query,
-    reciprocal_rank_fusion,
     search_body,
 )
 from rag.stores.opensearch.connection import parse_version, redact_url
@@ -65,7 +63,6 @@ __all__ = [
     "HYBRID_MODES",
     "NEURAL_SEARCH_PLUGIN",
     "PIPELINE",
-    "RRF_K",
     "SPACE_TYPES",
     "Engine",
     "HybridMode",
@@ -85,7 +82,6 @@ __all__ = [
     "parse_version",
     "pipeline_body",
     "prune_query",
-    "reciprocal_rank_fusion",
     "redact_url",
     "search_body",
 ]

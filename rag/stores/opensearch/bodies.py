@@ -23,7 +23,6 @@ ENGINES = ("lucene", "faiss", "nmslib")
 # Every embedder ragbot has returns unit-length vectors, on which the three spaces rank alike;
 # each score is turned back into the cosine similarity (see cosine_from_score).
 SPACE_TYPES = ("cosinesimil", "innerproduct", "l2")
-RRF_K = 60  # the constant of reciprocal rank fusion, as in LanceDB's RRFReranker
 _SOURCE_EXCLUDES = ["vector"]
 
 
@@ -288,16 +287,3 @@ def cosine_from_score(
     else:
         cos = 2.0 * score - 1.0
     return max(-1.0, min(1.0, cos))
-
-
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> list[tuple[str, float]]:
-    """Fuse rankings of ids: each id scores the sum of ``1 / (k + rank)`` (ranks from 1), best first.
-
-    Ties keep the order in which ids first appear (the first ranking, then the second...),
-    as LanceDB's RRFReranker does.
-    """
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, doc_id in enumerate(ranking, start=1):
-            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (k + rank)
-    return sorted(scores.items(), key=lambda item: item[1], reverse=True)

@@ -1,10 +1,11 @@
 """Searching the OpenSearch store: k-NN, BM25, and the two ways of fusing them.
 
-``client`` runs the vector and keyword queries in one ``_msearch`` and fuses them with
-reciprocal rank fusion, like the embedded store; ``pipeline`` sends one ``hybrid`` query through
-the ``ragbot-hybrid`` search pipeline (min-max normalisation, weighted arithmetic mean); ``auto``
-picks the pipeline when the cluster is OpenSearch >= 2.10 with the neural-search plugin and lets
-us create the pipeline, else the client.
+``client`` runs the vector and keyword queries in one ``_msearch``, scores the keyword-only
+candidates by k-NN (a second, exact ``_msearch`` over those ids), and fuses both scores with the
+embedded store's per-query weights (``rag.stores.fusion``); ``pipeline`` sends one ``hybrid``
+query through the ``ragbot-hybrid`` search pipeline (min-max normalisation, weighted arithmetic
+mean with one fixed weight); ``auto`` picks the pipeline when the cluster is OpenSearch >= 2.10
+with the neural-search plugin and lets us create the pipeline, else the client.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from rag.stores.opensearch.bodies import (
     keyword_query,
     knn_query,
     pipeline_body,
-    reciprocal_rank_fusion,
     search_body,
 )
 from rag.stores.opensearch.connection import _is_unreachable
+from rag.stores.fusion import FusionWeights, fuse
 from rag.stores.opensearch.index import ChunkIndex
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Searcher:
         space_type: the k-NN space, for turning scores into cosine similarities.
         keep: drops hits that must not be seen (on Serverless: all but current versions, see
             serverless.py); searches then fetch ``candidates`` hits and keep the best ``k``.
+        fusion: the per-query weights of the ``client`` fusion.
     """
 
     def __init__(
@@ -64,8 +66,10 @@ class Searcher:
         candidates: int,
         space_type: SpaceType = "cosinesimil",
         keep: Callable[[list[dict]], list[dict]] | None = None,
+        fusion: FusionWeights = FusionWeights(),
     ):
         self.index = index
+        self.fusion = fusion
         self.conn = index.conn
         self.engine: Engine = engine
         self.space_type: SpaceType = space_type
@@ -110,7 +114,7 @@ class Searcher:
         hits = response["hits"]["hits"]
         return (hits if self.keep is None else self.keep(hits))[:size]
 
-    def _msearch(self, bodies: Sequence[dict], doing: str) -> list[list[dict]] | None:
+    def _msearch(self, bodies: Sequence[dict], doing: str, keep: bool = True) -> list[list[dict]] | None:
         lines: list[dict] = []
         for body in bodies:
             lines += [{"index": self.index.name}, body]
@@ -128,7 +132,7 @@ class Searcher:
                 reason = (error.get("root_cause") or [error])[0].get("reason", "") if isinstance(error, dict) else ""
                 raise StoreError(f"OpenSearch could not {doing} (HTTP {item.get('status')}): {kind}: {reason}")
             hits = item["hits"]["hits"]
-            results.append(hits if self.keep is None else self.keep(hits))
+            results.append(hits if self.keep is None or not keep else self.keep(hits))
         return results
 
     def _hybrid_client(
@@ -145,10 +149,21 @@ class Searcher:
         hits = {h["_id"]: h for h in [*vector_hits, *keyword_hits]}
         similarity = {h["_id"]: self._similarity(h["_score"]) for h in vector_hits}
         bm25 = {h["_id"]: float(h["_score"]) for h in keyword_hits}
-        fused = reciprocal_rank_fusion([[h["_id"] for h in vector_hits], [h["_id"] for h in keyword_hits]])
+        # A passage only BM25 found is scored by k-NN too (exact over a few ids), as the embedded
+        # store scores it from its stored vector: not treated as dissimilar.
+        unscored = [doc_id for doc_id in bm25 if doc_id not in similarity]
+        if unscored:
+            knn_body = evidence_bodies(text, vector, unscored, engine=self.engine)[0]
+            # Already kept hits: the ids body carries no _source for ``keep`` to read.
+            found = self._msearch([knn_body], "score the keyword results", keep=False) or [[]]
+            similarity |= {h["_id"]: self._similarity(h["_score"]) for h in found[0]}
+        ids = list(hits)
+        floor = min(similarity.values(), default=0.0)  # a hit k-NN did not score: the least similar
+        scores = fuse(text, [similarity.get(i, floor) for i in ids], [bm25.get(i) for i in ids], self.fusion)
+        ranked = sorted(zip(ids, scores, strict=True), key=lambda t: -t[1])
         return [
             self._scored(hits[doc_id], score=score, similarity=similarity.get(doc_id), keyword=bm25.get(doc_id))
-            for doc_id, score in fused[:k]
+            for doc_id, score in ranked[:k]
         ]
 
     def _hybrid_pipeline(

@@ -54,8 +54,8 @@ class OpenSearchVectorStore:
         service: ``es`` for Amazon OpenSearch Service, ``aoss`` for OpenSearch Serverless.
         verify_certs: check the server's TLS certificate. ca_certs: a CA bundle to check it with.
         timeout: seconds to wait for any request.
-        hybrid: how ``mode="hybrid"`` fuses rankings: ``client`` (reciprocal rank fusion of one
-            ``_msearch``), ``pipeline`` (a ``hybrid`` query through the ``ragbot-hybrid`` search
+        hybrid: how ``mode="hybrid"`` fuses rankings: ``client`` (the embedded store's per-query
+            score fusion over one ``_msearch``), ``pipeline`` (a ``hybrid`` query through the ``ragbot-hybrid`` search
             pipeline) or ``auto`` (the pipeline when the cluster supports it).
         keyword_weight: the keyword share of the pipeline's weighted mean (vector gets the rest).
         candidates: how many results each side of a hybrid query contributes before fusion; also

@@ -30,7 +30,6 @@ from rag.stores.opensearch import (
     parse_version,
     pipeline_body,
     prune_query,
-    reciprocal_rank_fusion,
     redact_url,
 )
 from tests.rag.stores.contract import chunk
@@ -320,43 +319,6 @@ def test_cosine_from_score_inverts_the_documented_translation(cos):
 def test_cosine_from_score_stays_in_range():
     assert cosine_from_score(1.2) == 1.0 and cosine_from_score(-0.5) == -1.0
     assert cosine_from_score(0.0, engine="nmslib", version=(2, 9)) == -1.0
-
-
-def test_reciprocal_rank_fusion_matches_lancedb():
-    import pyarrow as pa
-    from lancedb.rerankers import RRFReranker
-
-    vector, keyword = ["a", "b", "c"], ["d", "a"]
-    fused = reciprocal_rank_fusion([vector, keyword])
-    assert [doc for doc, _ in fused] == ["a", "d", "b", "c"]
-    assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
-    # The embedded store fuses with LanceDB's RRFReranker: same order, same scores.
-    rowid = {"a": 1, "b": 2, "c": 3, "d": 4}
-    v = pa.table(
-        {
-            "_rowid": pa.array([rowid[x] for x in vector], pa.uint64()),
-            "text": vector,
-            "_distance": pa.array([0.1, 0.2, 0.3], pa.float32()),
-        }
-    )
-    f = pa.table(
-        {
-            "_rowid": pa.array([rowid[x] for x in keyword], pa.uint64()),
-            "text": keyword,
-            "_score": pa.array([5.0, 3.0], pa.float32()),
-        }
-    )
-    lance = RRFReranker(return_score="all").rerank_hybrid("q", v, f).to_pylist()
-    assert [r["text"] for r in lance] == [doc for doc, _ in fused]
-    assert [r["_relevance_score"] for r in lance] == pytest.approx([s for _, s in fused])
-
-
-def test_reciprocal_rank_fusion_breaks_ties_by_first_appearance():
-    assert reciprocal_rank_fusion([["x", "y"], ["y", "x"]]) == [
-        ("x", pytest.approx(1 / 61 + 1 / 62)),
-        ("y", pytest.approx(1 / 61 + 1 / 62)),
-    ]
-    assert reciprocal_rank_fusion([[], []]) == []
 
 
 def test_parse_version_and_redact_url():

@@ -260,28 +260,53 @@ def test_keyword_search_reports_bm25(fake, store):
     assert fake.requests[-1].json()["query"] == keyword_query("handover 21 01 13")
 
 
-def test_hybrid_without_neural_search_fuses_one_msearch(fake, store):
-    fake.on(
+def test_hybrid_without_neural_search_fuses_scores_as_the_embedded_store(fake, store):
+    from rag.stores.fusion import fuse
+
+    # The vector side finds C1 and C2; BM25 finds C3 and C1. C3 gets its k-NN score from a
+    # second search restricted to it, so no candidate lacks a similarity.
+    fake.sequence(
         "POST",
         "/_msearch",
-        msearch_response(hits_response(hit(C1, 0.9), hit(C2, 0.7)), hits_response(hit(C3, 4.0), hit(C1, 2.0))),
+        (200, msearch_response(hits_response(hit(C1, 0.9), hit(C2, 0.7)), hits_response(hit(C3, 4.0), hit(C1, 2.0)))),
+        (200, msearch_response(hits_response({"_index": INDEX, "_id": C3.id, "_score": 0.85}))),
+        (200, msearch_response(hits_response(), hits_response())),
     )
-    results = store.search("yard lighting", np.array([0.5, 0.5]), k=3, filters=SearchFilters(source=C1.source))
-    assert [r.chunk.id for r in results] == [C1.id, C3.id, C2.id]
-    assert results[0].similarity == pytest.approx(0.8) and results[0].keyword_score == 2.0
-    assert results[1].similarity is None and results[1].keyword_score == 4.0
-    assert results[2].similarity == pytest.approx(0.4) and results[2].keyword_score is None
-    assert [r.score for r in results] == pytest.approx([1 / 61 + 1 / 62, 1 / 61, 1 / 62])
     filters = SearchFilters(source=C1.source)
-    assert fake.find("POST", "/_msearch")[0].ndjson() == [
+    results = store.search("yard lighting", np.array([0.5, 0.5]), k=3, filters=filters)
+
+    expected = fuse("yard lighting", [0.8, 0.4, 0.7], [2.0, None, 4.0])  # C1, C2, C3 (cosine = 2 * score - 1)
+    order = sorted(zip([C1.id, C2.id, C3.id], expected), key=lambda t: -t[1])
+    assert [r.chunk.id for r in results] == [doc_id for doc_id, _ in order]
+    assert [r.score for r in results] == pytest.approx([score for _, score in order])
+    by_id = {r.chunk.id: r for r in results}
+    assert by_id[C3.id].similarity == pytest.approx(0.7) and by_id[C3.id].keyword_score == 4.0
+    assert by_id[C1.id].similarity == pytest.approx(0.8) and by_id[C1.id].keyword_score == 2.0
+    assert by_id[C2.id].similarity == pytest.approx(0.4) and by_id[C2.id].keyword_score is None
+    first, second = fake.find("POST", "/_msearch")[:2]
+    assert first.ndjson() == [
         {"index": INDEX},
         {"size": 50, "_source": {"excludes": ["vector"]}, "query": knn_query([0.5, 0.5], 50, filters)},
         {"index": INDEX},
         {"size": 50, "_source": {"excludes": ["vector"]}, "query": keyword_query("yard lighting", filters)},
     ]
+    assert second.ndjson() == [{"index": INDEX}, evidence_bodies("yard lighting", [0.5, 0.5], [C3.id])[0]]
     assert not fake.find("PUT", "/_search/pipeline/ragbot-hybrid")
     store.search("again", np.array([0.5, 0.5]))
     assert len(fake.find("GET", "/")) == 1  # the cluster is asked once
+
+
+def test_a_keyword_hit_that_knn_does_not_score_counts_as_the_least_similar(fake, store):
+    fake.sequence(
+        "POST",
+        "/_msearch",
+        (200, msearch_response(hits_response(hit(C1, 0.9), hit(C2, 0.7)), hits_response(hit(C3, 4.0)))),
+        (200, msearch_response(hits_response())),
+    )
+    results = store.search("handover", np.array([0.5, 0.5]), k=3)
+    assert {r.chunk.id for r in results} == {C1.id, C2.id, C3.id}
+    c3 = next(r for r in results if r.chunk.id == C3.id)
+    assert c3.similarity is None and c3.keyword_score == 4.0
 
 
 def test_hybrid_with_neural_search_uses_the_pipeline(fake, store):
