@@ -4,13 +4,13 @@ Reads the indexes that ``bench/real_retrieval.py`` left under ``bench/corpora/ca
 fetches each dev question's candidates once (the vector and keyword sides as the store returns
 them, each with both scores), then scores every ``FusionWeights`` of a small grid offline and
 prints, per grid point, hybrid hit@5 on each corpus next to the better of vector-only and
-keyword-only. The grid point shipped in ``rag.stores.fusion`` is the one with the best worst
-margin over the better side, then the best mean hit@5.
+keyword-only, ordered by the worst margin over the better side, then mean hit@5, then mean
+MRR (to two decimals), then mean hit@1 (what the answer's first citation shows). The point
+shipped in ``rag.stores.fusion`` is the best one that keeps the identifier boost: the first,
+without it, lost a held-out manuals question (bench/RESULTS.md, fifth session).
 
 Questions without a page (the ``filings`` corpus) are ranked as ``real_retrieval.py`` ranks them:
-the first chunk of the right file that holds the evidence. Ties on the first three keys (MRR to two
-decimals) are
-broken by mean hit@1, what the answer's first citation shows.
+the first chunk of the right file that holds the evidence.
 
     nice python bench/tune_fusion.py [--corpora manuals,latex-news,filings] [--split dev]
 """
