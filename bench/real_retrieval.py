@@ -10,12 +10,12 @@ every system in the same run:
   same all-MiniLM-L6-v2, exact cosine search (what FAISS-flat returns), vector only;
 * ``hybrid``, ``vector``, ``keyword``: ``Retriever.search`` in each mode.
 
-A hit is a result with the expected file and page; in a corpus of files without pages (the
-``filings`` Markdown), a result from the expected file whose text holds the question's evidence
-(whitespace and table pipes aside; a chunk that ends or starts inside the evidence counts too), and
-in extra rows, a result on the evidence's printed page (``PAGE_CHARS``), as PDFs are scored. Prints hit@1, hit@5 and MRR@10 by split
-(dev / held out), by kind of question, and for the unanswerable ones the share a similarity
-threshold would turn away. Embeddings are cached under ``bench/corpora/cache``.
+A hit is a result with the expected file and page. In a corpus of files without pages (the
+``filings`` Markdown) it is a result from the expected file whose text holds the question's
+evidence (whitespace and table pipes aside; a chunk that ends or starts inside the evidence
+counts too), and in extra rows a result on the evidence's printed page (``PAGE_CHARS``), as PDFs
+are scored. Prints hit@1, hit@5 and MRR@10 by split (dev / held out), by kind of question, and
+for the unanswerable ones the share a similarity threshold would turn away. Embeddings are cached under ``bench/corpora/cache``.
 
     nice python bench/real_retrieval.py [--corpora manuals,latex-news] [--systems tutorial,hybrid,vector,keyword]
 """
