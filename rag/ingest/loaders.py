@@ -25,6 +25,9 @@ _RULE_CELL = re.compile(r":?-{3,}:?")
 _CURRENCY = {"$", "€", "£", "¥"}
 _CLOSERS = {"%", ")", "%)"}
 MARKDOWN = {".md", ".markdown"}
+_BLOCKS = ["p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "table", "pre", "blockquote"]
+MAX_CELL_CHARS = 300
+"""A table cell longer than this holds prose: its row is layout, not data."""
 
 
 def table_row(cells: list[str]) -> str:
@@ -38,6 +41,8 @@ def table_row(cells: list[str]) -> str:
     for cell in (" ".join(c.split()) for c in cells):
         if cell in _CURRENCY:  # "$" in a column of its own goes with the figure after it
             prefix += cell
+        elif cell in _CLOSERS and prefix:  # "$" then ")" with no figure between
+            prefix += cell
         elif cell in _CLOSERS and out:  # and "%" or ")" with the one before
             out[-1] += cell
         elif cell:
@@ -47,10 +52,14 @@ def table_row(cells: list[str]) -> str:
 
 
 def compact_tables(text: str) -> str:
-    """Markdown table rows written by ``table_row``; their ``| --- |`` rules and empty rows dropped."""
+    """Markdown table rows written by ``table_row``; their ``| --- |`` rules and empty rows
+    dropped. Fenced code blocks are left as they are."""
     out = []
+    fenced = False
     for line in text.split("\n"):
-        if line.lstrip().startswith("|"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif not fenced and line.lstrip().startswith("|"):
             cells = line.strip().strip("|").split("|")
             if all(_RULE_CELL.fullmatch(c.strip()) or not c.strip() for c in cells):
                 continue
@@ -204,19 +213,26 @@ def load_html(path: Path) -> list[Page]:
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
-    # A row's cells on one line (innermost tables first): get_text would put each on its own.
-    # Setting .string keeps the work linear; replace_with looks each row up in its parent.
-    for row in reversed(soup.find_all("tr")):
-        row.string = "\n" + table_row([c.get_text(" ") for c in row.find_all(["td", "th"])]) + "\n"
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     headings = [h.get_text(" ", strip=True) for h in soup(["h1", "h2", "h3"])]
+    # A data row's cells on one line (innermost tables first): get_text would put each on its
+    # own. A row holding paragraphs, headings, lists or a table is layout, not data: left as it
+    # is. Setting .string keeps the work linear; replace_with looks each row up in its parent.
+    for row in reversed(soup.find_all("tr")):
+        cells = row.find_all(["td", "th"])
+        if row.find(_BLOCKS) is None and all(len(c.get_text()) <= MAX_CELL_CHARS for c in cells):
+            row.string = "\n" + table_row([c.get_text(" ") for c in cells]) + "\n"
     text = _clean(soup.get_text("\n"))
     return [Page(number=None, text=text, title=title or path.stem, headings=[h for h in headings if h][:200])]
 
 
 def load_text(path: Path) -> list[Page]:
+    """A text file as one page. Markdown gets its tables compacted and its headings read; plain
+    text is left as written (a log's "12 Jan 2024 ERROR ..." is no heading)."""
+    if path.suffix.lower() not in MARKDOWN:
+        return [Page(number=None, text=_clean(_read_text(path)))]
     text = _clean(compact_tables(_read_text(path)))
-    return [Page(number=None, text=text, headings=heading_lines(text, markdown=path.suffix.lower() in MARKDOWN))]
+    return [Page(number=None, text=text, headings=heading_lines(text, markdown=True))]
 
 
 def _read_text(path: Path) -> str:

@@ -23,14 +23,17 @@ MAX_HEADING_CHARS = 120
 
 # "3.3.2 Semiconductor Resistors", "A.1 Options", "Chapter 6: Mesh module", "Part II XSPICE",
 # and a filing's "Item 7. Management's Discussion and Analysis ..." and "Note 10 — Segment
-# Information" (a capital after the number: "Note 2: if the ..." in a manual is no heading).
+# Information": a dot or a dash after the number, then a capital. A standard's "NOTE 1 The values
+# ...", a parts list's "Item 12 Gasket" and a manual's "Note 2: If ..." are no headings.
 _HEADING_LINE = re.compile(
     r"^(?:(?:\d{1,2}(?:\.\d{1,3}){0,4}\.?|[A-Z]\.\d{1,3}(?:\.\d{1,3})*)\s+[A-Z][^\n]{2,80}"
     r"|(?:Chapter|CHAPTER|Part|PART|Section|SECTION|Appendix|APPENDIX)\s+[\dIVXA-Z]+[.:]?\s+\S[^\n]{1,80}"
-    r"|(?:Item|ITEM|Note|NOTE)\s+\d{1,2}[A-Z]?[.:]?(?:\s+[—–|-])?\s+[A-Z\[][^\n]{1,100})$"
+    r"|(?:Item|ITEM|Note|NOTE)\s+\d{1,2}[A-Z]?(?:\.|\s+[—–-])(?:\s+\|)?\s+[A-Z\[][^\n]{1,100})$"
 )
-# Markdown's "## Installation", in Markdown files only: elsewhere "# set terminal" is a comment.
+# Markdown's "## Installation", in Markdown files only (elsewhere "# set terminal" is a comment),
+# and outside fenced code blocks.
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(\S[^\n]{1,100})$")
+_FENCE = ("```", "~~~")
 _TRAILING_PAGE = re.compile(r"(?:\s*\.\s*){2,}\d+$|\s\d{1,4}$")
 _JUNK_TITLES = {"untitled", "title", "document", "microsoft word"}
 
@@ -62,11 +65,14 @@ def document_title(metadata_title: str | None, first_page: str, *, max_lines: in
 
 def heading_lines(text: str, markdown: bool = False) -> list[str]:
     """Lines of ``text`` that look like numbered section headings (not contents lines); with
-    ``markdown``, ``#`` headings too."""
+    ``markdown``, ``#`` headings too, and nothing inside fenced code blocks."""
     found = []
+    fenced = False
     for line in text.split("\n"):
         line = line.strip()
-        if len(line) > MAX_HEADING_CHARS:
+        if markdown and line.startswith(_FENCE):
+            fenced = not fenced
+        if fenced or len(line) > MAX_HEADING_CHARS:
             continue
         if markdown and (match := _MARKDOWN_HEADING.match(line)):
             found.append(match[1])

@@ -86,7 +86,8 @@ class VectorStore(Protocol):
         Args:
             text: the query text, used by keyword search.
             vector: the query embedding, used by vector search (required unless mode is keyword).
-            mode: ``hybrid`` fuses vector and keyword rankings (reciprocal rank fusion).
+            mode: ``hybrid`` fuses vector and keyword scores with weights chosen per query
+                (``rag.stores.fusion``; OpenSearch's ``pipeline`` mode: one fixed weight).
             filters: restrict to a folder (and below) or a single document.
         """
         ...

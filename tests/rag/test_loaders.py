@@ -164,3 +164,28 @@ def test_a_compacted_row_keeps_every_word_of_its_cells(cells):
     row = table_row(cells)
     assert "\n" not in row and not row.startswith(" | ") and " |  | " not in row
     assert "".join(row.replace(" | ", "").split()) == "".join("".join(cells).split())
+
+
+def test_an_html_page_laid_out_in_a_table_keeps_its_lines_and_headings(tmp_path: Path):
+    path = tmp_path / "manual.html"
+    path.write_text(
+        "<html><head><title>Manual</title></head><body><table><tr><td>Home</td><td>"
+        "<h1>Pump manual</h1><p>First paragraph.</p><h2>3.1 Maintenance</h2><p>Change the seal.</p>"
+        "<table><tr><td>Seal</td><td>$</td><td>40</td></tr></table></td></tr></table></body></html>"
+    )
+    (page,) = load_file(path)
+    assert page.headings == ["Pump manual", "3.1 Maintenance"]
+    assert "\nFirst paragraph.\n" in page.text and "\nChange the seal.\n" in page.text
+    assert "Seal | $40" in page.text  # the data table inside it still reads row by row
+
+
+def test_plain_text_and_code_blocks_are_left_as_written(tmp_path: Path):
+    log = tmp_path / "pump.txt"
+    log.write_text("12 Jan 2024 ERROR Connection refused by\n| raw | | pipe |\n")
+    (page,) = load_file(log)
+    assert page.headings == [] and "| raw | | pipe |" in page.text
+    readme = tmp_path / "README.md"
+    readme.write_text("# Setup\n```\n| a | | b |\n```\n| a | | b |\n")
+    (page,) = load_file(readme)
+    assert page.headings == ["Setup"]
+    assert page.text == "# Setup\n```\n| a | | b |\n```\na | b"

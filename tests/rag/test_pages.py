@@ -102,10 +102,15 @@ def test_filing_items_notes_and_markdown_headings_are_headings():
             "Note 10 — Segment Information",
             "Note 5 to the financial statements describes the debt.",  # a sentence
             "Item 2. Properties | 21",  # a contents entry
-            "Note 2: if the model is missing, the default is used",  # a manual's remark
+            "Note 2: If the model is missing, the default is used",  # a manual's remark
+            "NOTE 1 The values given in this table apply to",  # a standard's note
+            "Item 12 Gasket, rubber, 40 mm",  # a parts list
             "Item 6. [Reserved]",
             "## Installing the probe",
             "#hashtag is not a heading",
+            "```bash",
+            "# install the dependencies first",  # a comment in a fenced code block
+            "```",
         ]
     )
     filing = [
@@ -114,7 +119,7 @@ def test_filing_items_notes_and_markdown_headings_are_headings():
         "Note 10 — Segment Information",
         "Item 6. [Reserved]",
     ]
-    assert heading_lines(text) == filing  # "# set terminal png" is a comment in a PDF's example
+    assert heading_lines(text) == filing  # outside Markdown "## ..." may be an example's comment
     assert heading_lines(text, markdown=True) == [*filing, "Installing the probe"]
 
 

@@ -168,7 +168,8 @@ def evidence_bodies(text: str, vector: Sequence[float], ids: Sequence[str], *, e
     """The k-NN and BM25 scores of the given hits only: what a fused hybrid score hides.
 
     An ``ids`` filter does not change a hit's score: BM25 statistics are per shard, and a
-    filtered k-NN search over a few documents is exact.
+    filtered k-NN search over a few documents is exact on lucene and faiss (nmslib filters after
+    its approximate search, so it may miss some).
     """
     only = {"ids": {"values": list(ids)}}
     if engine == "nmslib":

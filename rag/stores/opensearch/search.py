@@ -1,7 +1,7 @@
 """Searching the OpenSearch store: k-NN, BM25, and the two ways of fusing them.
 
 ``client`` runs the vector and keyword queries in one ``_msearch``, scores the keyword-only
-candidates by k-NN (a second, exact ``_msearch`` over those ids), and fuses both scores with the
+candidates by k-NN (a second ``_msearch`` over those ids; not on nmslib), and fuses both scores with the
 embedded store's per-query weights (``rag.stores.fusion``); ``pipeline`` sends one ``hybrid``
 query through the ``ragbot-hybrid`` search pipeline (min-max normalisation, weighted arithmetic
 mean with one fixed weight); ``auto`` picks the pipeline when the cluster is OpenSearch >= 2.10
@@ -146,25 +146,40 @@ class Searcher:
         if both is None:
             return []
         vector_hits, keyword_hits = both
-        hits = {h["_id"]: h for h in [*vector_hits, *keyword_hits]}
-        similarity = {h["_id"]: self._similarity(h["_score"]) for h in vector_hits}
-        bm25 = {h["_id"]: float(h["_score"]) for h in keyword_hits}
-        # A passage only BM25 found is scored by k-NN too (exact over a few ids), as the embedded
-        # store scores it from its stored vector: not treated as dissimilar.
-        unscored = [doc_id for doc_id in bm25 if doc_id not in similarity]
+        hits: dict[str, dict] = {}
+        for h in [*vector_hits, *keyword_hits]:
+            hits.setdefault(_chunk_id(h), h)
+        similarity = {_chunk_id(h): self._similarity(h["_score"]) for h in vector_hits}
+        bm25 = {_chunk_id(h): float(h["_score"]) for h in keyword_hits}
+        # A passage only BM25 found is scored by k-NN too, as the embedded store scores it from
+        # its stored vector: not treated as dissimilar.
+        unscored = {hits[c]["_id"]: c for c in bm25 if c not in similarity}
         if unscored:
-            knn_body = evidence_bodies(text, vector, unscored, engine=self.engine)[0]
-            # Already kept hits: the ids body carries no _source for ``keep`` to read.
-            found = self._msearch([knn_body], "score the keyword results", keep=False) or [[]]
-            similarity |= {h["_id"]: self._similarity(h["_score"]) for h in found[0]}
+            similarity |= self._knn_scores(text, vector, unscored)
         ids = list(hits)
         floor = min(similarity.values(), default=0.0)  # a hit k-NN did not score: the least similar
         scores = fuse(text, [similarity.get(i, floor) for i in ids], [bm25.get(i) for i in ids], self.fusion)
         ranked = sorted(zip(ids, scores, strict=True), key=lambda t: -t[1])
         return [
-            self._scored(hits[doc_id], score=score, similarity=similarity.get(doc_id), keyword=bm25.get(doc_id))
-            for doc_id, score in ranked[:k]
+            self._scored(hits[c], score=score, similarity=similarity.get(c), keyword=bm25.get(c))
+            for c, score in ranked[:k]
         ]
+
+    def _knn_scores(self, text: str, vector: list[float], ids: dict[str, str]) -> dict[str, float]:
+        """Similarities of the hits ``ids`` maps (``_id`` to chunk id), by a k-NN search over those
+        ids alone, which is exact on lucene and faiss. nmslib filters after its search, so it
+        would find none of them; a cluster that refuses a filter inside k-NN (faiss before 2.9)
+        leaves them unscored instead of failing the search."""
+        if self.engine == "nmslib":
+            return {}
+        body = evidence_bodies(text, vector, list(ids), engine=self.engine)[0]
+        try:
+            # Already kept hits: the ids body carries no _source for ``keep`` to read.
+            found = self._msearch([body], "score the keyword results", keep=False) or [[]]
+        except StoreError as e:
+            log.warning("keyword-only results keep no similarity: %s", e)
+            return {}
+        return {ids[h["_id"]]: self._similarity(h["_score"]) for h in found[0] if h["_id"] in ids}
 
     def _hybrid_pipeline(
         self, text: str, vector: list[float], k: int, filters: SearchFilters | None
@@ -250,3 +265,8 @@ class Searcher:
             similarity=similarity,
             keyword_score=None if keyword is None else float(keyword),
         )
+
+
+def _chunk_id(hit: dict) -> str:
+    """The chunk a hit is: on Serverless a retried write can hold one chunk under two ``_id``s."""
+    return (hit.get("_source") or {}).get("id") or hit["_id"]

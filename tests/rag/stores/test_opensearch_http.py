@@ -296,17 +296,52 @@ def test_hybrid_without_neural_search_fuses_scores_as_the_embedded_store(fake, s
     assert len(fake.find("GET", "/")) == 1  # the cluster is asked once
 
 
-def test_a_keyword_hit_that_knn_does_not_score_counts_as_the_least_similar(fake, store):
+@pytest.mark.parametrize(
+    "second",
+    [
+        (200, msearch_response(hits_response())),  # k-NN did not find it
+        (400, {"error": {"type": "illegal_argument_exception", "reason": "filter is not supported"}, "status": 400}),
+    ],
+    ids=["not-found", "refused"],
+)
+def test_a_keyword_hit_that_knn_does_not_score_counts_as_the_least_similar(fake, store, second):
+    from rag.stores.fusion import fuse
+
     fake.sequence(
         "POST",
         "/_msearch",
         (200, msearch_response(hits_response(hit(C1, 0.9), hit(C2, 0.7)), hits_response(hit(C3, 4.0)))),
-        (200, msearch_response(hits_response())),
+        second,
     )
     results = store.search("handover", np.array([0.5, 0.5]), k=3)
-    assert {r.chunk.id for r in results} == {C1.id, C2.id, C3.id}
+    expected = fuse("handover", [0.8, 0.4, 0.4], [None, None, 4.0])  # C3 gets the lowest similarity
+    order = sorted(zip([C1.id, C2.id, C3.id], expected), key=lambda t: -t[1])
+    assert [(r.chunk.id, r.score) for r in results] == [(c, pytest.approx(s)) for c, s in order]
     c3 = next(r for r in results if r.chunk.id == C3.id)
     assert c3.similarity is None and c3.keyword_score == 4.0
+
+
+def test_on_nmslib_keyword_hits_are_not_scored_by_a_second_search(fake):
+    fake.on(
+        "POST",
+        "/_msearch",
+        msearch_response(hits_response(hit(C1, 1 / (1 + 0.2))), hits_response(hit(C3, 4.0), hit(C1, 2.0))),
+    )
+    store = OpenSearchVectorStore(fake.url, INDEX, engine="nmslib")
+    results = store.search("handover", np.array([0.5, 0.5]), k=2)
+    assert {r.chunk.id for r in results} == {C1.id, C3.id}
+    assert len(fake.find("POST", "/_msearch")) == 1  # nmslib filters after its search: it would find none
+    store.close()
+
+
+def test_one_chunk_held_under_two_ids_is_one_result(fake, store):
+    # On Serverless a retried bulk write can store the same chunk under two _ids.
+    copy = hit(C1, 3.0) | {"_id": "another-id"}
+    fake.on("POST", "/_msearch", msearch_response(hits_response(hit(C1, 0.9), hit(C2, 0.7)), hits_response(copy)))
+    results = store.search("yard lighting", np.array([0.5, 0.5]), k=3)
+    assert [r.chunk.id for r in results].count(C1.id) == 1
+    assert next(r for r in results if r.chunk.id == C1.id).keyword_score == 3.0
+    assert len(fake.find("POST", "/_msearch")) == 1  # every keyword hit already had a similarity
 
 
 def test_hybrid_with_neural_search_uses_the_pipeline(fake, store):
