@@ -60,12 +60,18 @@ class TextPages:
         self.texts = {p.relative_to(root).as_posix(): squash(p.read_text()) for p in root.rglob("*.md")}
 
     def pages(self, source: str, text: str) -> set[int]:
-        body, needle = self.texts.get(source, ""), squash(text)
+        """The pages ``text`` covers, wherever it occurs in ``source`` (a figure may be printed
+        twice); a chunk not found whole is placed by its opening 80 characters."""
+        body, whole = self.texts.get(source, ""), squash(text)
+        if not whole:
+            return set()
+        needle = whole if whole in body else whole[:80]
+        found: set[int] = set()
         at = body.find(needle)
-        if at < 0:  # a chunk cut inside a rule or a doubled space: place it by its opening
-            needle = needle[:80]
-            at = body.find(needle)
-        return set() if at < 0 else set(range(at // PAGE_CHARS, (at + len(needle)) // PAGE_CHARS + 1))
+        while at >= 0:
+            found |= set(range(at // PAGE_CHARS, (at + len(whole)) // PAGE_CHARS + 1))
+            at = body.find(needle, at + 1)
+        return found
 
 
 def holds(text: str, evidence: str, edge: int = 15) -> bool:
