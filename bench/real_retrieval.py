@@ -195,13 +195,16 @@ def report(corpus: str, run: dict, threshold: float) -> list[str]:
         groups["all"].append(i)
         groups[q["split"]].append(i)
         groups[f"{q['split']}: {KINDS[q['kind']]}"].append(i)
-    for group in ["all", "dev", "heldout"] + sorted(g for g in groups if ":" in g):
-        idx = groups[group]
+
+    def row(label: str, idx: list[int], pages: TextPages | None = None) -> str:
         cells = []
-        for name, res in results.items():
-            m = metrics([rank_of(questions[i], res[i]) for i in idx])
+        for res in results.values():
+            m = metrics([rank_of(questions[i], res[i], pages) for i in idx])
             cells.append(f"{m['hit@1']:.3f} / **{m['hit@5']:.3f}** / {m['mrr']:.3f}")
-        lines.append(f"| {group} | {len(idx)} | " + " | ".join(cells) + " |")
+        return f"| {label} | {len(idx)} | " + " | ".join(cells) + " |"
+
+    for group in ["all", "dev", "heldout"] + sorted(g for g in groups if ":" in g):
+        lines.append(row(group, groups[group]))
     # right document anywhere in the top 5 (sibling confusion shows here)
     cells = []
     for name, res in results.items():
@@ -213,11 +216,7 @@ def report(corpus: str, run: dict, threshold: float) -> list[str]:
         # chunk on its printed page, as the issue scores PDFs.
         pages = TextPages(CORPORA / corpus)
         for group in ("all", "dev", "heldout"):
-            cells = []
-            for name, res in results.items():
-                m = metrics([rank_of(questions[i], res[i], pages) for i in groups[group]])
-                cells.append(f"{m['hit@1']:.3f} / **{m['hit@5']:.3f}** / {m['mrr']:.3f}")
-            lines.append(f"| {group}, on the evidence's page | {len(groups[group])} | " + " | ".join(cells) + " |")
+            lines.append(row(f"{group}, on the evidence's page", groups[group], pages))
     unanswerable = [i for i, q in enumerate(questions) if q["kind"] == "unanswerable"]
     if unanswerable:
         cells = []

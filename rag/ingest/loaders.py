@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import LoadError
-from rag.ingest.structure import document_title, heading_lines, with_headings
+from rag.ingest.structure import FENCE, document_title, heading_lines, with_headings
 from rag.models import Page
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def compact_tables(text: str) -> str:
     out = []
     fenced = False
     for line in text.split("\n"):
-        if line.lstrip().startswith(("```", "~~~")):
+        if line.lstrip().startswith(FENCE):
             fenced = not fenced
         elif not fenced and line.lstrip().startswith("|"):
             cells = line.strip().strip("|").split("|")
@@ -219,9 +219,9 @@ def load_html(path: Path) -> list[Page]:
     # own. A row holding paragraphs, headings, lists or a table is layout, not data: left as it
     # is. Setting .string keeps the work linear; replace_with looks each row up in its parent.
     for row in reversed(soup.find_all("tr")):
-        cells = row.find_all(["td", "th"])
-        if row.find(_BLOCKS) is None and all(len(c.get_text()) <= MAX_CELL_CHARS for c in cells):
-            row.string = "\n" + table_row([c.get_text(" ") for c in cells]) + "\n"
+        cells = [c.get_text(" ") for c in row.find_all(["td", "th"])]
+        if row.find(_BLOCKS) is None and all(len(c) <= MAX_CELL_CHARS for c in cells):
+            row.string = "\n" + table_row(cells) + "\n"
     text = _clean(soup.get_text("\n"))
     return [Page(number=None, text=text, title=title or path.stem, headings=[h for h in headings if h][:200])]
 

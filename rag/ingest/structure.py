@@ -33,7 +33,7 @@ _HEADING_LINE = re.compile(
 # Markdown's "## Installation", in Markdown files only (elsewhere "# set terminal" is a comment),
 # and outside fenced code blocks.
 _MARKDOWN_HEADING = re.compile(r"^#{1,6}\s+(\S[^\n]{1,100})$")
-_FENCE = ("```", "~~~")
+FENCE = ("```", "~~~")  # opens and closes a fenced code block
 _TRAILING_PAGE = re.compile(r"(?:\s*\.\s*){2,}\d+$|\s\d{1,4}$")
 _JUNK_TITLES = {"untitled", "title", "document", "microsoft word"}
 
@@ -70,7 +70,7 @@ def heading_lines(text: str, markdown: bool = False) -> list[str]:
     fenced = False
     for line in text.split("\n"):
         line = line.strip()
-        if markdown and line.startswith(_FENCE):
+        if markdown and line.startswith(FENCE):
             fenced = not fenced
         if fenced or len(line) > MAX_HEADING_CHARS:
             continue

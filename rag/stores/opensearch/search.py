@@ -1,11 +1,11 @@
 """Searching the OpenSearch store: k-NN, BM25, and the two ways of fusing them.
 
 ``client`` runs the vector and keyword queries in one ``_msearch``, scores the keyword-only
-candidates by k-NN (a second ``_msearch`` over those ids; not on nmslib), and fuses both scores with the
-embedded store's per-query weights (``rag.stores.fusion``); ``pipeline`` sends one ``hybrid``
-query through the ``ragbot-hybrid`` search pipeline (min-max normalisation, weighted arithmetic
-mean with one fixed weight); ``auto`` picks the pipeline when the cluster is OpenSearch >= 2.10
-with the neural-search plugin and lets us create the pipeline, else the client.
+candidates by k-NN (a second ``_msearch`` over those ids; not on nmslib), and fuses both scores
+with the embedded store's per-query weights (``rag.stores.fusion``); ``pipeline`` sends one
+``hybrid`` query through the ``ragbot-hybrid`` search pipeline (min-max normalisation, weighted
+arithmetic mean with one fixed weight); ``auto`` picks the pipeline when the cluster is
+OpenSearch >= 2.10 with the neural-search plugin and lets us create the pipeline, else the client.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 
 from rag.errors import StoreError
 from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
+from rag.stores.fusion import FusionWeights, fuse
 from rag.stores.opensearch.bodies import (
     Engine,
     SpaceType,
@@ -30,7 +31,6 @@ from rag.stores.opensearch.bodies import (
     search_body,
 )
 from rag.stores.opensearch.connection import _is_unreachable
-from rag.stores.fusion import FusionWeights, fuse
 from rag.stores.opensearch.index import ChunkIndex
 
 log = logging.getLogger(__name__)
