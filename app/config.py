@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     distinct_pages: bool = Field(
         default=True, description="Cite each page once: the best passage per page, then the next pages."
     )
+    route_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=2.0,
+        allow_inf_nan=False,
+        description="Hybrid mode: how much passages gain when the question names their file or folder (0: off).",
+    )
     ann_min_rows: int = Field(
         default=20_000, ge=1, description="Chunks before the ANN index is built (exact search below)."
     )

@@ -366,6 +366,7 @@ class Backends:
             distinct_pages=s.distinct_pages,
             reranker=reranker,
             rerank_candidates=s.rerank_candidates,
+            route_weight=s.route_weight,
         )
 
     @cached_property
