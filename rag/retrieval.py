@@ -87,7 +87,7 @@ class Retriever:
         """``results`` re-scored with their documents' match to the query, best first."""
         router = self._document_router()
         passages = [(r.chunk.source, r.chunk.text) for r in results]
-        matches = router.scores(query, passages) if router is not None else {}
+        matches = router.route(query, passages) if router is not None else {}
         if not matches:
             return results
         w = self.route_weight

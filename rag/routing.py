@@ -23,23 +23,24 @@ alone.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
-# A run of letters or digits (any script); "2024Q2" and "ltnews04" split where letters meet digits.
-_WORD = re.compile(r"[^\W_]+")
-_LETTERS_DIGITS = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+# A run of letters or a run of digits (any script): "2024Q2" is "2024", "q", "2".
+_WORD = re.compile(r"[^\W\d_]+|\d+")
 
 
 def path_words(text: str) -> list[str]:
     """The words a path or question is matched by: lower case, letters and digits apart, numbers
     without leading zeros ("ltnews04" and "issue 4" share "4"), English stop words out."""
     words = []
-    for word in _WORD.findall(_LETTERS_DIGITS.sub(" ", text).lower()):
-        if word.isdigit():
-            word = word.lstrip("0") or "0"
+    for word in _WORD.findall(text.lower()):
+        word = _normal(word)
         if word not in ENGLISH_STOP_WORDS:
             words.append(word)
     return words
@@ -60,43 +61,64 @@ class DocumentRouter:
 
     def __init__(self, sources: Iterable[str]):
         self.sources = sorted(set(sources))
-        self._words = {s: set(path_words(_path_text(s))) for s in self.sources}
-        self._vocabulary = set().union(*self._words.values())
-        self._vectorizer = TfidfVectorizer(analyzer=path_words, sublinear_tf=True)
+        self._row = {s: i for i, s in enumerate(self.sources)}
+        self._words = [set(path_words(_path_text(s))) for s in self.sources]
+        vectorizer = TfidfVectorizer(analyzer=path_words, sublinear_tf=True)
         try:
-            self._matrix = self._vectorizer.fit_transform([_path_text(s) for s in self.sources])
+            # Columns, for the few words of a question.
+            self._matrix = vectorizer.fit_transform([_path_text(s) for s in self.sources]).tocsc()
         except ValueError:  # no documents, or none with a word in its path
-            self._matrix = None
+            self._matrix, self._column, self._idf = None, {}, None
+            return
+        self._column = vectorizer.vocabulary_
+        self._idf = vectorizer.idf_
 
-    def scores(self, question: str, passages: Sequence[tuple[str, str]] = ()) -> dict[str, float]:
-        """Each matching document's score relative to the best match's (the best gets 1.0).
+    def scores(self, question: str) -> dict[str, float]:
+        """Every matching document's score relative to the best match's (the best gets 1.0);
+        empty when the question shares no word with any path."""
+        raw = self._raw(question)[1]
+        found = np.flatnonzero(raw)
+        if not len(found):
+            return {}
+        return dict(zip([self.sources[i] for i in found.tolist()], (raw[found] / raw.max()).tolist(), strict=True))
 
-        Args:
-            question: the user's question.
-            passages: the candidate passages as (source, text); when given, the question must
-                share with some path a word that no passage of another document uses.
-        Returns:
-            Empty when the question names no document.
-        """
-        if self._matrix is None:
+    def route(self, question: str, passages: Sequence[tuple[str, str]]) -> dict[str, float]:
+        """The scores of the documents of ``passages`` (``(source, text)`` pairs, the candidate
+        passages), when the question names a document: when some word it shares with a path is
+        used by no passage of a document whose path lacks it. Empty otherwise."""
+        words, raw = self._raw(question)
+        if not words or not self._names_a_document(words, passages):
             return {}
-        if passages and not self._names_a_document(question, passages):
-            return {}
-        query = self._vectorizer.transform([question])
-        if query.nnz == 0:
-            return {}
-        raw = (self._matrix @ query.T).toarray().ravel()
-        best = float(raw.max())
-        if best <= 0:
-            return {}
-        return {s: float(v) / best for s, v in zip(self.sources, raw, strict=True) if v > 0}
+        best = raw.max()
+        rows = {s: self._row[s] for s, _ in passages if s in self._row}
+        return {s: float(raw[i] / best) for s, i in rows.items() if raw[i] > 0}
 
-    def _names_a_document(self, question: str, passages: Sequence[tuple[str, str]]) -> bool:
-        shared = set(path_words(question)) & self._vocabulary
-        if not shared:
-            return False
-        used_elsewhere: set[str] = set()
+    def _raw(self, question: str) -> tuple[set[str], np.ndarray]:
+        """The question's path words, and each document's (unnormalised) cosine with it."""
+        counts = Counter(w for w in path_words(question) if w in self._column)
+        if not counts:
+            return set(), np.zeros(0)
+        # The question's TF-IDF weights, as the vectorizer's transform would make them (their
+        # length does not matter: scores are relative), against each path's normalised row.
+        columns = [self._column[w] for w in counts]
+        weights = np.array([(1.0 + math.log(n)) * self._idf[c] for n, c in zip(counts.values(), columns, strict=True)])
+        return set(counts), self._matrix[:, columns] @ weights
+
+    def _names_a_document(self, shared: set[str], passages: Sequence[tuple[str, str]]) -> bool:
+        names = set(shared)
         for source, text in passages:
-            own = self._words.get(source, set())
-            used_elsewhere |= (shared - own) & set(path_words(text))
-        return bool(shared - used_elsewhere)
+            row = self._row.get(source)
+            foreign = names - (self._words[row] if row is not None else set())
+            if not foreign:
+                continue
+            lowered = text.lower()
+            present = {w for w in foreign if w in lowered}  # a cheap test first: most are absent
+            if present:
+                names -= present & {_normal(w) for w in set(_WORD.findall(lowered))}
+                if not names:
+                    return False
+        return True
+
+
+def _normal(word: str) -> str:
+    return (word.lstrip("0") or "0") if word[0].isdigit() else word

@@ -3,12 +3,13 @@
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from rag import retrieval
 from rag.errors import StoreError
 from rag.ingest.ingestor import Ingestor
 from rag.retrieval import Retriever
-from rag.routing import DocumentRouter, path_words
+from rag.routing import DocumentRouter, _path_text, path_words
 from rag.stores.embedded import LanceDBVectorStore
 
 # Two quarterly reports whose tables read alike: only the question's company tells them apart.
@@ -47,12 +48,25 @@ def test_the_router_ranks_the_named_document_first_and_is_silent_when_none_is_na
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(max_size=40), max_size=8), st.text(max_size=80))
-def test_router_scores_are_relative_to_the_best_match_for_any_paths_and_question(sources, question):
-    scores = DocumentRouter(sources).scores(question)
+@given(st.lists(st.text(max_size=40), max_size=8), st.text(max_size=80), st.lists(st.text(max_size=200), max_size=4))
+def test_router_scores_are_tf_idf_cosines_relative_to_the_best_match_for_any_paths_and_question(
+    sources, question, texts
+):
+    router = DocumentRouter(sources)
+    scores = router.scores(question)
     assert set(scores) <= set(sources)
     assert all(0.0 < v <= 1.0 + 1e-9 for v in scores.values())
     assert not scores or max(scores.values()) == pytest.approx(1.0)
+    if router.sources and scores:
+        # The same ranking as scikit-learn's own transform of the question.
+        vectorizer = TfidfVectorizer(analyzer=path_words, sublinear_tf=True)
+        matrix = vectorizer.fit_transform([_path_text(s) for s in router.sources])
+        cosine = (matrix @ vectorizer.transform([question]).T).toarray().ravel()
+        expected = {s: c / cosine.max() for s, c in zip(router.sources, cosine, strict=True) if c > 0}
+        assert scores == pytest.approx(expected)
+    passages = list(zip(sources, texts))
+    routed = router.route(question, passages)
+    assert set(routed) <= {s for s, _ in passages} and all(routed[s] == pytest.approx(scores[s]) for s in routed)
 
 
 @pytest.fixture
@@ -131,9 +145,9 @@ def test_a_path_word_that_other_documents_passages_use_is_a_topic_not_a_name():
         ("Design Criteria.pdf", "The site has 412 car parking spaces."),
         ("Site Civil/Drainage Specification.pdf", "Falls"),
     ]
-    assert router.scores(question, topic) == {}
-    name = [
-        ("Design Criteria.pdf", "Parking: 412 spaces."),
+    assert router.route(question, topic) == {}
+    name = [  # "website" is not "site"
+        ("Design Criteria.pdf", "See the website: 412 spaces."),
         ("Site Civil/Drainage Specification.pdf", "The site drains"),
     ]
-    assert router.scores(question, name) == {"Site Civil/Drainage Specification.pdf": 1.0}
+    assert router.route(question, name) == {"Site Civil/Drainage Specification.pdf": 1.0}
