@@ -79,8 +79,8 @@ class Settings(BaseSettings):
         default="cosinesimil", description="k-NN space type (see Run on AWS in the README)."
     )
     opensearch_hybrid: Literal["auto", "pipeline", "client"] = Field(
-        default="auto",
-        description="Hybrid fusion: search pipeline, client-side score fusion (per-query weights, as the embedded store), or detect.",
+        default="client",
+        description="Hybrid fusion: client-side score fusion (per-query weights, as the embedded store), the search pipeline (one fixed weight), or auto (the pipeline where the cluster has one).",
     )
     opensearch_verify_certs: bool = Field(default=True, description="Verify the cluster's TLS certificate.")
     embedding_backend: Literal["local", "sagemaker", "bedrock"] = Field(

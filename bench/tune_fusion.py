@@ -5,7 +5,8 @@ fetches each dev question's candidates once (the vector and keyword sides as the
 them, each with both scores), then scores every ``FusionWeights`` of a small grid offline and
 prints, per grid point, hybrid hit@5 on each corpus next to the better of vector-only and
 keyword-only, ordered by the worst margin over the better side, then mean hit@5, then mean
-MRR (to two decimals), then mean hit@1 (what the answer's first citation shows). The point
+MRR (to two decimals), then mean hit@1 (what the answer's first citation shows), after the
+fixed-weight fusion of OpenSearch's search pipeline on the same candidates. The point
 shipped in ``rag.stores.fusion`` is the best one that keeps the identifier boost: the first,
 without it, lost a held-out manuals question (bench/RESULTS.md, fifth session).
 
@@ -76,6 +77,20 @@ def page_rank(q: dict, ordered: list[dict], k: int = 10) -> int | None:
     return None
 
 
+def pipeline_order(cands: list[dict], keyword_weight: float = 0.5) -> list[dict]:
+    """The candidates in the order of OpenSearch's hybrid search pipeline (min-max per side, a
+    weighted arithmetic mean, 0 for a side that did not return the candidate)."""
+
+    def normalised(key: str, rank_key: str) -> list[float]:
+        values = [c[key] for c in cands if c[rank_key] is not None]
+        lo, hi = min(values, default=0.0), max(values, default=0.0)
+        return [0.0 if c[rank_key] is None else ((c[key] - lo) / (hi - lo) if hi > lo else 1.0) for c in cands]
+
+    v, k = normalised("similarity", "vector_rank"), normalised("bm25", "keyword_rank")
+    scores = [(1 - keyword_weight) * a + keyword_weight * b for a, b in zip(v, k, strict=True)]
+    return [c for _, c in sorted(zip(scores, cands), key=lambda t: -t[0])]
+
+
 def hit5(q: dict, ordered: list[dict]) -> bool:
     rank = page_rank(q, ordered)
     return rank is not None and rank <= 5
@@ -109,6 +124,15 @@ def main() -> None:
         k_mrr = sum(1 / r for q, c in items if (r := page_rank(q, side(c, "keyword_rank")))) / len(items)
         best_side[corpus] = max(v, k)
         print(f"{corpus}: n={len(items)} hit@5/MRR vector {v:.3f}/{v_mrr:.3f} keyword {k:.3f}/{k_mrr:.3f}")
+
+    # OpenSearch's search pipeline (RAGBOT_OPENSEARCH_HYBRID=pipeline) on the same candidates:
+    # each side min-max normalised over its own hits, a side that missed a candidate gives it 0,
+    # one fixed weight (0.5).
+    for corpus, items in data.items():
+        ranks = [page_rank(q, pipeline_order(c)) for q, c in items]
+        h5 = sum(r is not None and r <= 5 for r in ranks) / len(items)
+        mrr = sum(1 / r for r in ranks if r) / len(items)
+        print(f"{corpus}: search pipeline (fixed 0.5) hit@5/MRR {h5:.3f}/{mrr:.3f}")
 
     results = []
     grid = itertools.product(

@@ -55,7 +55,8 @@ def fake():
 
 @pytest.fixture
 def store(fake):
-    s = OpenSearchVectorStore(fake.url, INDEX, initial_backoff=0.01, timeout=5)
+    # auto: most tests here follow what the store detects of the cluster.
+    s = OpenSearchVectorStore(fake.url, INDEX, initial_backoff=0.01, timeout=5, hybrid="auto")
     yield s
     s.close()
 
@@ -385,6 +386,16 @@ def test_hybrid_falls_back_to_the_client_when_the_pipeline_is_refused(fake, stor
     assert result.chunk == C1 and store._searcher.hybrid_mode == "client"
 
 
+def test_by_default_hybrid_fuses_in_the_client_even_where_the_cluster_has_search_pipelines(fake):
+    fake.on("GET", "/_cat/plugins", plugins("opensearch-knn", "opensearch-neural-search"))
+    fake.on("POST", "/_msearch", msearch_response(hits_response(hit(C1, 0.9)), hits_response()))
+    store = OpenSearchVectorStore(fake.url, INDEX, timeout=5)
+    (result,) = store.search("lighting", np.array([0.5, 0.5]), k=3)
+    assert result.chunk == C1 and store._searcher.hybrid_mode == "client"
+    assert not fake.find("PUT", "/_search/pipeline/ragbot-hybrid") and not fake.find("GET", "/_cat/plugins")
+    store.close()
+
+
 def test_hybrid_on_old_clusters_uses_the_client(fake, store):
     fake.on("GET", "/", info("2.9.0"))
     fake.on("GET", "/_cat/plugins", plugins("opensearch-knn", "opensearch-neural-search"))
@@ -429,7 +440,7 @@ def test_connection_refused_names_the_url_and_the_setting():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    store = OpenSearchVectorStore(f"http://admin:s3cret@127.0.0.1:{port}", INDEX, timeout=2)
+    store = OpenSearchVectorStore(f"http://admin:s3cret@127.0.0.1:{port}", INDEX, timeout=2, hybrid="auto")
     with pytest.raises(
         StoreError, match=rf"Could not reach OpenSearch at http://127.0.0.1:{port} .*OPENSEARCH_URL"
     ) as e:

@@ -233,7 +233,7 @@ def test_detected_on_serverless(serverless):
         "plugins": [],
         "engine": "faiss",
         "space_type": "cosinesimil",
-        "hybrid": "auto",
+        "hybrid": "client",
         "hybrid_mode": "client",
         "writes": "versions",
     }
@@ -265,7 +265,7 @@ def test_nmslib_is_refused_up_front_on_opensearch_3(fake):
             },
         )
     assert NMSLIB_3X.startswith("nmslib engine")
-    lucene = OpenSearchVectorStore(fake.url, INDEX, engine="lucene")
+    lucene = OpenSearchVectorStore(fake.url, INDEX, engine="lucene", hybrid="auto")
     lucene.write_document("a.pdf", *doc("a.pdf", "dock"))
     lucene.refresh()
     assert lucene.count() == 1
