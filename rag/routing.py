@@ -46,10 +46,17 @@ def path_words(text: str) -> list[str]:
     return words
 
 
+_MONTHS = "january february march april may june july august september october november december".split()
+# A date in a file name: "20240629" (EDGAR's "aapl-20240629.htm"), "2024-06-29", "2024_06_29".
+_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])(?!\d)")
+
+
 def _path_text(source: str) -> str:
-    """A source path without its extension, folders kept ("Amazon/AMZN 10-Q 2024Q2")."""
+    """A source path without its extension, folders kept ("Amazon/AMZN 10-Q 2024Q2"), its dates
+    spelled out as a question names them ("aapl-20240629" -> "aapl- 2024 june 29 ")."""
     stem, dot, ext = source.rpartition(".")
-    return stem if dot and "/" not in ext and len(ext) <= 5 else source
+    text = stem if dot and "/" not in ext and len(ext) <= 5 else source
+    return _DATE.sub(lambda m: f" {m[1]} {_MONTHS[int(m[2]) - 1]} {m[3]} ", text)
 
 
 class DocumentRouter:

@@ -151,3 +151,13 @@ def test_a_path_word_that_other_documents_passages_use_is_a_topic_not_a_name():
         ("Site Civil/Drainage Specification.pdf", "The site drains"),
     ]
     assert router.route(question, name) == {"Site Civil/Drainage Specification.pdf": 1.0}
+
+
+def test_dates_in_file_names_are_spelled_out_as_questions_name_them():
+    assert path_words(_path_text("Apple/aapl-20240629.htm")) == ["apple", "aapl", "2024", "june", "29"]
+    assert path_words(_path_text("Minutes 2024-03-15.pdf")) == ["minutes", "2024", "march", "15"]
+    assert path_words(_path_text("part 20241399.pdf")) == ["20241399"]  # no 13th month: not a date
+    router = DocumentRouter(["Apple/aapl-20240330.htm", "Apple/aapl-20240629.htm", "Apple/aapl-20230930.htm"])
+    scores = router.scores("In Apple's 10-Q for the quarter ended June 29, 2024, what were iPad net sales?")
+    assert scores["Apple/aapl-20240629.htm"] == 1.0
+    assert max(v for s, v in scores.items() if s != "Apple/aapl-20240629.htm") < 0.7
