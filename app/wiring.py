@@ -401,6 +401,7 @@ class Backends:
         if progress:
             progress(f"Loading the embedding model ({self.settings.embedding_model})…")
         self.embedder.embed_query("warm up")
+        self.retriever.routers.get()  # lists the indexed documents once, before the first question
         if progress and not isinstance(self.generator, RemoteModel):
             progress(
                 f"Loading the answer model ({self.generator.model_id}); the first start converts it once, "

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 
-from rag.routing import DocumentRouter, _path_text, path_words  # noqa: E402
+from rag.routing import DocumentRouter, path_text, path_words  # noqa: E402
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -51,7 +51,7 @@ def main() -> None:
     questions = [" ".join(rng.choices(words, k=8)) + " what is the default" for _ in range(args.queries)]
 
     vectorizer = TfidfVectorizer(analyzer=path_words, sublinear_tf=True)
-    matrix = vectorizer.fit_transform([_path_text(s) for s in sources])
+    matrix = vectorizer.fit_transform([path_text(s) for s in sources])
 
     def sklearn_scores(question: str) -> dict[str, float]:
         raw = (matrix @ vectorizer.transform([question]).T).toarray().ravel()

@@ -48,12 +48,14 @@ def edgar_name(source: str, folders: bool) -> str:
 def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from rag.embedders.local import SentenceTransformerEmbedder
-    from rag.routing import DocumentRouter
+    from rag.retrieval import Retriever
+    from rag.routing import DocumentRouter, lift
     from rag.stores.embedded import LanceDBVectorStore
     from rag.stores.fusion import fuse
 
     embedder = SentenceTransformerEmbedder("all-MiniLM-L6-v2")
     store = LanceDBVectorStore(CACHE / "index" / "filings")
+    weight = Retriever(store, embedder).route_weight  # the shipped default
     sources = sorted(store.documents())
     namings = {
         "as fetched": {s: s for s in sources},
@@ -75,7 +77,7 @@ def main() -> None:
                 pool = sorted(zip(fused, cs), key=lambda t: -t[0])[:15]  # what Retriever re-scores at k=5
                 if router is not None:
                     routed = router.route(q["query"], [(names[c["source"]], c["text"]) for _, c in pool])
-                    pool = [((f + 0.5 * routed.get(names[c["source"]], 0.0)) / 1.5, c) for f, c in pool]
+                    pool = [(lift(f, routed.get(names[c["source"]], 0.0), weight), c) for f, c in pool]
                 ordered = [c for _, c in sorted(pool, key=lambda t: -t[0])]
                 rank = page_rank(q, ordered)
                 first += rank == 1

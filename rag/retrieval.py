@@ -9,23 +9,17 @@ best ``rerank_candidates`` before pages are de-duplicated.
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rag.embedders.base import Embedder
-from rag.errors import InvalidQuery, StoreError
+from rag.errors import InvalidQuery
 from rag.models import ScoredChunk, SearchFilters, SearchMode
 from rag.rerankers.base import Reranker
-from rag.routing import DocumentRouter
+from rag.routing import RouterCache, lift
 from rag.stores.base import VectorStore
 
-log = logging.getLogger(__name__)
-
 MAX_QUESTION_CHARS = 2000
-# How often (seconds) the router checks whether documents were added or removed.
-ROUTER_CHECK_SECONDS = 30.0
 
 
 @dataclass
@@ -42,7 +36,8 @@ class Retriever:
         route_weight: in hybrid mode, how much a candidate gains when its document's path
             matches the question (``rag.routing``), on the fused score's 0-1 scale; 0 is off.
             0.5 against 0.3 and 0.7 on the dev questions of bench/real_retrieval.py: filings
-            hit@5 0.625 -> 0.725 (0.700 at both), manuals and LaTeX News unchanged.
+            dev hit@5 0.625 -> 0.725 (0.700 at both), manuals and LaTeX News unchanged. With a
+            re-ranker, its scores (scaled to 0-1) are what the match is added to.
     """
 
     store: VectorStore
@@ -53,9 +48,10 @@ class Retriever:
     rerank_candidates: int = 20
     route_weight: float = 0.5
     _model_checked: bool = field(default=False, init=False, repr=False)
-    _router: DocumentRouter | None = field(default=None, init=False, repr=False)
-    _router_count: int = field(default=-1, init=False, repr=False)
-    _router_checked: float = field(default=float("-inf"), init=False, repr=False)
+    routers: RouterCache = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.routers = RouterCache(self.store)
 
     def search(
         self, query: str, *, k: int = 5, filters: SearchFilters | None = None, mode: SearchMode | None = None
@@ -73,44 +69,38 @@ class Retriever:
         if self.reranker is not None:
             wanted = max(wanted, self.rerank_candidates)
         results = self.store.search(query, vector, k=wanted, mode=mode, filters=filters)
-        if mode == "hybrid" and self.route_weight > 0:
-            results = self._route(query, results)
+        routed = mode == "hybrid" and self.route_weight > 0
         if self.reranker is not None:
-            results = self.reranker.rerank(query, results[: self.rerank_candidates]) + list(
-                results[self.rerank_candidates :]
-            )
+            head = self.reranker.rerank(query, results[: self.rerank_candidates])
+            if routed:  # the re-ranker's scores replace the fused ones: route on them, scaled to 0-1
+                head = self._route(query, _unit_scores(head))
+            results = head + list(results[self.rerank_candidates :])
+        elif routed:
+            results = self._route(query, results)
         if not self.distinct_pages:
             return list(results[:k])
         return one_per_page(results, k)
 
     def _route(self, query: str, results: list[ScoredChunk]) -> list[ScoredChunk]:
-        """``results`` re-scored with their documents' match to the query, best first."""
-        router = self._document_router()
+        """``results`` (scores 0-1) re-scored with their documents' match to the query, best first."""
         passages = [(r.chunk.source, r.chunk.text) for r in results]
+        router = self.routers.get([source for source, _ in passages])
         matches = router.route(query, passages) if router is not None else {}
         if not matches:
             return results
-        w = self.route_weight
         rescored = [
-            r.model_copy(update={"score": (r.score + w * matches.get(r.chunk.source, 0.0)) / (1.0 + w)})
+            r.model_copy(update={"score": lift(r.score, matches.get(r.chunk.source, 0.0), self.route_weight)})
             for r in results
         ]
         return sorted(rescored, key=lambda r: -r.score)
 
-    def _document_router(self) -> DocumentRouter | None:
-        """The router over the indexed documents, rebuilt when their number of chunks changed
-        (checked at most every ``ROUTER_CHECK_SECONDS``)."""
-        now = time.monotonic()
-        if now - self._router_checked < ROUTER_CHECK_SECONDS:
-            return self._router
-        self._router_checked = now
-        try:
-            count = self.store.count()
-            if self._router is None or count != self._router_count:
-                self._router, self._router_count = DocumentRouter(self.store.documents()), count
-        except StoreError as e:  # routing is a refinement: search on without it
-            log.warning("document routing is off until the store answers again: %s", e)
-        return self._router
+
+def _unit_scores(results: list[ScoredChunk]) -> list[ScoredChunk]:
+    """``results`` with their scores min-max scaled to 0-1 (all 1.0 when they are equal)."""
+    if not results:
+        return results
+    lo, hi = min(r.score for r in results), max(r.score for r in results)
+    return [r.model_copy(update={"score": (r.score - lo) / (hi - lo) if hi > lo else 1.0}) for r in results]
 
 
 def one_per_page(results: Sequence[ScoredChunk], k: int) -> list[ScoredChunk]:

@@ -23,27 +23,46 @@ alone.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import threading
+import time
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
+from rag.errors import StoreError
+from rag.stores.base import VectorStore
+
+log = logging.getLogger(__name__)
+
 # A run of letters or a run of digits (any script): "2024Q2" is "2024", "q", "2".
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 
 
 def path_words(text: str) -> list[str]:
-    """The words a path or question is matched by: lower case, letters and digits apart, numbers
-    without leading zeros ("ltnews04" and "issue 4" share "4"), English stop words out."""
+    """The words a path or question is matched by: Unicode-normalised (a name macOS stored
+    decomposed meets the same name typed), lower case, letters and digits apart, numbers without
+    leading zeros ("ltnews04" and "issue 4" share "4"), English stop words out."""
     words = []
-    for word in _WORD.findall(text.lower()):
-        word = _normal(word)
+    for word in _WORD.findall(_fold(text)):
+        word = _without_leading_zeros(word)
         if word not in ENGLISH_STOP_WORDS:
             words.append(word)
     return words
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold()
+
+
+def _without_leading_zeros(word: str) -> str:
+    """A run of digits without its leading zeros ("04" -> "4", "000" -> "0"); other words as they are."""
+    return (word.lstrip("0") or "0") if word[0].isdigit() else word
 
 
 _MONTHS = "january february march april may june july august september october november december".split()
@@ -51,12 +70,21 @@ _MONTHS = "january february march april may june july august september october n
 _DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)[-_.]?(0[1-9]|1[0-2])[-_.]?(0[1-9]|[12]\d|3[01])(?!\d)")
 
 
-def _path_text(source: str) -> str:
-    """A source path without its extension, folders kept ("Amazon/AMZN 10-Q 2024Q2"), its dates
-    spelled out as a question names them ("aapl-20240629" -> "aapl- 2024 june 29 ")."""
-    stem, dot, ext = source.rpartition(".")
-    text = stem if dot and "/" not in ext and len(ext) <= 5 else source
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,4}$")
+
+
+def path_text(source: str) -> str:
+    """A source path as the router reads it: without its file extension ("Report v1.2.pdf" ->
+    "Report v1.2"), folders kept, dates spelled out as a question names them ("aapl-20240629"
+    -> "aapl- 2024 june 29 ")."""
+    text = _EXTENSION.sub("", source)
     return _DATE.sub(lambda m: f" {m[1]} {_MONTHS[int(m[2]) - 1]} {m[3]} ", text)
+
+
+def lift(score: float, match: float, weight: float) -> float:
+    """A candidate's score after routing: its fused score (0-1) plus ``weight`` times its
+    document's match (0-1), scaled back to 0-1 so that scores stay comparable to unrouted ones."""
+    return (score + weight * match) / (1.0 + weight)
 
 
 class DocumentRouter:
@@ -69,11 +97,11 @@ class DocumentRouter:
     def __init__(self, sources: Iterable[str]):
         self.sources = sorted(set(sources))
         self._row = {s: i for i, s in enumerate(self.sources)}
-        self._words = [set(path_words(_path_text(s))) for s in self.sources]
+        self._words = [set(path_words(path_text(s))) for s in self.sources]
         vectorizer = TfidfVectorizer(analyzer=path_words, sublinear_tf=True)
         try:
             # Columns, for the few words of a question.
-            self._matrix = vectorizer.fit_transform([_path_text(s) for s in self.sources]).tocsc()
+            self._matrix = vectorizer.fit_transform([path_text(s) for s in self.sources]).tocsc()
         except ValueError:  # no documents, or none with a word in its path
             self._matrix, self._column, self._idf = None, {}, None
             return
@@ -111,21 +139,75 @@ class DocumentRouter:
         weights = np.array([(1.0 + math.log(n)) * self._idf[c] for n, c in zip(counts.values(), columns, strict=True)])
         return set(counts), self._matrix[:, columns] @ weights
 
+    def __contains__(self, source: str) -> bool:
+        return source in self._row
+
     def _names_a_document(self, shared: set[str], passages: Sequence[tuple[str, str]]) -> bool:
+        """Whether one of the ``shared`` path words is used by no passage of a document whose
+        path lacks it (a name), rather than by every kind of passage (a topic)."""
         names = set(shared)
         for source, text in passages:
             row = self._row.get(source)
             foreign = names - (self._words[row] if row is not None else set())
             if not foreign:
                 continue
-            lowered = text.lower()
-            present = {w for w in foreign if w in lowered}  # a cheap test first: most are absent
+            folded = _fold(text)
+            present = {w for w in foreign if w in folded}  # a cheap test first: most are absent
             if present:
-                names -= present & {_normal(w) for w in set(_WORD.findall(lowered))}
+                names -= present & {_without_leading_zeros(w) for w in set(_WORD.findall(folded))}
                 if not names:
                     return False
         return True
 
 
-def _normal(word: str) -> str:
-    return (word.lstrip("0") or "0") if word[0].isdigit() else word
+class RouterCache:
+    """The router over a store's documents, built at first use and rebuilt when they change.
+
+    A change shows as another chunk count, or as a candidate from a document the router does not
+    know (a file renamed, or swapped for one of the same size); the store is asked at most every
+    ``check_seconds``, since listing its documents reads the whole index (0.5 s at 100k chunks
+    in LanceDB). One thread builds; the others search on with the router they have.
+
+    Args:
+        store: the store whose documents are routed to.
+        check_seconds: the least time between two checks for changed documents.
+    """
+
+    def __init__(self, store: VectorStore, check_seconds: float = 30.0):
+        self.store = store
+        self.check_seconds = check_seconds
+        self._router: DocumentRouter | None = None
+        self._stale = False  # a candidate came from a document the router does not know
+        self._count = -1
+        self._checked = float("-inf")
+        self._lock = threading.Lock()
+
+    def get(self, sources: Sequence[str] = ()) -> DocumentRouter | None:
+        """The current router (None until a build succeeded). ``sources``: the candidates'
+        documents; one the router does not know has it rebuilt at the next check."""
+        router = self._router
+        if router is not None and not self._stale and any(s not in router for s in sources):
+            self._stale = True
+        if time.monotonic() - self._checked < self.check_seconds:
+            return router
+        # The first build is waited for; later ones run in one thread while the rest search on.
+        if not self._lock.acquire(blocking=router is None):
+            return router
+        try:
+            if time.monotonic() - self._checked >= self.check_seconds:  # nobody checked meanwhile
+                self._check()
+        finally:
+            self._lock.release()
+        return self._router
+
+    def _check(self) -> None:
+        try:
+            count = self.store.count()
+            if self._router is None or self._stale or count != self._count:
+                self._router, self._count = DocumentRouter(self.store.documents()), count
+                self._stale = False
+        except StoreError as e:  # routing is a refinement: search on without it
+            log.warning("document routing is off until the store answers again: %s", e)
+        finally:
+            # Stamped when done, so that searches arriving during the first build wait for it.
+            self._checked = time.monotonic()

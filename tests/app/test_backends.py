@@ -60,6 +60,16 @@ def test_opensearch_store_from_opensearch_url(monkeypatch):
         RAGBOT_OPENSEARCH_SERVICE="aoss",
     ).store
     assert type(store).__name__ == "OpenSearchVectorStore"
+    assert store.detected()["hybrid"] == "client"  # per-query fusion unless the pipeline is asked for
+
+
+def test_search_settings_reach_the_retriever(monkeypatch):
+    retriever = build(monkeypatch).retriever
+    assert retriever.route_weight == 0.5 and retriever.mode == "hybrid"
+    retriever = build(monkeypatch, RAGBOT_ROUTE_WEIGHT="0", RAGBOT_SEARCH_MODE="vector").retriever
+    assert retriever.route_weight == 0.0 and retriever.mode == "vector"
+    with pytest.raises(ValueError, match="route_weight"):
+        build(monkeypatch, RAGBOT_ROUTE_WEIGHT="nan")
 
 
 def test_dynamodb_feedback_store(monkeypatch):

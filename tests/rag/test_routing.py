@@ -5,11 +5,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from rag import retrieval
+import time
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+
+from rag import routing
 from rag.errors import StoreError
 from rag.ingest.ingestor import Ingestor
 from rag.retrieval import Retriever
-from rag.routing import DocumentRouter, _path_text, path_words
+from rag.routing import DocumentRouter, path_text, path_words
 from rag.stores.embedded import LanceDBVectorStore
 
 # Two quarterly reports whose tables read alike: only the question's company tells them apart.
@@ -60,7 +64,7 @@ def test_router_scores_are_tf_idf_cosines_relative_to_the_best_match_for_any_pat
     if router.sources and scores:
         # The same ranking as scikit-learn's own transform of the question.
         vectorizer = TfidfVectorizer(analyzer=path_words, sublinear_tf=True)
-        matrix = vectorizer.fit_transform([_path_text(s) for s in router.sources])
+        matrix = vectorizer.fit_transform([path_text(s) for s in router.sources])
         cosine = (matrix @ vectorizer.transform([question]).T).toarray().ravel()
         expected = {s: c / cosine.max() for s, c in zip(router.sources, cosine, strict=True) if c > 0}
         assert scores == pytest.approx(expected)
@@ -101,7 +105,24 @@ def test_a_question_that_names_no_document_keeps_the_fused_order(filings, embedd
     assert Retriever(store, embedder).search(question, k=3) == plain
 
 
-def test_documents_ingested_after_the_first_search_are_routed_to(filings, embedder, monkeypatch):
+class Clock:
+    """``time.monotonic`` for the router cache, moved by hand."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(routing.time, "monotonic", clock)
+    return clock
+
+
+def test_documents_ingested_after_the_first_search_are_routed_to_at_the_next_check(filings, embedder, clock):
     store, root = filings
     retriever = Retriever(store, embedder)
     retriever.search(QUESTION, k=3)
@@ -110,9 +131,69 @@ def test_documents_ingested_after_the_first_search_are_routed_to(filings, embedd
     hooli.write_text("# Revenue\n\nCloud revenue in the quarter was $2,010 million.\n")
     Ingestor(store, embedder).ingest([root])
     question = QUESTION.replace("Globex", "Hooli")
-    assert retriever.search(question, k=3)[0].chunk.source != "Hooli/HOOLI 10-Q 2024Q2.md"  # checked every 30 s
-    monkeypatch.setattr(retrieval, "ROUTER_CHECK_SECONDS", 0.0)
+    clock.now += 29  # the store is asked at most every 30 s
+    assert retriever.search(question, k=3)[0].chunk.source != "Hooli/HOOLI 10-Q 2024Q2.md"
+    clock.now += 2
     assert retriever.search(question, k=3)[0].chunk.source == "Hooli/HOOLI 10-Q 2024Q2.md"
+
+
+def test_a_renamed_document_of_the_same_size_is_routed_to_at_the_next_check(filings, embedder, clock):
+    store, root = filings
+    retriever = Retriever(store, embedder)
+    assert retriever.search(QUESTION, k=3)[0].chunk.source == "Globex/GLOBEX 10-Q 2024Q2.md"
+    (root / "Hooli").mkdir()
+    (root / "Globex/GLOBEX 10-Q 2024Q2.md").rename(root / "Hooli/HOOLI 10-Q 2024Q2.md")
+    count = store.count()
+    Ingestor(store, embedder).ingest([root], prune=True)
+    assert store.count() == count  # the chunk count alone does not show the change
+    question = QUESTION.replace("Globex", "Hooli")
+    retriever.search(question, k=3)  # a candidate from a document the router does not know
+    clock.now += 31
+    assert retriever.search(question, k=3)[0].chunk.source == "Hooli/HOOLI 10-Q 2024Q2.md"
+
+
+class SlowListing:
+    """The real store, listing its documents slowly (a large index), counting the listings."""
+
+    def __init__(self, store):
+        self._store = store
+        self.listings = 0
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def documents(self):
+        self.listings += 1
+        time.sleep(0.5)
+        return self._store.documents()
+
+
+def test_searches_that_arrive_during_the_first_build_wait_for_it_and_the_store_is_listed_once(filings, embedder):
+    store, _ = filings
+    slow = SlowListing(store)
+    retriever = Retriever(slow, embedder)
+    with ThreadPoolExecutor(4) as pool:
+        firsts = list(pool.map(lambda _: retriever.search(QUESTION, k=3)[0].chunk.source, range(4)))
+    assert firsts == ["Globex/GLOBEX 10-Q 2024Q2.md"] * 4
+    assert slow.listings == 1
+
+
+class EqualScores:
+    """A re-ranker that cannot tell the candidates apart: routing must decide."""
+
+    model_id = "equal"
+
+    def rerank(self, query, candidates):
+        return [c.model_copy(update={"score": 3.0}) for c in candidates]
+
+
+def test_with_a_reranker_the_named_document_is_lifted_on_its_scores(filings, embedder):
+    store, _ = filings
+    plain = Retriever(store, embedder, reranker=EqualScores(), route_weight=0.0).search(QUESTION, k=3)
+    routed = Retriever(store, embedder, reranker=EqualScores()).search(QUESTION, k=3)
+    assert plain[0].chunk.source == "Acme/ACME 10-Q 2024Q2.md"  # the first stage's order is kept
+    assert routed[0].chunk.source == "Globex/GLOBEX 10-Q 2024Q2.md"
+    assert all(0.0 <= r.score <= 1.0 for r in routed)
 
 
 class Unlisted:
@@ -153,10 +234,37 @@ def test_a_path_word_that_other_documents_passages_use_is_a_topic_not_a_name():
     assert router.route(question, name) == {"Site Civil/Drainage Specification.pdf": 1.0}
 
 
+def test_paths_lose_their_file_extension_only():
+    assert path_text("Acme.Corp/Report v1.2.pdf") == "Acme.Corp/Report v1.2"
+    assert path_text("notes/LaTeX News 4.1") == "notes/LaTeX News 4.1"
+    assert DocumentRouter(["Acme.Corp/report.pdf", "Globex/report.pdf"]).scores("What did Acme write?") == {
+        "Acme.Corp/report.pdf": 1.0
+    }
+
+
+def test_a_name_stored_decomposed_meets_the_same_name_typed():
+    nfd = unicodedata.normalize("NFD", "Prüfberichte/Übersicht 2024.pdf")
+    assert DocumentRouter([nfd, "Andere/Liste.pdf"]).scores("Was steht in der Übersicht?") == {nfd: 1.0}
+    assert path_words("Ｑ２ ２０２４") == ["q", "2", "2024"]  # full-width, as some keyboards type
+
+
+def test_a_path_word_the_question_repeats_counts_as_tf_idf_counts_it():
+    # Sublinear tf, as TfidfVectorizer's: "Acme ... Acme" is not twice the name.
+    sources = ["Acme/report 2023.pdf", "Globex/report 2024.pdf", "Initech/memo 2024.pdf"]
+    question = "Acme: the Acme figures, per the 2024 report"
+    vectorizer = TfidfVectorizer(analyzer=path_words, sublinear_tf=True)
+    cosine = (vectorizer.fit_transform([path_text(s) for s in sources]) @ vectorizer.transform([question]).T).toarray()
+    expected = dict(zip(sources, (cosine.ravel() / cosine.max()).tolist(), strict=True))
+    assert DocumentRouter(sources).scores(question) == pytest.approx(expected)
+    linear = TfidfVectorizer(analyzer=path_words)
+    cosine = (linear.fit_transform([path_text(s) for s in sources]) @ linear.transform([question]).T).toarray()
+    assert cosine.ravel()[1] / cosine.max() != pytest.approx(expected["Globex/report 2024.pdf"], abs=0.01)
+
+
 def test_dates_in_file_names_are_spelled_out_as_questions_name_them():
-    assert path_words(_path_text("Apple/aapl-20240629.htm")) == ["apple", "aapl", "2024", "june", "29"]
-    assert path_words(_path_text("Minutes 2024-03-15.pdf")) == ["minutes", "2024", "march", "15"]
-    assert path_words(_path_text("part 20241399.pdf")) == ["20241399"]  # no 13th month: not a date
+    assert path_words(path_text("Apple/aapl-20240629.htm")) == ["apple", "aapl", "2024", "june", "29"]
+    assert path_words(path_text("Minutes 2024-03-15.pdf")) == ["minutes", "2024", "march", "15"]
+    assert path_words(path_text("part 20241399.pdf")) == ["20241399"]  # no 13th month: not a date
     router = DocumentRouter(["Apple/aapl-20240330.htm", "Apple/aapl-20240629.htm", "Apple/aapl-20230930.htm"])
     scores = router.scores("In Apple's 10-Q for the quarter ended June 29, 2024, what were iPad net sales?")
     assert scores["Apple/aapl-20240629.htm"] == 1.0

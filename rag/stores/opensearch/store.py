@@ -114,7 +114,9 @@ class OpenSearchVectorStore:
         if service not in ("es", "aoss"):
             raise ValueError(f"service must be 'es' or 'aoss', not {service!r}")
         if service == "aoss" and hybrid == "pipeline":
-            raise ValueError("hybrid='pipeline' needs search pipelines, which OpenSearch Serverless has not: use client")
+            raise ValueError(
+                "hybrid='pipeline' needs search pipelines, which OpenSearch Serverless has not: use client"
+            )
         if auth is not None and auth != "sigv4" and not (isinstance(auth, tuple) and len(auth) == 2):
             raise ValueError("auth must be (user, password), 'sigv4' or None")
         pipeline_body(keyword_weight)  # validates the weight now rather than at the first search
