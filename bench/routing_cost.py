@@ -7,8 +7,11 @@ every path. The paths are the worst case for the router: every one shares the wo
 "manual" or "10-Q" would be shared), so every document matches every question.
 
 Prints p50 / p95 in ms (median of ``--runs`` runs of ``--queries`` questions each) and the ratio.
+With ``--listing N``, also what the router's input costs: ``documents()`` of a LanceDB index of
+N chunks in 100-chunk documents (random vectors), median of ``--runs``; the app reads it at
+start-up and again when the index changed.
 
-    python bench/routing_cost.py [--documents 10000] [--queries 200] [--runs 5]
+    python bench/routing_cost.py [--documents 10000] [--queries 200] [--runs 5] [--listing 100000]
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--listing", type=int, default=0, help="chunks of a LanceDB index whose listing is timed")
     args = parser.parse_args()
     rng = random.Random(0)
     words = [f"w{i}" for i in range(3000)]
@@ -81,6 +85,51 @@ def main() -> None:
         print(f"{name:18s} p50 {p50:7.3f} ms  p95 {p95:7.3f} ms")
     ours, theirs = medians["router.route"][0], medians["sklearn transform"][0]
     print(f"sklearn transform / router.route at p50: {theirs / ours:.1f}x")
+    if args.listing:
+        time_listing(args.listing, args.runs)
+
+
+def time_listing(chunks: int, runs: int) -> None:
+    import tempfile
+
+    import numpy as np
+
+    from rag.models import Chunk
+    from rag.stores.embedded import LanceDBVectorStore
+
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LanceDBVectorStore(Path(tmp))
+        per_doc = 100
+        for d in range(chunks // per_doc):
+            source = f"folder {d % 37}/document {d}.pdf"
+            batch = [
+                Chunk(
+                    id=f"{d}-{i}",
+                    source=source,
+                    folder=f"folder {d % 37}",
+                    page=i // 4 + 1,
+                    text=f"text {d} {i}",
+                    doc_hash=str(d),
+                    chunk_index=i,
+                )
+                for i in range(per_doc)
+            ]
+            vectors = rng.standard_normal((per_doc, 384)).astype(np.float32)
+            store.write_document(source, batch, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+        store.refresh()
+        samples = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            documents = store.documents()
+            samples.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        DocumentRouter(documents)
+        build = time.perf_counter() - started
+    print(
+        f"LanceDB documents() over {chunks} chunks ({len(documents)} documents): median {statistics.median(samples):.3f} s "
+        f"of {runs}; the router over them builds in {build:.3f} s"
+    )
 
 
 if __name__ == "__main__":
