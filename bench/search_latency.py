@@ -441,6 +441,8 @@ def main() -> None:
                     ]
                     calls = [(questions[i % len(questions)],) for i in range(100)]
                     retrievers = {m: Retriever(store, embedder, mode=m) for m in ("hybrid", "vector", "keyword")}
+                    # The same hybrid search without routing to named documents (rag/routing.py).
+                    retrievers["hybrid_unrouted"] = Retriever(store, embedder, route_weight=0.0)
                     fns = {m: (lambda q, r=r: r.search(q, k=K)) for m, r in retrievers.items()}
                     fns["embed_query"] = lambda q: embedder.embed_query(q)
                     lat = timed_interleaved(fns, 10, calls)
@@ -552,6 +554,8 @@ def main() -> None:
         print("|---|---:|---:|")
         for mode in ("hybrid", "vector", "keyword"):
             print(f"| Retriever.search, mode={mode} | {extra[f'e2e_{mode}'][0]:.1f} | {extra[f'e2e_{mode}'][1]:.1f} |")
+        unrouted = extra["e2e_hybrid_unrouted"]
+        print(f"| Retriever.search, mode=hybrid, route_weight=0 | {unrouted[0]:.1f} | {unrouted[1]:.1f} |")
         print(f"| embedder.embed_query alone | {extra['e2e_embed_query'][0]:.1f} | {extra['e2e_embed_query'][1]:.1f} |")
     import resource
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from rag.errors import StoreError
 from rag.stores.embedded import LanceDBVectorStore, filter_sql
 from rag.models import SearchFilters
 from tests.rag.stores.contract import VectorStoreContract, chunk
@@ -152,3 +153,22 @@ def test_two_processes_upgrading_one_old_index_both_end_up_searching_it(tmp_path
     assert {i.columns[0] for i in stale.list_indices()} == {"search_text"}
     (hit,) = LanceDBVectorStore(tmp_path / "index").search("sprinkler", None, k=1, mode="keyword")
     assert hit.chunk.context == "Sprinkler Standard"
+
+
+def test_a_failed_write_leaves_a_new_document_out_and_an_old_one_whole(tmp_path, embedder):
+    store = LanceDBVectorStore(tmp_path / "index")
+    old = [chunk("a.pdf", "The slab is 200 mm thick.", page=1), chunk("a.pdf", "Joints every 6 m.", page=2)]
+    store.write_document("a.pdf", old, embedder.embed_documents([c.text for c in old]))
+    assert store.count() == 2
+    wrong = np.ones((1, embedder.dimension + 1), dtype=np.float32)  # a vector of another model
+    new = [chunk("b.pdf", "Racking anchors M12.", page=1)]
+    with pytest.raises(StoreError, match="could not write b.pdf"):
+        store.write_document("b.pdf", new, wrong)
+    rewrite = [chunk("a.pdf", "The slab is 250 mm thick.", page=1)]
+    with pytest.raises(StoreError, match="could not write a.pdf"):
+        store.write_document("a.pdf", rewrite, wrong)
+    assert {c.text for c in store.chunks()} == {c.text for c in old}
+    # A rewrite that succeeds replaces the document whole: one chunk fewer, one text changed.
+    store.write_document("a.pdf", rewrite, embedder.embed_documents([c.text for c in rewrite]))
+    store.write_document("b.pdf", new, embedder.embed_documents([c.text for c in new]))
+    assert sorted(c.text for c in store.chunks()) == ["Racking anchors M12.", "The slab is 250 mm thick."]
