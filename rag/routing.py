@@ -14,11 +14,12 @@ hit@1.
 
 A path word is not always a name. "How many cars can we park on site?" shares "site" with the
 folder "Site Civil", and the answer is in the design criteria: lifting the drainage
-specification cost the sample corpus three first places. So a question counts as naming a
-document only when one of the words it shares with paths is used by no candidate passage of a
-document whose path lacks it. "Amazon" passes (the Apple filings do not say it); "site" and
-"racking" do not (the design criteria say them). A question that names no document is left
-alone.
+specification cost the sample corpus three first places. So a word of the question names
+documents only when it is used by no candidate passage of a document whose path lacks it:
+"Amazon" passes (the Apple filings do not say it); "site" and "racking" do not (the design
+criteria say them). Nor does a word in every path: in a pile of four 10-Qs, "10-Q" and "2024"
+tell none apart, and they lifted Apple's filing for a question about Amazon's. Only documents
+whose paths hold a name are lifted; a question that names none is left alone.
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class DocumentRouter:
         self.sources = sorted(set(sources))
         self._row = {s: i for i, s in enumerate(self.sources)}
         self._words = [set(path_words(path_text(s))) for s in self.sources]
+        self._paths_with = Counter(w for words in self._words for w in words)
         vectorizer = TfidfVectorizer(analyzer=path_words, sublinear_tf=True)
         try:
             # Columns, for the few words of a question.
@@ -119,14 +121,15 @@ class DocumentRouter:
 
     def route(self, question: str, passages: Sequence[tuple[str, str]]) -> dict[str, float]:
         """The scores of the documents of ``passages`` (``(source, text)`` pairs, the candidate
-        passages), when the question names a document: when some word it shares with a path is
-        used by no passage of a document whose path lacks it. Empty otherwise."""
+        passages) whose paths hold a word of the question that names a document (see
+        ``_names``). Empty when the question names none."""
         words, raw = self._raw(question)
-        if not words or not self._names_a_document(words, passages):
+        names = self._names(words, passages) if words else set()
+        if not names:
             return {}
         best = raw.max()
         rows = {s: self._row[s] for s, _ in passages if s in self._row}
-        return {s: float(raw[i] / best) for s, i in rows.items() if raw[i] > 0}
+        return {s: float(raw[i] / best) for s, i in rows.items() if raw[i] > 0 and self._words[i] & names}
 
     def _raw(self, question: str) -> tuple[set[str], np.ndarray]:
         """The question's path words, and each document's (unnormalised) cosine with it."""
@@ -142,10 +145,11 @@ class DocumentRouter:
     def __contains__(self, source: str) -> bool:
         return source in self._row
 
-    def _names_a_document(self, shared: set[str], passages: Sequence[tuple[str, str]]) -> bool:
-        """Whether one of the ``shared`` path words is used by no passage of a document whose
-        path lacks it (a name), rather than by every kind of passage (a topic)."""
-        names = set(shared)
+    def _names(self, shared: set[str], passages: Sequence[tuple[str, str]]) -> set[str]:
+        """The ``shared`` path words that name documents: in some paths but not all ("10-Q" in
+        every file name of four 10-Qs tells none of them apart), and used by no passage of a
+        document whose path lacks the word (else it is a topic, like "site")."""
+        names = {w for w in shared if self._paths_with[w] < len(self.sources)}
         for source, text in passages:
             row = self._row.get(source)
             foreign = names - (self._words[row] if row is not None else set())
@@ -156,8 +160,8 @@ class DocumentRouter:
             if present:
                 names -= present & {_without_leading_zeros(w) for w in set(_WORD.findall(folded))}
                 if not names:
-                    return False
-        return True
+                    break
+        return names
 
 
 class RouterCache:

@@ -234,6 +234,24 @@ def test_a_path_word_that_other_documents_passages_use_is_a_topic_not_a_name():
     assert router.route(question, name) == {"Site Civil/Drainage Specification.pdf": 1.0}
 
 
+def test_only_documents_whose_paths_hold_a_name_are_lifted():
+    # In four 10-Qs, "10-Q" and "2024" are in every path: Apple's filings share them with the
+    # question about Amazon's, but nothing that names a document.
+    sources = [
+        "Amazon/AMZN 10-Q 2024Q1.md",
+        "Amazon/AMZN 10-Q 2024Q2.md",
+        "Apple/AAPL 10-Q 2024Q1.md",
+        "Apple/AAPL 10-Q 2024Q2.md",
+    ]
+    router = DocumentRouter(sources)
+    question = "In Amazon's 10-Q for the quarter ended June 30, 2024, what were AWS net sales?"
+    assert router.scores(question)["Apple/AAPL 10-Q 2024Q2.md"] > 0.5  # on every path word
+    passages = [(s, "Net sales by segment, three months ended.") for s in sources]
+    assert set(router.route(question, passages)) == {"Amazon/AMZN 10-Q 2024Q1.md", "Amazon/AMZN 10-Q 2024Q2.md"}
+    assert router.route("What were the 10-Q net sales in 2024?", passages) == {}
+    assert DocumentRouter(["Only/the one.pdf"]).route("the one", [("Only/the one.pdf", "text")]) == {}
+
+
 def test_paths_lose_their_file_extension_only():
     assert path_text("Acme.Corp/Report v1.2.pdf") == "Acme.Corp/Report v1.2"
     assert path_text("notes/LaTeX News 4.1") == "notes/LaTeX News 4.1"
