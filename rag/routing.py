@@ -110,6 +110,9 @@ class DocumentRouter:
         self._column = vectorizer.vocabulary_
         self._idf = vectorizer.idf_
 
+    def __contains__(self, source: str) -> bool:
+        return source in self._row
+
     def scores(self, question: str) -> dict[str, float]:
         """Every matching document's score relative to the best match's (the best gets 1.0);
         empty when the question shares no word with any path."""
@@ -141,9 +144,6 @@ class DocumentRouter:
         columns = [self._column[w] for w in counts]
         weights = np.array([(1.0 + math.log(n)) * self._idf[c] for n, c in zip(counts.values(), columns, strict=True)])
         return set(counts), self._matrix[:, columns] @ weights
-
-    def __contains__(self, source: str) -> bool:
-        return source in self._row
 
     def _names(self, shared: set[str], passages: Sequence[tuple[str, str]]) -> set[str]:
         """The ``shared`` path words that name documents: in some paths but not all ("10-Q" in
