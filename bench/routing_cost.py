@@ -8,7 +8,7 @@ every path. The paths are the worst case for the router: every one shares the wo
 
 Prints p50 / p95 in ms (median of ``--runs`` runs of ``--queries`` questions each) and the ratio.
 With ``--listing N``, also what the router's input costs: ``documents()`` of a LanceDB index of
-N chunks in 100-chunk documents (random vectors), median of ``--runs``; the app reads it at
+N chunks in ``write_cost.py``'s 100-chunk documents, median of ``--runs``; the app reads it at
 start-up and again when the index changed.
 
     python bench/routing_cost.py [--documents 10000] [--queries 200] [--runs 5] [--listing 100000]
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 
@@ -93,30 +94,15 @@ def time_listing(chunks: int, runs: int) -> None:
     import tempfile
 
     import numpy as np
+    from write_cost import PER_DOC, document
 
-    from rag.models import Chunk
     from rag.stores.embedded import LanceDBVectorStore
 
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         store = LanceDBVectorStore(Path(tmp))
-        per_doc = 100
-        for d in range(chunks // per_doc):
-            source = f"folder {d % 37}/document {d}.pdf"
-            batch = [
-                Chunk(
-                    id=f"{d}-{i}",
-                    source=source,
-                    folder=f"folder {d % 37}",
-                    page=i // 4 + 1,
-                    text=f"text {d} {i}",
-                    doc_hash=str(d),
-                    chunk_index=i,
-                )
-                for i in range(per_doc)
-            ]
-            vectors = rng.standard_normal((per_doc, 384)).astype(np.float32)
-            store.write_document(source, batch, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+        for d in range(chunks // PER_DOC):
+            store.write_document(*document(d, rng))
         store.refresh()
         samples = []
         for _ in range(runs):

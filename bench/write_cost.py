@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.models import Chunk  # noqa: E402
-from rag.stores.embedded import KEYWORD_COLUMN, LanceDBVectorStore, _quote, search_text  # noqa: E402
+from rag.stores.embedded import LanceDBVectorStore, replace_document, table_rows  # noqa: E402
 
 PER_DOC = 100
 
@@ -52,18 +52,7 @@ def document(d: int, rng: np.random.Generator, version: int = 0) -> tuple[str, l
 
 def merged(store: LanceDBVectorStore, source: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
     """The write as it was for every document: one merge against the whole table."""
-    rows = [
-        c.model_dump() | {KEYWORD_COLUMN: search_text(c.context, c.text), "vector": v}
-        for c, v in zip(chunks, vectors, strict=True)
-    ]
-    (
-        store._open()
-        .merge_insert("id")
-        .when_matched_update_all()
-        .when_not_matched_insert_all()
-        .when_not_matched_by_source_delete(f"source = {_quote(source)}")
-        .execute(rows)
-    )
+    replace_document(store._open(), source, table_rows(chunks, vectors))
 
 
 def main() -> None:

@@ -98,12 +98,13 @@ class DocumentRouter:
     def __init__(self, sources: Iterable[str]):
         self.sources = sorted(set(sources))
         self._row = {s: i for i, s in enumerate(self.sources)}
-        self._words = [set(path_words(path_text(s))) for s in self.sources]
+        paths = [path_text(s) for s in self.sources]
+        self._words = [set(path_words(p)) for p in paths]
         self._paths_with = Counter(w for words in self._words for w in words)
         vectorizer = TfidfVectorizer(analyzer=path_words, sublinear_tf=True)
         try:
             # Columns, for the few words of a question.
-            self._matrix = vectorizer.fit_transform([path_text(s) for s in self.sources]).tocsc()
+            self._matrix = vectorizer.fit_transform(paths).tocsc()
         except ValueError:  # no documents, or none with a word in its path
             self._matrix, self._column, self._idf = None, {}, None
             return
