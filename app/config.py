@@ -208,6 +208,12 @@ class Settings(BaseSettings):
         description="Judge requests in flight to a remote model (a local model takes 8 at a time, batched on transformers).",
     )
     judge_auto: bool = Field(default=False, description="Judge each new answer in the background of the app.")
+    judge_max_reply_chars: int = Field(
+        default=32_000,
+        ge=1_000,
+        le=10_000_000,
+        description="Characters stored of one judge reply (raw, thinking and reason each); a longer one is cut and marked reply_cut.",
+    )
     # Synthetic question-answer pairs (ragbot synth): each unset RAGBOT_SYNTH_* falls back to the judge's setting.
     synth_backend: Literal["local", "sagemaker", "bedrock", "openai"] | None = Field(
         default=None, description="Model backend that writes synthetic pairs (default: RAGBOT_JUDGE_BACKEND)."

@@ -304,7 +304,7 @@ class Backends:
         model = GeneratorJudgeModel(
             generator, max_new_tokens=s.judge_max_new_tokens, max_concurrency=concurrency, batch=batch
         )
-        return Judge(self.feedback_store, model, concurrency=concurrency)
+        return Judge(self.feedback_store, model, concurrency=concurrency, max_reply_chars=s.judge_max_reply_chars)
 
     @cached_property
     def judge_worker(self):

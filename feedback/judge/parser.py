@@ -19,16 +19,23 @@ The rules, in the order they apply:
 * Several ``<scoring>`` tags (``several_scores``) give a score only when all agree.
 * Text outside the tags (``text_outside_tags``), a missing ``<reason>`` (``no_reason``) or
   ``<thinking>`` (``no_thinking``) is counted but does not cost the score.
+
+A reply need not be a string: OpenAI-compatible servers send ``message.content`` as a string, a
+list of parts (``[{"type": "text", "text": "…"}]``), an object or null. ``reply_text`` reads
+each of these as text (``parse_reply`` calls it); a shape that holds no text part, or parts
+that are not text, is kept as its JSON text with ``not_text`` and never gives a score.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
 
 ISSUES: tuple[str, ...] = (
     "empty_reply",
+    "not_text",
     "no_tags",
     "no_scoring",
     "unclosed_tag",
@@ -41,7 +48,9 @@ ISSUES: tuple[str, ...] = (
     "number_in_words",
     "no_reason",
     "no_thinking",
+    "reply_cut",
 )
+"""``reply_cut`` is added by the runner when it stores only the first part of a long reply."""
 
 MIN_SCORE, MAX_SCORE = 0.0, 5.0
 
@@ -164,8 +173,72 @@ def _text(texts: list[str]) -> str | None:
     return joined or None
 
 
-def parse_reply(reply: str) -> ParsedReply:
-    """The score, reason and thinking of a judge reply, and what was wrong with it. Never raises."""
+_TEXT_PART_TYPES = {"text", "output_text"}
+_SKIPPED_PART_TYPES = {"reasoning", "thinking", "refusal"}
+
+
+def _as_json(value: object) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)
+
+
+def _part_text(part: object) -> str | None:
+    """The text of one content part, "" for a part that holds none on purpose, None for a shape
+    that is not a text part."""
+    if isinstance(part, str):
+        return part
+    if isinstance(part, dict):
+        kind = part.get("type")
+        if kind in _SKIPPED_PART_TYPES:
+            return ""
+        text = part.get("text")
+        if (kind is None or kind in _TEXT_PART_TYPES) and isinstance(text, str):
+            return text
+        if isinstance(text, dict) and isinstance(text.get("value"), str):  # {"text": {"value": …}}
+            return text["value"]
+    return None
+
+
+def reply_text(reply: object) -> tuple[str, bool]:
+    """A reply of any shape as text, and whether it was text (see the module docstring).
+
+    A string is itself; None is ""; bytes are decoded (undecodable bytes replaced); a list of
+    content parts is the concatenation of its text parts (reasoning and refusal parts left out);
+    an object with a ``text`` or ``content`` is read as that. Anything else, or a list with a
+    part that is not text, is its JSON text and ``False``. Never raises.
+    """
+    try:
+        if reply is None:
+            return "", True
+        if isinstance(reply, str):
+            return reply, True
+        if isinstance(reply, (bytes, bytearray)):
+            return bytes(reply).decode("utf-8", errors="replace"), True
+        if isinstance(reply, dict):
+            for key in ("text", "content"):
+                if key in reply and not isinstance(reply[key], dict):
+                    return reply_text(reply[key])
+            return _as_json(reply), False
+        if isinstance(reply, (list, tuple)):
+            texts = [_part_text(part) for part in reply]
+            if any(t is None for t in texts):
+                return _as_json(reply), False
+            return "".join(t for t in texts if t), True
+        return _as_json(reply), False
+    except RecursionError:
+        return "", False
+
+
+def parse_reply(reply: object) -> ParsedReply:
+    """The score, reason and thinking of a judge reply, and what was wrong with it. Never raises.
+
+    ``reply`` is normally a string; any other shape is read by ``reply_text`` first, and one
+    that is not text gives no score (``not_text``)."""
+    reply, is_text = reply_text(reply)
+    if not is_text:
+        return ParsedReply(score=None, issues=("not_text",))
     if not reply or not reply.strip():
         return ParsedReply(score=None, issues=("empty_reply",))
     blocks = _split(reply)

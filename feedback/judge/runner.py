@@ -26,7 +26,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel
 
 from feedback.errors import JudgeModelError, JudgeThrottled, NotFound
-from feedback.judge.parser import parse_reply
+from feedback.judge.parser import parse_reply, reply_text
 from feedback.judge.prompt import JUDGE_PROMPT_VERSION, ChatMessage, build_judge_messages
 from feedback.outbox import WriteQueued
 from feedback.records import Interaction, JudgeScore
@@ -38,6 +38,18 @@ Progress = Callable[[int, int], None]
 """Called with (interactions finished, interactions selected) as the run goes."""
 
 MAX_ERRORS_KEPT = 5
+MAX_REPLY_CHARS = 32_000
+"""What is stored of one reply (raw, thinking and reason each) by default: a judge asked for at
+most a few thousand tokens writes well under this; a server that sends megabytes would fill the
+store and the memory of everything that reads it."""
+
+
+def cut(text: str | None, limit: int) -> tuple[str | None, bool]:
+    """``text`` cut to ``limit`` characters with a marker that says how much was left out, and
+    whether it was cut."""
+    if text is None or len(text) <= limit:
+        return text, False
+    return f"{text[:limit]}\n[… {len(text) - limit:,} more characters not stored]", True
 
 
 class JudgeModel(Protocol):
@@ -120,6 +132,9 @@ class Judge:
         retry: how throttled requests are retried.
         max_consecutive_failures: a run stops after this many failures in a row (the model is
             down, the key is wrong): trying the rest would only repeat the same error.
+        max_reply_chars: what is stored of a reply's raw text, thinking and reason, each; a
+            longer one is cut and its verdict lists ``reply_cut`` among its issues (the score is
+            read from the whole reply).
     """
 
     def __init__(
@@ -130,11 +145,15 @@ class Judge:
         concurrency: int = 4,
         retry: RetryPolicy | None = None,
         max_consecutive_failures: int = 10,
+        max_reply_chars: int = MAX_REPLY_CHARS,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency={concurrency!r} must be 1 or more")
         if max_consecutive_failures < 1:
             raise ValueError(f"max_consecutive_failures={max_consecutive_failures!r} must be 1 or more")
+        if max_reply_chars < 1:
+            raise ValueError(f"max_reply_chars={max_reply_chars!r} must be 1 or more")
+        self.max_reply_chars = max_reply_chars
         self.store = store
         self.model = model
         self.concurrency = max(1, min(concurrency, model.max_concurrency))
@@ -171,15 +190,27 @@ class Judge:
                     raise _Stopped from e
                 if stop is None:
                     time.sleep(delay)
+        return self.verdict(reply)
+
+    def verdict(self, reply: object) -> JudgeScore:
+        """The verdict a reply of any shape gives (``parse_reply``), with what is kept of it cut to
+        ``max_reply_chars``. Never raises."""
+        text, _ = reply_text(reply)
         parsed = parse_reply(reply)
+        raw, raw_cut = cut(text, self.max_reply_chars)
+        thinking, thinking_cut = cut(parsed.thinking, self.max_reply_chars)
+        reason, reason_cut = cut(parsed.reason, self.max_reply_chars)
+        issues = list(parsed.issues)
+        if raw_cut or thinking_cut or reason_cut:
+            issues.append("reply_cut")
         return JudgeScore(
             score=parsed.score,
-            reason=parsed.reason,
-            thinking=parsed.thinking,
+            reason=reason,
+            thinking=thinking,
             judge_model=self.model.model_id,
-            raw=reply,
+            raw=raw or "",
             prompt_version=JUDGE_PROMPT_VERSION,
-            issues=list(parsed.issues),
+            issues=issues,
         )
 
     def judge(self, interaction_id: str, *, rescore: bool = True) -> Interaction:

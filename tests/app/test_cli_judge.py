@@ -290,3 +290,15 @@ def test_the_local_model_can_be_the_judge(local_model_dir, ragbot, monkeypatch):
     assert summary["judge_model"] == str(local_model_dir)
     judge = store().get("a").judge
     assert judge.raw.strip() and judge.judge_model == str(local_model_dir)
+
+
+def test_the_stored_reply_cap_is_a_setting(monkeypatch, answers, server):
+    server.respond = lambda request: chat_completion(
+        "<thinking>" + "x" * 5_000 + "</thinking><scoring>4</scoring><reason>r</reason>"
+    )
+    monkeypatch.setenv("RAGBOT_JUDGE_MAX_REPLY_CHARS", "1000")
+    assert Services(Settings()).backends.judge.max_reply_chars == 1000
+    result = run("judge", "--json", "--limit", "1")
+    assert json.loads(result.stdout)["issues"]["reply_cut"] == 1
+    judged = store().list(InteractionFilter(judged=True)).items
+    assert len(judged) == 1 and len(judged[0].judge.raw) < 1_100 and judged[0].judge.score == 4.0

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from feedback.judge.parser import ISSUES, parse_reply
+from feedback.judge.parser import ISSUES, parse_reply, reply_text
 
 WELL_FORMED = "<thinking>[1] gives 412 spaces; the answer says 412.</thinking>\n<scoring>4.5</scoring>\n<reason>Right number, cited.</reason>"
 
@@ -180,3 +180,61 @@ def test_two_different_scores_never_give_one(a, b):
     )
     assert parsed.score == (a / 10 if a == b else None)
     assert "several_scores" in parsed.issues
+
+
+# -- replies that are not strings (issue 24, row 1) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        [{"type": "text", "text": WELL_FORMED}],
+        [{"type": "text", "text": WELL_FORMED[:40]}, {"type": "text", "text": WELL_FORMED[40:]}],
+        [{"type": "reasoning", "text": "I think 1"}, {"type": "text", "text": WELL_FORMED}],
+        {"type": "text", "text": WELL_FORMED},
+        {"content": [{"type": "output_text", "text": WELL_FORMED}]},
+        [{"text": {"value": WELL_FORMED}}],
+        WELL_FORMED.encode(),
+    ],
+)
+def test_the_shapes_servers_send_are_read_as_their_text(reply):
+    assert parse_reply(reply) == parse_reply(WELL_FORMED)
+    assert reply_text(reply) == (WELL_FORMED, True)
+
+
+@pytest.mark.parametrize(
+    ("reply", "issues"),
+    [
+        (None, ("empty_reply",)),
+        ([], ("empty_reply",)),
+        ([{"type": "image_url", "image_url": {"url": "x"}}], ("not_text",)),
+        ({"choices": [{"message": {"content": WELL_FORMED}}]}, ("not_text",)),
+        ([{"type": "text", "text": WELL_FORMED}, 4], ("not_text",)),
+        (4, ("not_text",)),
+        (4.5, ("not_text",)),
+        (float("nan"), ("not_text",)),
+    ],
+)
+def test_a_reply_that_holds_no_text_gives_no_score_and_says_why(reply, issues):
+    parsed = parse_reply(reply)
+    assert parsed.score is None and parsed.issues == issues
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | st.binary(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(["type", "text", "content", "value", "x"]), children, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(JSON_VALUES)
+@example({"text": {"text": {"text": None}}})
+@example([{"type": "text", "text": "<scoring>4</scoring>"}, {"type": "thinking"}])
+def test_a_reply_of_any_shape_parses_without_raising(reply):
+    parsed = parse_reply(reply)
+    text, is_text = reply_text(reply)
+    assert isinstance(text, str)
+    assert set(parsed.issues) <= set(ISSUES)
+    assert parsed.score is None or (is_text and 0.0 <= parsed.score <= 5.0)
+    assert parsed.score is not None or parsed.issues

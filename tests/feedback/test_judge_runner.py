@@ -142,6 +142,56 @@ def test_judge_one_record(store):
         judge.judge("missing")
 
 
+def test_replies_of_every_shape_a_server_sends_are_stored_and_the_run_goes_on(store):
+    """Issue 24, row 1: content as a list of parts, an object or null aborted every run."""
+    shapes = {
+        "q00": [{"type": "text", "text": GOOD}],
+        "q01": {"type": "text", "text": GOOD},
+        "q02": None,
+        "q03": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}],
+        "q04": 4,
+    }
+    summary = Judge(store, ScriptedModel(lambda q: shapes.get(q, GOOD)), concurrency=2).run()
+    assert (summary.selected, summary.scored, summary.unparsable, summary.failed) == (12, 9, 3, 0)
+    assert store.get("i00").judge.score == 4.0 and store.get("i00").judge.raw == GOOD
+    assert store.get("i01").judge.score == 4.0
+    assert store.get("i02").judge.issues == ["empty_reply"] and store.get("i02").judge.raw == ""
+    image = store.get("i03").judge
+    assert image.score is None and image.issues == ["not_text"] and "image_url" in image.raw
+    assert store.get("i04").judge.raw == "4" and store.get("i04").judge.score is None
+
+
+def test_a_huge_reply_is_stored_cut_and_says_so(store):
+    """Issue 24, row 5: a 50 MB reply was stored whole, raw and thinking."""
+    thinking = "blah " * 200_000  # 1 MB stands in for 50: the cap, not the size, is under test
+    reply = f"<thinking>{thinking}</thinking><scoring>3</scoring><reason>ok</reason>"
+    judge = Judge(store, ScriptedModel(lambda q: reply), max_reply_chars=5_000)
+    record = judge.judge("i03")
+    assert record.judge.score == 3.0  # read from the whole reply
+    assert "reply_cut" in record.judge.issues
+    assert len(record.judge.raw) < 5_100 and record.judge.raw.startswith(reply[:5_000])
+    assert "more characters not stored" in record.judge.raw
+    assert len(record.judge.thinking) < 5_100 and record.judge.reason == "ok"
+    stored = store.get("i03").judge
+    assert stored.raw == record.judge.raw and "reply_cut" in stored.issues
+    short = Judge(store, ScriptedModel(), max_reply_chars=5_000).judge("i04").judge
+    assert short.raw == GOOD and "reply_cut" not in short.issues
+    with pytest.raises(ValueError, match="max_reply_chars"):
+        Judge(store, ScriptedModel(), max_reply_chars=0)
+
+
+@given(st.text(max_size=300), st.integers(1, 200))
+def test_a_cut_text_keeps_its_start_and_says_how_much_is_left_out(text, limit):
+    from feedback.judge.runner import cut
+
+    kept, was_cut = cut(text, limit)
+    assert was_cut is (len(text) > limit)
+    if was_cut:
+        assert kept.startswith(text[:limit]) and f"{len(text) - limit:,} more characters" in kept
+    else:
+        assert kept == text
+
+
 def test_the_background_worker_scores_what_it_is_given_and_survives_failures(store):
     def behave(question):
         if question == "q01":
