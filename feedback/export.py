@@ -185,6 +185,17 @@ def parquet_schema():
             pa.field("reference_answer", text),
             pa.field("reviewed_at", ts),
             pa.field("sme_score", pa.float64()),
+            pa.field("retired", pa.bool_(), nullable=False),
+            pa.field("disputes", pa.list_(pa.field("item", text, nullable=False)), nullable=False),
+        ]
+    )
+    verified = pa.struct(
+        [
+            pa.field("id", text, nullable=False),
+            pa.field("question", text, nullable=False),
+            pa.field("reviewer", text),
+            pa.field("reviewed_at", ts),
+            pa.field("similarity", pa.float64(), nullable=False),
         ]
     )
     return pa.schema(
@@ -210,6 +221,7 @@ def parquet_schema():
             pa.field("feedback", feedback),
             pa.field("judge", judge),
             pa.field("review", review, nullable=False),
+            pa.field("verified", verified),
             pa.field("origin", text, nullable=False),
         ],
         metadata={"ragbot.record": "Interaction"},
@@ -302,6 +314,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "citations_json",
     "context_truncated",
     "origin",
+    "verified_id",
 )
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
@@ -362,6 +375,7 @@ def csv_row(i: Interaction) -> dict[str, str]:
         "citations_json": json.dumps([c.model_dump() for c in i.citations], ensure_ascii=False),
         "context_truncated": i.context_truncated,
         "origin": i.origin,
+        "verified_id": i.verified.id if i.verified else None,
     }
     return {column: _cell(values[column]) for column in CSV_COLUMNS}
 

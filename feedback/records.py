@@ -179,13 +179,37 @@ class JudgeScore(_Record):
 
 class Review(_Record):
     """The SME's review. ``sme_score`` (0.0–5.0, the judge's scale) is the score the SME stands by:
-    the AI score they validated, or their own when they override it."""
+    the AI score they validated, or their own when they override it.
+
+    A validated review with a ``reference_answer`` is a verified answer, served again to questions
+    that ask the same thing, unless ``retired`` (by an SME). ``disputes`` are the records that
+    were served it and rated 1–2; enough of them send it back to the review queue.
+    """
 
     status: ReviewStatus = "unreviewed"
     reviewer: Name | None = None
     reference_answer: str | None = None
     reviewed_at: Time | None = None
     sme_score: float | None = Field(default=None, ge=0.0, le=5.0)
+    retired: bool = False
+    disputes: list[RecordId] = Field(default=[], max_length=MAX_CITATIONS_N)
+
+    @property
+    def verified(self) -> bool:
+        """Whether this review makes its reference answer a verified answer that may be served."""
+        return self.status == "validated" and bool(self.reference_answer) and not self.retired
+
+
+class ServedVerified(_Record):
+    """The verified answer an interaction was given instead of the model's: the record it comes
+    from, the question it was verified for, who verified it and when, and how close the two
+    questions' embeddings were."""
+
+    id: RecordId
+    question: str
+    reviewer: Name | None = None
+    reviewed_at: Time | None = None
+    similarity: float = Field(ge=-1.0, le=1.0)
 
 
 class Interaction(_Record):
@@ -217,6 +241,9 @@ class Interaction(_Record):
     feedback: Feedback | None = None
     judge: JudgeScore | None = None
     review: Review = Field(default_factory=Review)
+    verified: ServedVerified | None = Field(
+        default=None, description="The SME-verified answer served as this answer (None: the model answered)."
+    )
     origin: Origin = Field(
         default="user",
         description="'user': asked in the chat; 'synthetic': a question written by a model from a passage (``ragbot synth``).",
