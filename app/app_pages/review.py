@@ -87,6 +87,7 @@ signature = (filters.model_dump_json(), order, group_by)
 if state.get("review_signature") != signature:
     state.review_signature = signature
     state.review_cursors = [None]
+    state.review_current = None
     state.review_group_choice = None
 
 st.title("Review")
@@ -106,13 +107,20 @@ with queue_tab:
             if by == "judge_band"
             else sorted(counts, key=lambda d: -counts[d])[:30]
         )
+        if not counts:
+            label = group_by
+        elif by == "judge_band":
+            label = f"{sum(counts.values())} answers by AI score band"
+        else:  # an answer citing three documents counts under each: the documents are what is counted
+            label = f"{len(counts)} documents cited by these answers" + (
+                f" (the {len(options)} most cited)" if len(options) < len(counts) else ""
+            )
         choice = st.pills(
-            f"{sum(counts.values()) if by == 'judge_band' else len(counts)} answers by {group_by}"
-            if counts
-            else group_by,
+            label,
             options,
             format_func=lambda g: f"{g} · {counts[g]}",
             key=f"review_group_pick_{by}",
+            help=None if by == "judge_band" else "Each document with the number of these answers citing it.",
         )
         if choice:
             if by == "document":
@@ -127,6 +135,7 @@ with queue_tab:
             if state.review_group_choice != choice:
                 state.review_group_choice = choice
                 state.review_cursors = [None]
+                state.review_current = None
 
     # -- bulk actions -------------------------------------------------------------------------
     with st.expander("Bulk actions on the filtered answers"):
@@ -167,6 +176,23 @@ with queue_tab:
                 st.success(f"Validated {result.done}; {result.skipped} were reviewed by someone else meanwhile.")
 
     # -- the queue ----------------------------------------------------------------------------
+    try:
+        total = services.review.count(filters, order=order)
+        if order in ("judge_asc", "judge_desc") and not total:
+            # The judge orders list only scored answers: with none scored they would list nothing.
+            st.info(
+                "No answer here has an AI score yet, so they are listed newest first. "
+                "Score them with the AI judge (bulk actions above) to sort by AI score."
+            )
+            order = "newest"
+            total = services.review.count(filters, order=order)
+    except (FeedbackError, ValueError) as e:
+        st.error(f"The queue cannot be read: {e}")
+        st.stop()
+    if state.get("review_listed_order") != order:  # cursors belong to the order that made them
+        state.review_listed_order = order
+        state.review_cursors = [None]
+        state.review_current = None
     cursor = state.review_cursors[-1]
     try:
         page = services.review.queue(filters, order=order, limit=PAGE_SIZE, cursor=cursor)
@@ -175,17 +201,46 @@ with queue_tab:
         st.stop()
     if page.unreadable:
         st.warning(f"{len(page.unreadable)} stored records on this page could not be read and are left out.")
-    if order in ("judge_asc", "judge_desc") and not page.items and cursor is None:
-        st.info("No answer with an AI score matches. Score them with the judge (bulk actions), or sort by date.")
-    elif not page.items:
+    if not page.items and cursor is not None:  # everything on this page was reviewed: back one page
+        state.review_cursors.pop()
+        state.review_current = None
+        st.rerun()
+    if not page.items:
         st.info("Nothing to review with these filters.")
+        if message := state.pop("review_message", None):
+            (st.error if message[0] == "error" else st.success)(message[1])
         st.stop()
+
+    # The open answer is remembered by id, not by row: a reviewed answer leaves an unreviewed
+    # queue, and the rows after it move up.
+    ids = [i.id for i in page.items]
+    current = state.get("review_current")
+    at_end = False
+    if (shown := state.pop("review_advance_from", None)) is not None:
+        # The last answer of the page was done: what follows it now is the next one.
+        still_here = [n for n, i in enumerate(ids) if i in shown]
+        after = ids[still_here[-1] + 1 :] if still_here else ids
+        if after:
+            current = after[0]
+        elif page.next_cursor is not None:
+            state.review_cursors.append(page.next_cursor)
+            state.review_current = None
+            st.rerun()
+        else:
+            at_end = True
+            current = current if current in ids else ids[-1]
+    index = ids.index(current) if current in ids else 0
+    state.review_current = ids[index]
+
+    def cell(value: float | None, form: str) -> str:
+        # Text, not numbers: the table draws an empty number cell as "None".
+        return "–" if value is None else format(value, form)
 
     rows = pd.DataFrame(
         [
             {
-                "AI": i.judge.score if i.judge and i.judge.score is not None else None,
-                "user": i.feedback.rating if i.feedback else None,
+                "AI": cell(i.judge.score if i.judge else None, ".1f"),
+                "user": cell(i.feedback.rating if i.feedback else None, "d"),
                 "question": i.question,
                 "answered": i.created_at.strftime("%Y-%m-%d %H:%M"),
                 "by": i.user,
@@ -194,33 +249,38 @@ with queue_tab:
             for i in page.items
         ]
     )
+    table_key = f"review_table_{len(state.review_cursors)}_{state.get('review_table_gen', 0)}"
+
+    def pick() -> None:
+        picked = state[table_key].selection.rows
+        if picked and picked[0] < len(ids):
+            state.review_current = ids[picked[0]]
+
     queue_col, detail_col = st.columns([2, 3], gap="large")
     with queue_col:
-        picked = st.dataframe(
+        st.caption(f"{total} {'answer' if total == 1 else 'answers'} in this queue")
+        st.dataframe(
             rows,
             hide_index=True,
             width="stretch",
-            on_select="rerun",
+            on_select=pick,
             selection_mode="single-row",
-            key=f"review_table_{len(state.review_cursors)}",
+            key=table_key,
             column_config={
-                "AI": st.column_config.NumberColumn("AI", format="%.1f", help="The AI judge's score, 0–5"),
-                "user": st.column_config.NumberColumn("User", format="%d", help="The user's rating, 1–5"),
+                "AI": st.column_config.TextColumn("AI", help="The AI judge's score, 0–5 (– not scored)"),
+                "user": st.column_config.TextColumn("User", help="The user's rating, 1–5 (– not rated)"),
                 "question": st.column_config.TextColumn("Question", width="large"),
             },
         )
-        selected_rows = picked.selection.rows if picked and picked.selection else []
-        # A table selection outlives a filter change that shortens the page: clamp it.
-        index = min(selected_rows[0] if selected_rows else state.get("review_index", 0), len(page.items) - 1)
         nav_prev, nav_label, nav_next = st.columns([1, 2, 1])
         if nav_prev.button("← Previous", key="review_prev", disabled=len(state.review_cursors) == 1):
             state.review_cursors.pop()
-            state.review_index = 0
+            state.review_current = None
             st.rerun()
-        nav_label.caption(f"Page {len(state.review_cursors)}")
+        nav_label.caption(f"Page {len(state.review_cursors)} · answer {index + 1} of {len(ids)} on it")
         if nav_next.button("Next page →", key="review_next_page", disabled=page.next_cursor is None):
             state.review_cursors.append(page.next_cursor)
-            state.review_index = 0
+            state.review_current = None
             st.rerun()
 
     # -- one answer ---------------------------------------------------------------------------
@@ -264,12 +324,13 @@ with queue_tab:
                 st.text(c.text)
 
         st.divider()
-        default_score = (
-            record.review.sme_score
-            if record.review.sme_score is not None
-            else (judge.score if judge and judge.score is not None else 3.0)
-        )
-        st.number_input("Your score (0–5)", 0.0, 5.0, float(default_score), 0.5, key=f"review_score_{record.id}")
+        # Empty until the SME types a score (or gave one before): a pre-filled number would be
+        # saved as theirs by a Reject that never touched it.
+        st.number_input(
+            "Your score (0–5)", 0.0, 5.0, record.review.sme_score, 0.5, key=f"review_score_{record.id}",
+            placeholder="none given",
+            help="Only what you type is saved: Save my score needs one, Reject saves it when given.",
+        )  # fmt: skip
         st.text_area(
             "Reference answer (what the model should have said)",
             value=record.review.reference_answer or (record.feedback.correction if record.feedback else "") or "",
@@ -282,6 +343,9 @@ with queue_tab:
             opened = state[opened_key]
             reference = state[f"review_reference_{record.id}"]
             sme_score = state[f"review_score_{record.id}"]
+            if kind == "override" and sme_score is None:
+                state.review_message = ("error", "Type your score (0–5) first, then Save my score.")
+                return
             try:
                 if kind == "validate":
                     updated = services.review.validate_ai(record.id, opened=opened, reference_answer=reference)
@@ -301,8 +365,20 @@ with queue_tab:
                 state.review_message = ("error", str(e))
                 return
             state[opened_key] = updated.review.reviewed_at
-            state.review_message = ("success", f"Saved: {updated.review.status}, score {updated.review.sme_score}.")
-            state.review_index = index + 1
+            score = updated.review.sme_score
+            state.review_message = (
+                "success",
+                f"Saved: {updated.review.status}, " + ("no score." if score is None else f"score {score}."),
+            )
+            advance()
+
+        def advance() -> None:
+            """Open the answer that followed this one in the list as shown."""
+            state.review_table_gen = state.get("review_table_gen", 0) + 1  # clears the table's selection
+            if index + 1 < len(ids):
+                state.review_current = ids[index + 1]
+            else:
+                state.review_advance_from = ids
 
         # Two rows of two: four labels and their shortcut keys do not fit one row of a half page.
         b1, b2 = st.columns(2)
@@ -316,13 +392,14 @@ with queue_tab:
                   help="Validate with your own score instead of the AI's (shortcut S)")  # fmt: skip
         b3.button("Reject answer", key="review_reject", shortcut="x", width="stretch", on_click=act, args=("reject",),
                   help="The answer is wrong; the reference answer says what it should be (shortcut X)")  # fmt: skip
-        if b4.button(
-            "Next →", key="review_next", shortcut="n", width="stretch", help="Next answer in the queue (shortcut N)"
-        ):
-            state.review_index = index + 1
-            st.rerun()
+        b4.button(
+            "Next →", key="review_next", shortcut="n", width="stretch", on_click=advance,
+            help="Next answer in the queue (shortcut N)",
+        )  # fmt: skip
         if message := state.pop("review_message", None):
             (st.error if message[0] == "error" else st.success)(message[1])
+        if at_end:
+            st.info(f"That was the last answer in this queue ({total} in all).")
 
 with plots_tab:
     from feedback.stats import JUDGE_BUCKETS

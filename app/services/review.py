@@ -47,6 +47,18 @@ class ReviewService(AuditedService):
         authorize(self.identity, Action.SEE_ALL)
         return self.store.list(filters, limit=limit, cursor=cursor, order=order)
 
+    def count(self, filters: InteractionFilter | None = None, *, order: Order = "newest") -> int:
+        """How many answers ``queue(filters, order=order)`` lists over all its pages: the judge
+        and rating orders list only the answers that have a score or a rating. Raises Forbidden,
+        FeedbackError."""
+        authorize(self.identity, Action.SEE_ALL)
+        if order in ("judge_asc", "judge_desc"):
+            bands = self.store.count_groups(filters, by="judge_band")
+            return sum(n for band, n in bands.items() if band not in ("unparsable", "not judged"))
+        if order in ("rating_asc", "rating_desc"):
+            return sum(n for rating, n in self.store.count_groups(filters, by="rating").items() if rating != "unrated")
+        return sum(self.store.count_groups(filters, by="review_status").values())
+
     def groups(self, filters: InteractionFilter | None = None, *, by: GroupBy) -> dict[str, int]:
         """How many of the filtered answers fall in each group (document, judge_band, rating, review_status)."""
         authorize(self.identity, Action.SEE_ALL)
@@ -74,7 +86,8 @@ class ReviewService(AuditedService):
         Args:
             opened: ``reviewed_at`` of the review as the SME saw it (None: it was unreviewed).
             status: validated (the answer and its score stand) or rejected.
-            sme_score: the score the SME stands by, 0.0–5.0 (the AI's when they validate it).
+            sme_score: the score the SME stands by, 0.0–5.0 (the AI's when they validate it);
+                None when they gave none (nothing is made up for them, in the record or the audit).
             reference_answer: the answer the model should have given (kept when None).
 
         Raises:
@@ -104,7 +117,8 @@ class ReviewService(AuditedService):
             sme_score=sme_score,
         )
         updated = self.store.set_review(interaction_id, review, expected_reviewed_at=opened)
-        self.audit.record("review", target=interaction_id, status=status, sme_score=sme_score)
+        score = {} if sme_score is None else {"sme_score": sme_score}
+        self.audit.record("review", target=interaction_id, status=status, **score)
         return updated
 
     def validate_ai(

@@ -90,3 +90,110 @@ def test_engineers_cannot_open_the_review_page(seeded, monkeypatch):
     at = app().run()
     assert "only the sme or admin role may review answers" in at.error[0].value
     assert not at.dataframe
+
+
+def opened(at: AppTest) -> str:
+    """The question of the answer open beside the queue."""
+    (header,) = [m.value for m in at.markdown if m.value.startswith("#### ")]
+    return header.removeprefix("#### ")
+
+
+def test_the_queue_opens_newest_first_when_nothing_has_an_ai_score(monkeypatch):
+    monkeypatch.setenv("RAGBOT_ROLE", "sme")
+    store = Backends(Settings()).feedback_store
+    for minute, name in enumerate("abc"):
+        store.put(make(name, minutes=minute, question=f"question {name}?", sources=("Design/criteria.pdf",)))
+    at = app().run()  # the default sort is by AI score
+    assert not at.exception
+    assert any("listed newest first" in i.value for i in at.info)
+    table = at.dataframe[0].value
+    assert table["question"].tolist() == ["question c?", "question b?", "question a?"]
+    assert table["AI"].tolist() == ["–"] * 3 and table["user"].tolist() == ["–"] * 3  # not "None"
+    assert opened(at) == "question c?"
+    assert "3 answers in this queue" in [c.value for c in at.caption]
+    # The "not judged" group under the same default sort.
+    at.radio(key="review_group").set_value("AI score band").run()
+    assert at.button_group[0].label == "3 answers by AI score band"
+    at.button_group[0].set_value("not judged").run()
+    assert not at.exception and opened(at) == "question c?"
+    at.radio(key="review_group").set_value("document").run()
+    assert at.button_group[0].label == "1 documents cited by these answers"
+    assert at.button_group[0].options == ["Design/criteria.pdf · 3"]
+
+
+@pytest.fixture
+def five(monkeypatch):
+    """Five unreviewed answers, rated 1 to 5 (the fourth judged 4.0)."""
+    monkeypatch.setenv("RAGBOT_ROLE", "sme")
+    monkeypatch.setenv("RAGBOT_USER", "sam@x.io")
+    store = Backends(Settings()).feedback_store
+    for n in range(1, 6):
+        store.put(make(f"r{n}", minutes=n, question=f"answer {n}?", feedback=Feedback(rating=n)))
+    store.set_judge("r4", JudgeScore(score=4.0, reason="fine", judge_model="j"))
+    return store
+
+
+def test_five_answers_in_a_row_are_each_shown_once_in_queue_order(five):
+    at = app().run()
+    at.selectbox(key="review_order").set_value("Lowest user rating first").run()
+    order = at.dataframe[0].value["question"].tolist()
+    assert order == [f"answer {n}?" for n in range(1, 6)]
+    shown = [opened(at)]
+
+    def then(button: str) -> None:
+        at.button(key=button).click().run()
+        shown.append(opened(at))
+        assert shown == order[: len(shown)]
+
+    at.number_input(key="review_score_r1").set_value(2.0)
+    then("review_override")  # S: leaves the unreviewed queue
+    then("review_reject")  # X
+    then("review_next")  # N: stays in the queue
+    then("review_validate")  # V
+    assert at.dataframe[0].value["question"].tolist() == ["answer 3?", "answer 5?"]
+    # N on the last one says so, and leaves it open.
+    at.button(key="review_next").click().run()
+    assert opened(at) == "answer 5?"
+    assert any("That was the last answer in this queue (2 in all)" in i.value for i in at.info)
+    assert [five.get(f"r{n}").review.status for n in range(1, 6)] == [
+        "validated", "rejected", "unreviewed", "validated", "unreviewed"
+    ]  # fmt: skip
+
+
+def test_reject_without_touching_your_score_saves_no_score(five):
+    at = app().run()
+    at.selectbox(key="review_order").set_value("Newest first").run()
+    assert opened(at) == "answer 5?" and at.number_input(key="review_score_r5").value is None
+    # Save my score without a score is refused; nothing is written.
+    at.button(key="review_override").click().run()
+    assert any("Type your score (0–5) first" in e.value for e in at.error)
+    assert five.get("r5").review.status == "unreviewed" and opened(at) == "answer 5?"
+    at.button(key="review_reject").click().run()
+    assert any(s.value == "Saved: rejected, no score." for s in at.success)
+    assert five.get("r5").review.status == "rejected" and five.get("r5").review.sme_score is None
+    # The AI's 4.0 is not offered as the SME's own either.
+    assert opened(at) == "answer 4?" and at.number_input(key="review_score_r4").value is None
+    at.button(key="review_reject").click().run()
+    assert five.get("r4").review.sme_score is None
+    events = {e.target: e.detail for e in five.events().items if e.action == "review"}
+    assert events == {"r5": {"status": "rejected"}, "r4": {"status": "rejected"}}
+
+
+def test_past_the_last_row_of_a_page_the_next_answer_opens(monkeypatch):
+    monkeypatch.setenv("RAGBOT_ROLE", "sme")
+    store = Backends(Settings()).feedback_store
+    for n in range(1, 23):  # 22 answers: a page of 20 and two more
+        store.put(make(f"p{n:02d}", minutes=-n, question=f"number {n}?"))
+    at = app().run()
+    at.selectbox(key="review_order").set_value("Newest first").run()
+    assert "22 answers in this queue" in [c.value for c in at.caption]
+    for _ in range(19):
+        at.button(key="review_next").click().run()
+    assert opened(at) == "number 20?"
+    # X on the last row: the answer that followed it (first of the next page) opens on this one.
+    at.button(key="review_reject").click().run()
+    assert opened(at) == "number 21?" and "21 answers in this queue" in [c.value for c in at.caption]
+    # N on the last row of the first page turns to the next page.
+    at.button(key="review_next").click().run()
+    assert opened(at) == "number 22?"
+    assert any(c.value.startswith("Page 2") for c in at.caption)

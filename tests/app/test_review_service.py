@@ -91,3 +91,32 @@ def test_the_queue_sorts_groups_and_is_for_smes_and_admins(backends):
         with pytest.raises(Forbidden):
             call()
     assert backends.feedback_store.get("a").review.status == "unreviewed"
+
+
+def test_a_verdict_without_a_score_stores_and_audits_no_score(backends):
+    sme = as_(backends, "sam@x.io", "sme")
+    rejected = sme.review.review("a", opened=None, status="rejected")
+    assert rejected.review.sme_score is None
+    sme.review.review("b", opened=None, status="rejected", sme_score=0.5)
+    events = {e.target: e.detail for e in as_(backends, "root", "admin").audit.events().items}
+    assert events["a"] == {"status": "rejected"}
+    assert events["b"] == {"status": "rejected", "sme_score": 0.5}
+
+
+def test_the_queue_total_counts_what_each_order_lists_over_all_pages(backends):
+    sme = as_(backends, "sam@x.io", "sme")
+    # Scored: a, b, c, e (d never judged); rated: a, b, d, e (c unrated).
+    for order in ("newest", "oldest", "judge_asc", "judge_desc", "rating_asc", "rating_desc"):
+        listed, cursor = [], None
+        while True:
+            page = sme.review.queue(order=order, limit=2, cursor=cursor)
+            listed += [i.id for i in page.items]
+            if (cursor := page.next_cursor) is None:
+                break
+        assert sme.review.count(order=order) == len(listed), order
+    assert sme.review.count(order="judge_asc") == 4 and sme.review.count(order="rating_desc") == 4
+    assert sme.review.count(InteractionFilter(min_rating=4), order="newest") == 2
+    backends.feedback_store.set_judge("d", JudgeScore(score=None, raw="no tags", judge_model="j"))
+    assert sme.review.count(order="judge_asc") == 4  # a reply without a score is not listed by score
+    with pytest.raises(Forbidden):
+        as_(backends, "eve@x.io", "engineer").review.count()
