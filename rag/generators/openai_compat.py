@@ -16,9 +16,11 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from common.deadline import Deadline, capped, deadline_backend
+from common.secrets import Scrubber
 from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message, RemoteModel
-from rag.generators.streams import chat_delta, read_stream
+from rag.generators.streams import chat_delta, content_text, read_stream
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,11 @@ class OpenAICompatGenerator(RemoteModel):
         api_key: sent as a bearer token when set (RAGBOT_OPENAI_API_KEY); never logged or shown.
         timeout: seconds to wait for the reply (non-streaming) or between two pieces of a stream.
         connect_timeout: seconds to wait for the connection.
+        deadline: seconds a whole ``generate`` request may take, retries and every byte of the
+            reply included (RAGBOT_REQUEST_DEADLINE_S); ``None`` for none. The per-read
+            ``timeout`` alone never ends a reply sent one byte at a time.
+        stream_deadline: the same for a whole ``stream``, from the request to the last token
+            (RAGBOT_STREAM_DEADLINE_S).
         max_attempts: total attempts when the server is unreachable or answers 429/5xx; a stream
             that has started is never retried.
         backoff: seconds before the second attempt, doubled (with jitter) after each; a
@@ -44,8 +51,9 @@ class OpenAICompatGenerator(RemoteModel):
 
     Raises (from ``generate``/``stream``):
         GeneratorError: connection refused (naming the URL), 401/403 (the key), 404 (the model or
-            the path), other refusals with the server's message, timeouts, and streams that end
-            before the model finished.
+            the path), other refusals with the server's message, timeouts, a deadline passed, and
+            streams that end before the model finished. The API key never appears in a message,
+            even when the server echoes it.
     """
 
     supports_streaming = True
@@ -62,11 +70,16 @@ class OpenAICompatGenerator(RemoteModel):
         max_attempts: int = 3,
         backoff: float = 0.5,
         max_backoff: float = 8.0,
+        deadline: float | None = 300.0,
+        stream_deadline: float | None = 600.0,
     ):
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must be an http(s) URL such as http://localhost:8000/v1, got {base_url!r}")
         if not model:
             raise ValueError("model is empty: set RAGBOT_OPENAI_MODEL")
+        for name, value in (("deadline", deadline), ("stream_deadline", stream_deadline)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be more than 0 seconds (or None), got {value!r}")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.model_id = model
@@ -76,6 +89,9 @@ class OpenAICompatGenerator(RemoteModel):
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.deadline = deadline
+        self.stream_deadline = stream_deadline
+        self._scrub = Scrubber([self._api_key])
         self._client = None
         self._lock = threading.Lock()
 
@@ -98,7 +114,9 @@ class OpenAICompatGenerator(RemoteModel):
                         raise GeneratorError(
                             f"The OpenAI-compatible backend needs httpx: install it with `pip install httpx` ({e})"
                         ) from e
-                    self._client = httpx.Client(timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout))
+                    client = httpx.Client(timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout))
+                    _cap_reads(client)
+                    self._client = client
         return self._client
 
     def close(self) -> None:
@@ -130,9 +148,23 @@ class OpenAICompatGenerator(RemoteModel):
                 pass
         return min(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random() / 2), self.max_backoff)
 
-    def _open(self, body: dict):
-        """An open response with status 200 (the caller closes it), after bounded retries."""
+    def _past_deadline(self, deadline: Deadline, *, stream: bool) -> GeneratorError:
+        if stream:
+            return GeneratorError(
+                f"The answer stream from {self.url} did not finish within its deadline of {deadline.seconds:g} s: "
+                "the answer is incomplete and was dropped; retry, or raise RAGBOT_STREAM_DEADLINE_S"
+            )
+        return GeneratorError(
+            f"The server at {self.url} did not finish its reply within the deadline of {deadline.seconds:g} s "
+            "(overloaded, or sending it very slowly); retry, or raise RAGBOT_REQUEST_DEADLINE_S"
+        )
+
+    def _open(self, body: dict, deadline: Deadline):
+        """An open response with status 200 (the caller closes it), after bounded retries, all
+        within ``deadline`` (call it under ``capped(deadline)``)."""
         import httpx
+
+        stream = bool(body.get("stream"))
 
         headers = {"Content-Type": "application/json"}
         if self._api_key:
@@ -142,19 +174,25 @@ class OpenAICompatGenerator(RemoteModel):
         payload = json.dumps(body).encode()
         for attempt in range(1, self.max_attempts + 1):
             last = attempt == self.max_attempts
+            if deadline.expired:
+                raise self._past_deadline(deadline, stream=stream)
             try:
                 request = self.client.build_request("POST", self.url, content=payload, headers=headers)
                 response = self.client.send(request, stream=True)
             except httpx.ConnectError as e:
+                if deadline.expired:
+                    raise self._past_deadline(deadline, stream=stream) from e
                 if last:
                     raise GeneratorError(
                         f"Cannot connect to the OpenAI-compatible server at {self.url}: {e}. "
                         "Is the server running? Check RAGBOT_OPENAI_BASE_URL."
                     ) from e
                 log.warning("cannot connect to %s (attempt %d of %d): %s", self.url, attempt, self.max_attempts, e)
-                time.sleep(self._delay(attempt))
+                time.sleep(min(self._delay(attempt), deadline.remaining))
                 continue
             except httpx.TimeoutException as e:
+                if deadline.expired:
+                    raise self._past_deadline(deadline, stream=stream) from e
                 raise GeneratorError(
                     f"The server at {self.url} did not answer within {self.timeout:g} s: "
                     f"retry, or raise the timeout ({e!r})"
@@ -177,7 +215,7 @@ class OpenAICompatGenerator(RemoteModel):
                     attempt,
                     self.max_attempts,
                 )
-                time.sleep(self._delay(attempt, response))
+                time.sleep(min(self._delay(attempt, response), deadline.remaining))
                 continue
             raise self._refusal(response)
         raise AssertionError("unreachable")
@@ -207,38 +245,107 @@ class OpenAICompatGenerator(RemoteModel):
     # -- the protocol ------------------------------------------------------------------------
 
     def generate(self, messages: Sequence[Message], params: GenerationParams | None = None) -> str:
-        """The full reply. Raises GeneratorError."""
+        """The full reply, always a string (the server's content may be a string, a list of
+        parts or null). Raises GeneratorError."""
+        try:
+            return self._generate(messages, params or GenerationParams())
+        except GeneratorError as e:
+            clean = self._masked(e)
+            if clean is None:
+                raise
+        raise clean  # outside the handler: the original, key and all, is not kept as the context
+
+    def _generate(self, messages: Sequence[Message], params: GenerationParams) -> str:
         import httpx
 
-        params = params or GenerationParams()
-        response = self._open(self.request_body(messages, params, stream=False))
+        deadline = Deadline(self.deadline)
+        with capped(deadline):
+            response = self._open(self.request_body(messages, params, stream=False), deadline)
+            try:
+                raw = b"".join(_within(response.iter_bytes(), deadline))
+            except (httpx.TimeoutException, _DeadlinePassed) as e:
+                if deadline.expired:
+                    raise self._past_deadline(deadline, stream=False) from e
+                raise GeneratorError(
+                    f"The server at {self.url} did not answer within {self.timeout:g} s ({e!r})"
+                ) from e
+            except httpx.HTTPError as e:
+                raise GeneratorError(f"The connection to {self.url} broke off while reading the answer: {e}") from e
+            finally:
+                response.close()
         try:
-            raw = response.read()
-        except httpx.TimeoutException as e:
-            raise GeneratorError(f"The server at {self.url} did not answer within {self.timeout:g} s ({e!r})") from e
-        except httpx.HTTPError as e:
-            raise GeneratorError(f"The connection to {self.url} broke off while reading the answer: {e}") from e
-        finally:
-            response.close()
-        try:
-            return json.loads(raw)["choices"][0]["message"]["content"] or ""
-        except (ValueError, KeyError, IndexError, TypeError) as e:
+            message = json.loads(raw)["choices"][0]["message"]
+            return content_text(message.get("content"))
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
             raise GeneratorError(f"The server at {self.url} answered in an unexpected shape: {raw[:300]!r}") from e
 
     def stream(self, messages: Sequence[Message], params: GenerationParams | None = None) -> Iterator[str]:
-        """The reply piece by piece from the server-sent events. Raises GeneratorError."""
+        """The reply piece by piece from the server-sent events. Raises GeneratorError, also when
+        the stream passes its deadline (what came before is not a complete answer)."""
+        try:
+            yield from self._stream(messages, params or GenerationParams())
+            return
+        except GeneratorError as e:
+            clean = self._masked(e)
+            if clean is None:
+                raise
+        raise clean  # outside the handler: the original, key and all, is not kept as the context
+
+    def _stream(self, messages: Sequence[Message], params: GenerationParams) -> Iterator[str]:
         import httpx
 
-        params = params or GenerationParams()
-        response = self._open(self.request_body(messages, params, stream=True))
+        deadline = Deadline(self.stream_deadline)
+        with capped(deadline):
+            response = self._open(self.request_body(messages, params, stream=True), deadline)
         try:
-            yield from read_stream(response.iter_bytes(), chat_delta, f"the server at {self.url}")
-        except httpx.TimeoutException as e:
+            yield from read_stream(_within(response.iter_bytes(), deadline), chat_delta, f"the server at {self.url}")
+        except (httpx.TimeoutException, _DeadlinePassed) as e:
+            if deadline.expired:
+                raise self._past_deadline(deadline, stream=True) from e
             raise GeneratorError(f"The stream from {self.url} stalled for more than {self.timeout:g} s ({e!r})") from e
         except httpx.HTTPError as e:
             raise GeneratorError(f"The connection to {self.url} broke off in the middle of the answer: {e}") from e
         finally:
             response.close()
+
+    def _masked(self, error: GeneratorError) -> GeneratorError | None:
+        """``error`` again, of the same class, with the API key masked, when its text holds the
+        key (a server may echo it); None when it does not."""
+        text = error.args[0] if error.args and isinstance(error.args[0], str) else ""
+        clean = self._scrub(text)
+        return type(error)(clean) if clean != text else None
+
+
+class _DeadlinePassed(Exception):
+    """Raised between two reads once a request's deadline has passed."""
+
+
+def _within(chunks: Iterator[bytes], deadline: Deadline) -> Iterator[bytes]:
+    """``chunks``, each pulled with the socket reads capped by ``deadline``; stops with
+    ``_DeadlinePassed`` once it has passed (even when every read was quick)."""
+    while True:
+        if deadline.expired:
+            raise _DeadlinePassed(f"deadline of {deadline.seconds:g} s passed")
+        with capped(deadline):
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
+
+
+def _cap_reads(client) -> None:
+    """Make every socket read of ``client``'s connection pools wait at most what is left of the
+    deadline made active by ``capped`` (see ``common.deadline``). httpx does not expose its pools'
+    network backend, so it is reached through the attributes httpx 0.28 and httpcore 1.0 use;
+    should they change, ``_within`` still stops a reply between two reads (a read may then wait
+    one full read timeout past the deadline)."""
+    for transport in [client._transport, *getattr(client, "_mounts", {}).values()]:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is None:
+            log.debug("cannot cap the reads of %r by the request deadline", transport)
+            continue
+        pool._network_backend = deadline_backend(backend)
 
 
 def _server_message(response) -> str:

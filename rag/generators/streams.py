@@ -79,19 +79,76 @@ def _event(data: str) -> dict[str, Any]:
     return event
 
 
+# Content parts that carry the reply's text ("text" in the chat API, "output_text" in the
+# responses API); other parts (images, audio, tool calls, reasoning) are not the answer.
+TEXT_PARTS = frozenset({"text", "output_text"})
+
+
+def content_text(content: Any) -> str:
+    """The text of a chat message's ``content`` (or a stream delta's), whatever shape the server
+    used: a string; ``null`` (no text, e.g. a tool call); a list of parts (``[{"type": "text",
+    "text": "…"}]``, strings, ``{"text": {"value": "…"}}``), whose text parts are joined and the
+    others left out; or one such part on its own.
+
+    Raises:
+        TypeError: the content is none of these (a number, a part whose text is not a string, an
+            object with no text at all), naming what it was.
+    """
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(_part_text(part) for part in content)
+    if isinstance(content, dict):
+        if "text" in content or content.get("type") == "refusal":
+            return _part_text(content)
+        if "content" in content:  # a message object where the content was expected
+            return content_text(content["content"])
+    raise TypeError(f"message content of an unknown shape: {str(content)[:100]!r}")
+
+
+def _part_text(part: Any) -> str:
+    if isinstance(part, str):
+        return part
+    if not isinstance(part, dict):
+        raise TypeError(f"a content part that is not an object: {str(part)[:100]!r}")
+    kind = part.get("type")
+    if kind == "refusal" and isinstance(part.get("refusal"), str):
+        return part["refusal"]
+    if kind is not None and kind not in TEXT_PARTS:
+        return ""
+    text = part.get("text")
+    if isinstance(text, dict):  # {"text": {"value": "…", "annotations": […]}}
+        text = text.get("value")
+    if text is None and kind is not None:
+        return ""
+    if not isinstance(text, str):
+        raise TypeError(f"a text part without text: {str(part)[:100]!r}")
+    return text
+
+
 def chat_delta(data: str) -> tuple[str, bool]:
     """``(text, finished)`` of one OpenAI-style chat-completions event (``[DONE]`` finishes).
 
     Raises:
-        ValueError, TypeError: the event is not a JSON object.
+        ValueError, TypeError: the event is not a JSON object, or not in the chat-completions shape.
         ModelFailed: the event reports an error.
     """
     if data.strip() == "[DONE]":
         return "", True
     event = _event(data)
     text, finished = [], False
-    for choice in event.get("choices") or []:
-        text.append((choice.get("delta") or {}).get("content") or "")
+    choices = event.get("choices") or []
+    if not isinstance(choices, list):
+        raise TypeError(f"choices is not a list: {str(choices)[:100]!r}")
+    for choice in choices:
+        if not isinstance(choice, dict):
+            raise TypeError(f"a choice that is not an object: {str(choice)[:100]!r}")
+        delta = choice.get("delta") or {}
+        if not isinstance(delta, dict):
+            raise TypeError(f"a delta that is not an object: {str(delta)[:100]!r}")
+        text.append(content_text(delta.get("content")))
         finished = finished or choice.get("finish_reason") is not None
     return "".join(text), finished
 
@@ -105,6 +162,8 @@ def tgi_token(data: str) -> tuple[str, bool]:
     """
     event = _event(data)
     token = event.get("token") or {}
+    if not isinstance(token, dict):
+        raise TypeError(f"a token that is not an object: {str(token)[:100]!r}")
     text = "" if token.get("special") else token.get("text") or ""
     return text, event.get("generated_text") is not None
 
@@ -137,7 +196,7 @@ def read_stream(chunks: Iterable[bytes], parse: Parse, source: str) -> Iterator[
                         f"The answer stream from {source} ended in the middle of a line: {line[:200]!r}; retry"
                     ) from e
                 raise GeneratorError(
-                    f"{_capital(source)} sent a stream line that is not a JSON event: {line[:200]!r}"
+                    f"{_capital(source)} sent a stream line that is not a JSON event it can read ({e}): {line[:200]!r}"
                 ) from e
             if text:
                 yield text

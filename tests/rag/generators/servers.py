@@ -163,3 +163,75 @@ def serve_role(monkeypatch, role: str, server: ScriptedServer, model: str, concu
     monkeypatch.setenv(f"{prefix}OPENAI_BASE_URL", f"{server.url}/v1")
     monkeypatch.setenv(f"{prefix}OPENAI_MODEL", model)
     monkeypatch.setenv(f"{prefix}CONCURRENCY", str(concurrency))
+
+
+class DripServer:
+    """An HTTP server on 127.0.0.1 that answers every request one byte at a time, ``interval``
+    seconds apart: the status line and headers at once (``headers_first``) or dripped too, then
+    ``body`` repeated until ``limit`` seconds have passed (then it hangs up). It stands for a
+    model server that keeps a connection alive with a trickle and never finishes.
+
+    ``stop()`` (or leaving the ``with`` block) ends every drip and closes the server.
+    """
+
+    def __init__(
+        self,
+        body: bytes,
+        *,
+        interval: float = 0.05,
+        limit: float = 8.0,
+        headers_first: bool = True,
+        content_type: str = "application/json",
+    ):
+        self.started: list[float] = []
+        self._stop = threading.Event()
+        server = self
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type.encode() + b"\r\nConnection: close\r\n\r\n"
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                began = time.monotonic()
+                server.started.append(began)
+                self.close_connection = True
+                try:
+                    if headers_first:
+                        self.wfile.write(head)
+                        self.wfile.flush()
+                        todo = b""
+                    else:
+                        todo = head
+                    while not server._stop.is_set() and time.monotonic() - began < limit:
+                        if not todo:
+                            todo = body
+                        self.wfile.write(todo[:1])
+                        self.wfile.flush()
+                        todo = todo[1:]
+                        server._stop.wait(interval)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+        self._server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="drip-http", daemon=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
