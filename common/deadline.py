@@ -23,8 +23,10 @@ import math
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Deadline:
@@ -98,6 +100,45 @@ class Deadline:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class DeadlinePassed(Exception):
+    """A request passed its deadline (raised between two reads, or when the watchdog ended one)."""
+
+
+def until(chunks: Iterable[T], deadline: Deadline) -> Iterator[T]:
+    """``chunks`` while ``deadline`` holds.
+
+    Raises:
+        DeadlinePassed: the deadline passed between two chunks, or ``watch``'s timer cut the
+            stream short (it then looks like an early end).
+    """
+    for chunk in chunks:
+        if deadline.expired:
+            raise DeadlinePassed(f"the deadline of {deadline.seconds:g} s passed")
+        yield chunk
+    if deadline.fired:
+        raise DeadlinePassed(f"the deadline of {deadline.seconds:g} s passed")
+
+
+def read_all(body: Any, deadline: Deadline, chunk_size: int = 65536) -> bytes:
+    """The whole of a botocore ``StreamingBody`` (or anything with ``read``), read within
+    ``deadline``: its socket is shut down when the deadline passes.
+
+    Raises:
+        DeadlinePassed: the deadline passed before the body was read.
+        whatever the body's reads raise (a broken connection, a read timeout).
+    """
+    deadline.watch(body)
+    try:
+        if hasattr(body, "iter_chunks"):
+            return b"".join(until(body.iter_chunks(chunk_size), deadline))
+        data = body.read()
+        if deadline.fired:
+            raise DeadlinePassed(f"the deadline of {deadline.seconds:g} s passed")
+        return data
+    finally:
+        deadline.close()
 
 
 def socket_of(stream: Any) -> socket.socket | None:

@@ -34,6 +34,7 @@ from common.aws import (
     is_aws_error,
     transport_failure,
 )
+from common.deadline import Deadline, read_all
 from rag.embedders.sagemaker import unit_rows
 from rag.errors import RagError
 
@@ -66,6 +67,8 @@ class BedrockEmbedder:
         concurrency: requests in flight at once while embedding many texts.
         max_attempts: total attempts per request (botocore retries throttling, 5xx, connection errors).
         connect_timeout, read_timeout: seconds.
+        deadline: seconds one request's reply may take to be read in full
+            (RAGBOT_REQUEST_DEADLINE_S); ``None`` for none.
 
     Needs the IAM action ``bedrock:InvokeModel`` on the model, and model access enabled for it
     in the region.
@@ -87,7 +90,10 @@ class BedrockEmbedder:
         max_attempts: int = 6,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
+        deadline: float | None = 300.0,
     ):
+        Deadline(deadline)  # ValueError now, not at the first request
+        self.deadline = deadline
         base = _base_model(model_id)
         if base.startswith("amazon.titan-embed-text"):
             self.family = "titan"
@@ -155,6 +161,7 @@ class BedrockEmbedder:
         return body
 
     def _invoke(self, body: dict) -> Any:
+        deadline = Deadline(self.deadline)
         try:
             response = self.client.invoke_model(
                 modelId=self.model_id,
@@ -162,8 +169,13 @@ class BedrockEmbedder:
                 contentType="application/json",
                 accept="application/json",
             )
-            raw = response["body"].read()
+            raw = read_all(response["body"], deadline)
         except Exception as e:
+            if deadline.expired:
+                raise RagError(
+                    f"{self._what} did not finish its reply within the deadline of {deadline.seconds:g} s; "
+                    "retry, or raise RAGBOT_REQUEST_DEADLINE_S"
+                ) from e
             if is_aws_error(e):
                 raise self._failure(e) from e
             raise

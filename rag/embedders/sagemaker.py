@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from common.aws import ClientOptions, LazyClient, is_aws_error, sagemaker_failure
+from common.deadline import Deadline, read_all
 from rag.errors import RagError
 
 Payload = Literal["inputs", "text_inputs"]
@@ -62,6 +63,8 @@ class SageMakerEmbedder:
         batch_size: texts per request (TEI's default limit is 32; SageMaker's payload limit 6 MB).
         max_attempts: total attempts per request (botocore retries throttling, 5xx, connection errors).
         connect_timeout, read_timeout: seconds.
+        deadline: seconds one request's reply may take to be read in full
+            (RAGBOT_REQUEST_DEADLINE_S); ``None`` for none.
 
     Needs the IAM action ``sagemaker:InvokeEndpoint`` on the endpoint.
 
@@ -84,9 +87,12 @@ class SageMakerEmbedder:
         max_attempts: int = 4,
         connect_timeout: float = 10.0,
         read_timeout: float = 60.0,
+        deadline: float | None = 300.0,
     ):
         if not endpoint_name:
             raise ValueError("endpoint_name is empty")
+        Deadline(deadline)  # ValueError now, not at the first request
+        self.deadline = deadline
         if payload not in ("inputs", "text_inputs"):
             raise ValueError(f"payload must be 'inputs' or 'text_inputs', got {payload!r}")
         if dimension <= 0:
@@ -124,12 +130,18 @@ class SageMakerEmbedder:
     def _embed_batch(self, texts: list[str]) -> np.ndarray:
         body = json.dumps({self.payload: texts}).encode()
         client = self.client
+        deadline = Deadline(self.deadline)
         try:
             response = client.invoke_endpoint(
                 EndpointName=self.endpoint_name, Body=body, ContentType="application/json", Accept="application/json"
             )
-            raw = response["Body"].read()
+            raw = read_all(response["Body"], deadline)
         except Exception as e:
+            if deadline.expired:
+                raise RagError(
+                    f"{self._what} did not finish its reply within the deadline of {deadline.seconds:g} s; "
+                    "retry, or raise RAGBOT_REQUEST_DEADLINE_S"
+                ) from e
             if is_aws_error(e):
                 attempts = self.options.max_attempts
                 failure = sagemaker_failure(

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from common.aws import THROTTLING_CODES, ClientOptions, LazyClient, error_code, error_text, transport_failure
+from common.deadline import Deadline, DeadlinePassed, until
 from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message, RemoteModel
 from rag.generators.sagemaker import fold_system
@@ -58,6 +59,9 @@ class BedrockGenerator(RemoteModel):
             by model (see ``NO_SYSTEM_ROLE``).
         max_attempts: total attempts per call (botocore retries throttling and 5xx with backoff).
         connect_timeout, read_timeout: seconds.
+        stream_deadline: seconds a whole ``stream`` may take (RAGBOT_STREAM_DEADLINE_S), checked
+            between two events; ``None`` for none. (``generate``'s one Converse call is read by
+            botocore, bounded by its read timeout.)
 
     Needs ``bedrock:InvokeModel`` (Converse) and ``bedrock:InvokeModelWithResponseStream``
     (ConverseStream) on the model, and model access enabled for it in the region.
@@ -82,9 +86,12 @@ class BedrockGenerator(RemoteModel):
         max_attempts: int = 4,
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
+        stream_deadline: float | None = 600.0,
     ):
         if not model_id:
             raise ValueError("model_id is empty: set RAGBOT_BEDROCK_MODEL")
+        Deadline(stream_deadline)  # ValueError now, not at the first request
+        self.stream_deadline = stream_deadline
         self.model_id = model_id
         self.provider = provider
         if system_role is None:
@@ -216,11 +223,18 @@ class BedrockGenerator(RemoteModel):
         exception event inside the stream."""
         params = params or GenerationParams()
         chat = self.chat
+        deadline = Deadline(self.stream_deadline)
         try:
-            for chunk in chat.stream(self._lc_messages(messages), **self._call_args(params)):
+            for chunk in until(chat.stream(self._lc_messages(messages), **self._call_args(params)), deadline):
                 if chunk.text:
                     yield chunk.text
         except GeneratorError:
             raise
+        except DeadlinePassed as e:
+            raise GeneratorError(
+                f"The answer stream from Bedrock model '{self.model_id}' ({self._region}) did not finish within its "
+                f"deadline of {deadline.seconds:g} s: the answer is incomplete and was dropped; retry, or raise "
+                "RAGBOT_STREAM_DEADLINE_S"
+            ) from e
         except Exception as e:
             raise self._failure(e) from e

@@ -25,9 +25,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Literal
 
 from common.aws import ClientOptions, LazyClient, is_aws_error, sagemaker_failure
+from common.deadline import Deadline, DeadlinePassed, read_all, until
 from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message, RemoteModel
-from rag.generators.streams import chat_delta, read_stream, tgi_token
+from rag.generators.streams import chat_delta, content_text, read_stream, tgi_token
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,11 @@ class SageMakerGenerator(RemoteModel):
         max_attempts: total attempts per call (throttling, 5xx and connection errors are retried
             by botocore with backoff; a stream that has started is never retried).
         connect_timeout, read_timeout: seconds; the read timeout bounds the wait for the
-            whole answer of ``generate`` and between two events of ``stream``.
+            answer of ``generate`` and between two events of ``stream``.
+        deadline: seconds the reply of ``generate`` may take to be read in full
+            (RAGBOT_REQUEST_DEADLINE_S); ``None`` for none. A reply trickling in a byte at a time
+            never trips the read timeout.
+        stream_deadline: the same for the events of ``stream`` (RAGBOT_STREAM_DEADLINE_S).
 
     Needs the IAM actions ``sagemaker:InvokeEndpoint`` and
     ``sagemaker:InvokeEndpointWithResponseStream`` on the endpoint.
@@ -135,9 +140,14 @@ class SageMakerGenerator(RemoteModel):
         max_attempts: int = 4,
         connect_timeout: float = 10.0,
         read_timeout: float = 120.0,
+        deadline: float | None = 300.0,
+        stream_deadline: float | None = 600.0,
     ):
         if not endpoint_name:
             raise ValueError("endpoint_name is empty: set RAGBOT_SAGEMAKER_ENDPOINT")
+        Deadline(deadline), Deadline(stream_deadline)  # ValueError now, not at the first request
+        self.deadline = deadline
+        self.stream_deadline = stream_deadline
         if container not in ("tgi", "lmi"):
             raise ValueError(f"container must be 'tgi' or 'lmi', got {container!r}")
         self.endpoint_name = endpoint_name
@@ -217,21 +227,36 @@ class SageMakerGenerator(RemoteModel):
             throttled=ThrottledError,
         )
 
+    def _past_deadline(self, deadline: Deadline, *, stream: bool) -> GeneratorError:
+        if stream:
+            return GeneratorError(
+                f"The answer stream from {self._what} did not finish within its deadline of "
+                f"{deadline.seconds:g} s: the answer is incomplete and was dropped; retry, or raise "
+                "RAGBOT_STREAM_DEADLINE_S"
+            )
+        return GeneratorError(
+            f"{self._what} did not finish its reply within the deadline of {deadline.seconds:g} s; retry, "
+            "or raise RAGBOT_REQUEST_DEADLINE_S"
+        )
+
     # -- the protocol ------------------------------------------------------------------------
 
     def generate(self, messages: Sequence[Message], params: GenerationParams | None = None) -> str:
-        """The full reply from ``InvokeEndpoint``. Raises GeneratorError."""
+        """The full reply from ``InvokeEndpoint``, always a string. Raises GeneratorError."""
         params = params or GenerationParams()
         body = self.request_body(messages, params, stream=False)
-        try:
-            response = self.client.invoke_endpoint(Accept="application/json", **self._invoke_args(body))
-            raw = response["Body"].read()
-        except GeneratorError:
-            raise
-        except Exception as e:
-            if is_aws_error(e):
-                raise self._failure(e) from e
-            raise
+        with Deadline(self.deadline) as deadline:
+            try:
+                response = self.client.invoke_endpoint(Accept="application/json", **self._invoke_args(body))
+                raw = read_all(response["Body"], deadline)
+            except GeneratorError:
+                raise
+            except Exception as e:
+                if deadline.expired:
+                    raise self._past_deadline(deadline, stream=False) from e
+                if is_aws_error(e):
+                    raise self._failure(e) from e
+                raise
         return self._parse_reply(raw)
 
     def _parse_reply(self, raw: bytes) -> str:
@@ -242,10 +267,10 @@ class SageMakerGenerator(RemoteModel):
                 if "error" in first:
                     raise GeneratorError(f"The model in {self._what} failed: {first['error']}")
                 return str(first["generated_text"]).removesuffix("</s>")
-            return str(data["choices"][0]["message"]["content"] or "")
+            return content_text(data["choices"][0]["message"].get("content"))
         except GeneratorError:
             raise
-        except (ValueError, KeyError, IndexError, TypeError) as e:
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as e:
             raise GeneratorError(
                 f"{self._what} answered in a shape the '{self.container}' container does not use: "
                 f"{raw[:300]!r}; check RAGBOT_SAGEMAKER_CONTAINER"
@@ -256,25 +281,34 @@ class SageMakerGenerator(RemoteModel):
         also when the stream ends before the model finished or in the middle of a line."""
         params = params or GenerationParams()
         body = self.request_body(messages, params, stream=True)
+        deadline = Deadline(self.stream_deadline)
         try:
             response = self.client.invoke_endpoint_with_response_stream(**self._invoke_args(body))
         except Exception as e:
+            if deadline.expired:
+                raise self._past_deadline(deadline, stream=True) from e
             if is_aws_error(e):
                 raise self._failure(e) from e
             raise
         events = response["Body"]
+        deadline.watch(events)
         parse = tgi_token if self.container == "tgi" else chat_delta
         try:
-            yield from read_stream(_payload_parts(events), parse, self._what)
-        except GeneratorError:
-            raise
+            yield from read_stream(until(_payload_parts(events), deadline), parse, self._what)
         except Exception as e:
+            # When the deadline shut the connection, the read fails or the stream ends early:
+            # either way it is the deadline that ended it.
+            if deadline.expired:
+                raise self._past_deadline(deadline, stream=True) from e
+            if isinstance(e, (GeneratorError, DeadlinePassed)):
+                raise
             # botocore raises the stream's error events (ModelStreamError, InternalStreamFailure)
             # and broken connections while the events are read.
             if is_aws_error(e):
                 raise self._failure(e) from e
             raise
         finally:
+            deadline.close()
             close = getattr(events, "close", None)
             if close:
                 close()

@@ -169,7 +169,8 @@ class DripServer:
     """An HTTP server on 127.0.0.1 that answers every request one byte at a time, ``interval``
     seconds apart: the status line and headers at once (``headers_first``) or dripped too, then
     ``body`` repeated until ``limit`` seconds have passed (then it hangs up). It stands for a
-    model server that keeps a connection alive with a trickle and never finishes.
+    model server that keeps a connection alive with a trickle and never finishes. ``chunked``
+    sends each byte of the body as its own HTTP/1.1 chunk (how AWS streams its event streams).
 
     ``stop()`` (or leaving the ``with`` block) ends every drip and closes the server.
     """
@@ -182,11 +183,15 @@ class DripServer:
         limit: float = 8.0,
         headers_first: bool = True,
         content_type: str = "application/json",
+        chunked: bool = False,
     ):
         self.started: list[float] = []
         self._stop = threading.Event()
         server = self
-        head = b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type.encode() + b"\r\nConnection: close\r\n\r\n"
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type.encode()
+        head += b"\r\nTransfer-Encoding: chunked" if chunked else b""
+        head += b"\r\nConnection: close\r\n\r\n"
+        pieces = [b"1\r\n%c\r\n" % b for b in body] if chunked else [body[i : i + 1] for i in range(len(body))]
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -199,19 +204,16 @@ class DripServer:
                 began = time.monotonic()
                 server.started.append(began)
                 self.close_connection = True
+                drips = [] if headers_first else [head[i : i + 1] for i in range(len(head))]
                 try:
                     if headers_first:
                         self.wfile.write(head)
                         self.wfile.flush()
-                        todo = b""
-                    else:
-                        todo = head
                     while not server._stop.is_set() and time.monotonic() - began < limit:
-                        if not todo:
-                            todo = body
-                        self.wfile.write(todo[:1])
+                        if not drips:
+                            drips = list(pieces)
+                        self.wfile.write(drips.pop(0))
                         self.wfile.flush()
-                        todo = todo[1:]
                         server._stop.wait(interval)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
