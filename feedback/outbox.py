@@ -25,12 +25,17 @@ never replay the same entries at once. A crash in the middle of a replay leaves 
 outbox in place and the next replay repeats it, which is safe: ids are client-generated,
 ``put`` keeps the attachments already stored, and ``set_*`` replace rather than add.
 
-A queued entry the store refuses for good (``NotFound``: a rating of an answer that never
-reached it; an entry that no longer parses) is moved to ``outbox-rejected.jsonl`` with the
-reason, and the replay goes on with the next one.
+A rating always lands: a ``set_*`` for a record the store does not have, but this process
+wrote or read (its put still queued, set aside by a replay, or lost by the store), writes the
+record again with the change instead of being refused. A queued entry the store refuses for
+good (``NotFound``: a rating of an answer that never reached it and that this process never
+saw; an entry that no longer parses) is moved to ``outbox-rejected.jsonl`` with the reason,
+and the replay goes on with the next one.
 
 Reads go to the wrapped store and raise ``StoreUnavailable`` when it cannot be reached;
-``get`` also applies the writes still waiting in the outbox, so a user sees their own rating.
+``get`` also applies the writes still waiting in the outbox, so a user sees their own rating,
+and looks at the outbox before and after asking the store, so a put that another process
+replays in between is not missed.
 Listings and ``sessions`` show the store's state only. ``get_local`` answers from this
 process's copy and the outbox without contacting the store, for checks that must not stop a
 rating from being queued during an outage.
@@ -56,7 +61,7 @@ from pydantic import ValidationError
 
 from common.files import fsync_dir
 from feedback.audit import AuditEvent, AuditPage
-from feedback.errors import Conflict, FeedbackError, StoreUnavailable
+from feedback.errors import Conflict, FeedbackError, NotFound, StoreUnavailable
 from feedback.records import Feedback, Interaction, JudgeScore, Review, now
 from feedback.stores.base import (
     AttachmentField,
@@ -344,7 +349,20 @@ class OutboxFeedbackStore(AttachmentSetters):
 
     def _update(self, op: str, interaction_id: str, value: Any, direct: Callable[[], Interaction]) -> Interaction:
         entry = _entry(op, interaction_id, value.model_dump(mode="json"))
-        result = self._write(entry, direct)
+        try:
+            result = self._write(entry, direct)
+        except NotFound:
+            # The store has no such record, yet this process wrote (or read) it: its put was
+            # set aside by a replay, or the store lost it. The answer exists for the user who
+            # rates it, so the change goes in with the record rather than being refused.
+            with self._cache_lock:
+                known = self._cache.get(interaction_id)
+            if known is None:
+                raise
+            record = known.model_copy(update={_FIELDS[op]: value, "updated_at": now()})
+            log.warning("feedback store has no %s; writing it again from this process's copy", interaction_id)
+            self.put(record)
+            return record
         if result is _QUEUED:
             # The record as the store will have it: this process's last copy, plus the queue.
             # Entries already in the copy are applied again, which changes nothing: a put keeps
@@ -434,7 +452,17 @@ class OutboxFeedbackStore(AttachmentSetters):
             self.inner.put(Interaction.model_validate(entry["data"]))
         else:
             value = _MODELS[op].model_validate(entry["data"])
-            getattr(self.inner, op)(interaction_id, value)
+            try:
+                getattr(self.inner, op)(interaction_id, value)
+            except NotFound:
+                # As in _update: a record this process knows but the store lost goes in again
+                # with the change; one it never saw is set aside (see _replay).
+                with self._cache_lock:
+                    known = self._cache.get(interaction_id)
+                if known is None:
+                    raise
+                changed = datetime.fromisoformat(entry["queued_at"])
+                self.inner.put(known.model_copy(update={_FIELDS[op]: value, "updated_at": changed}))
 
     def _store_is_down(self) -> bool:
         return time.monotonic() < self._down_until
@@ -458,12 +486,21 @@ class OutboxFeedbackStore(AttachmentSetters):
 
     def _overlay(self, record: Interaction | None, interaction_id: str) -> Interaction | None:
         """``record`` with the writes for the id that wait in the outbox applied, in order."""
-        for entry in self.outbox.read()[0]:
-            if entry.get("id") == interaction_id:
-                try:
-                    record = apply_locally(record, entry)
-                except (ValidationError, KeyError, TypeError, ValueError):
-                    continue  # replay will reject it
+        return self._apply_locally(record, self._waiting(interaction_id))
+
+    def _waiting(self, interaction_id: str) -> list[dict[str, Any]]:
+        """The outbox's entries for the id, in order."""
+        if self.outbox.is_empty():
+            return []
+        return [entry for entry in self.outbox.read()[0] if entry.get("id") == interaction_id]
+
+    @staticmethod
+    def _apply_locally(record: Interaction | None, entries: list[dict[str, Any]]) -> Interaction | None:
+        for entry in entries:
+            try:
+                record = apply_locally(record, entry)
+            except (ValidationError, KeyError, TypeError, ValueError):
+                continue  # replay will reject it
         return record
 
     # -- reads -------------------------------------------------------------------------------
@@ -477,11 +514,23 @@ class OutboxFeedbackStore(AttachmentSetters):
         """
         if self._store_is_down():
             raise StoreUnavailable("the feedback store was unreachable moments ago")
+        # Read before the store: another process may replay the outbox (and empty it) between
+        # the store's answer and the look at the outbox, and a record whose put was queued
+        # must not vanish in that gap (a rating of it would be refused as unknown).
+        before = self._waiting(interaction_id)
         record = self.inner.get(interaction_id)
         self._remember(record)
-        if not self.outbox.is_empty():
-            record = self._overlay(record, interaction_id)
-        return record
+        after = self._waiting(interaction_id)
+        if record is None:
+            waiting = before + [entry for entry in after if entry not in before]
+            if not any(entry["op"] == "put" for entry in waiting):
+                # Not in the store and no put waits, yet this process wrote or read it: the
+                # store lost it, or a replay set its put aside; the local copy stands in and
+                # the next change writes it again (_update).
+                with self._cache_lock:
+                    record = self._cache.get(interaction_id)
+            return self._apply_locally(record, waiting)
+        return self._apply_locally(record, after)
 
     def get_local(self, interaction_id: str) -> Interaction | None:
         """The record as this process last wrote or read it, with the writes still queued applied.

@@ -11,11 +11,12 @@ import json
 import multiprocessing
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from feedback.errors import NotFound, StoreUnavailable
+from feedback.errors import FeedbackError, NotFound, StoreUnavailable
 from feedback.outbox import OutboxFeedbackStore, WriteQueued
 from feedback.records import Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
@@ -317,6 +318,79 @@ def test_the_outbox_file_is_written_durably(outbox, switch, monkeypatch):
     assert outbox_lines(outbox)[0]["data"]["id"] == "a"
 
 
+def test_a_rating_of_an_answer_replayed_by_another_process_meanwhile_is_not_refused(switch, sqlite, tmp_path):
+    """The probe's lost rating: the answer's put waited in the outbox; while this process asked
+    the store for it (not there yet), another process replayed the outbox and emptied it."""
+    mine = OutboxFeedbackStore(switch, tmp_path / "outbox", retry_after=0)
+    other = OutboxFeedbackStore(sqlite, tmp_path / "outbox", retry_after=0)
+    switch.down = True
+    mine.put(make("a"))
+    switch.down = False
+    real_get = switch.get
+
+    def get_then_replay_elsewhere(interaction_id):
+        answer = real_get(interaction_id)  # None: the put still waits
+        assert other.flush() == (1, 0)
+        return answer
+
+    switch.get = get_then_replay_elsewhere
+    seen = mine.get("a")
+    assert seen is not None and seen.question == make("a").question
+    switch.get = real_get
+    assert mine.set_feedback("a", Feedback(rating=2)).feedback.rating == 2
+    assert sqlite.get("a").feedback.rating == 2
+
+
+class _Refusing:
+    """A store that refuses (FeedbackError) the puts of the ids in ``refuse``, as a server
+    answering an unknown error during its restart would."""
+
+    def __init__(self, inner, refuse):
+        self.inner, self.refuse = inner, set(refuse)
+
+    def put(self, interaction):
+        if interaction.id in self.refuse and not self.inner.down:
+            self.refuse.discard(interaction.id)
+            raise FeedbackError(f"refused put of {interaction.id}")
+        return self.inner.put(interaction)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_a_rating_of_an_answer_whose_queued_put_was_set_aside_is_stored(switch, sqlite, tmp_path):
+    refusing = _Refusing(switch, refuse={"a"})
+    store = OutboxFeedbackStore(refusing, tmp_path / "outbox", retry_after=0)
+    switch.down = True
+    store.put(make("a", user="ana"))
+    switch.down = False
+    assert store.flush() == (0, 0)  # the put was refused and set aside
+    assert sqlite.get("a") is None and store.rejected_path.exists()
+    seen = store.get("a")  # what the chat checks before a rating: still the user's answer
+    assert seen is not None and seen.user == "ana"
+    rated = store.set_feedback("a", Feedback(rating=5, note="fine"))
+    assert rated.feedback.note == "fine" and not store.last_write_queued
+    got = sqlite.get("a")
+    assert got.feedback.rating == 5 and got.question == make("a").question
+
+
+def test_a_queued_rating_of_an_answer_the_store_lost_is_replayed_with_the_answer(switch, sqlite, tmp_path):
+    """A server that acknowledged the answer and then lost it (killed before its write was
+    durable): the rating queued meanwhile is replayed with the answer, not set aside."""
+    store = OutboxFeedbackStore(switch, tmp_path / "outbox", retry_after=0)
+    store.put(make("a", sources=("Design/a.pdf",)))
+    conn = sqlite._connection()
+    conn.execute("DELETE FROM interaction_sources WHERE interaction_id = 'a'")
+    conn.execute("DELETE FROM interactions WHERE id = 'a'")
+    switch.down = True
+    assert store.set_feedback("a", Feedback(rating=1, note="wrong page")).feedback.note == "wrong page"
+    switch.down = False
+    assert store.flush() == (1, 0)
+    assert not store.rejected_path.exists()
+    got = sqlite.get("a")
+    assert got.feedback.note == "wrong page" and got.citations[0].source == "Design/a.pdf"
+
+
 # -- several processes share one outbox --------------------------------------------------------
 
 PROCESSES = 4
@@ -533,3 +607,149 @@ def test_dynamodb_killed_at_an_arbitrary_moment_loses_no_feedback(crashable_serv
         assert (got.feedback.rating, got.feedback.note) == (1 + n % 5, f"note {n}")
     check.close()
     inner.close()
+
+
+class _SharedExclusiveLock:
+    """Many holders at once (``shared``), or one (``exclusive``): the clients' requests share it,
+    the restore of the killed server's state takes it alone."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._holders = 0
+        self._exclusive = False
+
+    @contextmanager
+    def shared(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive)
+            self._holders += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._holders -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def exclusive(self):
+        with self._cond:
+            self._cond.wait_for(lambda: not self._exclusive)
+            self._exclusive = True
+            self._cond.wait_for(lambda: self._holders == 0)
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._exclusive = False
+                self._cond.notify_all()
+
+
+CLIENTS = 8
+KILLS = 2
+
+
+@pytest.mark.integration
+def test_eight_clients_through_repeated_kills_lose_and_duplicate_nothing(crashable_server, tmp_path):
+    """8 users, as two app processes sharing one outbox (4 browser sessions each), record answers
+    and rate them through the chat service, each rating sent at once and a re-rating two answers
+    later, while the server is SIGKILLed and restarted twice. Afterwards every answer is stored
+    once with its last rating, and no rating was refused, set aside or lost.
+
+    A restarted moto server has forgotten everything; the recording replayed into it rebuilds
+    what the dead one acknowledged. A real DynamoDB never shows a half-restored table, so the
+    restore holds the clients' requests back (the kill does not)."""
+    from app.config import Settings
+    from app.services import Backends, Identity
+    from app.services.chat import ChatService
+
+    server = crashable_server
+    gate = _SharedExclusiveLock()
+    processes = []
+    for p in range(2):
+        # One attempt: the outage is the test's subject, not botocore's backoff.
+        inner = DynamoDBFeedbackStore(
+            "feedback", endpoint_url=server.url, max_attempts=1, connect_timeout=1, read_timeout=2
+        )
+        if p == 0:
+            inner.create_table()
+        backends = Backends(Settings())
+        backends.feedback_store = OutboxFeedbackStore(inner, tmp_path / "outbox", retry_after=0.3)
+        processes.append(backends)
+    errors: list[str] = []
+    queued: list[bool] = []
+    answers = [0] * CLIENTS
+    chaos_over = threading.Event()
+
+    def client(c: int) -> None:
+        backends = processes[c % 2]
+        store = backends.feedback_store
+        chat = ChatService(backends, Identity(user=f"user{c}", role="engineer"))
+        try:
+            i = after = 0
+            while after < 2:  # through the outages, then two answers more
+                after += chaos_over.is_set()
+                own = f"c{c}-{i:03d}"
+                with gate.shared():
+                    store.put(make(own, user=f"user{c}", minutes=i, question=f"question {c} {i}"))
+                    queued.append(store.last_write_queued)
+                answers[c] = i + 1
+                time.sleep(0.01 * (c % 3))
+                with gate.shared():
+                    chat.rate(own, 1 + (i + c) % 5, note=f"first {c}-{i}")
+                if i >= 2:
+                    with gate.shared():
+                        chat.rate(f"c{c}-{i - 2:03d}", 5 - (i + c) % 5, note=f"last {c}-{i - 2}")
+                time.sleep(0.03)
+                i += 1
+        except Exception as e:  # noqa: BLE001 - every failure is reported by the assertion below
+            errors.append(f"client {c}: {type(e).__name__}: {e}")
+
+    def chaos() -> None:
+        try:
+            for _ in range(KILLS):
+                time.sleep(0.4)
+                server.stop(kill=True)
+                time.sleep(0.5)
+                with gate.exclusive():
+                    server.start()
+                    server.replay_recording()
+        finally:
+            chaos_over.set()
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(CLIENTS)]
+    killer = threading.Thread(target=chaos)
+    killer.start()
+    for t in threads:
+        t.start()
+    killer.join(120)
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert any(queued), "the outages overlapped the writes"
+    for backends in processes:
+        backends.feedback_store.flush()
+    assert processes[0].feedback_store.pending() == 0
+    assert not processes[0].feedback_store.rejected_path.exists()
+
+    check = DynamoDBFeedbackStore("feedback", endpoint_url=server.url)
+    stored: dict[str, list] = {}
+    cursor = None
+    while cursor is not None or not stored:
+        page = check.list(limit=100, cursor=cursor)
+        for got in page.items:
+            stored.setdefault(got.id, []).append(got)
+        cursor = page.next_cursor
+    expected = {f"c{c}-{i:03d}" for c in range(CLIENTS) for i in range(answers[c])}
+    assert set(stored) == expected, "nothing lost"
+    assert all(len(copies) == 1 for copies in stored.values()), "nothing twice"
+    assert check.client.scan(TableName="feedback", Select="COUNT")["Count"] == len(expected)
+    for c in range(CLIENTS):
+        for i in range(answers[c]):
+            (got,) = stored[f"c{c}-{i:03d}"]
+            if i < answers[c] - 2:
+                assert (got.feedback.rating, got.feedback.note) == (5 - (i + 2 + c) % 5, f"last {c}-{i}")
+            else:
+                assert (got.feedback.rating, got.feedback.note) == (1 + (i + c) % 5, f"first {c}-{i}")
+    check.close()
+    for backends in processes:
+        backends.feedback_store.close()
