@@ -129,11 +129,13 @@ class SupportRecord(_Record):
 
 class GroundingRecord(_Record):
     """The answer checked against its passages when it was given (``rag.grounding``):
-    ``unsupported`` numbers and codes appear in no passage."""
+    ``unsupported`` numbers and codes appear in no passage; ``repeated`` sentences repeat an
+    earlier answer of the conversation and no passage holds them."""
 
     unsupported: list[str] = []
     sentences: list[SentenceRecord] = []
     supporting: list[SupportRecord] = []
+    repeated: list[str] = []
 
 
 class Feedback(_Record):

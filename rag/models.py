@@ -120,6 +120,9 @@ class Grounding(BaseModel):
     unsupported: list[str] = Field(default=[], description="Numbers and codes found in no passage.")
     sentences: list[SentenceSupport] = []
     supporting: dict[int, str] = Field(default={}, description="Passage n -> its sentence the answer rests on.")
+    repeated: list[str] = Field(
+        default=[], description="Sentences repeating an earlier answer of the conversation that no passage holds."
+    )
 
     @property
     def unsupported_sentences(self) -> list[str]:

@@ -10,8 +10,17 @@ from dataclasses import dataclass, field
 from rag import grounding
 from rag.context import ContextTrimmer
 from rag.generators.base import GenerationParams, Generator
-from rag.models import Answer, Citation, ScoredChunk, SearchFilters, Turn
-from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, format_passages, says_not_found
+from rag.generators import repetition
+from rag.models import Answer, Citation, Grounding, ScoredChunk, SearchFilters, Turn
+from rag.prompts import (  # noqa: F401 (leans_on_history: re-exported)
+    NOT_FOUND,
+    PROMPT_VERSION,
+    build_messages,
+    format_passages,
+    leans_on_history,
+    says_not_found,
+    standalone_question,
+)
 
 # The Retriever lives in rag.retrieval; re-exported here for the callers that import it from here.
 from rag.retrieval import MAX_QUESTION_CHARS, Retriever, one_per_page, validate_question  # noqa: F401
@@ -31,6 +40,53 @@ def to_citations(results: Sequence[ScoredChunk]) -> list[Citation]:
     ]
 
 
+# A run of this many words shared with an earlier answer and found in no passage is copied text.
+COPY_WORDS = 8
+_COPY_WORD = re.compile(r"[^\W_]+(?:[.,/][^\W_]+)*")
+
+
+def _shingles(text: str, n: int = COPY_WORDS) -> set[tuple[str, ...]]:
+    words = [w.lower() for w in _COPY_WORD.findall(grounding.MARKER.sub(" ", text))]
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def copied_sentences(sentences: Sequence[str], history: Sequence[Turn], sources: Sequence[str]) -> list[str]:
+    """The sentences of an answer that repeat an earlier answer of the conversation, unsupported.
+
+    A sentence is copied when it shares a run of ``COPY_WORDS`` words with an earlier answer
+    and that run is in none of ``sources`` (the passages of this answer): the same fact quoted
+    again from a passage cited now is not a copy, a paragraph about the fire pump carried into
+    an answer about GLPK is.
+    """
+    earlier: set[tuple[str, ...]] = set()
+    for turn in history:
+        earlier |= _shingles(turn.answer)
+    if not earlier:
+        return []
+    cited: set[tuple[str, ...]] = set()
+    for text in sources:
+        cited |= _shingles(text)
+    return [s for s in sentences if (_shingles(s) & earlier) - cited]
+
+
+def flag_copies(checked: Grounding | None, history: Sequence[Turn], citations: Sequence[Citation]) -> Grounding | None:
+    """The grounding check with copied sentences (``copied_sentences``) listed in ``repeated`` and
+    stripped of the passage the similarity check gave them, so they show as having no source."""
+    if checked is None or not history:
+        return checked
+    copied = set(copied_sentences([s.text for s in checked.sentences], history, [c.text for c in citations]))
+    if not copied:
+        return checked
+    sentences = [
+        s.model_copy(update={"citation": None, "similarity": None, "explicit": False}) if s.text in copied else s
+        for s in checked.sentences
+    ]
+    still = {s.citation for s in sentences if s.citation is not None}
+    supporting = {n: text for n, text in checked.supporting.items() if n in still}
+    repeated = [s.text for s in checked.sentences if s.text in copied]
+    return checked.model_copy(update={"sentences": sentences, "supporting": supporting, "repeated": repeated})
+
+
 @dataclass
 class StreamEvent:
     """One step of a streamed answer, in order: ``status`` (what is happening now, in ``token``),
@@ -40,19 +96,6 @@ class StreamEvent:
     citations: list[Citation] = field(default_factory=list)
     token: str = ""
     answer: Answer | None = None
-
-
-# Words that make a question lean on the one before it ("and the trailers?", "what about its
-# height?"); a question without them is judged on its own, so an off-topic question in the
-# middle of a conversation still gets "not found".
-_FOLLOW_UP_START = re.compile(r"^\s*(and|or|but|also|what about|how about|then|so|same for|and what about)\b", re.I)
-_ANAPHORA = re.compile(r"\b(it|its|they|them|their|that|those|these|this|there|same|ones?|former|latter)\b", re.I)
-
-
-def leans_on_history(question: str) -> bool:
-    """Whether a question reads as a follow-up that needs the question before it."""
-    words = question.split()
-    return bool(_FOLLOW_UP_START.search(question)) or (len(words) <= 8 and bool(_ANAPHORA.search(question)))
 
 
 @dataclass
@@ -70,6 +113,9 @@ class AnswerPipeline:
         history_turns: earlier turns of the conversation passed to the model.
         context: trims the passages the model reads (rag/context.py); None gives them whole.
             The citations keep the full text either way.
+        stop_repeats: end the model's reply at its first repeated sentence (or run of words)
+            and keep the text before it (rag/generators/repetition.py); a small model
+            decoding greedily otherwise loops until the token limit.
     """
 
     retriever: Retriever
@@ -80,6 +126,7 @@ class AnswerPipeline:
     params: GenerationParams = field(default_factory=GenerationParams)
     context: ContextTrimmer | None = field(default_factory=ContextTrimmer)
     grounding_threshold: float = grounding.DEFAULT_THRESHOLD
+    stop_repeats: bool = True
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None) -> Answer:
         """Answer a question. Raises InvalidQuery for a bad question, GeneratorError, StoreError."""
@@ -95,25 +142,31 @@ class AnswerPipeline:
         started = time.perf_counter()
         question = validate_question(question)
         history = list(history)[-self.history_turns :] if self.history_turns else []
+        # A follow-up is answered from the passages of its own standalone question; earlier
+        # turns only say what "it" refers to (and earlier answers never reach the model).
+        standalone = standalone_question(question, history)
         yield StreamEvent("status", token="Searching the documents…")
-        results = self.retriever.search(self.search_query(question, history), k=self.k, filters=filters)
+        results = self.retriever.search(standalone, k=self.k, filters=filters)
         retrieval_ms = int((time.perf_counter() - started) * 1000)
         citations = to_citations(results)
         yield StreamEvent("citations", citations=citations)
 
         read: list[Citation] = []
         checked = None
-        if not self.relevant(question, results, filters, follow_up=bool(history)):
+        if not self.relevant(standalone, results):
             text, found = NOT_FOUND, False
             yield StreamEvent("token", token=text)
         else:
-            read = self.context.select(question, citations, results) if self.context else citations
+            read = self.context.select(standalone, citations, results) if self.context else citations
             yield StreamEvent("status", token=f"Writing the answer from {len(read)} passages…")
             pieces = []
-            for piece in self.generator.stream(build_messages(question, read, history), self.params):
+            guard = repetition.RepetitionGuard() if self.stop_repeats else None
+            reply = self.generator.stream(build_messages(question, read, history), self.params)
+            for piece in repetition.stop_repeats(reply, guard) if guard else reply:
                 pieces.append(piece)
                 yield StreamEvent("token", token=piece)
-            text = "".join(pieces).strip()
+            # A stopped reply's text is the guard's: what was shown of the repeat is dropped.
+            text = (guard.text if guard and guard.stopped else "".join(pieces)).strip()
             found = bool(text) and not says_not_found(text)
             if not text:
                 text = NOT_FOUND
@@ -121,8 +174,9 @@ class AnswerPipeline:
                 # Against the full passages the user can open, not only the trimmed text the model
                 # read: a number the user can find in a cited passage is not an invention.
                 checked = grounding.check(
-                    text, question, citations, self.retriever.embedder, threshold=self.grounding_threshold
+                    text, standalone, citations, self.retriever.embedder, threshold=self.grounding_threshold
                 )
+                checked = flag_copies(checked, history, citations)
         answer = Answer(
             question=question,
             answer=text,
@@ -139,34 +193,18 @@ class AnswerPipeline:
 
     @staticmethod
     def search_query(question: str, history: Sequence[Turn]) -> str:
-        """A follow-up ("and for trailers?") is searched together with the question before it."""
-        if not history:
-            return question
-        room = MAX_QUESTION_CHARS - len(question) - 1
-        earlier = history[-1].question[-room:] if room > 0 else ""
-        return f"{earlier} {question}".strip()
+        """What is searched: the question made standalone (``rag.prompts.standalone_question``)."""
+        return standalone_question(question, history)
 
-    def relevant(
-        self,
-        question: str,
-        results: Sequence[ScoredChunk],
-        filters: SearchFilters | None = None,
-        *,
-        follow_up: bool = False,
-    ) -> bool:
+    def relevant(self, question: str, results: Sequence[ScoredChunk]) -> bool:
         """Whether the passages could hold the answer, judged before asking the model.
 
         Semantic similarity separates off-topic questions (below ``min_similarity``) from
         on-topic ones; a keyword match only counts for questions with a number or code in
-        them, where the embedding is weak and the exact match is the evidence. Inside a
-        conversation the passages were searched with the previous question too; unless the new
-        question reads as a follow-up (``leans_on_history``), it must also be on topic alone.
+        them, where the embedding is weak and the exact match is the evidence. ``question`` is
+        the standalone question the passages were searched with, so a question that does not
+        lean on the conversation is judged on its own.
         """
-        if not results:
-            return False
-        if follow_up and not leans_on_history(question):
-            own = self.retriever.search(question, k=self.k, filters=filters, mode="vector")
-            return self._on_topic(question, own)
         return self._on_topic(question, results)
 
     def _on_topic(self, question: str, results: Sequence[ScoredChunk]) -> bool:

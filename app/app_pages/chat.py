@@ -64,6 +64,12 @@ def show_answer(turn: Interaction) -> None:
             f"{'appears' if len(g.unsupported) == 1 else 'appear'} in none of its sources.",
             icon=":material/warning:",
         )
+    if g and g.repeated:
+        st.warning(
+            "Check before you use this answer: it repeats an earlier answer of this conversation "
+            "that none of its sources supports (marked 'no source').",
+            icon=":material/warning:",
+        )
     st.caption(f"Answered by {escape_markdown(services.chat.model_label(turn.model_id))} — check the sources.")
 
 

@@ -144,4 +144,5 @@ def _grounding_record(answer: Answer) -> GroundingRecord | None:
         unsupported=g.unsupported,
         sentences=[SentenceRecord(text=s.text, citation=s.citation) for s in g.sentences],
         supporting=[SupportRecord(n=n, text=text) for n, text in sorted(g.supporting.items())],
+        repeated=g.repeated,
     )

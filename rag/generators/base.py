@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Literal, Protocol, cast
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Message(BaseModel):
@@ -25,6 +25,10 @@ class GenerationParams(BaseModel):
     # Above 1.0 the penalty also punishes copying numbers and codes from the passages, which is
     # exactly what a grounded answer must do; measured on SmolLM2-135M it turned right answers wrong.
     repetition_penalty: float = 1.0
+    # Forbid the model to write any run of this many tokens twice (0: off); the local runtimes
+    # apply it (transformers, ONNX Runtime GenAI), servers ignore it. Loops are stopped anyway by
+    # rag.generators.repetition, which also drops the repeated text (bench/repetition.py).
+    no_repeat_ngram_size: int = Field(default=0, ge=0)
 
 
 class Generator(Protocol):

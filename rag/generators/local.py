@@ -200,6 +200,8 @@ class TransformersGenerator:
 
     def _generate_kwargs(self, params: GenerationParams) -> dict:
         kwargs = dict(max_new_tokens=params.max_new_tokens, repetition_penalty=params.repetition_penalty)
+        if params.no_repeat_ngram_size:
+            kwargs["no_repeat_ngram_size"] = params.no_repeat_ngram_size
         if params.temperature > 0:
             kwargs |= dict(do_sample=True, temperature=params.temperature, top_p=params.top_p)
         else:
@@ -217,13 +219,24 @@ class TransformersGenerator:
         inputs = self._inputs(messages)
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         failure: list[BaseException] = []
+        halt = threading.Event()
 
         def run():
             try:
                 import torch
+                from transformers import StoppingCriteria, StoppingCriteriaList
+
+                class Halted(StoppingCriteria):
+                    def __call__(self, input_ids, scores, **kwargs):
+                        return torch.full((input_ids.shape[0],), halt.is_set(), device=input_ids.device)
 
                 with torch.inference_mode():
-                    self._model.generate(**inputs, streamer=streamer, **self._generate_kwargs(params))
+                    self._model.generate(
+                        **inputs,
+                        streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([Halted()]),
+                        **self._generate_kwargs(params),
+                    )
             except BaseException as e:  # surfaced to the caller below
                 failure.append(e)
                 streamer.end()
@@ -231,10 +244,15 @@ class TransformersGenerator:
         with self._run_lock:
             worker = threading.Thread(target=run, name="ragbot-generate", daemon=True)
             worker.start()
-            for piece in streamer:
-                if piece:
-                    yield piece
-            worker.join()
+            try:
+                for piece in streamer:
+                    if piece:
+                        yield piece
+            finally:
+                # A reader that stops early (a reply repeating itself) ends the generation too,
+                # before the lock lets the next one start.
+                halt.set()
+                worker.join()
         if failure:
             raise GeneratorError(f"{self.model_id} failed: {failure[0]}") from failure[0]
 

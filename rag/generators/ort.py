@@ -193,6 +193,8 @@ class OnnxRuntimeGenerator:
 
     def _search(self, params: GenerationParams, max_length: int) -> dict:
         options = dict(max_length=max_length, batch_size=1, repetition_penalty=params.repetition_penalty)
+        if params.no_repeat_ngram_size:
+            options["no_repeat_ngram_size"] = params.no_repeat_ngram_size
         if params.temperature > 0:
             return options | dict(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
         return options | dict(do_sample=False)
@@ -256,6 +258,11 @@ class OnnxRuntimeGenerator:
                     # The last token read back has no KV entry yet (it would be computed by the
                     # next step), so it is not part of the reusable prefix.
                     self._live = (*self._live[:3], ids + produced[:-1])
+            except GeneratorExit:
+                # The reader stopped early (a reply repeating itself): what was read stays reusable.
+                if self._live is not None:
+                    self._live = (*self._live[:3], ids + produced[:-1])
+                raise
             except GeneratorError:
                 self._live = None
                 raise

@@ -66,15 +66,62 @@ def test_empty_index_is_not_found(tmp_path, embedder):
     assert not answer.found and answer.citations == [] and gen.history == []
 
 
-def test_follow_up_uses_the_conversation(retriever):
+def test_follow_up_is_asked_as_a_standalone_question_without_earlier_answers(retriever):
     gen = FakeGenerator(["38 trailer positions [1]."])
-    history = [Turn(question="How many car parking spaces do we have?", answer="412 [1].")]
+    history = [Turn(question="How many car parking spaces do we have?", answer="We have 412 spaces [1].")]
     pipeline = AnswerPipeline(retriever, gen, k=2)
     answer = pipeline.ask("And how many for trailers?", history=history)
-    roles = [m.role for m in gen.history[0]]
-    assert roles == ["system", "user", "assistant", "user"]
-    assert gen.history[0][1].content == history[0].question and gen.history[0][2].content == "412 [1]."
+    assert [m.role for m in gen.history[0]] == ["system", "user"]
+    assert gen.history[0][1].content == "How many car parking spaces do we have? And how many for trailers?"
+    assert not any("We have 412 spaces" in m.content for m in gen.history[0])
     assert answer.citations[0].page == 2  # found through the earlier question
+    assert answer.question == "And how many for trailers?"  # recorded as the user asked it
+
+
+def test_a_question_that_stands_alone_is_answered_from_its_own_passages(retriever):
+    """Issue 25: after a parking question, "What is the effective capacity of the sprinkler storage
+    tank?" was searched together with the parking question and the model copied its earlier answer."""
+    gen = FakeGenerator(["Heads are at most 3.0 m apart [1]."])
+    history = [Turn(question="How many car parking spaces do we have?", answer="The site provides 412 spaces [1].")]
+    answer = AnswerPipeline(retriever, gen, k=1).ask("How far apart are the sprinkler heads in racking?", history)
+    assert [c.source for c in answer.citations] == ["Fire/sprinklers.pdf"]
+    assert [m.role for m in gen.history[0]] == ["system", "user"]
+    assert gen.history[0][1].content == "How far apart are the sprinkler heads in racking?"
+    assert "412" not in "".join(m.content for m in gen.history[0])
+
+
+FIRE_PUMP = "The fire pump delivers 20 litres per second at 7 bar from the diesel engine room."
+
+
+def test_an_answer_repeating_an_earlier_answer_that_no_passage_holds_is_flagged(retriever):
+    gen = FakeGenerator([f"The site provides 412 car parking spaces [1]. {FIRE_PUMP}"])
+    history = [Turn(question="What does the fire pump deliver?", answer=f"{FIRE_PUMP} It is tested weekly.")]
+    answer = AnswerPipeline(retriever, gen, k=3).ask("How many car parking spaces do we have?", history)
+    assert answer.grounding.repeated == [FIRE_PUMP]
+    assert [(s.text, s.citation) for s in answer.grounding.sentences] == [
+        ("The site provides 412 car parking spaces [1].", 1),
+        (FIRE_PUMP, None),
+    ]
+    assert answer.grounding.unsupported_sentences == [FIRE_PUMP]
+
+
+def test_a_fact_quoted_again_from_a_passage_cited_now_is_not_a_copy(retriever):
+    sentence = "The site provides 412 car parking spaces and 38 trailer positions [1]."
+    gen = FakeGenerator([sentence])
+    history = [Turn(question="How many car parking spaces do we have?", answer=sentence)]
+    answer = AnswerPipeline(retriever, gen, k=3).ask("And how many trailer positions?", history)
+    assert answer.found and answer.grounding.repeated == []
+    assert answer.grounding.sentences[0].citation == 1
+
+
+def test_a_reply_that_loops_is_stopped_and_its_repeats_dropped(retriever):
+    loop = "The site provides 412 car parking spaces [1]. " * 6
+    events = list(AnswerPipeline(retriever, FakeGenerator([loop]), k=2).stream("How many car parking spaces?"))
+    answer = events[-1].answer
+    assert answer.answer == "The site provides 412 car parking spaces [1]."
+    assert "".join(e.token for e in events if e.kind == "token").strip() == answer.answer
+    kept = AnswerPipeline(retriever, FakeGenerator([loop]), k=2, stop_repeats=False).ask("How many car parking spaces?")
+    assert kept.answer == loop.strip()
 
 
 def test_streaming_says_what_it_does_then_citations_then_tokens_then_answer(retriever):

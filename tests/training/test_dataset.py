@@ -62,9 +62,10 @@ def test_system_prompt_is_the_answer_prompt_and_later_turns_carry_the_conversati
     q0, right0, _, pages = QUESTIONS[0]
     expected = [m.model_dump() for m in build_messages(q0, citations(*pages))]
     assert sft[q0][:-1] == expected
-    follow = sft["And the trailers?"]
-    assert [m["role"] for m in follow] == ["system", "user", "assistant", "user", "assistant"]
-    assert follow[1]["content"] == q0 and follow[2]["content"] == right0
+    # A follow-up is asked as one standalone question; the earlier answer is not in its prompt.
+    follow = sft[f"{q0} And the trailers?"]
+    assert [m["role"] for m in follow] == ["system", "user", "assistant"]
+    assert right0 not in follow[0]["content"] + follow[1]["content"]
 
 
 def test_preference_pairs_correction_over_answer_and_rated_over_rated(built):
@@ -115,7 +116,7 @@ def test_split_keeps_conversations_and_questions_on_one_side(built):
         for side in ("train", "val")
         for r in map(json.loads, (out / "sft" / f"{side}.jsonl").read_text().splitlines())
     }
-    assert sft["And the trailers?"] == sft[QUESTIONS[0][0]] == sft[QUESTIONS[0][0].lower()]
+    assert sft[f"{QUESTIONS[0][0]} And the trailers?"] == sft[QUESTIONS[0][0]] == sft[QUESTIONS[0][0].lower()]
 
 
 def test_a_question_asked_in_two_conversations_never_splits(tokenizer):
