@@ -1,4 +1,5 @@
-"""The audit log: who ingested, exported, imported, reviewed or rescored, and when.
+"""The audit log: who ingested, exported, imported, reviewed or rescored, and when; who was
+refused what, and which bulk actions began and did not finish.
 
 Events are appended and never changed or deleted by ragbot; they live in the feedback store
 beside the interactions (``FeedbackStore.record_event`` / ``events``), are shown on the Admin
@@ -8,11 +9,14 @@ page and can be exported.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from feedback.records import new_id, now
+
+
+Outcome = Literal["done", "refused", "started", "interrupted", "failed"]
 
 
 class AuditEvent(BaseModel):
@@ -28,6 +32,14 @@ class AuditEvent(BaseModel):
         default=None, max_length=2000, description="What it acted on: a folder, a file, a record id."
     )
     detail: dict[str, Any] = Field(default_factory=dict)
+    outcome: Outcome = Field(
+        default="done",
+        description="done; refused (``detail.reason`` says why); started (a bulk action begun: without a "
+        "later event for it, the process died mid-way); interrupted or failed (``detail`` says how far it got).",
+    )
+    how: str | None = Field(
+        default=None, max_length=64, description="How the actor was identified (settings, oidc, proxy, os-account)."
+    )
 
 
 class AuditPage(BaseModel):

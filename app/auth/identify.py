@@ -28,11 +28,24 @@ def _groups(value: object) -> list[str]:
     return []
 
 
+def _verified(value: object) -> bool:
+    """``email_verified`` as providers send it: a JSON boolean, or (Cognito through an ALB) "true"."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
+
+
 def identity_from_claims(claims: Mapping[str, object], policy: RolePolicy, *, roles_claim: str, how: str) -> Identity:
     """The identity of a person from their claims: the e-mail (else the subject) is the user id.
 
-    Raises SignInRefused when there is no usable user id or the policy refuses them."""
+    Raises SignInRefused when there is no usable user id, the e-mail is marked unverified
+    (``email_verified`` false; a token without the claim is believed), or the policy refuses them."""
     email = claims.get("email")
+    if email and not _verified(claims.get("email_verified", True)):
+        # The e-mail is the user id and the roles file's key: an address the provider has not
+        # verified could name anyone, the admin included.
+        raise SignInRefused(
+            f"the identity provider has not verified the e-mail {str(email)[:320]!r}; ragbot signs in "
+            "verified addresses only: verify it with the provider, then sign in again"
+        )
     user = str(email or claims.get("sub") or "").strip()
     if not user:
         raise SignInRefused("the identity provider sent neither an e-mail nor a subject for this user")

@@ -11,13 +11,17 @@ from app.services.access import ROLES, Role
 
 _RANK = {role: i for i, role in enumerate(ROLES)}
 
+OS_ACCOUNT_PREFIX = "os:"
+"""Roles-file keys for the operating-system accounts the command line runs as (``app.auth.cli``)."""
+
 
 class RolesFileError(ValueError):
     """The roles file cannot be read or names a role that does not exist."""
 
 
 def read_roles_file(path: Path) -> dict[str, Role]:
-    """``e-mail = "role"`` lines of a TOML file, keys lower-cased. Raises RolesFileError."""
+    """``e-mail = "role"`` lines of a TOML file, keys lower-cased; ``"os:LOGIN" = "role"`` names the
+    account the command line runs as (``app.auth.cli``). Raises RolesFileError."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
@@ -44,7 +48,8 @@ class RolePolicy:
 
     def role_for(self, email: str | None, groups: Iterable[str] = ()) -> Role | None:
         """The role, or None when the person is to be refused."""
-        if email and email.strip().lower() in self.by_email:
+        # "os:" keys are command-line accounts, never something a sign-in's e-mail may match.
+        if email and not email.strip().lower().startswith(OS_ACCOUNT_PREFIX) and email.strip().lower() in self.by_email:
             return self.by_email[email.strip().lower()]
         mapped = [self.by_group[g] for g in groups if g in self.by_group]
         if mapped:

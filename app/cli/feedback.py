@@ -234,7 +234,8 @@ def _print_stats(stats, *, own_only: bool, user: str) -> None:
 )
 @pass_services
 def audit_command(services, out: str | None, limit: int) -> None:
-    """Who ingested, exported, imported, reviewed and rescored, newest first (admins only)."""
+    """Who ingested, exported, imported, reviewed and rescored, who was refused what, and the bulk
+    actions begun or cut short (STARTED, INTERRUPTED, FAILED, REFUSED), newest first (admins only)."""
     if out:
         count = services.audit.export(Path(out))
         click.echo(f"Wrote {count} audit events to {out}.")
@@ -242,6 +243,9 @@ def audit_command(services, out: str | None, limit: int) -> None:
     for e in services.audit.events(limit=limit).items:
         target = f" {e.target}" if e.target else ""
         detail = ", ".join(f"{k}={v}" for k, v in e.detail.items() if k != "filters")
+        how = f" via {e.how}" if e.how else ""  # events from before it was recorded have none
+        outcome = "" if e.outcome == "done" else f" {e.outcome.upper()}"
         click.echo(
-            f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor} ({e.role}) {e.action}{target}" + (f" [{detail}]" if detail else "")
+            f"{e.at:%Y-%m-%d %H:%M:%S} {e.actor} ({e.role}{how}) {e.action}{target}{outcome}"
+            + (f" [{detail}]" if detail else "")
         )

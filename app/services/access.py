@@ -60,7 +60,11 @@ class Identity(BaseModel, frozen=True):
     user: str = Field(min_length=1, max_length=320)
     role: Role
     name: str | None = None
-    how: str = Field(default="settings", description="How they were identified: settings, oidc or proxy.")
+    how: str = Field(
+        default="settings",
+        description="How they were identified: settings (RAGBOT_AUTH=none), oidc, proxy, or os-account "
+        "(the command line with sign-in on: the OS account and the roles file, app.auth.cli).",
+    )
 
     def may(self, action: Action) -> bool:
         return action in PERMISSIONS[self.role]

@@ -62,8 +62,15 @@ class FeedbackService(AuditedService):
 
         authorize(self.identity, Action.EXPORT)
         transform = self.redactor() if redact else None
-        count = export(self.store, out, fmt, filters, progress=progress, transform=transform, unreadable=unreadable)
         target = str(out) if isinstance(out, (str, Path)) else "a stream"
+        with self.audit.bulk("export", target=target, format=fmt, filters=_filters_json(filters)) as state:
+
+            def tick(count: int) -> None:
+                state["exported"] = count
+                if progress is not None:
+                    progress(count)
+
+            count = export(self.store, out, fmt, filters, progress=tick, transform=transform, unreadable=unreadable)
         self.audit.record(
             "export", target=target, format=fmt, count=count, redacted=redact, filters=_filters_json(filters)
         )
@@ -123,12 +130,16 @@ class FeedbackService(AuditedService):
         return Redactor(key, self.backends.settings.phone_region)
 
     def import_file(self, path: Path, progress=None) -> int:
-        """Load a JSONL or Parquet export; returns the count. Raises Forbidden (admins only),
+        """Load a JSONL or Parquet export; returns the count. Audited when it starts, ends, fails or
+        is interrupted (with how many records were written). Raises Forbidden (admins only),
         InvalidExportFile (nothing written), FeedbackError, OSError."""
         from feedback.export import import_records
 
         authorize(self.identity, Action.IMPORT)
-        count = import_records(self.store, path, progress=progress)
+        # A started event first: an import killed mid-way (some records written) leaves a trace.
+        with self.audit.bulk("import", target=str(path)) as state:
+            state["imported"] = 0
+            count = import_records(_Counting(self.store, state, "imported"), path, progress=progress)
         self.audit.record("import", target=str(path), count=count)
         return count
 
@@ -154,6 +165,20 @@ class FeedbackService(AuditedService):
         done = init_table(self.store.inner)
         self.audit.record("init-table", target=self.backends.settings.dynamodb_table, result=done)
         return done
+
+
+class _Counting:
+    """The store, counting the records ``put`` into it in ``state[key]`` (how far an import got)."""
+
+    def __init__(self, store, state: dict, key: str):
+        self._store, self._state, self._key = store, state, key
+
+    def put(self, interaction: Interaction) -> None:
+        self._store.put(interaction)
+        self._state[self._key] += 1
+
+    def __getattr__(self, name: str):
+        return getattr(self._store, name)
 
 
 def _filters_json(filters: InteractionFilter | None) -> dict:

@@ -297,12 +297,19 @@ def test_the_audit_log_records_exports_and_imports_and_is_exportable(filled, tmp
     run("import", str(dump))
     listing = run("audit").stdout.splitlines()
     assert "import" in listing[0] and str(dump) in listing[0] and "count=2" in listing[0]
-    assert "export" in listing[1] and "format=jsonl" in listing[1] and "count=2" in listing[1]
+    assert "(admin via settings) import" in listing[0] and "STARTED" not in listing[0]
+    assert "import" in listing[1] and listing[1].endswith("STARTED")  # begun before any record was written
+    assert "export" in listing[2] and "format=jsonl" in listing[2] and "count=2" in listing[2]
     log = tmp_path / "audit.jsonl"
     assert run("audit", "--out", str(log)).exit_code == 0
     events = [json.loads(line) for line in log.read_text().splitlines()]
-    assert [e["action"] for e in events] == ["import", "export"]
-    assert events[1]["detail"]["filters"] == {"max_rating": 2}
+    assert [(e["action"], e["outcome"]) for e in events] == [
+        ("import", "done"),
+        ("import", "started"),
+        ("export", "done"),
+        ("export", "started"),
+    ]
+    assert events[2]["detail"]["filters"] == {"max_rating": 2}
     monkeypatch.setenv("RAGBOT_ROLE", "sme")
     refused = run("audit")
     assert refused.exit_code == 1 and "only the admin role may see the audit log" in refused.stderr

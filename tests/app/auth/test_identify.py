@@ -156,3 +156,35 @@ def test_a_trusted_header_with_groups():
 def test_a_bad_load_balancer_arn_is_named():
     with pytest.raises(ValueError, match="is not a load balancer ARN"):
         AlbTokenVerifier("arn:aws:s3:::bucket")
+
+
+@pytest.mark.parametrize("verified", [False, "false", "False", 0, "no"])
+def test_an_unverified_email_never_signs_in(verified):
+    """The probe's row 4: the admin's e-mail, unverified, signed in as admin."""
+    policy = RolePolicy(by_email={"boss@x.io": "admin"})
+    with pytest.raises(SignInRefused, match="not verified"):
+        identity_from_claims({"email": "boss@x.io", "email_verified": verified}, policy, roles_claim="g", how="oidc")
+
+
+@pytest.mark.parametrize("verified", [True, "true", " TRUE ", None])
+def test_a_verified_or_unmarked_email_signs_in(verified):
+    claims = {"email": "boss@x.io"} | ({} if verified is None else {"email_verified": verified})
+    me = identity_from_claims(claims, RolePolicy(by_email={"boss@x.io": "admin"}), roles_claim="g", how="oidc")
+    assert (me.user, me.role) == ("boss@x.io", "admin")
+
+
+def test_an_alb_token_with_an_unverified_admin_email_is_refused(alb):
+    private, verifier, _ = alb
+    policy = RolePolicy(by_email={"boss@x.io": "admin"})
+    for verified in (False, "false"):
+        token = alb_token(private, claims={"email": "boss@x.io", "email_verified": verified})
+        with pytest.raises(SignInRefused, match="not verified"):
+            identify_proxy({"x-amzn-oidc-data": token}, policy, mode="alb", roles_claim="groups", verifier=verifier)
+    token = alb_token(private, claims={"email": "boss@x.io", "email_verified": "true"})
+    me = identify_proxy({"x-amzn-oidc-data": token}, policy, mode="alb", roles_claim="groups", verifier=verifier)
+    assert me.role == "admin"
+
+
+def test_an_email_never_matches_a_command_line_account():
+    policy = RolePolicy(by_email={"os:root": "admin"}, unknown="refuse")
+    assert policy.role_for("os:root") is None and policy.role_for("OS:Root ") is None
