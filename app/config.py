@@ -152,6 +152,21 @@ class Settings(BaseSettings):
     )
     openai_model: str | None = Field(default=None, description="Model name on that server.")
     openai_api_key: SecretStr | None = Field(default=None, description="API key for that server, if it needs one.")
+    request_deadline_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86400,
+        allow_inf_nan=False,
+        description="Longest one model or embedding request may take in all (judge, synth, ingest), in seconds; "
+        "a reply trickling in never trips the per-read timeouts.",
+    )
+    stream_deadline_s: float = Field(
+        default=600.0,
+        gt=0,
+        le=86400,
+        allow_inf_nan=False,
+        description="Longest a streamed answer may take, from the question to its last word, in seconds.",
+    )
     local_model: str = Field(
         default="SmolLM2-135M-Instruct", description="Packaged model name, a model folder or a PEFT adapter folder."
     )

@@ -10,7 +10,10 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any
 
+from pydantic import SecretStr
+
 from app.config import Settings
+from common.secrets import register_secrets, scrub
 from rag.errors import RagError
 from rag.generators.base import RemoteModel
 
@@ -43,7 +46,11 @@ def _sagemaker_embedder(s: Settings):
     from rag.embedders.concurrent import ConcurrentEmbedder
 
     inner = SageMakerEmbedder(
-        s.embedding_endpoint, model_id=s.embedding_model, dimension=s.embedding_dimension, payload=s.embedding_payload
+        s.embedding_endpoint,
+        model_id=s.embedding_model,
+        dimension=s.embedding_dimension,
+        payload=s.embedding_payload,
+        deadline=s.request_deadline_s,
     )
     # Remote embedding is latency-bound: several batches in flight ingest at the endpoint's rate.
     return ConcurrentEmbedder(inner, batch_size=inner.batch_size, concurrency=s.embed_concurrency)
@@ -53,7 +60,7 @@ def _bedrock_embedder(s: Settings):
     from rag.embedders.bedrock import BedrockEmbedder
 
     model = s.embedding_model if s.embedding_model != "all-MiniLM-L6-v2" else "amazon.titan-embed-text-v2:0"
-    return BedrockEmbedder(model, dimension=s.embedding_dimension or 1024)
+    return BedrockEmbedder(model, dimension=s.embedding_dimension or 1024, deadline=s.request_deadline_s)
 
 
 EMBEDDERS: dict[str, Callable[[Settings], Any]] = {
@@ -112,14 +119,18 @@ def _sagemaker_generator(s: Settings):
 
     _need(s.sagemaker_endpoint, "RAGBOT_GENERATOR=sagemaker needs RAGBOT_SAGEMAKER_ENDPOINT")
     return SageMakerGenerator(
-        s.sagemaker_endpoint, container=s.sagemaker_container, inference_component=s.sagemaker_inference_component
+        s.sagemaker_endpoint,
+        container=s.sagemaker_container,
+        inference_component=s.sagemaker_inference_component,
+        deadline=s.request_deadline_s,
+        stream_deadline=s.stream_deadline_s,
     )
 
 
 def _bedrock_generator(s: Settings):
     from rag.generators.bedrock import BedrockGenerator
 
-    return BedrockGenerator(s.bedrock_model)
+    return BedrockGenerator(s.bedrock_model, stream_deadline=s.stream_deadline_s)
 
 
 def _openai_generator(s: Settings):
@@ -130,7 +141,13 @@ def _openai_generator(s: Settings):
         "RAGBOT_GENERATOR=openai needs RAGBOT_OPENAI_BASE_URL and RAGBOT_OPENAI_MODEL",
     )
     key = s.openai_api_key.get_secret_value() if s.openai_api_key else None
-    return OpenAICompatGenerator(s.openai_base_url, s.openai_model, api_key=key)
+    return OpenAICompatGenerator(
+        s.openai_base_url,
+        s.openai_model,
+        api_key=key,
+        deadline=s.request_deadline_s,
+        stream_deadline=s.stream_deadline_s,
+    )
 
 
 GENERATORS: dict[str, Callable[[Settings], Any]] = {
@@ -227,14 +244,17 @@ class GeneratorJudgeModel:
         from rag.errors import GeneratorError, ThrottledError
         from rag.generators.base import Message
 
+        # The reply is stored and the error printed and kept in the run's summary: neither may
+        # carry a secret a server echoed.
         try:
-            return self.generator.generate(
+            reply = self.generator.generate(
                 [Message(role=m["role"], content=m["content"]) for m in messages], self.params
             )
         except ThrottledError as e:
-            raise JudgeThrottled(str(e)) from e
+            raise JudgeThrottled(scrub(str(e))) from None
         except GeneratorError as e:
-            raise JudgeModelError(str(e)) from e
+            raise JudgeModelError(scrub(str(e))) from None
+        return scrub(reply)
 
 
 # -- feedback stores ------------------------------------------------------------------------------
@@ -264,6 +284,7 @@ class Backends:
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
+        register_secrets(secret_values(self.settings))
 
     @cached_property
     def embedder(self):
@@ -415,6 +436,17 @@ class Backends:
     def warm(self) -> bool:
         """Whether ``warm_up`` has run in this process."""
         return getattr(self, "_warm", False)
+
+
+def secret_values(s: Settings) -> list[str]:
+    """The value of every secret setting (each ``SecretStr`` field that is set), for
+    ``common.secrets`` to mask in whatever is shown or stored."""
+    values = []
+    for name in type(s).model_fields:
+        value = getattr(s, name)
+        if isinstance(value, SecretStr):
+            values.append(value.get_secret_value())
+    return values
 
 
 def _second_generator(own: Settings, fallback: Settings, fallback_generator, role: str):

@@ -61,7 +61,11 @@ class Scrubber:
         pattern = self._pattern
         if pattern is None or not text:
             return text
-        return pattern.sub(MASK, text)
+        # Again until none is left: masking can join the text around a secret into another one.
+        # Each pass shortens the text (a secret is longer than the mask), so this ends.
+        while pattern.search(text):
+            text = pattern.sub(MASK, text)
+        return text
 
 
 _registered = Scrubber()

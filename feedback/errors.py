@@ -1,8 +1,15 @@
 """Errors raised by the feedback package."""
 
+from common.secrets import scrub
+
 
 class FeedbackError(Exception):
     """Base class for every error the feedback package raises on purpose."""
+
+    def __str__(self) -> str:
+        # Messages quote what servers answered, which may echo a secret they were sent: the
+        # text shown, logged or stored never holds one the settings registered (common.secrets).
+        return scrub(super().__str__())
 
 
 class InvalidFeedback(FeedbackError):

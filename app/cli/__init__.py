@@ -16,6 +16,7 @@ from app.cli.judge import judge
 from app.cli.serve import app
 from app.cli.synth import synth
 from app.cli.train import train
+from common.secrets import ScrubFilter
 from app.cli import train_models  # noqa: F401  (registers `train sft|reward|rl|dpo|kto`)
 
 __all__ = ["CliState", "cli", "main"]
@@ -31,6 +32,9 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:  # a secret a server echoed must not reach the log either
+        if not any(isinstance(f, ScrubFilter) for f in handler.filters):
+            handler.addFilter(ScrubFilter())
     ctx.ensure_object(CliState)
 
 

@@ -14,6 +14,7 @@ import click
 from pydantic import ValidationError
 
 from app.services import ConfigError, Forbidden, Services
+from common.secrets import scrub
 from feedback.errors import FeedbackError
 from rag.errors import RagError
 from training.errors import TrainingError
@@ -69,7 +70,8 @@ def pass_services(command):
 
 
 class RagbotGroup(click.Group):
-    """Turns the product's own errors, refusals and unreadable files into one line and exit status 1."""
+    """Turns the product's own errors, refusals and unreadable files into one line and exit status 1,
+    with any secret from the settings masked (a server may echo the key it was sent)."""
 
     def invoke(self, ctx):
         try:
@@ -78,9 +80,12 @@ class RagbotGroup(click.Group):
             state = ctx.find_object(CliState)
             if state is not None and state._services is not None:  # who was refused what, and why
                 state._services.audit.refused(state.command, str(e), needs=str(e.action))
-            raise click.ClickException(f"refused: {e}") from e
+            raise click.ClickException(scrub(f"refused: {e}")) from None
         except (RagError, FeedbackError, TrainingError, ConfigError, OSError) as e:
-            raise click.ClickException(str(e)) from e
+            raise click.ClickException(scrub(str(e))) from None
+        except click.ClickException as e:
+            e.message = scrub(e.message)
+            raise
 
 
 def _audit_sign_in_refused(settings, command: str, reason: str) -> None:
@@ -106,8 +111,13 @@ def _audit_sign_in_refused(settings, command: str, reason: str) -> None:
 
 
 def emit(obj: dict) -> None:
-    """Print one JSON object on one line."""
-    click.echo(json.dumps(obj, ensure_ascii=False))
+    """Print one JSON object on one line (secrets from the settings masked)."""
+    click.echo(scrub(json.dumps(obj, ensure_ascii=False)))
+
+
+def emit_summary(summary) -> None:
+    """Print a run's summary (a pydantic model) as one JSON object (secrets masked in its errors)."""
+    click.echo(scrub(summary.model_dump_json()))
 
 
 @contextlib.contextmanager
@@ -148,9 +158,9 @@ def end_run(summary, *, show: bool, usable: bool = True, next_step: str = "") ->
     stopped, or nothing usable came out (``usable`` False)."""
     if show:
         for error in summary.errors:
-            click.echo(f"  failed: {error}", err=True)
+            click.echo(scrub(f"  failed: {error}"), err=True)
         if summary.stopped:
-            click.echo(summary.stopped, err=True)
+            click.echo(scrub(summary.stopped), err=True)
         if next_step:
             click.echo(next_step, err=True)
     if summary.failed or summary.stopped or not usable:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli.context import RagbotGroup, end_run, pass_services, progress_bar
+from app.cli.context import RagbotGroup, emit_summary, end_run, pass_services, progress_bar
 from app.cli.feedback import filter_options
 from feedback.records import LIKERT_LABELS
 from feedback.stores.base import InteractionFilter
@@ -35,7 +35,7 @@ def _run(services, *, filters: InteractionFilter, limit: int | None, rescore: bo
     with progress_bar(" answers", "Judging") as progress:
         summary = services.judge.run(filters, limit=limit, rescore=rescore, progress=progress)
     if as_json:
-        click.echo(summary.model_dump_json())
+        emit_summary(summary)
     else:
         click.echo(
             f"Judged {summary.selected} answers with {summary.judge_model} in {summary.seconds:.1f}s: "

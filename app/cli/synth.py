@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.context import RagbotGroup, end_run, pass_services, progress_bar
+from app.cli.context import RagbotGroup, emit_summary, end_run, pass_services, progress_bar
 from app.cli.corpus import search_filters
 from training.synth import KINDS, REASONS
 
@@ -52,7 +52,7 @@ def _run(services, *, filters, per_page: int, limit: int | None, kinds, as_json:
     with progress_bar(" pages", "Writing questions") as progress:
         summary = services.synth.run(filters, per_page=per_page, limit=limit, kinds=kinds, progress=progress)
     if as_json:
-        click.echo(summary.model_dump_json())
+        emit_summary(summary)
     else:
         skipped = ", ".join(f"{n} {why}" for why, n in summary.skipped.items())
         click.echo(
