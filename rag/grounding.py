@@ -4,7 +4,10 @@ A small model can copy the wrong number or invent one; the product shows the use
 happened instead of presenting every answer as sourced:
 
 * **Unsupported spans**: every number, code and identifier in the answer that appears in none of
-  the passages (nor the question) is listed, so the UI can flag it and warn.
+  the passages (nor the question) is listed, so the UI can flag it and warn. A number that
+  continues a code in a range or list ("DD-101 to 113", "DD-101, 105 and 113") is checked as the
+  code it stands for ("DD-113"): a bare 113 elsewhere in a passage (a load, a page) is no
+  evidence for door DD-113. The numbering of a markdown list ("1. … 2. …") is not checked.
 * **Citation markers**: each sentence of the answer is attributed to its best-supporting passage
   (cosine similarity of sentence embeddings at or above ``threshold``); a sentence with an
   explicit ``[n]`` keeps it; a sentence with no support is marked as such.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from rag.embedders.base import Embedder
@@ -31,7 +35,7 @@ MARKER = re.compile(r"\[(\d{1,2})\]")
 # run of digit groups ("21 01 13", "05.01.02"); or a code mixing letters and digits ("FD60", "DD-114").
 _NUMBER = r"\d+(?:[.,]\d+)*"
 TOKEN = re.compile(
-    r"(?<![\w.])(?:"
+    r"(?:(?<![\w.])|(?<=\.\.))(?:"  # not inside a word or a decimal; after a range's ".." is fine
     r"\d+(?:[ .\-/]\d+){2,}"  # section-like runs of three or more groups
     r"|(?=[\w-]*\d)(?=[\w-]*[A-Za-z])[A-Za-z\d]+(?:-[A-Za-z\d]+)*"  # codes with letters and digits
     rf"|{_NUMBER}"
@@ -48,26 +52,124 @@ def normalise(token: str) -> str:
     return re.sub(r"[\s]+", " ", token)
 
 
+@dataclass(frozen=True)
+class Span:
+    """One number or code found in a text: where it is (``text[start:end]``) and what it names
+    (``name``: the text itself, or the code a range's or list's bare number stands for)."""
+
+    start: int
+    end: int
+    name: str
+
+    @property
+    def key(self) -> str:
+        return normalise(self.name)
+
+
+# A markdown ordered-list marker at the start of a line ("1. ", "  2) "), followed by the item.
+_LIST_MARKER = re.compile(r"^[ \t]*(\d{1,9})[.)](?=[ \t]+\S)", re.MULTILINE)
+# A code split into what a range or list repeats and its number: "DD-" 101, "FD" 60, "NGD-CIV-" 5120.
+_CODE_PARTS = re.compile(r"(.*[A-Za-z][^\d]*)(\d+)")
+# Between two members of a range or a list, on one line.
+_RANGE_GAP = re.compile(r"[^\S\n]*(?:-|–|—|\.\.|to|through|thru|until)[^\S\n]*", re.IGNORECASE)
+_LIST_GAP = re.compile(r"[^\S\n]*(?:,|;|&|/|and|or)(?:[^\S\n]*(?:and|or)\b)?[^\S\n]*", re.IGNORECASE)
+# What makes a number after a code a quantity, not another member: "FD60, 90 minutes", "DD-114, 32 m".
+_UNIT_AFTER = re.compile(
+    r"[^\S\n]*(?:%|°|x\b|×|(?:mm|cm|m|km|m2|m3|m²|m³|kg|t|tonnes?|n|kn|pa|kpa|mpa|bar|s|secs?|seconds?|min|mins|"
+    r"minutes?|h|hrs?|hours?|days?|weeks?|months?|years?|v|kv|ma|w|kw|mw|kwh|hz|l|litres?|liters?|lux|lx|db|"
+    r"°c|psi|ft|inch(?:es)?|lb|lbs|gb|mb|kb|pages?|percent)\b)",
+    re.IGNORECASE,
+)
+
+
+def _mask(text: str, numbering: bool) -> str:
+    """``text`` with citation markers (and, with ``numbering``, list numbering) blanked out, its
+    length kept so positions hold. A line's ``n.`` is numbering when it is 1 or follows an ``n-1``
+    marker: "1. … 2. … 11." is a list, while "412. That is all." is a number starting a line."""
+    text = MARKER.sub(lambda m: " " * len(m.group(0)), text)
+    if not numbering:
+        return text
+    seen: set[int] = set()
+    out, cursor = [], 0
+    for m in _LIST_MARKER.finditer(text):
+        n = int(m.group(1))
+        if n == 1 or n - 1 in seen:
+            seen.add(n)
+            out += [text[cursor : m.start()], " " * (m.end() - m.start())]
+            cursor = m.end()
+    out.append(text[cursor:])
+    return "".join(out)
+
+
+def token_spans(text: str, *, numbering: bool = True) -> list[Span]:
+    """The numbers, codes and identifiers in ``text``, in order, without citation markers and
+    (unless ``numbering`` is false) list numbering; a bare number continuing a code's range or
+    list is named as that code."""
+    masked = _mask(text, numbering)
+    spans: list[Span] = []
+    prefix, digits = None, ""  # the code a range or list may continue, and its last member's number
+    for m in TOKEN.finditer(masked):
+        word = name = m.group(0)
+        if prefix is not None and word.isdigit() and not _UNIT_AFTER.match(masked, m.end()):
+            gap = masked[spans[-1].end : m.start()]
+            if (_RANGE_GAP.fullmatch(gap) and int(word) > int(digits)) or (
+                _LIST_GAP.fullmatch(gap) and len(word) == len(digits)
+            ):
+                name = prefix + word
+        if name != word:
+            digits = word
+        elif parts := _CODE_PARTS.fullmatch(word):
+            prefix, digits = parts.group(1), parts.group(2)
+        else:
+            prefix = None
+        spans.append(Span(m.start(), m.end(), name))
+    return spans
+
+
 def tokens(text: str) -> list[str]:
-    """The numbers, codes and identifiers in ``text`` (citation markers excluded), in order."""
-    return [m.group(0) for m in TOKEN.finditer(MARKER.sub(" ", text))]
+    """The numbers, codes and identifiers in ``text`` (citation markers and list numbering
+    excluded), in order; see ``token_spans``."""
+    return [s.name for s in token_spans(text)]
 
 
 def unsupported_tokens(answer: str, sources: Sequence[str]) -> list[str]:
     """Numbers and codes of ``answer`` that occur in none of ``sources``, without repeats."""
-    known = {normalise(t) for text in sources for t in tokens(text)}
+    # A passage's numbering is kept ("2. Parking" is section 2), and a range's bare end is known
+    # both ways ("DD-101 to 113" knows DD-113 and 113): the sources only ever add what is known.
+    found = [(text, s) for text in sources for s in token_spans(text, numbering=False)]
+    known = {s.key for _, s in found} | {normalise(text[s.start : s.end]) for text, s in found}
     known_text = " ".join(sources).lower()
     missing: dict[str, str] = {}
-    for token in tokens(answer):
-        n = normalise(token)
+    for span in token_spans(answer):
+        n = span.key
         if n in known or (" " in n and n in known_text):
             continue
-        missing.setdefault(n, token)
+        missing.setdefault(n, span.name)
     return list(missing.values())
 
 
+def unsupported_spans(text: str, unsupported: Sequence[str]) -> list[Span]:
+    """Where in ``text`` the ``unsupported`` numbers and codes (as ``check`` listed them) stand:
+    whole tokens only, so a flagged "2" marks neither "32" nor "1.2"."""
+    flagged = {normalise(u) for u in unsupported}
+    return [s for s in token_spans(text) if s.key in flagged]
+
+
+_LIST_ITEM_START = re.compile(r"\d{1,9}[.)]")
+
+
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    """``text``'s sentences and lines, stripped; a list item's number stays with its item ("1. Open
+    the valve."), it is not a sentence of its own."""
+    out, start = [], 0
+    for end in [*_SENTENCE_END.finditer(text), None]:
+        piece = text[start : end.start() if end else len(text)].strip()
+        if end is not None and _LIST_ITEM_START.fullmatch(piece) and "\n" not in end.group(0):
+            continue  # "1." and the item after it on the same line: one sentence
+        if piece:
+            out.append(piece)
+        start = end.end() if end else len(text)
+    return out
 
 
 def check(
