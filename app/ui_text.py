@@ -15,14 +15,21 @@ construct that would become one, wherever it stands (in code too, where it does 
 Every insertion depends only on the characters before it and the one it precedes, so the same
 function works on a stream of tokens (``neutralize_stream``) and gives the same text.
 
-File and folder names in labels are plain text, not markdown: ``escape_markdown`` escapes every
-character markdown gives a meaning to, as well as neutralising links.
+File and folder names, and what people type (their questions), are plain text, not markdown:
+``escape_markdown`` escapes every character markdown gives a meaning to, as well as neutralising
+links, and keeps line breaks and leading spaces as typed.
+
+``flag_sentences`` marks the numbers and codes the grounding check found in no source
+(``rag.grounding``) in an answer's sentences: whole tokens only, never a digit inside another
+number.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+
+from rag.grounding import Span, unsupported_spans
 
 ZWSP = "\u200b"
 
@@ -77,7 +84,56 @@ def neutralize_stream(chunks: Iterable[str]) -> Iterator[str]:
         tail = text[-_LOOKBEHIND:]
 
 
+_LINE_END = re.compile(r"\r\n?|\n")  # CommonMark's line endings
+_INDENT = re.compile(r"^[ \t]+")  # four spaces or a tab would start a code block
+NBSP = "\u00a0"
+
+
 def escape_markdown(text: str) -> str:
-    """Plain text (a file or folder name) for a markdown label: shown as is, never as formatting,
-    link, image, icon or formula."""
-    return _PUNCTUATION.sub(r"\\\1", neutralize_links(text))
+    """Plain text (a file or folder name, a question) for markdown: shown as is, never as
+    formatting, link, image, icon or formula; each line break shown as one, leading spaces kept."""
+    lines = _LINE_END.split(neutralize_links(text))
+    while len(lines) > 1 and not lines[-1].strip(" \t"):  # a trailing break would show a "\\"
+        lines.pop()
+    return "\\\n".join(_PUNCTUATION.sub(r"\\\1", _INDENT.sub(lambda m: NBSP * len(m.group(0)), line)) for line in lines)
+
+
+def mark_spans(text: str, spans: Iterable[tuple[int, int]], style: str = "orange-background") -> str:
+    """``text`` (markdown) with its links neutralised and each ``text[start:end]`` in a Streamlit
+    colour directive (``:orange-background[…]``); overlapping spans after the first are ignored."""
+    pieces: list[tuple[str, bool]] = []
+    cursor = 0
+    for start, end in sorted(spans):
+        if start < cursor or end <= start:
+            continue
+        pieces += [(text[cursor:start], False), (text[start:end], True)]
+        cursor = end
+    pieces.append((text[cursor:], False))
+    pieces = [(piece, marked) for piece, marked in pieces if piece]
+    # Neutralised as one stream, so a link cut by a span is still broken.
+    safe = list(neutralize_stream(piece for piece, _ in pieces))
+    out = []
+    for i, ((_, marked), piece) in enumerate(zip(pieces, safe, strict=True)):
+        if marked:
+            # "](", "][" or "]:" after the directive could start a link: a zero-width space parts them.
+            following = safe[i + 1][:1] if i + 1 < len(safe) else ""
+            piece = f":{style}[{piece}]" + (ZWSP if following in ("(", "[", ":") else "")
+        out.append(piece)
+    return "".join(out)
+
+
+def flag_sentences(answer: str, sentences: Sequence[str], unsupported: Sequence[str]) -> list[str]:
+    """Each of ``sentences`` (in order, as ``rag.grounding.split_sentences`` cut ``answer``) as
+    neutralised markdown with the ``unsupported`` numbers and codes marked where they stand."""
+    flagged = unsupported_spans(answer, unsupported) if unsupported else []
+    out, cursor = [], 0
+    for sentence in sentences:
+        at = answer.find(sentence, cursor)
+        if at < 0:  # not cut from this answer: judged on its own
+            spans: list[Span] = unsupported_spans(sentence, unsupported) if unsupported else []
+            out.append(mark_spans(sentence, ((s.start, s.end) for s in spans)))
+            continue
+        cursor = at + len(sentence)
+        inside = [(s.start - at, s.end - at) for s in flagged if at <= s.start and s.end <= cursor]
+        out.append(mark_spans(sentence, inside))
+    return out

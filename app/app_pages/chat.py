@@ -8,7 +8,7 @@ import uuid
 import streamlit as st
 
 from app.ui import get_services, models_ready
-from app.ui_text import escape_markdown, neutralize_links, neutralize_stream
+from app.ui_text import escape_markdown, flag_sentences, neutralize_links, neutralize_stream
 from feedback.errors import FeedbackError
 from feedback.records import LIKERT_LABELS, MAX_CORRECTION_CHARS, MAX_NOTE_CHARS, Interaction
 from rag.errors import RagError
@@ -48,10 +48,8 @@ def show_answer(turn: Interaction) -> None:
         st.markdown(neutralize_links(turn.answer))
     else:
         parts = []
-        for sentence in g.sentences:
-            text = neutralize_links(sentence.text)
-            for token in g.unsupported:
-                text = text.replace(token, f":orange-background[{token}]")
+        flagged = flag_sentences(turn.answer, [s.text for s in g.sentences], g.unsupported)
+        for sentence, text in zip(g.sentences, flagged, strict=True):
             if sentence.citation is None:
                 text += " :gray-background[no source]"
             elif not MARKER.search(sentence.text):
@@ -116,7 +114,7 @@ def show_sources(turn: Interaction) -> None:
                 st.caption("The file is no longer where it was ingested from.")
             else:
                 st.download_button(
-                    f"Download {path.name}",
+                    f"Download {escape_markdown(path.name)}",
                     data=path.read_bytes,  # read only when clicked, not on every rerun
                     file_name=path.name,
                     key=f"chat_dl_{turn.id}_{passages[0].n}",
@@ -233,9 +231,10 @@ with st.sidebar:
     if earlier:
         st.caption("Earlier conversations")
         for summary in earlier:
-            title = summary.first_question if len(summary.first_question) <= 40 else summary.first_question[:39] + "…"
+            title = " ".join(summary.first_question.split())  # one line on the button
+            title = title if len(title) <= 40 else title[:39] + "…"
             if st.button(
-                title,
+                escape_markdown(title),
                 key=f"chat_open_{summary.session_id}",
                 width="stretch",
                 help=f"{summary.turns} questions, {summary.started_at:%Y-%m-%d %H:%M}",
@@ -251,7 +250,7 @@ with st.sidebar:
 st.title("Ask the documents")
 for past in state.chat_turns:
     with st.chat_message("user"):
-        st.markdown(past.question)
+        st.markdown(escape_markdown(past.question))  # as typed: a question is not markdown
     with st.chat_message("assistant"):
         show_answer(past)
         show_sources(past)
@@ -260,7 +259,7 @@ for past in state.chat_turns:
 question = st.chat_input("Ask a question about your documents", key="chat_input")
 if question:
     with st.chat_message("user"):
-        st.markdown(question)
+        st.markdown(escape_markdown(question))
     history = [Turn(question=t.question, answer=t.answer) for t in state.chat_turns]
     with st.chat_message("assistant"):
         final = []

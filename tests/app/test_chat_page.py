@@ -110,3 +110,71 @@ def test_off_topic_question_says_not_found_and_shows_what_was_searched(indexed):
     at.chat_input(key="chat_input").set_value("Who painted the Mona Lisa?").run()
     assert any("do not contain the answer" in m.value for m in at.markdown)
     assert any("Searched, without finding the answer" in m.value for m in at.markdown)
+
+
+HOSTILE_FILE = "**bold** [x](javascript:alert(1)).pdf"
+HOSTILE_QUESTION = "![q](http://attacker.example/q.png) How many **dock doors**?\n    # and ramps"
+ANSWER = "There are 32 dock doors [1]. Each is 1.2 m wide, with 2 ramps [1]."
+
+
+@pytest.fixture
+def recorded(tmp_path, local_model_dir, monkeypatch, shared_models):
+    """A conversation recorded earlier: a question typed with markdown in it, about a document
+    whose file name holds markdown, answered with a number ("2") found in no passage."""
+    from app.services import Backends
+    from feedback.records import CitationRecord, GroundingRecord, Interaction, SentenceRecord
+
+    monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
+    root = tmp_path / "docs"
+    make_pdf(root / "Design" / HOSTILE_FILE, ["General.", "The east elevation has 32 dock doors, 1.2 m wide."])
+    services = Services(backends=shared_models(Backends(Settings())))
+    services.corpus.ingest([root])
+    settings = Settings()
+    interaction = Interaction(
+        session_id="earlier",
+        user=settings.user,
+        role=settings.role,
+        turn=1,
+        question=HOSTILE_QUESTION,
+        answer=ANSWER,
+        citations=[
+            CitationRecord(
+                n=1,
+                source=f"Design/{HOSTILE_FILE}",
+                page=2,
+                chunk_id="c1",
+                score=0.9,
+                text="32 dock doors, 1.2 m wide.",
+            )
+        ],
+        model_id="test-model",
+        prompt_version="v1",
+        grounding=GroundingRecord(
+            unsupported=["2"],
+            sentences=[
+                SentenceRecord(text="There are 32 dock doors [1].", citation=1),
+                SentenceRecord(text="Each is 1.2 m wide, with 2 ramps [1].", citation=1),
+            ],
+        ),
+    )
+    services.backends.feedback_store.put(interaction)
+    return interaction
+
+
+def test_typed_text_and_file_names_are_shown_as_typed_and_only_whole_numbers_flagged(recorded):
+    at = app()
+    assert not at.exception
+    # The earlier conversation's button: the question on one line, as typed.
+    title = " ".join(HOSTILE_QUESTION.split())[:39] + "…"
+    assert at.button(key="chat_open_earlier").label == escape_markdown(title)
+    at.button(key="chat_open_earlier").click().run()
+    assert not at.exception
+    question = at.chat_message[0].markdown[0].value
+    assert question == escape_markdown(HOSTILE_QUESTION)
+    assert "](" not in question and "**" not in question and "\n    " not in question
+    answer = at.chat_message[1].markdown[0].value
+    assert "32 dock doors" in answer and "1.2 m wide" in answer  # not "3 2", not "1. 2"
+    assert ":orange-background[2] ramps" in answer and answer.count(":orange-background[") == 1
+    (download,) = at.get("download_button")
+    assert download.label == f"Download {escape_markdown(HOSTILE_FILE)}"
+    assert "**" not in download.label and "](" not in download.label

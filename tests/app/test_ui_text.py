@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from app.ui_text import ZWSP, escape_markdown, neutralize_links, neutralize_stream
+from app.ui_text import ZWSP, escape_markdown, flag_sentences, mark_spans, neutralize_links, neutralize_stream
+from rag.grounding import normalise, split_sentences, unsupported_spans
 
 
 def renderer() -> MarkdownIt:
@@ -124,3 +125,128 @@ def test_fuzz_an_escaped_name_renders_as_exactly_its_text(name):
 def test_file_names_are_shown_as_typed(name):
     rendered = MD.render(escape_markdown(name))
     assert html.unescape(rendered).replace(ZWSP, "") == f"<p>{name}</p>\n"
+
+
+# Issue 24, rows 9 and 10: what people type (questions, several lines) is shown as typed too.
+TYPED = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"))
+    | st.sampled_from(list("\n\r\t    ![]()<>:/@.*_~`$#|\\&-+=")),
+    max_size=80,
+)
+ALLOWED_TAGS = re.compile(r"<(?!/?p>|br />)")
+
+
+def lines(text: str) -> list[str]:
+    """Text as a reader sees it, line by line: each line's spaces folded and trimmed, no trailing
+    empty lines (invisible), zero-width and no-break spaces as nothing and spaces."""
+    text = text.replace(ZWSP, "").replace("\u00a0", " ").replace("\t", " ")
+    out = [" ".join(line.split()) for line in re.split(r"\r\n?|\n", text)]
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def shown(markdown: str) -> list[str]:
+    """What markdown-it's rendering of ``markdown`` shows, line by line; fails on any markup
+    beyond one paragraph and line breaks."""
+    rendered = MD.render(markdown)
+    assert not ALLOWED_TAGS.search(rendered), rendered
+    assert rendered.count("<p>") <= 1, rendered
+    body = re.sub(r"</?p>", "", rendered).strip("\n")
+    # A browser shows a soft line break as a space, <br /> as a new line.
+    return lines(html.unescape("\n".join(part.replace("\n", " ") for part in body.split("<br />\n"))))
+
+
+@settings(max_examples=300, deadline=None)
+@given(TYPED)
+def test_fuzz_a_typed_question_renders_as_its_text_with_its_line_breaks(text):
+    assert shown(escape_markdown(text)) == lines(text)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "![q](http://attacker.example/q.png) how many doors?",
+        "**bold** [x](javascript:alert(1)) and <img src=x onerror=alert(1)>",
+        "    indented like code\n# not a heading\n1. not a list\n\n- nor this\n===",
+        ":red[colour] :material/home: $x^2$ ~~struck~~ &amp; :+1:",
+    ],
+)
+def test_questions_are_shown_as_typed(question):
+    assert not LINKS.search(MD.render(escape_markdown(question)))
+    assert shown(escape_markdown(question)) == lines(question)
+
+
+# Issue 25, row 6: a flagged number is marked where it stands, whole, never inside another one.
+def unmark(text: str) -> str:
+    return re.sub(r":orange-background\[([^\]]*)\]", r"\1", text).replace(ZWSP, "")
+
+
+def marked(text: str) -> list[str]:
+    return re.findall(r":orange-background\[([^\]]*)\]", text.replace(ZWSP, ""))
+
+
+def test_a_flagged_2_marks_neither_32_nor_1_2():
+    answer = "There are 32 dock doors [1]. Each is 1.2 m wide, with 2 ramps.\n1. DD-101 to 113\n2. Done."
+    sentences = split_sentences(answer)
+    out = flag_sentences(answer, sentences, ["2", "DD-113"])
+    assert out == [
+        "There are 32 dock doors [1].",
+        "Each is 1.2 m wide, with :orange-background[2] ramps.",
+        "1. DD-101 to :orange-background[113]",  # the range's end, flagged as the door it names
+        "2. Done.",  # list numbering, not the flagged 2
+    ]
+
+
+def test_marking_never_lets_a_link_through():
+    text = "See [12](https://evil.example/x) and ![12](https://t.example/p.png)"
+    second = text.index("![12]") + 2
+    out = mark_spans(text, [(5, 7), (second, second + 2)])
+    assert marked(out) == ["12", "12"]
+    assert not LINKS.search(MD.render(out)), out
+    assert unmark(out) == text
+
+
+TOKENISH = st.lists(
+    st.sampled_from(
+        [
+            "2",
+            "32",
+            "1.2",
+            "DD-101",
+            "113",
+            " to ",
+            ", ",
+            " and ",
+            "\n",
+            "1. ",
+            "[1]",
+            "(",
+            ")",
+            "](",
+            "x",
+            " ",
+            ".",
+            "-",
+        ]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TOKENISH, st.lists(st.sampled_from(["2", "32", "1.2", "113", "DD-113", "DD-101", "1"]), max_size=3))
+def test_fuzz_flagging_marks_whole_flagged_tokens_and_changes_nothing_else(answer, flagged):
+    sentences = split_sentences(answer)
+    out = flag_sentences(answer, sentences, flagged)
+    keys = {normalise(f) for f in flagged}
+    for sentence, shown in zip(sentences, out, strict=True):
+        assert unmark(shown) == sentence.replace(ZWSP, "")
+        assert not LINKS.search(MD.render(shown))
+        spans = unsupported_spans(answer, flagged)
+        expected = [answer[s.start : s.end] for s in spans if s.start >= 0]
+        for token in marked(shown):
+            assert token in expected
+    found = [answer[s.start : s.end] for s in unsupported_spans(answer, flagged)]
+    assert sorted(t for shown in out for t in marked(shown)) == sorted(found)
+    assert all(s.key in keys for s in unsupported_spans(answer, flagged))
