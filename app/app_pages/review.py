@@ -118,7 +118,7 @@ with queue_tab:
         choice = st.pills(
             label,
             options,
-            format_func=lambda g: f"{g} · {counts[g]}",
+            format_func=lambda g: f"{escape_markdown(g)} · {counts[g]}",  # a file name is not markdown
             key=f"review_group_pick_{by}",
             help=None if by == "judge_band" else "Each document with the number of these answers citing it.",
         )

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.config import Settings
 from app.services import Backends
+from app.ui_text import escape_markdown
 from feedback.records import Feedback, JudgeScore
 from tests.feedback.contract import make
 
@@ -118,7 +119,7 @@ def test_the_queue_opens_newest_first_when_nothing_has_an_ai_score(monkeypatch):
     assert not at.exception and opened(at) == "question c?"
     at.radio(key="review_group").set_value("document").run()
     assert at.button_group[0].label == "1 documents cited by these answers"
-    assert at.button_group[0].options == ["Design/criteria.pdf · 3"]
+    assert at.button_group[0].options == [f"{escape_markdown('Design/criteria.pdf')} · 3"]  # shown as typed
 
 
 @pytest.fixture
