@@ -217,6 +217,16 @@ def synth_settings(s: Settings) -> Settings:
     return js.model_copy(update=update)
 
 
+def stand_in_model(s: Settings, role: str) -> bool:
+    """Whether the judge's (``role="judge"``) or the synth model's (``"synth"``) model would be
+    the local answer model by default, which cannot do the job (it does not keep the reply form):
+    its backend is local and no RAGBOT_JUDGE_LOCAL_MODEL (or RAGBOT_SYNTH_LOCAL_MODEL) names a
+    local model for it on purpose."""
+    resolved = judge_settings(s) if role == "judge" else synth_settings(s)
+    named = s.judge_local_model or (s.synth_local_model if role == "synth" else None)
+    return resolved.generator == "local" and named is None
+
+
 LOCAL_JUDGE_BATCH = 8
 """Records a local judge model is handed at a time (see ``GeneratorJudgeModel``)."""
 
@@ -317,6 +327,16 @@ class Backends:
         from feedback.judge import Judge
 
         s = self.settings
+        if stand_in_model(s, "judge"):
+            # No judge model configured: score by similarity to the reference and the grounding
+            # check (feedback.judge.reference), labelled as such, rather than store replies of a
+            # model that cannot grade.
+            from app.services.judge import RagEvidence
+            from feedback.judge.reference import ReferenceJudge
+
+            return ReferenceJudge(
+                self.feedback_store, RagEvidence(self.embedder), max_reply_chars=s.judge_max_reply_chars
+            )
         generator = self.judge_generator
         # One forward pass at a time in this process: a local model grades in batches when it can.
         local = judge_settings(s).generator == "local"

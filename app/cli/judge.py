@@ -45,7 +45,37 @@ def _run(services, *, filters: InteractionFilter, limit: int | None, rescore: bo
         )
         if summary.issues:
             click.echo("Judge replies: " + ", ".join(f"{name} {count}" for name, count in summary.issues.items()))
-    end_run(summary, show=not as_json)
+    end_run(
+        summary, show=not as_json, usable=bool(summary.scored or not summary.selected), next_step=_next_step(summary)
+    )
+
+
+def _next_step(summary) -> str:
+    """What to do after a run, in one or two sentences."""
+    from feedback.judge.reference import REFERENCE_JUDGE
+
+    reference = summary.judge_model == REFERENCE_JUDGE
+    if not summary.selected:
+        return "Nothing to judge: every matching answer has an AI score (--rescore scores them again)."
+    if not summary.scored:
+        if reference:
+            return (
+                "No answer got a score: without a reference answer, an answer that says the documents do "
+                "not answer cannot be scored by similarity. Write reference answers on the Review page, or "
+                "set a judge model (RAGBOT_JUDGE_BACKEND; README, Judge)."
+            )
+        return (
+            f"No answer got a usable score: {summary.judge_model}'s replies held no score in <scoring> tags "
+            "(the reason is stored with each). Set a capable judge model with RAGBOT_JUDGE_BACKEND "
+            "(README, Judge), or unset RAGBOT_JUDGE_LOCAL_MODEL to score by similarity to the reference answers."
+        )
+    step = "Next: sort the Review page by AI score, or compare the judge with people: `ragbot judge agreement`."
+    if reference:
+        step += (
+            f" Scores are {REFERENCE_JUDGE} (similarity to the reference answer and the grounding check), "
+            "as no judge model is configured; set RAGBOT_JUDGE_BACKEND for an LLM judge (README, Judge)."
+        )
+    return step
 
 
 @judge.command("agreement")

@@ -64,7 +64,33 @@ def _run(services, *, filters, per_page: int, limit: int | None, kinds, as_json:
         )
         if summary.rejected:
             click.echo("Dropped: " + ", ".join(f"{r} {summary.rejected[r]}" for r in REASONS if r in summary.rejected))
-    end_run(summary, show=not as_json)
+    end_run(summary, show=not as_json, usable=bool(summary.stored or not summary.asked), next_step=_next_step(summary))
+
+
+def _next_step(summary) -> str:
+    """What to do after a run, in one or two sentences."""
+    if not summary.passages:
+        return (
+            "Nothing to ask about: every matching page was asked about before (RAGBOT_HOME/synth/passages.jsonl) "
+            "or none matched; ingest more documents or change --folder/--source."
+        )
+    if not summary.stored and summary.asked:
+        malformed = summary.rejected.get("malformed", 0)
+        if malformed and malformed >= sum(summary.rejected.values()) / 2:
+            return (
+                f"No pair was kept: {summary.synth_model}'s replies were mostly not the JSON asked for. "
+                "Set a capable model with RAGBOT_SYNTH_BACKEND (README, Synthetic questions)."
+            )
+        return (
+            "No pair was kept: every pair failed a check (counted above). Try other pages (--folder, --source, "
+            "--limit) or a stronger model (RAGBOT_SYNTH_BACKEND; README, Synthetic questions)."
+        )
+    if not summary.stored:
+        return ""
+    return (
+        "Next: validate the pairs on the Review page under 'Synthetic pairs', then write the validated ones as an "
+        "evaluation set with `ragbot synth export-eval --out eval.jsonl`."
+    )
 
 
 @synth.command("export-eval")

@@ -8,9 +8,19 @@ from pathlib import Path
 
 from app.services.access import Action, authorize
 from app.services.base import AuditedService
+from app.wiring import ConfigError, stand_in_model
 from rag.models import SearchFilters
 from training.synth import KINDS, SynthRunSummary, export_eval
 from training.synth.runner import Progress
+
+
+STAND_IN_REFUSAL = (
+    "ragbot synth needs a model that writes JSON, and none is configured: the local answer model "
+    "(SmolLM2-135M by default) wrote no parsable pair on the sample corpus (0 of 3 pages, 7 minutes). "
+    "Set RAGBOT_SYNTH_BACKEND=openai with RAGBOT_SYNTH_OPENAI_BASE_URL and RAGBOT_SYNTH_OPENAI_MODEL "
+    "(or bedrock, sagemaker; README, Synthetic questions), or name a local model on purpose with "
+    "RAGBOT_SYNTH_LOCAL_MODEL."
+)
 
 
 class SynthService(AuditedService):
@@ -37,6 +47,8 @@ class SynthService(AuditedService):
             FeedbackError: the feedback store cannot be read or written.
         """
         authorize(self.identity, Action.TRAIN)
+        if stand_in_model(self.backends.settings, "synth"):
+            raise ConfigError(STAND_IN_REFUSAL)
         summary = self.backends.synthesizer.run(filters, per_page=per_page, limit=limit, kinds=kinds, progress=progress)
         self.audit.record(
             "synth",

@@ -49,8 +49,10 @@ ISSUES: tuple[str, ...] = (
     "no_reason",
     "no_thinking",
     "reply_cut",
+    "no_reference",
 )
-"""``reply_cut`` is added by the runner when it stores only the first part of a long reply."""
+"""``reply_cut`` is added by the runner when it stores only the first part of a long reply;
+``no_reference`` by the reference judge (``feedback.judge.reference``) when it had no reference."""
 
 MIN_SCORE, MAX_SCORE = 0.0, 5.0
 
@@ -191,6 +193,8 @@ def _part_text(part: object) -> str | None:
         return part
     if isinstance(part, dict):
         kind = part.get("type")
+        if kind is not None and not isinstance(kind, str):
+            return None
         if kind in _SKIPPED_PART_TYPES:
             return ""
         text = part.get("text")
@@ -227,8 +231,8 @@ def reply_text(reply: object) -> tuple[str, bool]:
                 return _as_json(reply), False
             return "".join(t for t in texts if t), True
         return _as_json(reply), False
-    except RecursionError:
-        return "", False
+    except (RecursionError, TypeError, ValueError):  # a shape no server sends; never a crash
+        return _as_json(reply), False
 
 
 def parse_reply(reply: object) -> ParsedReply:

@@ -278,7 +278,7 @@ def test_new_answers_are_judged_in_the_background_when_auto_is_on(answers, serve
 
 @pytest.mark.slow
 def test_the_local_model_can_be_the_judge(local_model_dir, ragbot, monkeypatch):
-    monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
+    monkeypatch.setenv("RAGBOT_JUDGE_LOCAL_MODEL", str(local_model_dir))  # named on purpose: the model judges
     monkeypatch.setenv("RAGBOT_JUDGE_MAX_NEW_TOKENS", "64")  # a 135M judge's scores are poor; only the path is shown
     s = store()
     s.put(make("a", question="How many parking spaces?", context="[1] (a.pdf – page 3)\nParking: 412 spaces."))
@@ -302,3 +302,56 @@ def test_the_stored_reply_cap_is_a_setting(monkeypatch, answers, server):
     assert json.loads(result.stdout)["issues"]["reply_cut"] == 1
     judged = store().list(InteractionFilter(judged=True)).items
     assert len(judged) == 1 and len(judged[0].judge.raw) < 1_100 and judged[0].judge.score == 4.0
+
+
+PARKING = "[1] (a.pdf – page 3)\nThe site provides 412 car parking spaces and 38 trailer positions."
+
+
+def test_with_no_judge_model_configured_answers_are_scored_by_reference_similarity(ragbot):
+    """Issue 25, row 4: with the default settings the local 135M model 'judged' for 10 minutes and
+    stored replies with no score. Now answers get a labelled reference-similarity score, without
+    loading a language model, and the run says what to do next."""
+    s = store()
+    reference = Review(reference_answer="There are 412 car parking spaces.")
+    answers = {
+        "right": ("The site provides 412 car parking spaces [1].", reference),
+        "wrong": ("The site provides 300 car parking spaces [1].", reference),
+        "grounded": ("The site provides 412 car parking spaces [1].", Review()),
+        "invented": ("The site provides 950 parking spaces [1].", Review()),
+    }
+    for i, (answer, review) in enumerate(answers.values()):
+        s.put(make(list(answers)[i], minutes=i, question="How many parking spaces?", context=PARKING, review=review))
+        s.put(s.get(list(answers)[i]).model_copy(update={"answer": answer}))
+    s.put(
+        make("notfound", minutes=9, question="Lux?", context=PARKING).model_copy(
+            update={"answer": "The documents do not say.", "found": False}
+        )
+    )
+    s.close()
+
+    result = ragbot("judge")
+    assert result.exit_code == 0, result.output
+    assert "Judged 5 answers with reference-similarity" in result.stdout and "4 scored, 1 kept raw" in result.stdout
+    assert "Judging: 0/5 answers" in result.stderr and "Judging: 5/5 answers" in result.stderr
+    assert "Next: sort the Review page by AI score" in result.stderr and "RAGBOT_JUDGE_BACKEND" in result.stderr
+    judged = {i: store().get(i).judge for i in [*answers, "notfound"]}
+    assert {j.judge_model for j in judged.values()} == {"reference-similarity"}
+    assert judged["right"].score >= 4.0 and judged["wrong"].score <= 2.0 and "412" in judged["wrong"].reason
+    assert judged["grounded"].score == 5.0 and judged["invented"].score <= 2.0 and "950" in judged["invented"].reason
+    assert "no_reference" in judged["grounded"].issues and "no_reference" not in judged["right"].issues
+    assert judged["notfound"].score is None and judged["notfound"].reason
+
+
+def test_a_run_that_scores_nothing_exits_1_and_says_what_to_do(ragbot):
+    s = store()
+    s.put(
+        make("nf", question="Lux?", context=PARKING).model_copy(
+            update={"answer": "The documents do not say.", "found": False}
+        )
+    )
+    s.close()
+    result = ragbot("judge")
+    assert result.exit_code == 1
+    assert "0 scored, 1 kept raw" in result.stdout and "Write reference answers on the Review page" in result.stderr
+    nothing = ragbot("judge")
+    assert nothing.exit_code == 0 and "Nothing to judge" in nothing.stderr

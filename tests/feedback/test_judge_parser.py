@@ -231,6 +231,7 @@ JSON_VALUES = st.recursive(
 @given(JSON_VALUES)
 @example({"text": {"text": {"text": None}}})
 @example([{"type": "text", "text": "<scoring>4</scoring>"}, {"type": "thinking"}])
+@example([{"type": []}])
 def test_a_reply_of_any_shape_parses_without_raising(reply):
     parsed = parse_reply(reply)
     text, is_text = reply_text(reply)

@@ -190,3 +190,41 @@ def test_good_pairs_land_unreviewed_with_their_evidence_the_rest_is_counted_and_
 def test_a_bad_kind_is_a_one_line_error(services):
     result = run(services, "synth", "--kinds", "fact,trivia")
     assert result.exit_code == 2 and "trivia" in result.output
+
+
+def test_with_default_settings_synth_says_plainly_it_cannot_and_loads_nothing(monkeypatch):
+    """Issue 25, row 4: the local answer model wrote no parsable pair in 10 minutes, and the run
+    ended "0 pairs stored" with exit 0; now it refuses at once, naming the settings to set."""
+    from click.testing import CliRunner
+
+    from app.cli import CliState, cli
+
+    for name in ("RAGBOT_SYNTH_BACKEND", "RAGBOT_JUDGE_BACKEND", "RAGBOT_SYNTH_LOCAL_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["synth", "--limit", "3"], obj=CliState())
+    assert result.exit_code == 1
+    assert "needs a model that writes JSON" in result.output and "RAGBOT_SYNTH_BACKEND" in result.output
+    assert not (Settings().home_dir / "synth" / "passages.jsonl").exists()
+
+
+@pytest.fixture
+def small_corpus(shared_models, server):
+    from app.services import Backends, Services
+
+    def build():
+        return Services(backends=shared_models(Backends(Settings())))
+
+    assert build().corpus.ingest([CORPUS / "ARS GEN 10.0" / "03 Structure"]).ok
+    return build
+
+
+def test_a_run_that_keeps_no_pair_exits_1_and_says_what_to_do(small_corpus, server):
+    server.respond = lambda request: chat_completion("Sure! 1. What is the slab load? It is 50 kN/m2.")
+    result = run(small_corpus, "synth", "--limit", "2")
+    assert result.exit_code == 1, result.output
+    assert "0 pairs stored for review, 2 dropped" in result.stdout
+    assert "replies were mostly not the JSON asked for" in result.stderr and "RAGBOT_SYNTH_BACKEND" in result.stderr
+    assert "Writing questions: 0/2 pages" in result.stderr and "Writing questions: 2/2 pages" in result.stderr
+
+    nothing = run(small_corpus, "synth", "--source", "no such file.pdf")  # nothing to ask about is no failure
+    assert nothing.exit_code == 0 and "Nothing to ask about" in nothing.stderr and len(server.requests) == 2
