@@ -62,3 +62,16 @@ def test_an_echoed_key_is_neither_printed_nor_stored(judge_env, args):
         if path.is_file():
             data = path.read_bytes()
             assert KEY.encode() not in data and OTHER.encode() not in data, path
+
+
+def test_product_errors_shown_by_the_pages_hold_no_secret(monkeypatch):
+    """The pages show ``str(error)`` (st.error): once the settings are loaded, a product error
+    quoting a secret of any backend shows it masked."""
+    from app.wiring import Backends
+    from feedback.errors import StoreUnavailable
+    from rag.errors import GeneratorError
+
+    monkeypatch.setenv("RAGBOT_OPENSEARCH_PASSWORD", OTHER)
+    Backends(Settings())
+    for error in (GeneratorError(f"server said: bad password {OTHER}"), StoreUnavailable(f"denied for {OTHER}")):
+        assert OTHER not in str(error) and OTHER not in f"{error}" and "***" in str(error)
