@@ -239,6 +239,7 @@ with queue_tab:
     rows = pd.DataFrame(
         [
             {
+                "open": "▶" if n == index else "",
                 "AI": cell(i.judge.score if i.judge else None, ".1f"),
                 "user": cell(i.feedback.rating if i.feedback else None, "d"),
                 "question": i.question,
@@ -246,7 +247,7 @@ with queue_tab:
                 "by": i.user,
                 "status": i.review.status,
             }
-            for i in page.items
+            for n, i in enumerate(page.items)
         ]
     )
     table_key = f"review_table_{len(state.review_cursors)}_{state.get('review_table_gen', 0)}"
@@ -267,18 +268,19 @@ with queue_tab:
             selection_mode="single-row",
             key=table_key,
             column_config={
+                "open": st.column_config.TextColumn("", width=24, help="The answer open beside the queue"),
                 "AI": st.column_config.TextColumn("AI", help="The AI judge's score, 0–5 (– not scored)"),
                 "user": st.column_config.TextColumn("User", help="The user's rating, 1–5 (– not rated)"),
                 "question": st.column_config.TextColumn("Question", width="large"),
             },
         )
-        nav_prev, nav_label, nav_next = st.columns([1, 2, 1])
-        if nav_prev.button("← Previous", key="review_prev", disabled=len(state.review_cursors) == 1):
+        st.caption(f"Page {len(state.review_cursors)} · answer {index + 1} of {len(ids)} on it")
+        nav_prev, nav_next = st.columns(2)
+        if nav_prev.button("← Previous", key="review_prev", disabled=len(state.review_cursors) == 1, width="stretch"):
             state.review_cursors.pop()
             state.review_current = None
             st.rerun()
-        nav_label.caption(f"Page {len(state.review_cursors)} · answer {index + 1} of {len(ids)} on it")
-        if nav_next.button("Next page →", key="review_next_page", disabled=page.next_cursor is None):
+        if nav_next.button("Next page →", key="review_next_page", disabled=page.next_cursor is None, width="stretch"):
             state.review_cursors.append(page.next_cursor)
             state.review_current = None
             st.rerun()

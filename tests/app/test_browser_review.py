@@ -4,14 +4,15 @@ Three days of rated and judged answers are in the store. The admin dashboard sho
 buckets, one colour per rating, the recent rated answers). On the Review page the SME groups the
 queue by AI score band, opens the lowest band, overrides the AI score with their own, writes a
 reference answer and saves; the record holds it, and the admin's export of validated answers,
-downloaded by the browser, carries it. Screenshots are kept in test-artifacts/.
+downloaded by the browser, carries it. Then an SME works through one user's answers, lowest
+rating first, with the keyboard alone (V, S, X, N): each opens once, in the queue's order.
+Screenshots are kept in test-artifacts/.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -102,6 +103,13 @@ def browser():
     driver.quit()
 
 
+def until_idle(driver) -> bool:
+    """Streamlit has finished the run it was asked for (its root says so in an attribute)."""
+    from selenium.webdriver.common.by import By
+
+    return bool(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stApp'][data-test-script-state='notRunning']"))
+
+
 def test_dashboard_then_review_override_with_reference_and_export(app_url, browser, ragbot_home, tmp_path):
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
@@ -130,7 +138,7 @@ def test_dashboard_then_review_override_with_reference_and_export(app_url, brows
     wait.until(
         lambda d: "Recent rated answers" in body() and len(d.find_elements(By.CSS_SELECTOR, "canvas, svg.marks")) >= 3
     )
-    time.sleep(1)  # the charts draw after their data arrives
+    wait.until(until_idle)
     text = body()
     assert "Answers per hour" in text and "Negative share per hour" in text and "Ratings" in text
     assert "Answers\n36" in text and "Rated\n30" in text
@@ -159,7 +167,7 @@ def test_dashboard_then_review_override_with_reference_and_export(app_url, brows
     reference.send_keys(Keys.CONTROL, "a")
     reference.send_keys("The site provides 412 car parking spaces and 38 trailer positions (21 01 13, page 2).")
     reference.send_keys(Keys.TAB)
-    time.sleep(1)  # let the widget values reach the server before the click reruns the page
+    wait.until(until_idle)
     screenshot(browser, "review-open.png")
     click(button("Save my score"))
     wait.until(lambda d: "Saved: validated, score 1.5." in body())
@@ -197,3 +205,80 @@ def test_dashboard_then_review_override_with_reference_and_export(app_url, brows
     exported = json.loads(line)
     assert exported["id"] == "q00" and exported["review"]["sme_score"] == 1.5
     assert exported["review"]["reference_answer"].startswith("The site provides 412 car parking spaces")
+
+
+def test_five_answers_in_a_row_with_the_keyboard_each_once(app_url, browser, ragbot_home):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from feedback.stores.base import InteractionFilter
+    from feedback.stores.sqlite import SQLiteFeedbackStore
+
+    # cem's rated, unreviewed answers, lowest rating first: what the queue should show, in order.
+    store = SQLiteFeedbackStore(ragbot_home / "feedback.db")
+    queue = store.list(InteractionFilter(user="cem", review_status="unreviewed"), order="rating_asc").items
+    store.close()
+    assert len(queue) == 6
+    expected = [f"cem · {i.created_at:%Y-%m-%d %H:%M} UTC" for i in queue]
+
+    wait = WebDriverWait(browser, 120, ignored_exceptions=(StaleElementReferenceException,))
+    body = lambda: browser.find_element(By.TAG_NAME, "body").text  # noqa: E731
+
+    def open_answer() -> str | None:
+        """'user · time UTC' of the answer open beside the queue (None while none is)."""
+        for caption in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stCaptionContainer']"):
+            head, _, _ = caption.text.partition(" UTC · ")
+            if _ and head.startswith("cem · "):
+                return head + " UTC"
+        return None
+
+    def press(key: str) -> None:
+        # Shortcuts are ignored while a text field has the focus, as they should be.
+        browser.execute_script("document.activeElement && document.activeElement.blur()")
+        ActionChains(browser).send_keys(key).perform()
+
+    browser.get(f"{app_url}/review")
+    wait.until(lambda d: "36 answers in this queue" in body() and until_idle(d))
+    user = wait.until(lambda d: d.find_element(By.XPATH, "//input[@aria-label='User']"))
+    user.send_keys("cem", Keys.ENTER)
+    wait.until(lambda d: "12 answers in this queue" in body() and until_idle(d))
+    sort = wait.until(lambda d: d.find_element(By.XPATH, "//input[@role='combobox' and @aria-label='Sort']"))
+    sort.click()
+    wait.until(
+        lambda d: next(
+            (o for o in d.find_elements(By.CSS_SELECTOR, "[role='option']") if o.text == "Lowest user rating first"),
+            None,
+        )
+    ).click()
+    wait.until(lambda d: "6 answers in this queue" in body() and open_answer() == expected[0])
+
+    shown = [open_answer()]
+    for n, key in enumerate("vsxnv"):
+        if key == "s":  # Save my score: the SME's own score first
+            score = browser.find_element(By.XPATH, "//input[@aria-label='Your score (0–5)']")
+            assert score.get_attribute("value") == ""  # nothing chosen for them
+            score.send_keys("2.5")
+        press(key)
+        wait.until(lambda d: open_answer() not in (None, shown[-1]) and until_idle(d))
+        shown.append(open_answer())
+        assert shown == expected[: n + 2], f"after {key.upper()}"
+        if key in "vsx":
+            assert "Saved: " in body()
+    assert len(set(shown)) == 6
+    # The four reviewed left the unreviewed queue; the skipped one and the sixth are still in it.
+    assert "2 answers in this queue" in body()
+    screenshot(browser, "review-keyboard.png")
+
+    store = SQLiteFeedbackStore(ragbot_home / "feedback.db")
+    reviews = [store.get(i.id).review for i in queue]
+    store.close()
+    assert [(r.status, r.sme_score, r.reviewer) for r in reviews[:5]] == [
+        ("validated", queue[0].judge.score, "sam"),
+        ("validated", 2.5, "sam"),
+        ("rejected", None, "sam"),  # X without a score: none is made up
+        ("unreviewed", None, None),
+        ("validated", queue[4].judge.score, "sam"),
+    ]

@@ -145,6 +145,8 @@ def test_five_answers_in_a_row_are_each_shown_once_in_queue_order(five):
         at.button(key=button).click().run()
         shown.append(opened(at))
         assert shown == order[: len(shown)]
+        table = at.dataframe[0].value  # the open one is marked in the queue
+        assert table.loc[table["open"] == "▶", "question"].tolist() == [shown[-1]]
 
     at.number_input(key="review_score_r1").set_value(2.0)
     then("review_override")  # S: leaves the unreviewed queue
