@@ -6,6 +6,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from app.auth import NotSignedIn, SignInRefused
+from app.auth.redirect import wrong_address
 from app.auth.roles import RolesFileError
 from app.services import Action
 from app.ui import get_services, get_settings
@@ -25,7 +26,15 @@ except NotSignedIn as e:
     st.title("ragbot")
     st.write("Answers from your team's documents, with the pages they come from.")
     if settings.auth == "oidc":
+        try:
+            redirect = st.secrets["auth"]["redirect_uri"]
+        except (KeyError, FileNotFoundError):
+            redirect = None
+        if warning := wrong_address(st.context.url, redirect):
+            st.warning(warning)
         st.button("Sign in", type="primary", on_click=st.login, key="auth_login")
+        if redirect:
+            st.caption(f"Sign-in returns to {redirect}; if it brings you back here, ragbot's log says why.")
     else:
         st.info(str(e).capitalize() + ".")
     st.stop()
