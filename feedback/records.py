@@ -12,7 +12,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    computed_field,
+    field_validator,
+)
 
 from feedback.errors import UnreadableRecord
 
@@ -63,6 +72,45 @@ def _printable(value: str) -> str:
     return value
 
 
+RECORD_ROLES = ("engineer", "sme", "admin", "synthetic", "eval")
+"""The roles an interaction may carry: the app's three, ``synthetic`` (``ragbot synth``) and
+``eval`` (an answer ``ragbot eval --judge`` grades, never stored)."""
+
+STORED = "stored"
+"""Validation context key set by ``load_stored``: a record a store already holds."""
+
+
+def _is_stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(STORED))
+
+
+def _person(value: str, info: ValidationInfo) -> str:
+    # A user or reviewer is shown, compared and filtered on: a right-to-left override (U+202E)
+    # or a zero-width character makes one person look like another. Records stored before this
+    # rule load as they are (see load_stored); new writes and imports are refused.
+    return value if _is_stored(info) else _printable(value)
+
+
+def _known_role(value: str, info: ValidationInfo) -> str:
+    if value not in RECORD_ROLES and not _is_stored(info):
+        raise ValueError(f"{value!r} is not a role; use one of {', '.join(RECORD_ROLES)}")
+    return value
+
+
+_TEXT_CONTROLS_ALLOWED = "\n\t\r"
+
+
+def _text(value: str, info: ValidationInfo) -> str:
+    # Text people type keeps its line breaks and tabs; NUL and the other control characters
+    # (terminal escapes among them) and lone surrogates are no text anyone typed.
+    if _is_stored(info):
+        return value
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs") and c not in _TEXT_CONTROLS_ALLOWED), None)
+    if bad is not None:
+        raise ValueError(f"holds the control character {bad!r}; only line breaks and tabs are kept")
+    return value
+
+
 def _non_empty(value: str) -> str:
     if not value.strip():
         raise ValueError("is empty")
@@ -74,6 +122,12 @@ Time = Annotated[datetime, AfterValidator(_in_range)]
 Name = Annotated[str, AfterValidator(_identifier)]
 """A user, session, model or chunk name: no control characters, at most ``MAX_ID_CHARS``."""
 RecordId = Annotated[str, AfterValidator(_non_empty), AfterValidator(_identifier), AfterValidator(_printable)]
+Person = Annotated[str, AfterValidator(_identifier), AfterValidator(_person)]
+"""A user or reviewer: a ``Name`` with no invisible, bidi or unassigned characters either."""
+RecordRole = Annotated[str, AfterValidator(_identifier), AfterValidator(_known_role)]
+"""One of ``RECORD_ROLES``."""
+TypedText = Annotated[str, AfterValidator(_text)]
+"""Text someone typed (a question): no control characters but line breaks and tabs."""
 
 
 def _count(low: int, high: int, **kwargs):
@@ -189,7 +243,7 @@ class Review(_Record):
     """
 
     status: ReviewStatus = "unreviewed"
-    reviewer: Name | None = None
+    reviewer: Person | None = None
     reference_answer: str | None = None
     reviewed_at: Time | None = None
     sme_score: float | None = Field(default=None, ge=0.0, le=5.0)
@@ -225,12 +279,12 @@ class Interaction(_Record):
     schema_version: int = Field(default=SCHEMA_VERSION, strict=True)
     id: RecordId = Field(default_factory=new_id)
     session_id: Name
-    user: Name
-    role: Name
+    user: Person
+    role: RecordRole
     created_at: Time = Field(default_factory=now)
     updated_at: Time = Field(default_factory=now)
     turn: int = _count(1, MAX_TURN, description="1 for the first question of a conversation.")
-    question: str
+    question: TypedText
     answer: str
     found: bool = True
     citations: list[CitationRecord] = []
@@ -267,12 +321,17 @@ class Interaction(_Record):
 def load_stored(raw: str | bytes, interaction_id: str = "?") -> Interaction:
     """A record as a store kept it (``Interaction.model_dump_json()``), validated again.
 
+    The rules on people, roles and typed text (no bidi or invisible characters in ``user`` and
+    ``reviewer``, a known ``role``, no control characters in ``question``) came after records
+    were stored: a stored record breaking only them loads as it was kept, so a store stays
+    readable and its ratings can still be written; an import or a new write is refused.
+
     Raises:
         UnreadableRecord: it no longer validates (written before a rule existed, by a newer
             ragbot, or changed by hand); the message names the id and the first problems.
     """
     try:
-        return Interaction.model_validate_json(raw)
+        return Interaction.model_validate_json(raw, context={STORED: True})
     except ValidationError as e:
         raise UnreadableRecord(f"stored record {interaction_id!r} cannot be read: {describe(e)}") from e
 

@@ -130,4 +130,11 @@ def validate_question(question: str) -> str:
         raise InvalidQuery("The question is empty: type a question.")
     if len(question) > MAX_QUESTION_CHARS:
         raise InvalidQuery(f"The question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}.")
+    # The same rule as the stored record's (feedback.records): refused here, before any work.
+    bad = next(
+        (c for c in question if (c < " " or "\x7f" <= c <= "\x9f" or "\ud800" <= c <= "\udfff") and c not in "\n\t\r"),
+        None,
+    )
+    if bad is not None:
+        raise InvalidQuery(f"The question holds the control character {bad!r}; remove it and ask again.")
     return question
