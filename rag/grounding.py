@@ -72,7 +72,9 @@ _LIST_MARKER = re.compile(r"^[ \t]*(\d{1,9})[.)](?=[ \t]+\S)", re.MULTILINE)
 _CODE_PARTS = re.compile(r"(.*[A-Za-z][^\d]*)(\d+)")
 # Between two members of a range or a list, on one line.
 _RANGE_GAP = re.compile(r"[^\S\n]*(?:-|–|—|\.\.|to|through|thru|until)[^\S\n]*", re.IGNORECASE)
-_LIST_GAP = re.compile(r"[^\S\n]*(?:,|;|&|/|and|or)(?:[^\S\n]*(?:and|or)\b)?[^\S\n]*", re.IGNORECASE)
+# A comma needs a space after it ("A180,000" is a thousand-separated number); a slash is a ratio
+# more often than a list ("C32/40" is a concrete class, not C32 and C40).
+_LIST_GAP = re.compile(r"[^\S\n]*(?:,[^\S\n]|;|&|and\b|or\b)(?:[^\S\n]*(?:and|or)\b)?[^\S\n]*", re.IGNORECASE)
 # What makes a number after a code a quantity, not another member: "FD60, 90 minutes", "DD-114, 32 m".
 _UNIT_AFTER = re.compile(
     r"[^\S\n]*(?:%|°|x\b|×|(?:mm|cm|m|km|m2|m3|m²|m³|kg|t|tonnes?|n|kn|pa|kpa|mpa|bar|s|secs?|seconds?|min|mins|"

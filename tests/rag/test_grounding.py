@@ -99,6 +99,8 @@ def test_a_quantity_after_a_code_is_not_read_as_another_code():
     passage = "Doors FD60, 90 minutes to evacuate; HEA06 and 30 mm gaps; DD-114, 32 m wide."
     assert tokens(passage) == ["FD60", "90", "HEA06", "30", "DD-114", "32"]
     assert tokens("Steps DD-114 to 12 apply") == ["DD-114", "12"]  # not a range: it would run backwards
+    # Seen in real documents: a thousands group and a ratio, not members of a list.
+    assert tokens("Class A180,000, Class B60,000; concrete C32/40") == ["A180", "000", "B60", "000", "C32", "40"]
 
 
 def test_list_numbering_is_not_checked_but_a_number_starting_a_line_is():
