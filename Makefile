@@ -42,6 +42,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt tests/node/packa
 	fi
 	# Real servers the tests start on 127.0.0.1 (the OpenID Connect provider), pinned by package-lock.json.
 	npm ci --prefix tests/node --no-audit --no-fund --silent
+	# A real single-node OpenSearch for the store tests, built from Maven Central into .cache/
+	# (tests/opensearch-node/; the tests skip it, saying why, where no JDK or Maven is installed).
+	$(BIN)/python -m tests.rag.stores.opensearch_node build
 	touch $@
 
 run: setup

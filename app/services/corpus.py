@@ -21,6 +21,9 @@ class CorpusStatus(BaseModel):
     chunks: int
     embedding_model: str | None
     last_ingest: IngestReport | None
+    # What an OpenSearch store detected of its cluster (version, plugins, hybrid_mode, writes);
+    # None for the embedded store. README's deployment checklist reads it from `status --json`.
+    store: dict | None = None
 
 
 class CorpusService(AuditedService):
@@ -67,12 +70,14 @@ class CorpusService(AuditedService):
         store = self.backends.store
         docs = store.documents()
         meta = store.embedding_model() or {}
+        detected = getattr(store, "detected", None)
         return CorpusStatus(
             documents=len(docs),
             pages=sum(d.pages for d in docs.values()),
             chunks=store.count(),
             embedding_model=meta.get("embedding_model"),
             last_ingest=self.backends.catalog.last_report(),
+            store=detected() if callable(detected) else None,
         )
 
     def is_empty(self) -> bool:

@@ -57,6 +57,23 @@ def chunk(source: str, text: str, page: int | None = 1, doc_hash: str = "h1", in
     )
 
 
+_VECTORS: dict[tuple[str, str, str], np.ndarray] = {}
+
+
+def embedded(embedder, texts: list[str], kind: str = "document") -> np.ndarray:
+    """The embedder's vectors of ``texts``, computed once per test session: the contract runs for
+    several stores and fusions over the same corpus, and on two busy cores embedding it again
+    for every test cost more than the stores did."""
+    key = lambda t: (embedder.model_id, kind, t)  # noqa: E731
+    missing = [t for t in dict.fromkeys(texts) if key(t) not in _VECTORS]
+    if missing:
+        vectors = (
+            embedder.embed_documents(missing) if kind == "document" else [embedder.embed_query(t) for t in missing]
+        )
+        _VECTORS.update({key(t): np.asarray(v) for t, v in zip(missing, vectors, strict=True)})
+    return np.stack([_VECTORS[key(t)] for t in texts])
+
+
 class VectorStoreContract:
     """Tests of behaviour the rest of ragbot relies on, for any store."""
 
@@ -79,12 +96,12 @@ class VectorStoreContract:
             "notes.md": [chunk("notes.md", "Handover notes: keep O&M manuals in the site office.", page=None)],
         }
         for source, chunks in docs.items():
-            store.write_document(source, chunks, embedder.embed_documents([embedding_text(c) for c in chunks]))
+            store.write_document(source, chunks, embedded(embedder, [embedding_text(c) for c in chunks]))
         store.refresh()
         return docs
 
     def search(self, store, embedder, text, **kw):
-        return store.search(text, embedder.embed_query(text), **kw)
+        return store.search(text, embedded(embedder, [text], "query")[0], **kw)
 
     def test_empty_store(self, store, embedder):
         assert store.count() == 0

@@ -1,9 +1,9 @@
-"""The vector store contract against a real OpenSearch cluster with the k-NN plugin.
-
-Runs when OPENSEARCH_URL is set, e.g. for a local single-node cluster with security on:
+"""The vector store contract against a real OpenSearch with the k-NN plugin: the test node of
+tests/opensearch-node/ (OpenSearch 2.19, Lucene engine, neural-search), started once per session
+by conftest.py, or any cluster at OPENSEARCH_URL, e.g. one with security on:
 
     OPENSEARCH_URL=https://localhost:9200 OPENSEARCH_USER=admin OPENSEARCH_PASSWORD=... \\
-    OPENSEARCH_VERIFY_CERTS=false python -m pytest -m integration tests/rag/stores/test_opensearch.py
+    OPENSEARCH_VERIFY_CERTS=false python -m pytest tests/rag/stores/test_opensearch.py
 
 OPENSEARCH_ENGINE picks the k-NN engine (default lucene). Every test gets its own index,
 deleted afterwards. The request bodies are tested without a cluster in test_opensearch_bodies.py.
@@ -11,31 +11,24 @@ deleted afterwards. The request bodies are tested without a cluster in test_open
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import numpy as np
 import pytest
 
-from rag.stores.opensearch import OpenSearchVectorStore
+from rag.stores.opensearch import OpenSearchVectorStore, documents_body
 from tests.rag.stores.contract import VectorStoreContract, chunk
 
 pytestmark = pytest.mark.integration
 
-SKIP_REASON = "set OPENSEARCH_URL to run the OpenSearch contract tests"
 
-
-def make_store(**kwargs) -> OpenSearchVectorStore:
-    url = os.environ.get("OPENSEARCH_URL")
-    if not url:
-        pytest.skip(SKIP_REASON)
-    user, password = os.environ.get("OPENSEARCH_USER"), os.environ.get("OPENSEARCH_PASSWORD")
+def make_store(cluster, **kwargs) -> OpenSearchVectorStore:
     return OpenSearchVectorStore(
-        url,
+        cluster.url,
         f"ragbot-test-{uuid.uuid4().hex[:12]}",
-        auth=(user, password) if user else None,
-        verify_certs=os.environ.get("OPENSEARCH_VERIFY_CERTS", "true").lower() not in ("0", "false", "no"),
-        engine=os.environ.get("OPENSEARCH_ENGINE", "lucene"),
+        auth=cluster.auth,
+        verify_certs=cluster.verify_certs,
+        engine=cluster.engine,
         **kwargs,
     )
 
@@ -54,15 +47,15 @@ class TestOpenSearchVectorStore(VectorStoreContract):
     # `client` fuses in Python like the embedded store; `auto` uses the search pipeline
     # wherever the cluster has the neural-search plugin, so both fusions meet the contract.
     @pytest.fixture(params=["client", "auto"])
-    def store(self, request):
-        store = make_store(hybrid=request.param)
+    def store(self, request, opensearch):
+        store = make_store(opensearch, hybrid=request.param)
         yield store
         drop(store)
 
 
 @pytest.fixture
-def store():
-    store = make_store()
+def store(opensearch):
+    store = make_store(opensearch)
     yield store
     drop(store)
 
@@ -92,3 +85,45 @@ def test_rewrites_are_idempotent_and_visible_without_refresh_in_between(store, e
     store.refresh()
     assert store.count() == 1
     assert store.documents()["b.pdf"].chunks == 1
+
+
+def test_documents_are_listed_across_composite_pages(store, embedder, monkeypatch):
+    """The per-document listing pages through the composite aggregation with its after_key."""
+    from functools import partial
+
+    from rag.stores.opensearch import store as store_module
+
+    sources = [f"Manuals/m{i}.pdf" for i in range(5)]
+    for i, source in enumerate(sources):
+        chunks = [chunk(source, f"Manual {i} page {p}.", page=p, index=p, doc_hash=f"h{i}") for p in (1, 2)]
+        store.write_document(source, chunks, embedder.embed_documents([c.text for c in chunks]))
+    store.refresh()
+    pages = []
+    monkeypatch.setattr(
+        store_module,
+        "documents_body",
+        lambda after=None: pages.append(after) or partial(documents_body, page_size=2)(after),
+    )
+    docs = store.documents()
+    assert len(pages) >= 3  # two documents a page: the listing followed after_key
+    assert sorted(docs) == sources
+    assert [(d.doc_hash, d.chunks, d.pages) for d in docs.values()] == [(f"h{i}", 2, 2) for i in range(5)]
+
+
+def test_routing_lists_the_documents_and_lifts_the_one_a_question_names(store, embedder, tmp_path):
+    """The Retriever's document routing over the OpenSearch store's listing."""
+    from rag.ingest.ingestor import Ingestor
+    from rag.retrieval import Retriever
+    from tests.rag.test_routing import FILINGS, QUESTION
+
+    root = tmp_path / "filings"
+    for name, text in FILINGS.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    Ingestor(store, embedder).ingest([root])
+    store.refresh()
+    retriever = Retriever(store, embedder)
+    routed = retriever.search(QUESTION, k=3)
+    assert set(retriever.routers.get().sources) == set(FILINGS)
+    assert routed[0].chunk.source == "Globex/GLOBEX 10-Q 2024Q2.md"
+    assert [r.score for r in routed] == sorted((r.score for r in routed), reverse=True)
