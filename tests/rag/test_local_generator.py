@@ -142,3 +142,41 @@ def test_an_adapter_whose_base_is_missing_is_a_clear_error(tmp_path):
     (tmp_path / "adapter" / "adapter_config.json").write_text('{"base_model_name_or_path": "/nowhere/base"}')
     with pytest.raises(GeneratorError, match="trained on '/nowhere/base', which is not here"):
         LocalGenerator(str(tmp_path / "adapter"), cache_dir=tmp_path).load()
+
+
+def test_closing_a_stream_early_ends_its_generation_before_the_next_one_starts(local_model_dir):
+    """The answer pipeline stops reading a reply that repeats itself; the model must stop too,
+    not run on to the token limit beside the next question."""
+    import threading
+
+    gen = TransformersGenerator(str(local_model_dir))
+    params = GenerationParams(max_new_tokens=200)
+    stream = gen.stream(PARKING, params)
+    next(stream)
+    stream.close()
+    assert not any(t.name == "ragbot-generate" and t.is_alive() for t in threading.enumerate())
+    assert gen.generate(PARKING, GenerationParams(max_new_tokens=16)) == TransformersGenerator(
+        str(local_model_dir)
+    ).generate(PARKING, GenerationParams(max_new_tokens=16))
+
+
+LOOPY = [Message(role="user", content="Write the word hook fifty times, separated by spaces.")]
+
+
+def _repeated_ngram(ids: list[int], n: int) -> bool:
+    grams = [tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)]
+    return len(grams) != len(set(grams))
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "transformers"])
+def test_no_repeat_ngram_size_reaches_the_runtime(local_model_dir, tmp_path, runtime):
+    from transformers import AutoTokenizer
+
+    from rag.generators.local import LocalGenerator
+
+    tokenizer = AutoTokenizer.from_pretrained(local_model_dir)
+    gen = LocalGenerator(str(local_model_dir), cache_dir=tmp_path, runtime=runtime)
+    looping = gen.generate(LOOPY, GenerationParams(max_new_tokens=40))
+    assert _repeated_ngram(tokenizer.encode(looping, add_special_tokens=False), 3), looping
+    held = gen.generate(LOOPY, GenerationParams(max_new_tokens=40, no_repeat_ngram_size=3))
+    assert not _repeated_ngram(tokenizer.encode(held, add_special_tokens=False), 3), held
