@@ -10,6 +10,11 @@ profiles the real services have:
   write (or delete) shows in searches only after ``refresh_delay`` seconds;
 - ``v3``: OpenSearch 3.x, whose k-NN plugin refuses to create nmslib indexes.
 
+The replies have the shapes (keys, errors, statuses) a real OpenSearch 2.19 gives to the same
+requests: test_emulator_fidelity.py sends both the same requests and compares them. ``hybrid``
+queries are not emulated: search pipelines are accepted and stored, and hybrid search runs on the
+real node (test_opensearch.py).
+
 Scores are simple (term counts for BM25, the k-NN spaces' documented formulas for vectors): the
 emulation is for the store's request flow and the services' refusals, not for ranking quality,
 which the contract suite checks on a real cluster (test_opensearch.py).
@@ -29,11 +34,18 @@ from typing import Any
 from tests.rag.stores.fake_opensearch import FakeOpenSearch, Request
 
 
-def error_body(status: int, kind: str, reason: str) -> dict:
-    return {
-        "error": {"root_cause": [{"type": kind, "reason": reason}], "type": kind, "reason": reason},
-        "status": status,
-    }
+def error_body(status: int, kind: str, reason: str, **extra) -> dict:
+    cause = {"type": kind, "reason": reason, **extra}
+    return {"error": {"root_cause": [cause], **cause}, "status": status}
+
+
+def missing_index(name: str) -> tuple[int, dict]:
+    """OpenSearch 2.19's 404 for an index that does not exist, as the test node answers it."""
+    extra = {"index": name, "resource.id": name, "resource.type": "index_or_alias", "index_uuid": "_na_"}
+    return 404, error_body(404, "index_not_found_exception", f"no such index [{name}]", **extra)
+
+
+SHARDS = {"total": 1, "successful": 1, "skipped": 0, "failed": 0}
 
 
 NMSLIB_3X = (
@@ -83,6 +95,7 @@ class Emulated:
         self.refresh_delay = refresh_delay
         self.indexes: dict[str, dict[str, Any]] = {}
         self.pits: dict[str, tuple[str, float]] = {}
+        self.pipelines: dict[str, dict] = {}
         self.lock = threading.RLock()
         #: called with each index action's source; a dict returned is that item's error
         self.refuse: Callable[[dict], dict | None] = lambda source: None
@@ -101,12 +114,15 @@ class Emulated:
             "GET",
             "/_cat/plugins",
             [
-                {"name": "n1", "component": c, "version": self.version}
+                {"name": "node-1", "component": c, "version": f"{self.version}.0"}
                 for c in ("opensearch-knn", "opensearch-neural-search")
             ],
         )
         fake.on("HEAD", i, lambda r: (200 if self._name(r) in self.indexes else 404, None))
         fake.on("PUT", i, self._create)
+        fake.on("DELETE", i, self._delete_index)
+        fake.on("PUT", "/_search/pipeline/(?P<id>[^/]+)", self._put_pipeline)
+        fake.on("GET", "/_search/pipeline/(?P<id>[^/]+)", self._get_pipeline)
         fake.on("GET", i + "/_mapping", self._mapping)
         fake.on("PUT", i + "/_mapping", self._put_mapping)
         fake.on("POST", "/_bulk", self._bulk)
@@ -136,14 +152,45 @@ class Emulated:
             return 400, error_body(400, "illegal_argument_exception", NMSLIB_3X)
         with self.lock:
             if name in self.indexes:
-                return 400, error_body(400, "resource_already_exists_exception", f"index [{name}] already exists")
-            self.indexes[name] = {"mappings": body.get("mappings", {}), "docs": {}}
+                uid = self.indexes[name]["uuid"]
+                return 400, error_body(
+                    400,
+                    "resource_already_exists_exception",
+                    f"index [{name}/{uid}] already exists",
+                    index=name,
+                    index_uuid=uid,
+                )
+            self.indexes[name] = self._new_index(body.get("mappings", {}))
         return 200, {"acknowledged": True, "shards_acknowledged": True, "index": name}
+
+    @staticmethod
+    def _new_index(mappings: dict) -> dict:
+        # OpenSearch answers with copy_to as a list, however it was given.
+        for spec in mappings.get("properties", {}).values():
+            if isinstance(spec.get("copy_to"), str):
+                spec["copy_to"] = [spec["copy_to"]]
+        return {"mappings": mappings, "docs": {}, "uuid": uuid.uuid4().hex[:22], "seq_no": 0}
+
+    def _delete_index(self, request: Request):
+        with self.lock:
+            if self.indexes.pop(self._name(request), None) is None:
+                return missing_index(self._name(request))
+        return 200, {"acknowledged": True}
+
+    def _put_pipeline(self, request: Request):
+        self.pipelines[request.path.rsplit("/", 1)[1]] = request.json()
+        return 200, {"acknowledged": True}
+
+    def _get_pipeline(self, request: Request):
+        name = request.path.rsplit("/", 1)[1]
+        if name not in self.pipelines:
+            return 404, {}
+        return 200, {name: self.pipelines[name]}
 
     def _mapping(self, request: Request):
         name = self._name(request)
         if name not in self.indexes:
-            return 404, error_body(404, "index_not_found_exception", f"no such index [{name}]")
+            return missing_index(name)
         return 200, {name: {"mappings": self.indexes[name]["mappings"]}}
 
     def _put_mapping(self, request: Request):
@@ -164,21 +211,21 @@ class Emulated:
                 action = lines[position]
                 ((op, meta),) = action.items()
                 name = meta.get("_index") or self._name(request)
-                index = self.indexes.setdefault(name, {"mappings": {}, "docs": {}})
+                if name not in self.indexes:
+                    self.indexes[name] = self._new_index({})
+                index = self.indexes[name]
                 if op == "delete":
                     position += 1
                     doc = index["docs"].get(meta["_id"])
-                    if doc is None or doc.deleted_at != math.inf or doc.delete_pending:
-                        items.append(
-                            {"delete": {"_index": name, "_id": meta["_id"], "result": "not_found", "status": 404}}
-                        )
-                        continue
-                    self._delete(doc)
-                    items.append({"delete": {"_index": name, "_id": meta["_id"], "result": "deleted", "status": 200}})
+                    gone = doc is None or doc.deleted_at != math.inf or doc.delete_pending
+                    if not gone:
+                        self._delete(doc)
+                    result = ("not_found", 404) if gone else ("deleted", 200)
+                    items.append({"delete": self._item(index, name, meta["_id"], *result)})
                     continue
                 source = lines[position + 1]
                 position += 2
-                refused = self.refuse(source)
+                refused = self.refuse(source) or self._refuse_vector(index, meta.get("_id"), source)
                 if self.profile == "serverless" and "_id" in meta:
                     refused = {"type": "illegal_argument_exception", "reason": SERVERLESS_ID, "status": 400}
                 if refused:
@@ -195,9 +242,45 @@ class Emulated:
                     )
                     continue
                 doc_id = meta.get("_id") or uuid.uuid4().hex[:20]
+                old = index["docs"].get(doc_id)
+                replaced = old is not None and old.deleted_at == math.inf and not old.delete_pending
                 index["docs"][doc_id] = Doc(source, self._visible_from())
-                items.append({op: {"_index": name, "_id": doc_id, "result": "created", "status": 201}})
+                items.append(
+                    {op: self._item(index, name, doc_id, *(("updated", 200) if replaced else ("created", 201)))}
+                )
         return 200, {"took": 3, "errors": errors, "items": items}
+
+    @staticmethod
+    def _item(index: dict, name: str, doc_id: str, result: str, status: int) -> dict:
+        index["seq_no"] += 1
+        return {
+            "_index": name,
+            "_id": doc_id,
+            "_version": 1,
+            "result": result,
+            "_shards": {"total": 2, "successful": 1, "failed": 0},
+            "_seq_no": index["seq_no"] - 1,
+            "_primary_term": 1,
+            "status": status,
+        }
+
+    @staticmethod
+    def _refuse_vector(index: dict, doc_id: str | None, source: dict) -> dict | None:
+        """The k-NN plugin refuses a vector of another length than the mapping's."""
+        spec = index["mappings"].get("properties", {}).get("vector", {})
+        vector = source.get("vector")
+        if vector is None or spec.get("dimension") in (None, len(vector)):
+            return None
+        return {
+            "type": "mapper_parsing_exception",
+            "reason": f"failed to parse field [vector] of type [knn_vector] in document with id '{doc_id}'. "
+            "Preview of field's value: 'null'",
+            "caused_by": {
+                "type": "illegal_argument_exception",
+                "reason": f"Vector dimension mismatch. Expected: {spec['dimension']}, Given: {len(vector)}",
+            },
+            "status": 400,
+        }
 
     def _delete(self, doc: Doc) -> None:
         if self.profile == "serverless":
@@ -209,13 +292,15 @@ class Emulated:
         if self.profile == "serverless":
             return 404, error_body(404, "unsupported_operation", "_refresh is not supported by OpenSearch Serverless")
         now = time.monotonic()
+        if self._name(request) not in self.indexes:
+            return missing_index(self._name(request))
         with self.lock:
-            for doc in self.indexes.get(self._name(request), {}).get("docs", {}).values():
+            for doc in self.indexes[self._name(request)]["docs"].values():
                 if doc.visible_at == math.inf:
                     doc.visible_at = now
                 if doc.delete_pending:
                     doc.deleted_at, doc.delete_pending = now, False
-        return 200, {"_shards": {"total": 1, "successful": 1, "failed": 0}}
+        return 200, {"_shards": {"total": 2, "successful": 1, "failed": 0}}
 
     def _delete_by_query(self, request: Request):
         if self.profile == "serverless":
@@ -223,11 +308,26 @@ class Emulated:
                 404, "unsupported_operation", "_delete_by_query is not supported by OpenSearch Serverless"
             )
         name = self._name(request)
+        if name not in self.indexes:
+            return missing_index(name)
         with self.lock:
             hits = self._matching(name, request.json().get("query", {"match_all": {}}), time.monotonic())
             for doc_id, _, _ in hits:
                 self._delete(self.indexes[name]["docs"][doc_id])
-        return 200, {"took": 1, "deleted": len(hits), "failures": []}
+        return 200, {
+            "took": 1,
+            "timed_out": False,
+            "total": len(hits),
+            "deleted": len(hits),
+            "batches": 1 if hits else 0,
+            "version_conflicts": 0,
+            "noops": 0,
+            "retries": {"bulk": 0, "search": 0},
+            "throttled_millis": 0,
+            "requests_per_second": -1.0,
+            "throttled_until_millis": 0,
+            "failures": [],
+        }
 
     def _create_pit(self, request: Request):
         pit = uuid.uuid4().hex
@@ -245,9 +345,9 @@ class Emulated:
     def _count(self, request: Request):
         name = self._name(request)
         if name not in self.indexes:
-            return 404, error_body(404, "index_not_found_exception", f"no such index [{name}]")
+            return missing_index(name)
         query = request.json().get("query", {"match_all": {}}) if request.body else {"match_all": {}}
-        return 200, {"count": len(self._matching(name, query, time.monotonic()))}
+        return 200, {"count": len(self._matching(name, query, time.monotonic())), "_shards": SHARDS}
 
     def _search_route(self, request: Request, name: str | None):
         body = request.json() if request.body else {}
@@ -270,9 +370,10 @@ class Emulated:
                 return 404, error_body(404, "search_context_missing_exception", "no such pit")
             name, at = self.pits[body["pit"]["id"]]
         if name not in self.indexes:
-            return 404, error_body(404, "index_not_found_exception", f"no such index [{name}]")
+            return missing_index(name)
         with self.lock:
             hits = self._matching(name, body.get("query", {"match_all": {}}), at)
+        total = len(hits)  # every match, whatever search_after skips
         sort = body.get("sort")
         if sort:
             keys = [(next(iter(s)), next(iter(s.values()))) for s in sort]
@@ -301,11 +402,19 @@ class Emulated:
             if sort:
                 hit["sort"] = [source.get(field) for field, _ in keys]
             out.append(hit)
+        scores = [h["_score"] for h in out if h["_score"] is not None]
         response: dict[str, Any] = {
             "took": 1,
             "timed_out": False,
-            "hits": {"total": {"value": len(hits), "relation": "eq"}, "max_score": None, "hits": out},
+            "_shards": SHARDS,
+            "hits": {
+                "total": {"value": total, "relation": "eq"},
+                "max_score": max(scores, default=None),
+                "hits": out,
+            },
         }
+        if "pit" in body:
+            response = {"pit_id": body["pit"]["id"], **response}
         if "aggs" in body:
             response["aggregations"] = self._aggs(body["aggs"], [source for _, source, _ in hits])
         return 200, response
@@ -472,6 +581,17 @@ def info_body(number: str) -> dict:
     return {
         "name": "node-1",
         "cluster_name": "ragbot",
-        "version": {"distribution": "opensearch", "number": number, "build_type": "tar", "lucene_version": "9.12.1"},
+        "cluster_uuid": "zXvfaYK4SOW2V2eBnbvRuA",
+        "version": {
+            "distribution": "opensearch",
+            "number": number,
+            "build_type": "tar",
+            "build_hash": "2e4741fb45d1b150aaeeadf66d41445b23ff5982",
+            "build_date": "2025-02-27T01:16:47.726162386Z",
+            "build_snapshot": False,
+            "lucene_version": "9.12.1",
+            "minimum_wire_compatibility_version": "7.10.0",
+            "minimum_index_compatibility_version": "7.0.0",
+        },
         "tagline": "The OpenSearch Project: https://opensearch.org/",
     }

@@ -127,3 +127,16 @@ def test_routing_lists_the_documents_and_lifts_the_one_a_question_names(store, e
     assert set(retriever.routers.get().sources) == set(FILINGS)
     assert routed[0].chunk.source == "Globex/GLOBEX 10-Q 2024Q2.md"
     assert [r.score for r in routed] == sorted((r.score for r in routed), reverse=True)
+
+
+class TestVersionedWritesOnTheEngine(VectorStoreContract):
+    """The Serverless writer (versions, no custom ids, no _delete_by_query or _refresh; see
+    serverless.py) on the real engine, whose once-a-second refresh makes writes visible later as
+    Serverless does: its aggregations, point-in-time paging and deletes by id are the engine's to
+    judge. What Serverless refuses is emulated in test_opensearch_serverless.py."""
+
+    @pytest.fixture
+    def store(self, opensearch):
+        store = make_store(opensearch, service="aoss", hybrid="client", serverless_wait=30)
+        yield store
+        drop(store)
