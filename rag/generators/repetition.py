@@ -106,14 +106,15 @@ class RepetitionGuard:
         """(where the repeat starts, or None; how much may be shown when there is none)."""
         units = _units(text)
         seen: set[tuple[str, ...]] = set()
-        complete = units[:-1]
-        for start, unit in complete:
+        # The earliest repeat by either rule, so a reply read at once is cut where its stream is.
+        cut = self._ngram_repeat(text)
+        for start, unit in units[:-1]:
             key = _key(unit)
             if len(key) >= self.min_words:
                 if key in seen:
-                    return start, start
+                    cut = start if cut is None else min(cut, start)
+                    break
                 seen.add(key)
-        cut = self._ngram_repeat(text)
         if cut is not None:
             return cut, cut
         # The sentence being written: hold it back while it reads like the start of an earlier one.

@@ -172,3 +172,20 @@ def test_property_any_text_streams_as_a_prefix_of_itself(text, size):
         assert shown == text
     else:
         assert text.startswith(guard.text) and len(guard.text) < len(text)
+
+
+def test_the_earliest_repeat_wins_whichever_rule_finds_it():
+    """A 12-word run repeated inside a new sentence comes before a whole sentence repeated later:
+    read at once or streamed, the reply is cut at the run (as seen on LaTeX News, news-004)."""
+    text = (
+        "The new docstrip can write up to 16 files at once. "
+        "The docstrip system is designed to allow for a maximum of 16 files to be written at once. "
+        "The new docstrip is a package that is designed to allow for a maximum of 16 files to be written at once. "
+        "The docstrip system is designed to allow for a maximum of 16 files to be written at once."
+    )
+    at_once = RepetitionGuard()
+    at_once.feed(text)
+    at_once.finish()
+    _, streamed = run(text)
+    assert at_once.text == streamed.text
+    assert at_once.text.endswith("The new docstrip is a package that")
