@@ -300,6 +300,11 @@ class Interaction(_Record):
     verified: ServedVerified | None = Field(
         default=None, description="The SME-verified answer served as this answer (None: the model answered)."
     )
+    stopped: bool = Field(
+        default=False,
+        description="The answer was cut short (Stop, or another question asked while it streamed): "
+        "``answer`` holds what was written until then.",
+    )
     origin: Origin = Field(
         default="user",
         description="'user': asked in the chat; 'synthetic': a question written by a model from a passage (``ragbot synth``).",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Iterator, Sequence
 
 from app.services.access import Action, Identity, authorize
 from app.wiring import Backends
-from feedback.errors import InvalidFeedback, NotFound, StoreUnavailable
+from feedback.errors import FeedbackError, InvalidFeedback, NotFound, StoreUnavailable
 from feedback.records import (
     LIKERT_LABELS,
     MAX_CORRECTION_CHARS,
@@ -19,10 +21,11 @@ from feedback.records import (
     SupportRecord,
 )
 from feedback.stores.base import InteractionFilter, SessionSummary
-from rag.models import Answer, SearchFilters, Turn
+from rag.models import Answer, Citation, SearchFilters, Turn
 from rag.pipeline import StreamEvent
-from rag.prompts import format_passages
+from rag.prompts import PROMPT_VERSION, format_passages
 
+log = logging.getLogger(__name__)
 
 KEEP = object()
 """Pass as ``correction`` or ``note`` to ``ChatService.rate`` to keep what is stored."""
@@ -39,6 +42,32 @@ class ChatService:
         """A cited answer. Raises InvalidQuery, GeneratorError, StoreError."""
         authorize(self.identity, Action.ASK)
         return self.backends.pipeline.ask(question, history, filters)
+
+    def check_question(self, question: str) -> str:
+        """The question as it will be asked (stripped). Raises InvalidQuery: empty, too long, or
+        holding control characters; checked before a verified answer is looked for or stored."""
+        from rag.retrieval import validate_question
+
+        authorize(self.identity, Action.ASK)
+        return validate_question(question)
+
+    def suggested_questions(self, limit: int = 4) -> list[str]:
+        """Questions to start an empty chat with, written from the indexed documents' titles and
+        section headings (the largest documents first, one question each); no model is asked.
+        Empty when the store cannot list its passages or holds nothing."""
+        authorize(self.identity, Action.ASK)
+        store = self.backends.store
+        if not getattr(store, "supports_listing", False):
+            return []
+        documents = sorted(store.documents().values(), key=lambda d: (-d.chunks, d.source))
+        out: list[str] = []
+        for doc in documents[: limit * 3]:
+            question = question_from_headings(doc.source, store.chunks(SearchFilters(source=doc.source)))
+            if question and question not in out:
+                out.append(question)
+            if len(out) >= limit:
+                break
+        return out
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
@@ -58,15 +87,45 @@ class ChatService:
             question=answer.question,
             answer=answer.answer,
             found=answer.found,
-            citations=[
-                CitationRecord(n=c.n, source=c.source, page=c.page, chunk_id=c.chunk_id, score=c.score, text=c.text)
-                for c in answer.citations
-            ],
+            citations=_citation_records(answer.citations),
             context=answer.context or format_passages(answer.citations),
             model_id=answer.model_id,
             prompt_version=answer.prompt_version,
             latency_ms=answer.latency_ms,
             grounding=_grounding_record(answer),
+        )
+        self.backends.feedback_store.put(interaction)
+        return interaction
+
+    def record_stopped(
+        self,
+        question: str,
+        text: str,
+        citations: Sequence[Citation],
+        *,
+        session_id: str,
+        turn: int,
+        latency_ms: int = 0,
+    ) -> Interaction:
+        """Store a question whose answer was cut short (Stop, or another question asked while it
+        streamed) with what had been written, marked ``stopped``: the conversation and its export
+        keep the turn, and nothing downstream mistakes the fragment for a whole answer.
+        Unchecked against its passages (the check reads whole sentences). Raises FeedbackError."""
+        authorize(self.identity, Action.ASK)
+        interaction = Interaction(
+            session_id=session_id,
+            user=self.identity.user,
+            role=self.identity.role,
+            turn=turn,
+            question=question,
+            answer=text.strip(),
+            found=bool(text.strip()),
+            citations=_citation_records(citations),
+            context=format_passages(citations),
+            model_id=getattr(self.backends.generator, "model_id", None) or "unknown",
+            prompt_version=PROMPT_VERSION,
+            latency_ms=min(max(latency_ms, 0), 7 * 24 * 3600 * 1000 - 1),
+            stopped=True,
         )
         self.backends.feedback_store.put(interaction)
         return interaction
@@ -105,7 +164,23 @@ class ChatService:
             note = before.note if before else None
         if correction and correction.strip() == existing.answer.strip():
             correction = None  # the pre-filled answer saved unchanged is not a correction
-        return store.set_feedback(interaction_id, Feedback(rating=rating, correction=correction, note=note))
+        rated = store.set_feedback(interaction_id, Feedback(rating=rating, correction=correction, note=note))
+        if rated.verified is not None:
+            self._count_against_verified(rated)
+        return rated
+
+    def _count_against_verified(self, rated: Interaction) -> None:
+        # The rating of a served verified answer counts for or against it. The rating itself is
+        # saved already: a failure here is logged, not reported as a lost rating.
+        from app.services.audit import AuditService
+        from app.services.verified import VerifiedService
+
+        try:
+            VerifiedService(self.backends, self.identity, AuditService(self.backends, self.identity)).after_rating(
+                rated
+            )
+        except FeedbackError:
+            log.warning("the rating of %s was not counted against its verified answer", rated.id, exc_info=True)
 
     def model_label(self, model_id: str) -> str:
         """How the answer's author is named to the user, with what to expect of it."""
@@ -136,6 +211,13 @@ class ChatService:
         return sorted(page.items, key=lambda i: i.turn)
 
 
+def _citation_records(citations: Sequence[Citation]) -> list[CitationRecord]:
+    return [
+        CitationRecord(n=c.n, source=c.source, page=c.page, chunk_id=c.chunk_id, score=c.score, text=c.text)
+        for c in citations
+    ]
+
+
 def _grounding_record(answer: Answer) -> GroundingRecord | None:
     g = answer.grounding
     if g is None:
@@ -146,3 +228,48 @@ def _grounding_record(answer: Answer) -> GroundingRecord | None:
         supporting=[SupportRecord(n=n, text=text) for n, text in sorted(g.supporting.items())],
         repeated=g.repeated,
     )
+
+
+# Headings that name no subject a question could ask about.
+_GENERIC_HEADINGS = {
+    "contents", "table of contents", "index", "preface", "foreword", "introduction", "appendix",
+    "appendices", "references", "bibliography", "glossary", "abstract", "summary", "notes",
+    "acknowledgements", "acknowledgments", "about this document", "revision history", "general",
+}  # fmt: skip
+_NUMBERING = re.compile(r"^(?:(?:chapter|section|part|annex|appendix)\s+)?[A-Z]?[\dIVXivx]+(?:[.\s-]\d+)*[.:)]?\s+")
+_CONTEXT_SEPARATOR = " · "  # rag.ingest.chunking.CONTEXT_SEPARATOR
+_MAX_NAME = 60
+
+
+def _subject(heading: str) -> str | None:
+    """The subject of a heading ("7 Diodes › 7.2 Diode Model (D)" → "Diode Model (D)"), or None."""
+    last = heading.rsplit("›", 1)[-1]
+    last = " ".join(_NUMBERING.sub("", last.strip()).split()).strip(" .:;-–")
+    if not 4 <= len(last) <= _MAX_NAME or sum(ch.isalpha() for ch in last) < 3:
+        return None
+    if last.lower() in _GENERIC_HEADINGS:
+        return None
+    return last
+
+
+def question_from_headings(source: str, chunks: Sequence) -> str | None:
+    """One question about a document from its passages' context (title · folder · heading):
+    the section heading most passages fall under, or the document itself when it has none."""
+    stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("_", " ").strip() or source
+    title = stem
+    counts: dict[str, int] = {}
+    for chunk in chunks:
+        parts = [p for p in (chunk.context or "").split(_CONTEXT_SEPARATOR) if p.strip()]
+        if not parts:
+            continue
+        if len(parts[0]) <= _MAX_NAME and sum(ch.isalpha() for ch in parts[0]) >= 3:
+            title = parts[0].strip()
+        folder = chunk.folder.replace("/", " / ")
+        tail = parts[-1] if len(parts) > 1 and parts[-1] != folder else None
+        subject = _subject(tail) if tail else None
+        if subject and subject.lower() != title.lower():
+            counts[subject] = counts.get(subject, 0) + 1
+    if counts:
+        subject = max(counts, key=lambda k: (counts[k], -len(k)))
+        return f"What does {title} say about {subject}?"
+    return f"What does {title} cover?" if chunks else None

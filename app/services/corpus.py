@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -24,6 +26,44 @@ class CorpusStatus(BaseModel):
     # What an OpenSearch store detected of its cluster (version, plugins, hybrid_mode, writes);
     # None for the embedded store. README's deployment checklist reads it from `status --json`.
     store: dict | None = None
+
+
+UPLOAD_TYPES = ("pdf", "docx", "html", "htm", "md", "txt")
+"""The file types an admin may upload from the browser (the loaders' formats people write in)."""
+MAX_UPLOAD_MB = 50
+"""The largest file accepted from the browser; larger documents are ingested with `ragbot ingest`."""
+MAX_NAME_CHARS = 120
+
+
+class UploadRefused(ValueError):
+    """An uploaded file was refused before anything was saved; the message says why and what to do."""
+
+
+class Uploaded(BaseModel):
+    """What one upload did: the files saved (as their safe names) and the ingest's report."""
+
+    saved: list[str]
+    report: IngestReport
+
+
+_UNSAFE = re.compile(r"[^\w.\- ()+,]")
+
+
+def safe_name(name: str) -> str:
+    """A file name that is safe to create in one folder: no folder part (``/`` or ``\\``), no
+    leading dot, no control or odd characters (replaced by ``_``), at most ``MAX_NAME_CHARS``
+    long with its extension kept. Raises UploadRefused when nothing usable is left."""
+    base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE.sub("_", "".join(c if c.isprintable() else "_" for c in base))
+    base = " ".join(base.split()).lstrip(". ")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = suffix[:10]
+    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1].rstrip(". ")
+    if not stem.strip("_ "):
+        raise UploadRefused(f"{name!r} is no usable file name; rename the file and upload it again.")
+    return f"{stem}.{suffix}" if suffix else stem
 
 
 class CorpusService(AuditedService):
@@ -64,6 +104,44 @@ class CorpusService(AuditedService):
             force=force,
         )
         return report
+
+    def upload(
+        self, files: Sequence[tuple[str, bytes]], *, progress: Callable[[Progress], None] | None = None
+    ) -> Uploaded:
+        """Save files sent from the browser under ``RAGBOT_HOME/uploads/<user>/`` (safe names; a
+        file of the same name is replaced) and ingest them as ``ragbot ingest`` would; their
+        sources read ``<user>/<name>``. Every file is checked before any is saved.
+        Raises Forbidden (admins only), UploadRefused (type, size, name), RagError."""
+        authorize(self.identity, Action.INGEST)
+        if not files:
+            raise UploadRefused("No file was sent.")
+        checked: list[tuple[str, bytes]] = []
+        for name, data in files:
+            safe = safe_name(name)
+            kind = safe.rpartition(".")[2].lower() if "." in safe else ""
+            if kind not in UPLOAD_TYPES:
+                raise UploadRefused(
+                    f"{name!r} is not a document type ragbot reads from the browser; "
+                    f"upload {', '.join(t.upper() for t in UPLOAD_TYPES)}."
+                )
+            if len(data) > MAX_UPLOAD_MB * 1024 * 1024:
+                raise UploadRefused(
+                    f"{name!r} is {len(data) / 1024 / 1024:.1f} MB; the limit is {MAX_UPLOAD_MB} MB. "
+                    "Ingest larger files with `ragbot ingest` on the server."
+                )
+            if not data:
+                raise UploadRefused(f"{name!r} is empty.")
+            checked.append((safe, data))
+        root = self.backends.settings.home_dir / "uploads"
+        folder = root / safe_name(self.identity.user)
+        folder.mkdir(parents=True, exist_ok=True)
+        for safe, data in checked:
+            partial = folder / f".{safe}.part"
+            partial.write_bytes(data)
+            partial.replace(folder / safe)  # a half-written file is never ingested
+        # The uploads folder is the root, so a source names its uploader: alice/manual.pdf.
+        report = self.ingest([folder.parent], progress=progress)
+        return Uploaded(saved=[s for s, _ in checked], report=report)
 
     def status(self) -> CorpusStatus:
         """Documents, pages and chunks in the index, its embedding model, and the last ingest."""
