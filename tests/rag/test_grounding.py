@@ -101,6 +101,7 @@ def test_a_quantity_after_a_code_is_not_read_as_another_code():
     assert tokens("Steps DD-114 to 12 apply") == ["DD-114", "12"]  # not a range: it would run backwards
     # Seen in real documents: a thousands group and a ratio, not members of a list.
     assert tokens("Class A180,000, Class B60,000; concrete C32/40") == ["A180", "000", "B60", "000", "C32", "40"]
+    assert tokens("Point(2) = {-e1-e2, 0, h1, 0}; addLine(p2, 2)") == ["2", "e1-e2", "0", "h1", "0", "p2", "2"]
 
 
 def test_list_numbering_is_not_checked_but_a_number_starting_a_line_is():
@@ -139,7 +140,7 @@ def test_numbering_a_list_adds_nothing_to_check(items):
 PREFIX = st.from_regex(r"[A-Z]{1,3}-?", fullmatch=True)
 
 
-@given(PREFIX, st.integers(1, 899), st.integers(1, 99), st.sampled_from([" to ", "–", " - ", "..", " through "]))
+@given(PREFIX, st.integers(10, 899), st.integers(1, 99), st.sampled_from([" to ", "–", " - ", "..", " through "]))
 def test_a_range_end_is_checked_as_the_code_it_names(prefix, start, length, joiner):
     end = start + length
     answer = f"Doors {prefix}{start}{joiner}{end} apply."
