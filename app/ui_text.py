@@ -125,8 +125,8 @@ def mark_spans(text: str, spans: Iterable[tuple[int, int]], style: str = "orange
 def flag_sentences(answer: str, sentences: Sequence[str], unsupported: Sequence[str]) -> list[str]:
     """Each of ``sentences`` (in order, as ``rag.grounding.split_sentences`` cut ``answer``) as
     neutralised markdown with the ``unsupported`` numbers and codes marked where they stand."""
-    flagged = unsupported_spans(answer, unsupported) if unsupported else []
-    out, cursor = [], 0
+    flagged = unsupported_spans(answer, unsupported) if unsupported else []  # in order
+    out, cursor, i = [], 0, 0
     for sentence in sentences:
         at = answer.find(sentence, cursor)
         if at < 0:  # not cut from this answer: judged on its own
@@ -134,6 +134,11 @@ def flag_sentences(answer: str, sentences: Sequence[str], unsupported: Sequence[
             out.append(mark_spans(sentence, ((s.start, s.end) for s in spans)))
             continue
         cursor = at + len(sentence)
-        inside = [(s.start - at, s.end - at) for s in flagged if at <= s.start and s.end <= cursor]
+        while i < len(flagged) and flagged[i].start < at:
+            i += 1
+        inside = []
+        while i < len(flagged) and flagged[i].end <= cursor:
+            inside.append((flagged[i].start - at, flagged[i].end - at))
+            i += 1
         out.append(mark_spans(sentence, inside))
     return out
