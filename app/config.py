@@ -184,6 +184,19 @@ class Settings(BaseSettings):
         description="Below this best-passage cosine similarity, answer 'not found' without asking the model.",
     )
     history_turns: int = Field(default=3, ge=0, description="Earlier turns of a conversation given to the model.")
+    verified_answers: bool = Field(
+        default=True, description="Serve an SME-verified answer first to a question that asks the same thing."
+    )
+    verified_threshold: float = Field(
+        default=0.8,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Least cosine similarity of a question to a verified one for its answer to be served.",
+    )
+    verified_disputes: int = Field(
+        default=3, ge=1, description="Ratings of 1-2 on a served verified answer that send it back to review."
+    )
     # AI judge: any generator backend; each unset RAGBOT_JUDGE_* falls back to the answer model's setting.
     judge_backend: Literal["local", "sagemaker", "bedrock", "openai"] | None = Field(
         default=None, description="Judge model backend (default: RAGBOT_GENERATOR)."

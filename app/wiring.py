@@ -411,6 +411,24 @@ class Backends:
         )
 
     @cached_property
+    def verified(self):
+        """SME-verified answers, served to questions that ask the same thing (``rag.verified``)."""
+        from app.verified_source import verified_entries
+        from rag.verified import VerifiedAnswers
+
+        return VerifiedAnswers(
+            self.embedder,
+            self.store,
+            lambda: verified_entries(self.feedback_store),
+            threshold=self.settings.verified_threshold,
+        )
+
+    def verified_changed(self) -> None:
+        """A review changed what may be served: reload the verified answers on their next use."""
+        if "verified" in self.__dict__:
+            self.verified.invalidate()
+
+    @cached_property
     def pipeline(self):
         from rag.generators.base import GenerationParams
         from rag.pipeline import AnswerPipeline

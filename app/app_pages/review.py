@@ -12,6 +12,7 @@ from app.services import Action, Forbidden
 from app.services.filters import day_end, day_start
 from app.ui import get_services
 from app.ui_text import escape_markdown, neutralize_links
+from app.verified_view import show_verified
 from feedback.errors import Conflict, FeedbackError
 from feedback.records import LIKERT_LABELS
 from feedback.stores.base import JUDGE_BANDS, InteractionFilter
@@ -91,7 +92,7 @@ if state.get("review_signature") != signature:
     state.review_group_choice = None
 
 st.title("Review")
-queue_tab, plots_tab = st.tabs(["Queue", "Judge and ratings"])
+queue_tab, plots_tab, verified_tab = st.tabs(["Queue", "Judge and ratings", "Verified answers"])
 
 with queue_tab:
     # -- groups -------------------------------------------------------------------------------
@@ -291,12 +292,16 @@ with queue_tab:
         opened_key = f"review_opened_{record.id}"
         if opened_key not in state:  # the review as first seen: later writes are checked against it
             state[opened_key] = record.review.reviewed_at
-        st.markdown(f"#### {neutralize_links(record.question)}")
+        st.markdown(f"#### {escape_markdown(record.question)}")
         st.caption(
             f"{escape_markdown(record.user)} · {record.created_at:%Y-%m-%d %H:%M} UTC · {escape_markdown(record.model_id)}"
             f" · turn {record.turn} · review: **{record.review.status}**"
             + (f" by {escape_markdown(record.review.reviewer)}" if record.review.reviewer else "")
         )
+        if record.verified:
+            st.info(f"Served the verified answer for: {escape_markdown(record.verified.question)}")
+        if record.review.disputes:
+            st.warning(f"{len(record.review.disputes)} people rated this verified answer 1–2 where it was served.")
         st.markdown(neutralize_links(record.answer))
         user_col, ai_col = st.columns(2)
         with user_col:
@@ -457,3 +462,6 @@ with plots_tab:
             heatmap = base.mark_rect().encode(color=alt.Color("answers:Q", scale=alt.Scale(scheme="blues")))
             labels = base.mark_text().encode(text="answers:Q")
             st.altair_chart((heatmap + labels).properties(height=220), width="stretch")
+
+with verified_tab:
+    show_verified(services)

@@ -7,6 +7,23 @@ import click
 from app.cli.context import emit, pass_services
 from app.cli.corpus import citation_json, search_filters
 from rag.models import Answer
+from rag.verified import VerifiedMatch
+
+
+def verified_json(match: VerifiedMatch | None) -> dict | None:
+    """The SME-verified answer served for the question, or None (``ragbot ask --json``'s ``verified``)."""
+    if match is None:
+        return None
+    e = match.entry
+    return {
+        "id": e.id,
+        "question": e.question,
+        "reviewer": e.reviewer,
+        "reviewed_at": e.reviewed_at.isoformat() if e.reviewed_at else None,
+        "similarity": match.similarity,
+        "answer": e.answer,
+        "citations": [citation_json(c) for c in e.citations],
+    }
 
 
 def answer_json(a: Answer) -> dict:
@@ -35,9 +52,20 @@ def answer_json(a: Answer) -> dict:
 def ask(services, question, folder, source, as_json) -> None:
     """Answer QUESTION from the documents, with citations."""
     filters = search_filters(folder, source)
+    verified = services.verified.find(question, filters)
     if as_json:
-        emit(answer_json(services.chat.ask(question, filters=filters)))
+        emit(answer_json(services.chat.ask(question, filters=filters)) | {"verified": verified_json(verified)})
         return
+    if verified is not None:
+        e = verified.entry
+        when = f" on {e.reviewed_at:%Y-%m-%d}" if e.reviewed_at else ""
+        click.echo(
+            click.style(f"Verified by {e.reviewer or 'an SME'}{when} for: {e.question!r}", fg="green", bold=True)
+        )
+        click.echo(e.answer + "\n")
+        for c in e.citations:
+            click.echo(f"  [{c.n}] {c.label}")
+        click.echo(click.style("\nThe model's own answer:", bold=True))
     answer = None
     for event in services.chat.ask_stream(question, filters=filters):
         if event.kind == "token":

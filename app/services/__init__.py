@@ -2,7 +2,7 @@
 
 ``Services`` binds the process's ``Backends`` (built once) to one ``Identity`` (per request in
 the web app, from settings on the command line) and groups the actions by what they act on:
-``chat``, ``corpus``, ``feedback``, ``review``, ``judge``, ``synth`` and ``audit``. Every action that not every role may do calls
+``chat``, ``corpus``, ``feedback``, ``review``, ``verified``, ``judge``, ``synth`` and ``audit``. Every action that not every role may do calls
 ``authorize`` (``app.services.access``) before anything else.
 """
 
@@ -19,6 +19,7 @@ from app.services.feedback import FeedbackService
 from app.services.judge import JudgeService
 from app.services.review import ReviewService
 from app.services.synth import SynthService
+from app.services.verified import VerifiedService
 from app.wiring import Backends, ConfigError
 
 __all__ = ["Action", "Backends", "ConfigError", "CorpusStatus", "Forbidden", "Identity", "Services", "authorize"]
@@ -65,3 +66,7 @@ class Services:
     @cached_property
     def synth(self) -> SynthService:
         return SynthService(self.backends, self.identity, self.audit)
+
+    @cached_property
+    def verified(self) -> VerifiedService:
+        return VerifiedService(self.backends, self.identity, self.audit)

@@ -117,6 +117,7 @@ class ReviewService(AuditedService):
             sme_score=sme_score,
         )
         updated = self.store.set_review(interaction_id, review, expected_reviewed_at=opened)
+        self.backends.verified_changed()  # a reference answer validated here is served from now on
         score = {} if sme_score is None else {"sme_score": sme_score}
         self.audit.record("review", target=interaction_id, status=status, **score)
         return updated
@@ -200,6 +201,7 @@ class ReviewService(AuditedService):
             try:
                 self.store.set_review(interaction_id, review, expected_reviewed_at=None)
                 result.done += 1
+                self.backends.verified_changed()
             except Conflict:
                 result.skipped += 1
         self.audit.record(

@@ -200,3 +200,24 @@ def test_past_the_last_row_of_a_page_the_next_answer_opens(monkeypatch):
     at.button(key="review_next").click().run()
     assert opened(at) == "number 22?"
     assert any(c.value.startswith("Page 2") for c in at.caption)
+
+
+def test_verified_answers_tab_lists_a_validated_reference_as_stale_and_retires_it(seeded):
+    at = app().run()
+    verified_tab = at.tabs[2]
+    assert verified_tab.label == "Verified answers"
+    assert any("No verified answers yet" in i.value for i in verified_tab.info)
+    at.selectbox(key="review_order").set_value("Lowest AI score first").run()
+    at.text_area(key="review_reference_b").set_value("The site has 412 car parking spaces [1].")
+    at.button(key="review_validate").click().run()
+    verified_tab = at.tabs[2]
+    # The record cites Design/criteria.pdf, which this empty index does not hold: stale, not served.
+    assert any("⚠ stale" in c.value and "verified by sam" in c.value for c in verified_tab.caption), [
+        c.value for c in verified_tab.caption
+    ]
+    assert any("Design/criteria.pdf" in w.value for w in verified_tab.warning)
+    at.button(key="verified_retire_b").click().run()
+    assert seeded.get("b").review.retired is True
+    assert any(c.value.startswith("retired") for c in at.tabs[2].caption)
+    at.button(key="verified_retire_b").click().run()  # "Serve again"
+    assert seeded.get("b").review.retired is False
