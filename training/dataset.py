@@ -41,7 +41,7 @@ from rag.prompts import PROMPT_VERSION, messages_for
 from training import labels
 from training.card import KINDS, Card, FileCard, RecordCard, SplitCard, render
 from training.errors import DatasetError
-from training.split import leakage, split
+from training.split import groups, leakage, smallest_share, split
 from training.tokens import TokenCounter, cut_passages
 
 
@@ -226,7 +226,7 @@ def build(records: Iterable[Interaction], counter: TokenCounter, options: Datase
         tokens_removed=prompts.tokens_removed,
         versions=_versions(),
     )
-    _refuse_if_too_small(card, source, options)
+    _refuse_if_too_small(card, source, options, usable)
     return Built(files, card)
 
 
@@ -236,7 +236,7 @@ def _where(source: dict) -> str:
     return f"{where}, filters: {filters}" if filters else where
 
 
-def _refuse_if_too_small(card: Card, source: dict, options: DatasetOptions) -> None:
+def _refuse_if_too_small(card: Card, source: dict, options: DatasetOptions, usable: list[Interaction]) -> None:
     sft = card.files["sft"]
     if sft.train + sft.val < options.min_examples:
         left_out = (
@@ -250,10 +250,17 @@ def _refuse_if_too_small(card: Card, source: dict, options: DatasetOptions) -> N
             f"reference answers{left_out}"
         )
     if options.val_fraction < 1.0 and (sft.train == 0 or sft.val == 0):
+        share = smallest_share(usable)
+        hint = (
+            f"; the smallest group of linked records is more than {options.val_fraction:g} of {len(usable)}: "
+            f"--val-fraction {share:g} holds it"
+            if card.split.val_records == 0 and len(groups(usable)) > 1 and share < 1.0
+            else ""
+        )
         raise DatasetError(
             f"cannot split {sft.train + sft.val} SFT examples into train and val ({sft.train} and {sft.val}): "
             f"they come from {card.split.train_conversations + card.split.val_conversations} conversation(s) linked by "
-            "shared questions; collect answers from more conversations, or change --val-fraction or --seed"
+            f"shared questions; collect answers from more conversations, or change --val-fraction or --seed{hint}"
         )
 
 

@@ -91,6 +91,17 @@ def dataset_command(
         click.echo(f"  {kind:<10} {f.train:>5} train {f.val:>5} val{cut}{dropped}")
     leaks = sum(v["questions_in_both"] for v in card.split.leakage.values())
     click.echo(f"  leakage: {leaks} questions in both train and val; card: {out / 'card.md'}")
+    if card.files["sft"].train:
+        click.echo(f"Next: ragbot train sft --data {_quoted(out)} --out OUT  (OUT: a new folder for the adapter)")
+    else:  # --val-fraction 1: an evaluation set
+        click.echo(f"Next: ragbot eval --model MODEL --data {_quoted(out / 'sft' / 'val.jsonl')} --out REPORT")
+
+
+def _quoted(path: Path) -> str:
+    """A path as it can be pasted into a shell."""
+    import shlex
+
+    return shlex.quote(str(path))
 
 
 @train.command("launch", context_settings={"ignore_unknown_options": True})

@@ -48,6 +48,13 @@ def test_from_the_store_with_filters(stored, tmp_path, local_model_dir):
     assert card["source"] == {"store": "sqlite", "filters": {"min_rating": 4}}
     assert card["records"]["read"] == 6  # rated 4 or 5 only
     assert "leakage: 0 questions in both train and val" in result.output
+    assert result.output.endswith(
+        f"Next: ragbot train sft --data {out} --out OUT  (OUT: a new folder for the adapter)\n"
+    )
+    # An evaluation-only set (--val-fraction 1) has nothing to train on: the next step is eval.
+    result = run("train", "dataset", "--out", str(out), "--base", str(local_model_dir), "--val-fraction", "1")
+    assert result.exit_code == 0, result.output
+    assert f"Next: ragbot eval --model MODEL --data {out / 'sft' / 'val.jsonl'} --out REPORT" in result.output
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
