@@ -98,6 +98,18 @@ class Citation(BaseModel):
         return f"{self.source} – page {self.page}" if self.page is not None else self.source
 
 
+class FlaggedPassage(BaseModel):
+    """A passage holding text addressed to the model ("ignore previous instructions", a chat
+    template token): found by ``rag.injection`` at ingest and again on an answer's citations."""
+
+    source: str
+    page: int | None
+    chunk_id: str
+    n: int | None = Field(default=None, description="The citation's number, in an answer.")
+    kinds: list[str] = Field(description="What the matches do: override, role, address, reply, template…")
+    matches: list[str] = Field(description="The matched text (the first few, each clipped).")
+
+
 class Turn(BaseModel):
     """One earlier exchange of a conversation."""
 
@@ -156,6 +168,10 @@ class Answer(BaseModel):
         default="", description="The passages exactly as the model read them (trimmed); empty when it was not asked."
     )
     grounding: Grounding | None = Field(default=None, description="The answer checked against its passages.")
+    injection: list[FlaggedPassage] = Field(
+        default=[],
+        description="Cited passages holding text addressed to the model; its sentences were withheld from the model.",
+    )
 
     @property
     def unsupported(self) -> list[str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from rag import grounding
+from rag import grounding, injection
 from rag.context import ContextTrimmer
 from rag.generators.base import GenerationParams, Generator
 from rag.generators import repetition
@@ -116,6 +116,10 @@ class AnswerPipeline:
         stop_repeats: end the model's reply at its first repeated sentence (or run of words)
             and keep the text before it (rag/generators/repetition.py); a small model
             decoding greedily otherwise loops until the token limit.
+        passage_guard: what the model reads of the passages that address it ("ignore previous
+            instructions…", rag/injection.py): by default their flagged sentences are withheld
+            (bench/injection_answers.py); None gives them as they are. The citations keep the
+            full text, and the answer lists the flagged passages the model read in ``injection``.
     """
 
     retriever: Retriever
@@ -127,6 +131,7 @@ class AnswerPipeline:
     context: ContextTrimmer | None = field(default_factory=ContextTrimmer)
     grounding_threshold: float = grounding.DEFAULT_THRESHOLD
     stop_repeats: bool = True
+    passage_guard: Callable[[Sequence[Citation]], list[Citation]] | None = injection.withhold_citations
 
     def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None) -> Answer:
         """Answer a question. Raises InvalidQuery for a bad question, GeneratorError, StoreError."""
@@ -150,6 +155,8 @@ class AnswerPipeline:
         retrieval_ms = int((time.perf_counter() - started) * 1000)
         citations = to_citations(results)
         yield StreamEvent("citations", citations=citations)
+        flagged = injection.flag_citations(citations)
+        guarded = self.passage_guard(citations) if self.passage_guard and flagged else citations
 
         read: list[Citation] = []
         checked = None
@@ -157,7 +164,7 @@ class AnswerPipeline:
             text, found = NOT_FOUND, False
             yield StreamEvent("token", token=text)
         else:
-            read = self.context.select(standalone, citations, results) if self.context else citations
+            read = self.context.select(standalone, guarded, results) if self.context else guarded
             yield StreamEvent("status", token=f"Writing the answer from {len(read)} passages…")
             pieces = []
             guard = repetition.RepetitionGuard() if self.stop_repeats else None
@@ -172,9 +179,10 @@ class AnswerPipeline:
                 text = NOT_FOUND
             if found:
                 # Against the full passages the user can open, not only the trimmed text the model
-                # read: a number the user can find in a cited passage is not an invention.
+                # read: a number the user can find in a cited passage is not an invention. Withheld
+                # sentences are no support: a number an injected sentence dictated is flagged.
                 checked = grounding.check(
-                    text, standalone, citations, self.retriever.embedder, threshold=self.grounding_threshold
+                    text, standalone, guarded, self.retriever.embedder, threshold=self.grounding_threshold
                 )
                 checked = flag_copies(checked, history, citations)
         answer = Answer(
@@ -188,6 +196,8 @@ class AnswerPipeline:
             retrieval_ms=retrieval_ms,
             context=format_passages(read),
             grounding=checked,
+            # The flagged passages the answer was built on (the model read what was left of them).
+            injection=[f for f in flagged if f.n in {c.n for c in read}],
         )
         yield StreamEvent("answer", answer=answer)
 

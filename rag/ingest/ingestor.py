@@ -24,12 +24,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, field_serializer, field_validator
 
+from rag import injection
 from rag.embedders.base import Embedder
 from rag.errors import LoadError, RagError
 from rag.ingest.chunking import PageChunker
 from rag.ingest.loaders import is_supported, load_file
 from rag.ingest.pages import classify
-from rag.models import Chunk
+from rag.models import Chunk, FlaggedPassage
 from rag.stores.base import VectorStore
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,11 @@ class IngestReport(BaseModel):
     pages: int = 0
     skipped_pages: dict[str, int] = {}
     chunks: int = 0
+    # Passages of the documents indexed in this run that address the model ("ignore previous
+    # instructions…", rag/injection.py), at most MAX_FLAGS_LISTED a document; ``flagged_counts``
+    # has every document's full count.
+    flagged: list[FlaggedPassage] = []
+    flagged_counts: dict[str, int] = {}
     seconds: float = 0.0
     started_at: float = 0.0
 
@@ -78,6 +84,9 @@ class IngestReport(BaseModel):
         # A root whose name is not UTF-8 stays exact in memory (the catalog needs the real path to
         # find cited files again); the report on disk and on screen shows it escaped.
         return [displayable(r) for r in roots]
+
+
+MAX_FLAGS_LISTED = 20
 
 
 @dataclass
@@ -360,6 +369,7 @@ class Ingestor:
         if self.skip_pages:
             pages = self._worth_indexing(pages, report)
         chunks = self.chunker.chunk(source, digest, pages)
+        _flag(source, chunks, report)
         pending.append(_Pending(source, chunks))
 
     @staticmethod
@@ -391,6 +401,23 @@ class Ingestor:
             report.indexed.append(p.source)
             report.chunks += n
         pending.clear()
+
+
+def _flag(source: str, chunks: Sequence[Chunk], report: IngestReport) -> None:
+    """Note in ``report`` the chunks of ``source`` that address the model. Detection only: the
+    chunks are indexed as they are (the store keeps no flag; answers re-detect on their cited
+    passages, which costs microseconds, so a store needs no new column or migration)."""
+    count = 0
+    for chunk in chunks:
+        found = injection.flag(source, chunk.page, chunk.id, chunk.text)
+        if found is None:
+            continue
+        count += 1
+        if count <= MAX_FLAGS_LISTED:
+            report.flagged.append(found)
+    if count:
+        report.flagged_counts[source] = count
+        log.warning("%s: %d passages address the model (prompt injection?)", displayable(source), count)
 
 
 def embedding_text(chunk: Chunk) -> str:
