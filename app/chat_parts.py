@@ -307,24 +307,25 @@ def show_turn(services: Services, turn: Interaction, index: int, *, last: bool) 
 
 def conversation_markdown(turns: Sequence[Interaction], *, user: str, when: datetime | None = None) -> str:
     """The conversation as a Markdown document: each turn's question, answer (marked when it
-    was stopped or verified) and its citations as "file – page N"."""
+    was stopped or verified) and its citations as "file – page N". Text stays readable as typed;
+    only links and images are broken (``neutralize_links``), so opening the file fetches nothing."""
     when = when or datetime.now(UTC)
+    count = f"{len(turns)} question{'' if len(turns) == 1 else 's'}"
     lines = [
         "# Conversation with ragbot",
         "",
-        f"Exported by {escape_markdown(user)} on {when:%Y-%m-%d %H:%M} UTC · "
-        f"{len(turns)} question{'' if len(turns) == 1 else 's'}",
+        f"Exported by {neutralize_links(user)} on {when:%Y-%m-%d %H:%M} UTC · {count}",
     ]
     for i, turn in enumerate(turns, 1):
-        lines += ["", f"## {i}. {escape_markdown(' '.join(turn.question.split()))}", ""]
+        lines += ["", f"## {i}. {neutralize_links(' '.join(turn.question.split()))}", ""]
         if turn.verified is not None:
-            lines += [f"*✓ {escape_markdown(verified_marker(turn))}*", ""]
+            lines += [f"*✓ {neutralize_links(verified_marker(turn))}*", ""]
         lines.append(neutralize_links(turn.answer) if turn.answer.strip() else "*(no answer was written)*")
         if turn.stopped:
             lines += ["", f"*{STOPPED_NOTE}*"]
         if turn.citations:
-            lines += ["", "**Sources**", ""]
-            lines += [f"- \\[{c.n}\\] {escape_markdown(c.label)}" for c in turn.citations]
+            lines += ["", "Sources:", ""]
+            lines += [f"- [{c.n}] {neutralize_links(c.label)}" for c in turn.citations]
     return "\n".join(lines) + "\n"
 
 

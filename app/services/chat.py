@@ -254,22 +254,29 @@ def _subject(heading: str) -> str | None:
 
 def question_from_headings(source: str, chunks: Sequence) -> str | None:
     """One question about a document from its passages' context (title · folder · heading):
-    the section heading most passages fall under, or the document itself when it has none."""
-    stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("_", " ").strip() or source
-    title = stem
+    the section heading most passages fall under, or the document itself when it has none. A
+    document with no title of its own is named by its file name."""
+    name = source.rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0]
+    title = name
     counts: dict[str, int] = {}
     for chunk in chunks:
-        parts = [p for p in (chunk.context or "").split(_CONTEXT_SEPARATOR) if p.strip()]
+        parts = [p.strip() for p in (chunk.context or "").split(_CONTEXT_SEPARATOR) if p.strip()]
         if not parts:
             continue
-        if len(parts[0]) <= _MAX_NAME and sum(ch.isalpha() for ch in parts[0]) >= 3:
-            title = parts[0].strip()
+        own = parts[0].lower() not in (stem.lower(), stem.replace("_", " ").lower(), name.lower())
+        if own and len(parts[0]) <= _MAX_NAME and sum(ch.isalpha() for ch in parts[0]) >= 3:
+            title = parts[0].rstrip(" .:;")
         folder = chunk.folder.replace("/", " / ")
-        tail = parts[-1] if len(parts) > 1 and parts[-1] != folder else None
+        # After the title and folder comes the heading, then perhaps a table's header ("A | B").
+        tail = next((p for p in reversed(parts[1:]) if p != folder and "|" not in p), None)
         subject = _subject(tail) if tail else None
         if subject and subject.lower() != title.lower():
             counts[subject] = counts.get(subject, 0) + 1
-    if counts:
-        subject = max(counts, key=lambda k: (counts[k], -len(k)))
-        return f"What does {title} say about {subject}?"
-    return f"What does {title} cover?" if chunks else None
+    if not counts:
+        return f"What does {title} cover?" if chunks else None
+    subject = max(counts, key=lambda k: (counts[k], -len(k)))
+    first, *rest = subject.split()
+    if first.isalpha() and first[1:].islower() and not any(w[:1].isupper() for w in rest):
+        subject = subject[0].lower() + subject[1:]  # "Sprinkler storage tank" is words; "Diode Model (D)" a name
+    return f"What does {title} say about {subject}?"
