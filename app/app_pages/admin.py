@@ -77,6 +77,40 @@ with corpus_tab:
                 if report.failed:
                     st.dataframe([f.model_dump() for f in report.failed], hide_index=True, width="stretch")
 
+    # Prompt injection (issue 24 row 7): the documents whose passages address the model.
+    st.subheader("Passages that address the model")
+    st.caption(
+        "Text written for an AI rather than a reader (“ignore previous instructions”, “you are now…”, "
+        "chat-template tokens): possible prompt injection. When such a passage is cited, those sentences "
+        "are withheld from the model and the answer carries a warning."
+    )
+    if st.button(
+        "Scan the whole index", key="admin_injection_scan", help="For documents indexed before ingest looked."
+    ):
+        try:
+            services.corpus.scan_injection()
+        except RagError as e:
+            st.error(str(e))
+    flagged_docs = services.corpus.flagged()
+    if flagged_docs:
+        st.dataframe(
+            [
+                {
+                    "document": d.source,
+                    "passages": d.count,
+                    "pages": ", ".join(dict.fromkeys(str(p.page) for p in d.passages if p.page is not None)),
+                    "what": ", ".join(dict.fromkeys(k for p in d.passages for k in p.kinds)),
+                    "text (first)": d.passages[0].matches[0] if d.passages and d.passages[0].matches else "",
+                }
+                for d in flagged_docs
+            ],
+            hide_index=True,
+            width="stretch",
+            key="admin_injection",
+        )
+    else:
+        st.caption("No indexed document has any.")
+
 with feedback_tab:
     import tempfile
     from datetime import UTC, datetime

@@ -40,7 +40,21 @@ def answer_json(a: Answer) -> dict:
         "unsupported": a.unsupported,
         "sentences": [s.model_dump() for s in a.grounding.sentences] if a.grounding else [],
         "supporting": {str(n): text for n, text in a.grounding.supporting.items()} if a.grounding else {},
+        # Passages the answer was built on that address the model ("ignore previous instructions…"):
+        # their sentences were withheld from the model; read the answer with care.
+        "injection": [f.model_dump() for f in a.injection],
     }
+
+
+def injection_warning(a: Answer) -> str:
+    """The one-line warning for an answer built on passages that address the model ('' when none)."""
+    if not a.injection:
+        return ""
+    cited = ", ".join(f"[{f.n}] {f.source}" + (f" – page {f.page}" if f.page is not None else "") for f in a.injection)
+    return (
+        f"Passage{'s' * (len(a.injection) != 1)} {cited} hold{'s' * (len(a.injection) == 1)} text addressed to the "
+        "assistant (possible prompt injection); it was withheld from the model. Check the answer against the sources."
+    )
 
 
 @click.command()
@@ -73,6 +87,8 @@ def ask(services, question, folder, source, as_json) -> None:
         elif event.kind == "answer":
             answer = event.answer
     click.echo("\n")
+    if answer.injection:
+        click.echo(click.style("Warning: ", fg="red", bold=True) + injection_warning(answer), err=True)
     if answer.unsupported:
         click.echo(
             click.style("Check these: ", fg="yellow", bold=True)

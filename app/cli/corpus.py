@@ -85,6 +85,12 @@ def _print_report(report) -> None:
         click.echo("Pruned:")
         for source in report.pruned:
             click.echo(f"  {source}")
+    if report.flagged_counts:
+        click.echo("Passages addressing the model (possible prompt injection; withheld from it when cited):")
+        for source, count in sorted(report.flagged_counts.items()):
+            first = next((p for p in report.flagged if p.source == source), None)
+            example = f": {first.matches[0]!r}" if first and first.matches else ""
+            click.echo(f"  {source}: {count}{example}")
 
 
 def _read_queries(path: Path) -> list[tuple[int, dict]]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from app.services.access import Action, authorize
 from app.services.base import AuditedService
+from rag.ingest.catalog import FlaggedDocument
 from rag.ingest.ingestor import IngestReport, Progress
 from rag.models import ScoredChunk, SearchFilters, SearchMode
 
@@ -157,6 +158,39 @@ class CorpusService(AuditedService):
             last_ingest=self.backends.catalog.last_report(),
             store=detected() if callable(detected) else None,
         )
+
+    def flagged(self) -> list[FlaggedDocument]:
+        """The indexed documents whose passages address the model ("ignore previous
+        instructions…"), as the ingests found them. Raises Forbidden (admins only)."""
+        authorize(self.identity, Action.INGEST)
+        return self.backends.catalog.flagged()
+
+    def scan_injection(self) -> list[FlaggedDocument]:
+        """Look for passages that address the model in the whole index (for documents indexed
+        before ingest looked for them) and keep the result as the flagged list.
+
+        Raises Forbidden (admins only), RagError when the store cannot list its passages."""
+        from rag import injection
+        from rag.errors import RagError
+        from rag.ingest.ingestor import MAX_FLAGS_LISTED
+
+        authorize(self.identity, Action.INGEST)
+        store = self.backends.store
+        if not getattr(store, "supports_listing", False):
+            raise RagError("this store cannot list its passages; re-ingest with --force to look at every document")
+        found: dict[str, FlaggedDocument] = {}
+        for chunk in store.chunks():
+            passage = injection.flag(chunk.source, chunk.page, chunk.id, chunk.text)
+            if passage is None:
+                continue
+            doc = found.setdefault(chunk.source, FlaggedDocument(source=chunk.source, count=0, passages=[]))
+            doc.count += 1
+            if len(doc.passages) < MAX_FLAGS_LISTED:
+                doc.passages.append(passage)
+        documents = list(found.values())
+        self.backends.catalog.replace_flagged(documents)
+        self.audit.record("scan for prompt injection", target="index", documents=len(documents))
+        return sorted(documents, key=lambda d: d.source)
 
     def is_empty(self) -> bool:
         return self.backends.store.count() == 0
