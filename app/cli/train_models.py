@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from shlex import quote
 
 import click
 
@@ -90,6 +91,21 @@ def _report(out: Path, metrics: dict, keys: tuple[str, ...]) -> None:
     click.echo(f"Saved to {out} after {metrics.get('global_step')} steps" + (f": {shown}" if shown else "") + ".")
 
 
+def _next_eval(model: Path, data: Path) -> None:
+    """The step after training an answer model: measure it against the served one."""
+    val = data / "sft" / "val.jsonl"
+    if val.is_file():
+        click.echo(
+            f"Next: ragbot eval --model {quote(str(model))} --data {quote(str(val))} --out REPORT"
+            "  (compares it with the served model, RAGBOT_LOCAL_MODEL, on the held-out answers)"
+        )
+    else:
+        click.echo(
+            f"Next: ragbot eval --model {quote(str(model))} --data FILE --out REPORT  ({data} has no sft/val.jsonl: "
+            "build an evaluation set with ragbot train dataset --val-fraction 1)"
+        )
+
+
 @train.command()
 @DATA
 @OUT
@@ -111,6 +127,7 @@ def sft(data: Path, out: Path, base: str | None, profile_name: str, max_steps, s
         cache_dir=_models_dir(),
     )
     _report(out, metrics, ("train_loss", "eval_loss", "eval_mean_token_accuracy"))
+    _next_eval(out, data)
 
 
 @train.command()
@@ -133,6 +150,10 @@ def reward(data: Path, out: Path, base: str | None, profile_name: str, max_steps
         resume=resume,
     )
     _report(out, metrics, ("train_loss", "eval_loss", "pairwise_accuracy"))
+    click.echo(
+        f"Next: ragbot train rl --data {quote(str(data))} --policy SFT_OUT --reward-model {quote(str(out))} --out OUT"
+        "  (SFT_OUT: the adapter from ragbot train sft)"
+    )
 
 
 @train.command()
@@ -168,6 +189,7 @@ def rl(
     )
     _report(out, metrics, ("train_loss",))
     click.echo(f"Mean reward per step: {out / 'log.jsonl'}")
+    _next_eval(out, data)
 
 
 def _preference_command(kind: str, summary: str):
@@ -194,6 +216,7 @@ def _preference_command(kind: str, summary: str):
             cache_dir=_models_dir(),
         )
         _report(out, metrics, ("train_loss", "eval_loss", "eval_rewards/accuracies", "eval_rewards/margins"))
+        _next_eval(out, data)
 
     return command
 

@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -46,8 +47,12 @@ ONE_ROW = ["--set", "per_device_train_batch_size=1", "--set", "per_device_eval_b
 
 
 def train(*args: str) -> str:
-    result = CliRunner().invoke(cli, ["train", *args])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FutureWarning)
+        result = CliRunner().invoke(cli, ["train", *args])
     assert result.exit_code == 0, result.output + repr(result.exception)
+    # Deprecated arguments of ours would warn on every run; PEFT's own probe is silenced alone.
+    assert [str(w.message) for w in caught if issubclass(w.category, FutureWarning)] == []
     return result.output
 
 
@@ -58,6 +63,10 @@ def sft_out(data, local_model_dir, tmp_path_factory) -> Path:
         "sft", "--data", str(data), "--out", str(out), "--base", str(local_model_dir), "--max-steps", "2", *ONE_ROW
     )
     assert f"Saved to {out} after 2 steps" in output
+    assert (
+        f"Next: ragbot eval --model {out} --data {data / 'sft' / 'val.jsonl'} --out REPORT"
+        "  (compares it with the served model, RAGBOT_LOCAL_MODEL, on the held-out answers)\n"
+    ) in output
     return out
 
 
@@ -66,6 +75,7 @@ def reward_out(data, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("rm") / "reward"
     output = train("reward", "--data", str(data), "--out", str(out), "--max-steps", "2", *ONE_ROW)
     assert "pairwise_accuracy" in output
+    assert f"Next: ragbot train rl --data {data} --policy SFT_OUT --reward-model {out} --out OUT" in output
     return out
 
 
@@ -115,7 +125,7 @@ def test_reward_model_reports_pairwise_accuracy_and_scores_as_trained(reward_out
 
 def test_rl_improves_the_sft_policy_against_the_reward_model_and_logs_mean_reward(sft_out, reward_out, data, tmp_path):
     out = tmp_path / "rl"
-    train(
+    output = train(
         "rl",
         "--data",
         str(data),
@@ -130,6 +140,7 @@ def test_rl_improves_the_sft_policy_against_the_reward_model_and_logs_mean_rewar
         "--set",
         "max_completion_length=6",
     )
+    assert f"Next: ragbot eval --model {out} --data {data / 'sft' / 'val.jsonl'} --out REPORT" in output
     config = json.loads((out / "adapter_config.json").read_text())
     assert config["r"] == 32 and config["lora_alpha"] == 64
     assert config["base_model_name_or_path"] == str(sft_out.resolve()), "stacked on the SFT adapter"
@@ -148,7 +159,10 @@ def test_dpo_and_kto_train_an_adapter_on_their_own_files(kind, data, local_model
     out = tmp_path / kind
     # KTO estimates its KL term from the other answers of a batch: it needs two rows.
     one_row = ONE_ROW if kind == "dpo" else []
-    train(kind, "--data", str(data), "--policy", str(local_model_dir), "--out", str(out), "--max-steps", "1", *one_row)
+    output = train(
+        kind, "--data", str(data), "--policy", str(local_model_dir), "--out", str(out), "--max-steps", "1", *one_row
+    )
+    assert f"Next: ragbot eval --model {out} --data {data / 'sft' / 'val.jsonl'} --out REPORT" in output
     assert (out / "adapter_model.safetensors").exists()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["global_step"] == 1 and "eval_loss" in metrics

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from training.trainers.data import load_split, split_path
 from training.trainers.models import DEFAULT_CACHE, causal_lm, record_adapter_base
-from training.trainers.runs import Run
+from training.trainers.runs import Run, peft_probe_quiet
 
 
 def train_lora_adapter(
@@ -34,17 +34,18 @@ def train_lora_adapter(
     train = load_split(data, folder_name, "train", settings.min_train)
     val = load_split(data, folder_name, "val", settings.min_val)
     run = Run(out, kind, settings, [split_path(data, folder_name, s) for s in ("train", "val")], inputs, resume)
-    trainer = trainer_class(
-        model=causal_lm(model, cache_dir or DEFAULT_CACHE),
-        args=run.trl_args(config_class, **config),
-        train_dataset=train,
-        eval_dataset=val if len(val) else None,
-        peft_config=LoraConfig(task_type="CAUSAL_LM", **settings.lora),
-        callbacks=run.callbacks(),
-    )
+    with peft_probe_quiet():
+        trainer = trainer_class(
+            model=causal_lm(model, cache_dir or DEFAULT_CACHE),
+            args=run.trl_args(config_class, **config),
+            train_dataset=train,
+            eval_dataset=val if len(val) else None,
+            peft_config=LoraConfig(task_type="CAUSAL_LM", **settings.lora),
+            callbacks=run.callbacks(),
+        )
 
-    def save() -> None:
-        trainer.save_model(str(out))
-        record_adapter_base(out, model)
+        def save() -> None:
+            trainer.save_model(str(out))
+            record_adapter_base(out, model)
 
-    return run.train(trainer, save)
+        return run.train(trainer, save)

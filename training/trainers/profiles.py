@@ -23,12 +23,18 @@ PACKAGED_LM = "SmolLM2-135M-Instruct"
 PACKAGED_CLASSIFIER = "all-MiniLM-L6-v2"
 ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
 
+# The longest example `ragbot train dataset` writes by default (--max-tokens): it cuts passages so
+# that prompt and answer fit, so a trainer with at least this max_length never truncates one. TRL
+# keeps only truncation_mode="keep_start" from v2 (it cuts the end, the answer); "keep_end" is
+# deprecated and would warn on every run.
+DATASET_TOKENS = 2048
+
 # What every profile shares: no hub, no trackers, logs every step so the progress shows.
 COMMON = dict(report_to="none", logging_steps=1, save_total_limit=2, seed=42, dataloader_num_workers=0)
 # On the CPU: small batches, a checkpoint every few steps, tiny sequences.
 TINY = COMMON | dict(
     use_cpu=True,
-    gradient_checkpointing=False,  # saves memory, costs time: 135M fits without it
+    activation_checkpointing=False,  # saves memory, costs time: 135M fits without it
     # TRL turns bf16 mixed precision on by default; a CPU without native bf16 (AVX512-BF16, AMX)
     # emulates it: a KTO step on 2 x 56 tokens took 32 s here with it and 9 s without.
     bf16=False,
@@ -42,7 +48,7 @@ FULL = COMMON | dict(
     gradient_accumulation_steps=4,
     save_strategy="epoch",
     eval_strategy="epoch",
-    gradient_checkpointing=True,
+    activation_checkpointing=True,
     bf16=True,
 )
 
@@ -64,13 +70,13 @@ PROFILES: dict[str, dict[ProfileName, Profile]] = {
         "tiny": Profile(
             "tiny",
             PACKAGED_LM,
-            TINY | dict(max_steps=10, learning_rate=2e-4, max_length=1024, truncation_mode="keep_end"),
+            TINY | dict(max_steps=10, learning_rate=2e-4, max_length=DATASET_TOKENS),
             lora=dict(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=ATTENTION),
         ),
         "full": Profile(
             "full",
             PACKAGED_LM,
-            FULL | dict(num_train_epochs=20, learning_rate=1e-4, max_length=4096, truncation_mode="keep_end"),
+            FULL | dict(num_train_epochs=20, learning_rate=1e-4, max_length=4096),
             lora=dict(r=512, lora_alpha=1024, lora_dropout=0.05, target_modules=ATTENTION),
             min_train=32,
             min_val=8,
@@ -82,7 +88,7 @@ PROFILES: dict[str, dict[ProfileName, Profile]] = {
             "full",
             "distilroberta-base",
             FULL
-            | dict(num_train_epochs=10, learning_rate=1e-5, max_length=512, bf16=False, gradient_checkpointing=False),
+            | dict(num_train_epochs=10, learning_rate=1e-5, max_length=512, bf16=False, activation_checkpointing=False),
             min_train=32,
             min_val=8,
         ),
@@ -124,13 +130,13 @@ PROFILES: dict[str, dict[ProfileName, Profile]] = {
         "tiny": Profile(
             "tiny",
             PACKAGED_LM,
-            TINY | dict(max_steps=10, learning_rate=5e-5, beta=0.1, max_length=1024, truncation_mode="keep_end"),
+            TINY | dict(max_steps=10, learning_rate=5e-5, beta=0.1, max_length=DATASET_TOKENS),
             lora=dict(r=16, lora_alpha=32, lora_dropout=0.0, target_modules=ATTENTION),
         ),
         "full": Profile(
             "full",
             PACKAGED_LM,
-            FULL | dict(num_train_epochs=3, learning_rate=5e-6, beta=0.1, max_length=4096, truncation_mode="keep_end"),
+            FULL | dict(num_train_epochs=3, learning_rate=5e-6, beta=0.1, max_length=4096),
             lora=dict(r=32, lora_alpha=64, lora_dropout=0.05, target_modules=ATTENTION),
             min_train=32,
             min_val=8,

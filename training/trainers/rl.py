@@ -17,7 +17,7 @@ from training.trainers.data import load_split, split_path
 from training.trainers.errors import TrainerError
 from training.trainers.models import DEFAULT_CACHE, causal_lm, record_adapter_base
 from training.trainers.profiles import ProfileName, profile
-from training.trainers.runs import Run
+from training.trainers.runs import Run, peft_probe_quiet
 
 
 def train_rl(
@@ -50,17 +50,18 @@ def train_rl(
     if not (Path(reward_model) / "config.json").is_file():
         raise TrainerError(f"the reward model '{reward_model}' is missing: train it with `ragbot train reward`")
     folder = causal_lm(policy, cache_dir or DEFAULT_CACHE)
-    trainer = GRPOTrainer(
-        model=folder,
-        reward_funcs=RewardScorer(Path(reward_model)),
-        args=run.trl_args(GRPOConfig),
-        train_dataset=train,
-        peft_config=LoraConfig(task_type="CAUSAL_LM", **settings.lora),
-        callbacks=run.callbacks(),
-    )
+    with peft_probe_quiet():
+        trainer = GRPOTrainer(
+            model=folder,
+            reward_funcs=RewardScorer(Path(reward_model)),
+            args=run.trl_args(GRPOConfig),
+            train_dataset=train,
+            peft_config=LoraConfig(task_type="CAUSAL_LM", **settings.lora),
+            callbacks=run.callbacks(),
+        )
 
-    def save() -> None:
-        trainer.save_model(str(out))
-        record_adapter_base(out, policy)
+        def save() -> None:
+            trainer.save_model(str(out))
+            record_adapter_base(out, policy)
 
-    return run.train(trainer, save)
+        return run.train(trainer, save)

@@ -16,7 +16,9 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -163,6 +165,19 @@ class Run:
         (self.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         self.record("finished", metrics=metrics)
         return metrics
+
+
+@contextmanager
+def peft_probe_quiet() -> Iterator[None]:
+    """Silence one FutureWarning no call of ours can avoid, and only it: PEFT 0.21 and TRL read
+    ``model.is_gradient_checkpointing`` when they wrap or unwrap a LoRA model (peft_model.py,
+    trl/models/utils.py), a property transformers 5 renamed ``is_activation_checkpointing``.
+    Everything else still warns."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"`is_gradient_checkpointing` is deprecated and will be removed", category=FutureWarning
+        )
+        yield
 
 
 def _install_interrupt_handler(run: Run):
