@@ -188,7 +188,7 @@ class Settings(BaseSettings):
         default=True, description="Serve an SME-verified answer first to a question that asks the same thing."
     )
     verified_threshold: float = Field(
-        default=0.8,
+        default=0.7,
         ge=0.0,
         le=1.0,
         allow_inf_nan=False,

@@ -26,7 +26,7 @@ from rag.same_ask import differences
 
 log = logging.getLogger(__name__)
 
-DEFAULT_THRESHOLD = 0.8
+DEFAULT_THRESHOLD = 0.7
 """Cosine similarity of the two questions' MiniLM embeddings (tuned in bench/feedback_replay.py)."""
 
 

@@ -215,7 +215,7 @@ def test_verified_answers_tab_lists_a_validated_reference_as_stale_and_retires_i
     assert any("⚠ stale" in c.value and "verified by sam" in c.value for c in verified_tab.caption), [
         c.value for c in verified_tab.caption
     ]
-    assert any("Design/criteria.pdf" in w.value for w in verified_tab.warning)
+    assert any("Changed or gone" in w.value and "criteria" in w.value for w in verified_tab.warning)
     at.button(key="verified_retire_b").click().run()
     assert seeded.get("b").review.retired is True
     assert any(c.value.startswith("retired") for c in at.tabs[2].caption)
