@@ -63,6 +63,51 @@ class EvalReport(BaseModel):
     data: str
     model: ModelScores
     baseline: ModelScores | None = None
+    no_baseline: str | None = None  # why there is no baseline, when there is none
+    verdict: str = ""
+
+
+SAME = 0.01
+"""Mean similarities closer than this are no clear difference (the seed's SFT gained 0.17)."""
+FEW = 20
+"""Below this many examples a verdict is a hint, not a measurement."""
+
+
+def verdict(report: EvalReport) -> str:
+    """What the figures mean, in plain words, and what to do next."""
+    m, b = report.model, report.baseline
+    few = (
+        f" On {m.examples} examples only, this is a hint, not a measurement: evaluate on more."
+        if m.examples < FEW
+        else ""
+    )
+    if b is None:
+        return (
+            f"No verdict: a mean similarity alone says little; compare with the model it would replace "
+            f"(--baseline PATH).{few}"
+        )
+    diff = m.similarity - b.similarity
+    closer = sum(x > y for x, y in zip(m.similarities, b.similarities, strict=True))
+    further = sum(x < y for x, y in zip(m.similarities, b.similarities, strict=True))
+    figures = f"mean similarity {diff:+.4f}; {closer} answers closer to their reference, {further} further"
+    if abs(diff) < SAME:
+        text = f"No clear difference from the baseline ({figures}): nothing here says to switch."
+    elif diff > 0:
+        text = (
+            f"Better than the baseline ({figures}): to serve it, set RAGBOT_LOCAL_MODEL={m.model} "
+            "after reading a few answers in answers.jsonl."
+        )
+    else:
+        text = (
+            f"Worse than the baseline ({figures}): keep the baseline; train on more examples, "
+            "or longer (--profile full)."
+        )
+    if m.numbers_right is not None and b.numbers_right is not None and m.numbers_right < b.numbers_right:
+        text += (
+            f" It states the reference's numbers less often ({b.numbers_right:.0%} → {m.numbers_right:.0%}): "
+            "check answers.jsonl for wrong figures."
+        )
+    return text + few
 
 
 def load_examples(path: Path, limit: int | None = None) -> list[tuple[list[dict], str]]:
@@ -106,7 +151,8 @@ def score(
     r = embed(references)
     a = a / np.linalg.norm(a, axis=1, keepdims=True).clip(1e-12)
     r = r / np.linalg.norm(r, axis=1, keepdims=True).clip(1e-12)
-    sims = [float(x) for x in (a * r).sum(axis=1)]
+    # Unit vectors' dot product, clipped: float rounding gives 1.0000001 for an exact answer.
+    sims = [float(x) for x in np.clip((a * r).sum(axis=1), -1.0, 1.0)]
     checks = [c for c in (numbers_right(x, y) for x, y in zip(answers, references, strict=True)) if c is not None]
     return ModelScores(
         model=name,
@@ -170,12 +216,15 @@ def answer_all(model: str, prompts: list[list[dict]], cache_dir: Path, max_new_t
     from rag.generators.base import GenerationParams, Message, generate_all
     from rag.generators.local import LocalGenerator
 
+    from training.trainers.runs import peft_probe_quiet
+
     try:
-        generator = LocalGenerator(model, cache_dir, runtime=runtime)
-        conversations = [[Message(**m) for m in p] for p in prompts]
-        return [
-            a.strip() for a in generate_all(generator, conversations, GenerationParams(max_new_tokens=max_new_tokens))
-        ]
+        # An adapter from `train sft` is merged through PEFT on first use: its probe warns alone.
+        with peft_probe_quiet():
+            generator = LocalGenerator(model, cache_dir, runtime=runtime)
+            conversations = [[Message(**m) for m in p] for p in prompts]
+            params = GenerationParams(max_new_tokens=max_new_tokens)
+            return [a.strip() for a in generate_all(generator, conversations, params)]
     except GeneratorError as e:
         raise EvaluationError(f"the model '{model}' cannot answer: {e}") from e
 
@@ -200,6 +249,9 @@ def write_report(report: EvalReport, out: Path, answers: dict[str, list[str]], e
     for label, s in rows:
         right = "–" if s.numbers_right is None else f"{s.numbers_right:.1%}"
         lines.append(f"| {label} | `{s.model}` | {s.examples} | {s.similarity:.4f} | {right} |")
+    if report.no_baseline:
+        lines += ["", report.no_baseline]
+    lines += ["", f"**Verdict.** {report.verdict}"] if report.verdict else []
     lines += ["", "The seed's figures: 0.6419 (plain RAG) → 0.8100 (after SFT), 274 examples.", ""]
     _plot_similarity(rows, out / "similarity.png")
     lines += ["![similarity](similarity.png)", ""]
@@ -238,10 +290,14 @@ def _pyplot():
     return plt
 
 
-def _plot_similarity(rows, path: Path) -> None:
+def _plot_similarity(rows, path: Path) -> list[list[int]]:
+    """The histogram of each row's similarities; returns the answers per bar, per row (every
+    answer is in a bar: the range reaches below 0 when an answer does)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.hist([s.similarities for _, s in rows], bins=20, range=(0, 1), label=[label for label, _ in rows])
+    values = [np.clip(s.similarities, -1.0, 1.0) for _, s in rows]
+    low = min(0.0, *(float(v.min()) for v in values if len(v)))
+    counts, _, _ = ax.hist(values, bins=20, range=(low, 1.0), label=[label for label, _ in rows])
     ax.set_xlabel("cosine similarity to the reference")
     ax.set_ylabel("answers")
     ax.set_title("Similarity of each answer to its reference")
@@ -249,6 +305,8 @@ def _plot_similarity(rows, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    counts = counts if len(rows) > 1 else [counts]
+    return [[int(c) for c in row] for row in counts]
 
 
 def _plot_judge(rows, path: Path) -> None:

@@ -18,7 +18,12 @@ from app.cli.context import pass_services
     metavar="PATH",
     help="A model folder, a PEFT adapter folder or a packaged model name.",
 )
-@click.option("--baseline", metavar="PATH", help="A second model to compare with, side by side (e.g. the base model).")
+@click.option(
+    "--baseline",
+    metavar="PATH",
+    help="The model to compare with, side by side (default: the served model, RAGBOT_LOCAL_MODEL).",
+)
+@click.option("--no-baseline", is_flag=True, help="Score the model alone (no comparison).")
 @click.option(
     "--data", required=True, type=click.Path(path_type=Path), metavar="FILE", help="An SFT file: DIR/sft/val.jsonl."
 )
@@ -45,10 +50,31 @@ from app.cli.context import pass_services
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @pass_services
-def evaluate(services, model, baseline, data, out, judge, limit, max_new_tokens, runtime, as_json) -> None:
+def evaluate(services, model, baseline, no_baseline, data, out, judge, limit, max_new_tokens, runtime, as_json) -> None:
     """Mean MiniLM similarity of the model's answers to the reference answers, and the share of
-    answers that state the reference's numbers; before/after with --baseline."""
-    from training.evaluate import EvalReport, answer_all, judge_all, load_examples, score, write_report
+    answers that state the reference's numbers, beside the served model's (or --baseline's), with
+    a verdict."""
+    from training.errors import EvaluationError
+    from training.evaluate import EvalReport, answer_all, judge_all, load_examples, score, verdict, write_report
+
+    if baseline and no_baseline:
+        raise click.UsageError("give --baseline PATH or --no-baseline, not both")
+    settings = services.settings
+    served = settings.local_model
+    served_label = "the served model, RAGBOT_LOCAL_MODEL" + (
+        "" if settings.generator == "local" else f"; the app answers through RAGBOT_GENERATOR={settings.generator}"
+    )
+    no_baseline_note = None
+    default_baseline = not baseline and not no_baseline
+    if no_baseline:
+        no_baseline_note = "No baseline (--no-baseline)."
+    elif not baseline and _same_model(model, served):
+        no_baseline_note = (
+            f"No baseline: --model is the served model ({served}, RAGBOT_LOCAL_MODEL); "
+            "compare with another with --baseline PATH."
+        )
+    elif not baseline:
+        baseline = served
 
     grader = services.judge.grader() if judge else None  # refuse before minutes of answering
     examples = load_examples(data, limit)
@@ -60,8 +86,20 @@ def evaluate(services, model, baseline, data, out, judge, limit, max_new_tokens,
     answers = {"model": answer_all(model, prompts, cache, max_new_tokens, runtime)}
     report = EvalReport(data=str(data), model=score(model, answers["model"], references, embed))
     if baseline:
-        answers["baseline"] = answer_all(baseline, prompts, cache, max_new_tokens, runtime)
-        report.baseline = score(baseline, answers["baseline"], references, embed)
+        try:
+            answers["baseline"] = answer_all(baseline, prompts, cache, max_new_tokens, runtime)
+        except EvaluationError as e:
+            if not default_baseline:
+                raise
+            # The served model by default: its failure does not cost the model's figures.
+            no_baseline_note = (
+                f"No baseline: the served model '{served}' (RAGBOT_LOCAL_MODEL) cannot answer here: "
+                f"{e.__cause__ or e}; give one with --baseline PATH."
+            )
+        else:
+            report.baseline = score(baseline, answers["baseline"], references, embed)
+    report.no_baseline = no_baseline_note
+    report.verdict = verdict(report)
     if grader is not None:
         grade, concurrency = grader
         for label in ("model", "baseline"):
@@ -80,17 +118,32 @@ def evaluate(services, model, baseline, data, out, judge, limit, max_new_tokens,
                 }
                 if s.judge is not None:
                     figures[label]["judge"] = s.judge.model_dump(exclude={"scores"})
+        if report.no_baseline:
+            figures["no_baseline"] = report.no_baseline
+        figures["verdict"] = report.verdict
         click.echo(json.dumps(figures))
         return
+    if report.no_baseline:
+        click.echo(report.no_baseline)
     for label in ("baseline", "model"):
         s = getattr(report, label)
         if s is not None:
+            which = f"{s.model}, {served_label}" if label == "baseline" and s.model == served else s.model
             click.echo(
-                f"{label:<9} similarity {s.similarity:.4f}  numbers right {s.numbers_right if s.numbers_right is None else f'{s.numbers_right:.1%}'}  ({s.model})"
+                f"{label:<9} similarity {s.similarity:.4f}  numbers right {s.numbers_right if s.numbers_right is None else f'{s.numbers_right:.1%}'}  ({which})"
             )
             if s.judge is not None and s.judge.mean is not None:
                 click.echo(
                     f"{'':<9} judge mean {s.judge.mean:.2f}  score > 4 {s.judge.above_4:.1%}  score < 3 {s.judge.below_3:.1%}"
                     f"  (no usable score: {s.judge.unscored})"
                 )
+    click.echo(f"Verdict: {report.verdict}")
     click.echo(f"Report: {out / 'report.md'}")
+
+
+def _same_model(a: str, b: str) -> bool:
+    """Whether two model names (a packaged name or a folder) name the same model."""
+    pa, pb = Path(a).expanduser(), Path(b).expanduser()
+    if pa.exists() and pb.exists():
+        return pa.resolve() == pb.resolve()
+    return a == b

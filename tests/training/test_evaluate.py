@@ -4,8 +4,11 @@ real judge (``OpenAICompatGenerator`` over HTTP) grading against a server on 127
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import statistics
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -17,7 +20,7 @@ from tests.rag.generators.servers import Reply, ScriptedServer, chat_completion,
 from tests.training.conftest import feedback_set
 from training.dataset import DatasetOptions, build_dataset
 from training.errors import EvaluationError
-from training.evaluate import judge_all, numbers_right
+from training.evaluate import EvalReport, ModelScores, _plot_similarity, judge_all, numbers_right, score, verdict
 
 
 def judge_score(question: str) -> float | None:
@@ -144,3 +147,69 @@ def test_numbers_right_ignores_citation_markers():
     assert numbers_right("There are 412 spaces.", "412 car parking spaces [1].") is True
     assert numbers_right("There are 120 spaces [1].", "412 car parking spaces [1].") is False
     assert numbers_right("Yes.", "It is on the north side [2].") is None
+
+
+def eval_json(*args: str) -> dict:
+    result = CliRunner().invoke(cli, ["eval", *args, "--limit", "1", "--max-new-tokens", "8", "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+@pytest.mark.slow
+def test_without_a_baseline_eval_compares_with_the_served_model(tmp_path, tokenizer, local_model_dir, monkeypatch):
+    build_dataset(feedback_set(), tmp_path / "ds", tokenizer, DatasetOptions(val_fraction=0.3, min_examples=3), {})
+    common = ["--data", str(tmp_path / "ds" / "sft" / "val.jsonl"), "--out", str(tmp_path / "rep")]
+    # A trained model beside the served one: the same weights in another folder (hard links).
+    trained = tmp_path / "trained"
+    shutil.copytree(local_model_dir, trained, copy_function=os.link)
+    monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
+    figures = eval_json("--model", str(trained), *common)
+    assert figures["baseline"]["path"] == str(local_model_dir)
+    assert figures["model"]["similarity"] == figures["baseline"]["similarity"]  # greedy, same weights
+    assert figures["verdict"].startswith("No clear difference from the baseline (mean similarity +0.0000;")
+    assert "On 1 examples only, this is a hint" in figures["verdict"]
+    assert "**Verdict.** No clear difference" in (tmp_path / "rep" / "report.md").read_text()
+
+    # The served model itself: nothing to compare with, and the reason is given.
+    figures = eval_json("--model", str(local_model_dir), *common)
+    assert "baseline" not in figures
+    assert figures["no_baseline"].startswith(f"No baseline: --model is the served model ({local_model_dir}")
+    assert figures["verdict"].startswith("No verdict: a mean similarity alone says little")
+
+    # A served model that cannot be loaded here: the model's figures still come, with why and what to do.
+    monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(tmp_path / "gone"))
+    figures = eval_json("--model", str(trained), *common)
+    assert "baseline" not in figures and figures["model"]["similarity"] > 0
+    assert figures["no_baseline"].startswith(f"No baseline: the served model '{tmp_path / 'gone'}'")
+    assert figures["no_baseline"].endswith("; give one with --baseline PATH.")
+
+
+def test_the_verdict_says_which_way_and_what_to_do():
+    def scores(name, sims, numbers=None):
+        return ModelScores(
+            model=name, examples=len(sims), similarity=float(np.mean(sims)), numbers_right=numbers, similarities=sims
+        )
+
+    many = [0.6] * 30
+    better = EvalReport(data="d", model=scores("out", [0.7] * 30, 0.5), baseline=scores("base", many, 0.8))
+    text = verdict(better)
+    assert text.startswith("Better than the baseline (mean similarity +0.1000; 30 answers closer")
+    assert "set RAGBOT_LOCAL_MODEL=out" in text and "(80% → 50%)" in text and "hint" not in text
+    worse = EvalReport(data="d", model=scores("out", [0.5] * 30), baseline=scores("base", many))
+    assert verdict(worse).startswith(
+        "Worse than the baseline (mean similarity -0.1000; 0 answers closer to their reference, 30 further): "
+        "keep the baseline"
+    )
+
+
+def test_a_similarity_rounded_above_one_stays_on_the_plot(tmp_path):
+    # A unit vector whose float32 dot product with itself rounds to 1.0000001.
+    rng = np.random.default_rng(0)
+    vectors = (rng.normal(size=(1, 384)).astype(np.float32) for _ in range(100))
+    exact = next(v for v in vectors if (v / np.linalg.norm(v)) @ (v / np.linalg.norm(v)).T > 1)
+    scored = score("m", ["412 spaces."], ["412 spaces."], lambda texts: np.repeat(exact, len(texts), axis=0))
+    assert scored.similarities == [1.0]
+    rows = [("model", scored.model_copy(update={"similarities": [1.0000001, 0.5, -0.2]})), ("baseline", scored)]
+    counts = _plot_similarity(rows, tmp_path / "similarity.png")
+    assert [sum(c) for c in counts] == [3, 1]  # every answer in a bar, the negative one too
+    assert sum(_plot_similarity(rows[1:], tmp_path / "one.png")[0]) == 1
