@@ -19,27 +19,9 @@ st.title("Admin")
 feedback_tab, corpus_tab, audit_tab = st.tabs(["Feedback", "Corpus", "Audit log"])
 
 with corpus_tab:
-    status = services.corpus.status()
-    cols = st.columns(3)
-    cols[0].metric("Documents", status.documents)
-    cols[1].metric("Pages", status.pages)
-    cols[2].metric("Passages", status.chunks)
-    st.caption(f"Embedding model: {status.embedding_model or '– (nothing indexed yet)'}")
-    last = status.last_ingest
-    if last:
-        from datetime import UTC, datetime
-
-        started = datetime.fromtimestamp(last.started_at, UTC)
-        from app.ui_text import escape_markdown
-
-        st.caption(
-            f"Last ingest {started:%Y-%m-%d %H:%M} UTC of {escape_markdown(', '.join(last.roots))}: "
-            f"{len(last.indexed)} indexed, {last.unchanged} unchanged, {len(last.failed)} failed, "
-            f"{len(last.skipped)} skipped, {len(last.pruned)} pruned in {last.seconds:.1f} s"
-        )
-        if last.failed:
-            st.markdown("**Files that could not be read**")
-            st.dataframe([f.model_dump() for f in last.failed], hide_index=True, width="stretch")
+    # Filled after the ingest below has run, so its counts show at once, not after a reload.
+    status_box = st.container()
+    ingested_now = False
 
     st.subheader("Ingest a folder")
     st.caption("A folder on the server; it is searched recursively and only changed files are re-indexed.")
@@ -67,6 +49,7 @@ with corpus_tab:
             except RagError as e:
                 st.error(str(e))
             else:
+                ingested_now = True
                 bar.progress(1.0, text="Done")
                 message = (
                     f"{report.files_seen} files: {len(report.indexed)} indexed, {report.unchanged} unchanged, "
@@ -76,6 +59,29 @@ with corpus_tab:
                 (st.warning if report.failed else st.success)(message)
                 if report.failed:
                     st.dataframe([f.model_dump() for f in report.failed], hide_index=True, width="stretch")
+
+    with status_box:
+        status = services.corpus.status()
+        cols = st.columns(3)
+        cols[0].metric("Documents", status.documents)
+        cols[1].metric("Pages", status.pages)
+        cols[2].metric("Passages", status.chunks)
+        st.caption(f"Embedding model: {status.embedding_model or '– (nothing indexed yet)'}")
+        last = status.last_ingest
+        if last:
+            from datetime import UTC, datetime
+
+            started = datetime.fromtimestamp(last.started_at, UTC)
+            from app.ui_text import escape_markdown
+
+            st.caption(
+                f"Last ingest {started:%Y-%m-%d %H:%M} UTC of {escape_markdown(', '.join(last.roots))}: "
+                f"{len(last.indexed)} indexed, {last.unchanged} unchanged, {len(last.failed)} failed, "
+                f"{len(last.skipped)} skipped, {len(last.pruned)} pruned in {last.seconds:.1f} s"
+            )
+            if last.failed and not ingested_now:  # else the ingest's own report lists them below
+                st.markdown("**Files that could not be read**")
+                st.dataframe([f.model_dump() for f in last.failed], hide_index=True, width="stretch")
 
     # Prompt injection (issue 24 row 7): the documents whose passages address the model.
     st.subheader("Passages that address the model")
@@ -112,7 +118,7 @@ with corpus_tab:
         st.caption("No indexed document has any.")
 
 with feedback_tab:
-    import tempfile
+    import io
     from datetime import UTC, datetime
 
     from app.charts import negative_share_chart, rating_chart, volume_chart
@@ -255,24 +261,27 @@ with feedback_tab:
     # file is no longer offered.
     export_key = f"{fmt}|{filters.model_dump_json(exclude_none=True)}"
     if st.button("Prepare export", key="admin_export"):
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"ragbot-feedback.{fmt}"
-            unreadable: list[str] = []
-            try:
-                count = services.feedback.export(path, fmt, filters, unreadable=unreadable)
-            except FeedbackError as e:
-                st.error(f"The export failed: {e}")
-            else:
-                if unreadable:
-                    n = len(unreadable)
-                    st.warning(f"{n} stored record{'s' * (n != 1)} could not be read and left out of the export.")
-                st.session_state.admin_export_file = {
-                    "name": path.name,
-                    "data": path.read_bytes(),
-                    "count": count,
-                    "key": export_key,
-                    "at": datetime.now(UTC),
-                }
+        # Prepared in memory, so the audit log names the download, not a server temp file.
+        name = f"ragbot-feedback.{fmt}"
+        buffer = io.BytesIO()
+        unreadable: list[str] = []
+        try:
+            count = services.feedback.export(
+                buffer, fmt, filters, unreadable=unreadable, target=f"{name} (browser download)"
+            )
+        except FeedbackError as e:
+            st.error(f"The export failed: {e}")
+        else:
+            if unreadable:
+                n = len(unreadable)
+                st.warning(f"{n} stored record{'s' * (n != 1)} could not be read and left out of the export.")
+            st.session_state.admin_export_file = {
+                "name": name,
+                "data": buffer.getvalue(),
+                "count": count,
+                "key": export_key,
+                "at": datetime.now(UTC),
+            }
     prepared = st.session_state.get("admin_export_file")
     if prepared and prepared["key"] == export_key:
         st.caption(

@@ -67,6 +67,18 @@ def safe_name(name: str) -> str:
     return f"{stem}.{suffix}" if suffix else stem
 
 
+def _uploaded(folder: str, files: Sequence[tuple[str, bytes]], room: int = 1900) -> str:
+    """The audit's name for an upload: ``upload: alice/a.pdf, alice/b.pdf`` (the files' sources),
+    as many as fit in ``room`` characters (the audit keeps 2,000), then how many more."""
+    names = [f"{folder}/{safe}" for safe, _ in files]
+    shown: list[str] = []
+    for i, name in enumerate(names):
+        if len(", ".join([*shown, name])) > room:
+            return f"upload: {', '.join(shown)} and {len(names) - i} more"
+        shown.append(name)
+    return f"upload: {', '.join(shown)}"
+
+
 class CorpusService(AuditedService):
     """Corpus actions on behalf of one identity."""
 
@@ -77,9 +89,11 @@ class CorpusService(AuditedService):
         prune: bool = False,
         force: bool = False,
         progress: Callable[[Progress], None] | None = None,
+        target: str | None = None,
     ) -> IngestReport:
         """Index the files under ``paths`` (see ``Ingestor.ingest``) and keep the report as the last
-        ingest. Raises Forbidden (admins only), RagError."""
+        ingest. ``target`` is what the audit log names as ingested (default: the paths).
+        Raises Forbidden (admins only), RagError."""
         from rag.ingest.chunking import PageChunker
         from rag.ingest.ingestor import Ingestor
 
@@ -97,7 +111,7 @@ class CorpusService(AuditedService):
         self.backends.catalog.record(report)
         self.audit.record(
             "ingest",
-            target=", ".join(str(p) for p in paths),
+            target=target or ", ".join(str(p) for p in paths),
             indexed=len(report.indexed),
             failed=len(report.failed),
             pruned=len(report.pruned),
@@ -140,8 +154,9 @@ class CorpusService(AuditedService):
             partial = folder / f".{safe}.part"
             partial.write_bytes(data)
             partial.replace(folder / safe)  # a half-written file is never ingested
-        # The uploads folder is the root, so a source names its uploader: alice/manual.pdf.
-        report = self.ingest([folder.parent], progress=progress)
+        # The uploads folder is the root, so a source names its uploader: alice/manual.pdf. The
+        # audit names the files sent, as their sources read, not the server's uploads folder.
+        report = self.ingest([folder.parent], progress=progress, target=_uploaded(folder.name, checked))
         return Uploaded(saved=[s for s, _ in checked], report=report)
 
     def status(self) -> CorpusStatus:

@@ -53,16 +53,18 @@ class FeedbackService(AuditedService):
         unreadable: list[str] | None = None,
         *,
         redact: bool = False,
+        target: str | None = None,
     ) -> int:
         """Stream the interactions matching ``filters`` to ``out`` as csv, jsonl or parquet; returns the
         count. Stored records that no longer validate are left out, their ids appended to ``unreadable``.
         ``redact`` masks e-mail addresses, phone numbers and user ids with stable pseudonyms.
+        ``target`` is what the audit log names as the destination (default: the path, or "a stream").
         Raises Forbidden (admins only), FeedbackError, OSError."""
         from feedback.export import export
 
         authorize(self.identity, Action.EXPORT)
         transform = self.redactor() if redact else None
-        target = str(out) if isinstance(out, (str, Path)) else "a stream"
+        target = target or (str(out) if isinstance(out, (str, Path)) else "a stream")
         with self.audit.bulk("export", target=target, format=fmt, filters=_filters_json(filters)) as state:
 
             def tick(count: int) -> None:

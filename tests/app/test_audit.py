@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.config import Settings
 from app.services import Forbidden, Identity, Services
+from app.services.corpus import _uploaded
+from feedback.audit import AuditEvent
 from feedback.export import InvalidExportFile
 from tests.feedback.contract import make
 
@@ -80,3 +84,17 @@ def test_an_engineer_refused_at_the_service_leaves_no_started_event(tmp_path):
     with pytest.raises(Forbidden):
         engineer.feedback.import_file(tmp_path / "x.jsonl")
     assert Services(Settings(), identity=ADMIN).audit.events().items == []  # the command line audits refusals
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=130), min_size=1, max_size=60))
+def test_an_upload_is_audited_by_the_names_sent_within_the_audit_limit(names):
+    target = _uploaded("ada", [(n, b"x") for n in names])
+    AuditEvent(actor="a", role="admin", action="ingest", target=target)  # within its 2,000 characters
+    everything = ", ".join(f"ada/{n}" for n in names)
+    if len(everything) <= 1900:
+        assert target == f"upload: {everything}"
+    else:
+        shown, more = target.removeprefix("upload: ").rsplit(" and ", 1)
+        listed = [k for k in range(1, len(names)) if ", ".join(f"ada/{n}" for n in names[:k]) == shown]
+        assert listed and more == f"{len(names) - listed[0]} more"

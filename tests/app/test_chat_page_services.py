@@ -104,9 +104,10 @@ def test_an_admin_upload_is_saved_under_a_safe_name_and_ingested_with_the_report
     again = admin.corpus.upload([("Pump room.md", b"# Pump room\n\nThe fire pump delivers 200 l/s.\n")])
     assert again.report.indexed == ["ada/Pump room.md"]
     assert "200 l/s" in admin.corpus.search("fire pump delivers")[0].chunk.text
-    # Audited as the same ingest as `ragbot ingest`, by the admin who uploaded.
-    uploads = [e for e in admin.audit.events().items if e.action == "ingest" and "uploads" in (e.target or "")]
-    assert len(uploads) == 2 and {e.actor for e in uploads} == {"ada"}
+    # Audited as the same ingest as `ragbot ingest`, by the admin who uploaded, naming the file
+    # sent as its source reads (not the server's uploads folder).
+    uploads = [e for e in admin.audit.events().items if e.action == "ingest"][:2]  # newest first
+    assert [e.target for e in uploads] == ["upload: ada/Pump room.md"] * 2 and {e.actor for e in uploads} == {"ada"}
 
 
 @given(st.text(min_size=1, max_size=300))
