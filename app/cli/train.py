@@ -36,7 +36,8 @@ def train() -> None:
     type=click.FloatRange(0.0, 1.0, min_open=True),
     default=0.1,
     show_default=True,
-    help="Share of the records held out for validation, whole conversations at a time (1: all, an evaluation set).",
+    help="Share of the records held out for validation (at most, rounded half up; at least one), whole "
+    "conversations at a time (1: all, an evaluation set).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Fixes which conversations go to validation.")
 @click.option("--base", metavar="MODEL", help="Model whose tokenizer measures length (default: RAGBOT_LOCAL_MODEL).")
