@@ -21,6 +21,16 @@ def chunk_id(source: str, page: int | None, text: str) -> str:
 PageKind = Literal["text", "contents", "index", "blank", "form", "repeated"]
 
 
+class Table(BaseModel):
+    """A table laid out on a page: where its rows sit in ``Page.text`` (``start`` to ``end``) and
+    the line naming its columns, cells joined by `` | `` ("Name | Parameter | Units | Default");
+    a table continued from the page before carries that page's header."""
+
+    start: int
+    end: int
+    header: str
+
+
 class Page(BaseModel):
     """Text of one page (or the whole document for page-less formats).
 
@@ -28,7 +38,7 @@ class Page(BaseModel):
     same on every page; ``heading`` the section in effect at the top of the page and
     ``headings`` the sections that start on it, in order (from the PDF outline, or heading
     lines found in the text). ``kind`` says whether the page is worth indexing (see
-    ``rag.ingest.pages``).
+    ``rag.ingest.pages``). ``tables`` are the tables found in a PDF page's layout.
     """
 
     number: int | None
@@ -37,6 +47,7 @@ class Page(BaseModel):
     heading: str | None = None
     headings: list[str] = Field(default_factory=list)
     kind: PageKind = "text"
+    tables: list[Table] = Field(default_factory=list)
 
 
 class Chunk(BaseModel):

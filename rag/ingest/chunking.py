@@ -16,14 +16,28 @@ from rag.models import Chunk, Page, chunk_id
 CONTEXT_SEPARATOR = " · "
 
 
-def chunk_context(title: str | None, folder: str, heading: str | None) -> str:
-    """ "Ngspice User's Manual · ngspice · 7 Diodes › 7.2 Diode Model (D)"; parts left out when empty."""
-    parts = [title or "", folder.replace("/", " / "), heading or ""]
+def chunk_context(title: str | None, folder: str, heading: str | None, table: str | None = None) -> str:
+    """ "Ngspice User's Manual · ngspice · 7 Diodes › 7.2 Diode Model (D)"; parts left out when empty.
+
+    ``table`` is the header of a table whose rows the chunk holds without it ("Name | Parameter |
+    Units | Default"): a row "TNOM parameter measurement temperature °C 27 50" says nothing of
+    which figure is the default until its header is read with it."""
+    parts = [title or "", folder.replace("/", " / "), heading or "", table or ""]
     seen: list[str] = []
     for part in parts:
         if part and part.lower() not in (s.lower() for s in seen):
             seen.append(part)
     return CONTEXT_SEPARATOR.join(seen)
+
+
+def table_header(page: Page, start: int, text: str) -> str | None:
+    """The header of the first table whose rows the chunk at ``start`` of the page holds while its
+    header line is not in it (a table's later rows, or the rest of a table from the page before)."""
+    end = start + len(text)
+    for table in page.tables:
+        if table.start < end and start < table.end and table.header.replace(" | ", " ") not in text:
+            return table.header
+    return None
 
 
 class PageChunker:
@@ -61,7 +75,8 @@ class PageChunker:
                 seen.add(cid)
                 # The heading a third of the way in: a chunk that opens with the end of one
                 # section and then starts the next is mostly about the next.
-                heading = heading_at(page, positions, piece.metadata.get("start_index", 0) + len(text) // 3)
+                start = piece.metadata.get("start_index", 0)
+                heading = heading_at(page, positions, start + len(text) // 3)
                 chunks.append(
                     Chunk(
                         id=cid,
@@ -71,7 +86,9 @@ class PageChunker:
                         text=text,
                         doc_hash=doc_hash,
                         chunk_index=len(chunks),
-                        context=chunk_context(page.title or fallback_title, folder, heading),
+                        context=chunk_context(
+                            page.title or fallback_title, folder, heading, table_header(page, start, text)
+                        ),
                     )
                 )
         return chunks

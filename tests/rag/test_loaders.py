@@ -189,3 +189,14 @@ def test_plain_text_and_code_blocks_are_left_as_written(tmp_path: Path):
     (page,) = load_file(readme)
     assert page.headings == ["Setup"]
     assert page.text == "# Setup\n```\n| a | | b |\n```\na | b"
+
+
+def test_a_word_broken_across_lines_is_whole_again(tmp_path: Path):
+    # PDFium marks the hyphen at a line end as \x02 and joins the lines: "calcu\x02lated".
+    path = make_pdf(
+        tmp_path / "r.pdf", ["The resistance can be calcu-\nlated from the sheet resistance of MS-\nDOS files."]
+    )
+    (page,) = load_file(path)
+    assert page.text == "The resistance can be calculated from the sheet resistance of MS-DOS files."
+    chunks = PageChunker().chunk("r.pdf", "h", [page])
+    assert "calculated" in chunks[0].text and "\x02" not in chunks[0].text

@@ -1,0 +1,97 @@
+"""Tables in PDFs: found from where PDFium lays out their text, and their header kept with every
+chunk of their rows (in the chunk's context), on the page the table starts on and the next."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.ingest.chunking import PageChunker
+from rag.ingest.loaders import load_file
+
+HEADER = ["Name", "Parameter", "Units", "Default", "Example"]
+COLUMNS = [60, 130, 330, 390, 460]
+
+
+def rows(first: int, count: int) -> list[list[str]]:
+    return [[f"P{i}", f"parameter number {i}", "V", f"{i}.5", f"{i}e-3"] for i in range(first, first + count)]
+
+
+def make_table_pdf(path: Path, pages: list[tuple[str, list[str] | None, list[list[str]], str]]) -> Path:
+    """Pages of prose, then a table laid out in columns (its header, when given, then its rows),
+    then prose: what a manual's parameter table looks like to a PDF reader."""
+    from reportlab.pdfgen import canvas
+
+    c = canvas.Canvas(str(path), invariant=1)
+    for before, header, body, after in pages:
+        y = 760
+        for line in before.split("\n"):
+            c.drawString(60, y, line)
+            y -= 15
+        for row in ([header] if header else []) + body:
+            for x, cell in zip(COLUMNS, row, strict=False):
+                c.drawString(x, y, cell)
+            y -= 15
+        for line in after.split("\n"):
+            c.drawString(60, y, line)
+            y -= 15
+        c.showPage()
+    c.save()
+    return path
+
+
+PROSE = "The switch model allows an almost ideal switch to be described in the simulator.\nIts parameters are below."
+
+
+def test_a_pdf_table_is_found_with_its_header_and_its_rows(tmp_path: Path):
+    path = make_table_pdf(tmp_path / "m.pdf", [(PROSE, HEADER, rows(1, 6), "The resistance follows.")])
+    (page,) = load_file(path)
+    (table,) = page.tables
+    assert table.header == "Name | Parameter | Units | Default | Example"
+    held = page.text[table.start : table.end]
+    assert held.startswith("Name Parameter Units Default Example\nP1 parameter number 1")
+    assert held.endswith("P6 parameter number 6 V 6.5 6e-3")
+    assert "switch" not in held and "resistance follows" not in held
+
+
+def test_prose_and_a_two_column_list_are_no_table(tmp_path: Path):
+    lines = "\n".join(f"Sentence {i} of a paragraph about slab loads and the design of footings." for i in range(20))
+    options = [[f"--enable-option{i}", f"Compile with option {i} and test it."] for i in range(8)]
+    (page,) = load_file(make_table_pdf(tmp_path / "p.pdf", [(lines, None, options, "")]))
+    assert page.tables == []
+
+
+def test_every_chunk_of_a_long_table_reads_its_header(tmp_path: Path):
+    path = make_table_pdf(tmp_path / "m.pdf", [(PROSE, HEADER, rows(1, 30), "The resistance follows.")])
+    pages = load_file(path)
+    chunks = PageChunker(chunk_size=300, chunk_overlap=40).chunk("m.pdf", "h", pages)
+    with_rows = [c for c in chunks if "parameter number" in c.text]
+    assert len(with_rows) >= 3
+    for c in with_rows:
+        assert "Name Parameter Units Default Example" in c.text or "Name | Parameter | Units | Default" in c.context
+    later = [c for c in with_rows if "Name Parameter" not in c.text]
+    assert later and all("Default | Example" in c.context for c in later)
+    assert all("Default |" not in c.context for c in chunks if "parameter number" not in c.text)
+
+
+def test_a_table_continued_on_the_next_page_takes_its_header_along(tmp_path: Path):
+    path = make_table_pdf(
+        tmp_path / "m.pdf",
+        [(PROSE, HEADER, rows(1, 5), ""), ("", None, rows(6, 5), "Notes on the model follow here.")],
+    )
+    first, second = load_file(path)
+    assert [t.header for t in second.tables] == ["Name | Parameter | Units | Default | Example"]
+    assert second.text[second.tables[0].start :].startswith("P6 parameter number 6")
+    chunks = PageChunker().chunk("m.pdf", "h", [first, second])
+    (on_second,) = [c for c in chunks if c.page == 2]
+    assert "Name | Parameter | Units | Default | Example" in on_second.context
+
+
+def test_the_table_header_leaves_chunk_ids_alone(tmp_path: Path):
+    path = make_table_pdf(tmp_path / "m.pdf", [(PROSE, HEADER, rows(1, 30), "")])
+    pages = load_file(path)
+    with_header = PageChunker(chunk_size=300, chunk_overlap=40).chunk("m.pdf", "h", pages)
+    without = PageChunker(chunk_size=300, chunk_overlap=40).chunk(
+        "m.pdf", "h", [p.model_copy(update={"tables": []}) for p in pages]
+    )
+    assert [c.id for c in with_header] == [c.id for c in without]
+    assert [c.context for c in with_header] != [c.context for c in without]
