@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 from pathlib import Path
 
 HIGHLIGHT = (255, 214, 0, 96)  # translucent yellow
@@ -26,10 +27,52 @@ def _needles(sentence: str) -> list[str]:
     return [n for n in needles if len(n) >= 8]
 
 
+MIN_MATCH_CHARS = 8
+
+
+def _letters(text: str) -> tuple[str, list[int]]:
+    """The letters and digits of ``text``, lower-cased and compatibility-normalised ("ﬁ" is
+    "fi"), with the index in ``text`` each came from."""
+    kept: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        for c in unicodedata.normalize("NFKC", ch).lower():
+            if c.isalnum():
+                kept.append(c)
+                where.append(i)
+    return "".join(kept), where
+
+
+def sentence_spans(text_page, sentence: str) -> list[tuple[int, int]]:
+    """(first character, count) of each place the page holds ``sentence``, its spaces, line
+    breaks, hyphens and punctuation aside: a sentence the PDF breaks over two lines, with a word
+    hyphenated at the break ("calcu-" / "lated"), is found whole, which PDFium's own search
+    (``PdfTextPage.search``) does not do."""
+    needle, _ = _letters(sentence)
+    count = text_page.count_chars()
+    if len(needle) < MIN_MATCH_CHARS or count <= 0:
+        return []
+    text = text_page.get_text_range(0, count)
+    if len(text) != count:  # characters outside the BMP: text offsets are no character indices
+        return []
+    letters, where = _letters(text)
+    spans = []
+    at = letters.find(needle)
+    while at >= 0:
+        first, last = where[at], where[at + len(needle) - 1]
+        spans.append((first, last - first + 1))
+        at = letters.find(needle, at + len(needle))
+    return spans
+
+
 def highlight_rects(text_page, sentence: str) -> list[tuple[float, float, float, float]]:
     """PDF-space rectangles (left, bottom, right, top) of ``sentence`` on the page, or [] when the
     page's text layer does not hold it."""
     found: list[tuple[float, float, float, float]] = []
+    for index, count in sentence_spans(text_page, sentence):
+        found += [text_page.get_rect(i) for i in range(text_page.count_rects(index, count))]
+    if found:
+        return found
     for needle in _needles(sentence):
         searcher = text_page.search(needle, match_case=False)
         try:

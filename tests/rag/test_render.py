@@ -50,3 +50,41 @@ def test_a_missing_page_or_file_gives_nothing(tmp_path):
     pdf = tmp_path / "a.pdf"
     make_pdf(pdf, ["One page."])
     assert render_pdf_page(pdf, 2) is None and render_pdf_page(tmp_path / "none.pdf", 1) is None
+
+
+def test_a_sentence_hyphenated_over_two_lines_is_highlighted_whole(tmp_path):
+    import pypdfium2 as pdfium
+
+    from rag.ingest.loaders import load_file
+
+    pdf = tmp_path / "r.pdf"
+    make_pdf(pdf, ["Resistance. It can be calcu-\nlated exactly. Other text."])
+    # The passage text the chunker keeps (hence the supporting sentence) has the word whole.
+    sentence = "It can be calculated exactly."
+    assert sentence in load_file(pdf)[0].text
+    doc = pdfium.PdfDocument(pdf)
+    text_page = doc[0].get_textpage()
+    rects = highlight_rects(text_page, sentence)
+    text_page.close()
+    doc.close()
+    # both lines marked: the one with "It can be calcu-" and the one with "lated exactly."
+    assert len({round(top) for _, _, _, top in rects}) == 2
+    first_line = max(top for _, _, _, top in rects)
+    assert min(left for left, _, _, top in rects if top == first_line) > 100  # not "Resistance." before it
+
+
+def test_the_whole_sentence_is_found_with_its_spacing_and_punctuation_aside(tmp_path):
+    import pypdfium2 as pdfium
+
+    from rag.ingest.render import sentence_spans
+
+    pdf = tmp_path / "s.pdf"
+    make_pdf(pdf, ["Doors are rated FD60.\nThe fire pump runs weekly.", "Doors are rated FD60."])
+    doc = pdfium.PdfDocument(pdf)
+    first = doc[0].get_textpage()
+    text = first.get_text_range()
+    spans = sentence_spans(first, "the fire  pump runs, weekly")
+    assert [text[i : i + n] for i, n in spans] == ["The fire pump runs weekly"]
+    assert sentence_spans(first, "pump") == [] and sentence_spans(first, "sprinkler heads") == []
+    first.close()
+    doc.close()
