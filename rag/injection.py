@@ -271,8 +271,10 @@ def is_flagged(text: str) -> bool:
     return bool(scan(text))
 
 
-# A sentence ends at ". ", "! ", "? " or a line break; withholding cuts whole sentences.
-_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+# A sentence ends at ". ", "! ", "? " or a line break, but a break before a lower-case letter is
+# a PDF wrapping a sentence across lines (as rag/context.py reads it, digits too: cutting a little
+# more of a flagged passage is the safe side); withholding cuts whole sentences.
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n(?![ \t]*[a-z0-9(])")
 _TEMPLATE_TOKEN = re.compile(r"<\|[a-z_]{1,20}\|>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>", re.IGNORECASE)
 # Tokens that close a block: only the token itself is cut (what follows is the document again).
 _CLOSING = re.compile(
