@@ -107,7 +107,11 @@ def test_secrets_stay_out_of_repr(monkeypatch):
 
 
 def test_the_judge_reuses_the_answer_model_unless_its_settings_differ(monkeypatch):
-    same = build(monkeypatch)
+    # With nothing configured the judge scores by the reference answer and asks no model.
+    default = build(monkeypatch)
+    assert type(default.judge).__name__ == "ReferenceJudge" and default.judge.model.model_id == "reference-similarity"
+    # Named as the judge, the answer model is reused, not loaded twice.
+    same = build(monkeypatch, RAGBOT_JUDGE_LOCAL_MODEL="SmolLM2-135M-Instruct")
     assert same.judge_generator is same.generator
     # The local model runs one forward pass at a time: 8 requests in flight, decoded as one batch.
     assert same.judge.model.max_concurrency == same.judge.concurrency == 8
