@@ -40,16 +40,39 @@ def table_header(page: Page, start: int, text: str) -> str | None:
     return None
 
 
+def page_parts(page: Page, min_prose: int) -> list[tuple[int, str]]:
+    """The page's text as (offset, text) parts: each table found on it (``Page.tables``) apart
+    from the prose around it, so a table's rows are chunked with their header and its section,
+    not glued to the end of the paragraphs before it. Prose shorter than ``min_prose`` between
+    or around tables ("The parameters available are as follows:", a footnote under the table)
+    stays with the table next to it."""
+    if not page.tables:
+        return [(0, page.text)] if page.text.strip() else []
+    cuts = [0]
+    for table in sorted(page.tables, key=lambda t: t.start):
+        start, end = max(table.start, cuts[-1]), max(table.end, cuts[-1])
+        if start - cuts[-1] >= max(min_prose, 1):
+            cuts.append(start)
+        if end > cuts[-1]:
+            cuts.append(end)
+    if len(cuts) > 1 and len(page.text) - cuts[-1] < min_prose:
+        cuts.pop()
+    bounds = zip(cuts, [*cuts[1:], len(page.text)], strict=True)
+    return [(start, page.text[start:end]) for start, end in bounds if page.text[start:end].strip()]
+
+
 class PageChunker:
     """Splits each page on its own, so every chunk keeps the page it came from.
 
     Lines are split last (after blank lines): a table row, which pypdfium2 reads as one line,
-    stays whole unless it alone is longer than a chunk.
+    stays whole unless it alone is longer than a chunk. A table found in a PDF's layout is
+    chunked apart from the prose around it (``page_parts``).
     """
 
     def __init__(self, chunk_size: int = 1000, chunk_overlap: int = 150):
         if chunk_overlap >= chunk_size:
             raise ValueError(f"chunk_overlap ({chunk_overlap}) must be smaller than chunk_size ({chunk_size})")
+        self._min_prose = chunk_overlap
         self._splitter = RecursiveCharacterTextSplitter(
             chunk_size=chunk_size,
             chunk_overlap=chunk_overlap,
@@ -65,8 +88,14 @@ class PageChunker:
         seen: set[str] = set()
         for page in pages:
             positions = heading_positions(page)
-            for piece in self._splitter.create_documents([page.text]):
-                text = piece.page_content.strip()
+            parts = page_parts(page, self._min_prose)
+            pieces = [
+                (offset + piece.metadata.get("start_index", 0), piece.page_content)
+                for offset, part in parts
+                for piece in self._splitter.create_documents([part])
+            ]
+            for start, content in pieces:
+                text = content.strip()
                 if not text:
                     continue
                 cid = chunk_id(source, page.number, text)
@@ -75,7 +104,6 @@ class PageChunker:
                 seen.add(cid)
                 # The heading a third of the way in: a chunk that opens with the end of one
                 # section and then starts the next is mostly about the next.
-                start = piece.metadata.get("start_index", 0)
                 heading = heading_at(page, positions, start + len(text) // 3)
                 chunks.append(
                     Chunk(

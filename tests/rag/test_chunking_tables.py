@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.ingest.chunking import PageChunker
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rag.ingest.chunking import PageChunker, page_parts
 from rag.ingest.loaders import load_file
+from rag.models import Page, Table
 
 HEADER = ["Name", "Parameter", "Units", "Default", "Example"]
 COLUMNS = [60, 130, 330, 390, 460]
@@ -86,12 +90,33 @@ def test_a_table_continued_on_the_next_page_takes_its_header_along(tmp_path: Pat
     assert "Name | Parameter | Units | Default | Example" in on_second.context
 
 
-def test_the_table_header_leaves_chunk_ids_alone(tmp_path: Path):
-    path = make_table_pdf(tmp_path / "m.pdf", [(PROSE, HEADER, rows(1, 30), "")])
+def test_a_table_is_chunked_apart_from_the_prose_before_it(tmp_path: Path):
+    prose = "\n".join(f"Sentence {i} of the switch model description, which runs on for a while." for i in range(8))
+    path = make_table_pdf(tmp_path / "m.pdf", [(prose + "\nThe parameters are:", HEADER, rows(1, 5), "(*) A note.")])
     pages = load_file(path)
-    with_header = PageChunker(chunk_size=300, chunk_overlap=40).chunk("m.pdf", "h", pages)
-    without = PageChunker(chunk_size=300, chunk_overlap=40).chunk(
-        "m.pdf", "h", [p.model_copy(update={"tables": []}) for p in pages]
-    )
-    assert [c.id for c in with_header] == [c.id for c in without]
-    assert [c.context for c in with_header] != [c.context for c in without]
+    chunks = PageChunker().chunk("m.pdf", "h", pages)
+    (table,) = [c for c in chunks if "parameter number" in c.text]
+    # the header, every row, and the short note under it; the long paragraph before goes alone
+    assert table.text.startswith("Name Parameter Units Default Example\nP1 ") and table.text.endswith("(*) A note.")
+    assert "switch model description" not in table.text
+    for c in chunks:
+        assert c.text in pages[0].text  # still the page's own words
+    again = PageChunker().chunk("m.pdf", "h", load_file(path))
+    assert [c.id for c in chunks] == [c.id for c in again]
+
+
+@given(
+    st.text(alphabet="ab \n", max_size=300),
+    st.lists(st.tuples(st.integers(0, 300), st.integers(0, 300)), max_size=4),
+    st.integers(0, 80),
+)
+def test_page_parts_cover_the_page_in_order(text, spans, min_prose):
+    tables = [Table(start=min(a, b, len(text)), end=min(max(a, b), len(text)), header="A | B | C") for a, b in spans]
+    page = Page(number=1, text=text, tables=tables)
+    parts = page_parts(page, min_prose)
+    at = 0
+    for offset, part in parts:
+        assert offset >= at and text[offset : offset + len(part)] == part and part.strip()
+        assert not text[at:offset].strip()  # nothing but blanks left out between parts
+        at = offset + len(part)
+    assert not text[at:].strip()
