@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 
+from app.services.records import citation_records
 from app.services.access import Action, Identity, authorize
 from app.wiring import Backends
 from feedback.errors import FeedbackError, InvalidFeedback, NotFound, StoreUnavailable
@@ -13,7 +14,6 @@ from feedback.records import (
     LIKERT_LABELS,
     MAX_CORRECTION_CHARS,
     MAX_NOTE_CHARS,
-    CitationRecord,
     Feedback,
     GroundingRecord,
     Interaction,
@@ -87,7 +87,7 @@ class ChatService:
             question=answer.question,
             answer=answer.answer,
             found=answer.found,
-            citations=_citation_records(answer.citations),
+            citations=citation_records(answer.citations),
             context=answer.context or format_passages(answer.citations),
             model_id=answer.model_id,
             prompt_version=answer.prompt_version,
@@ -120,7 +120,7 @@ class ChatService:
             question=question,
             answer=text.strip(),
             found=bool(text.strip()),
-            citations=_citation_records(citations),
+            citations=citation_records(citations),
             context=format_passages(citations),
             model_id=getattr(self.backends.generator, "model_id", None) or "unknown",
             prompt_version=PROMPT_VERSION,
@@ -209,13 +209,6 @@ class ChatService:
             InteractionFilter(user=self.identity.user, session_id=session_id), limit=200
         )
         return sorted(page.items, key=lambda i: i.turn)
-
-
-def _citation_records(citations: Sequence[Citation]) -> list[CitationRecord]:
-    return [
-        CitationRecord(n=c.n, source=c.source, page=c.page, chunk_id=c.chunk_id, score=c.score, text=c.text)
-        for c in citations
-    ]
 
 
 def _grounding_record(answer: Answer) -> GroundingRecord | None:

@@ -16,9 +16,10 @@ from pydantic import BaseModel
 
 from app.services.access import Action, authorize
 from app.services.base import AuditedService
+from app.services.records import citation_records
 from app.verified_source import validated
 from feedback.errors import Conflict, FeedbackError, InvalidFeedback, NotFound
-from feedback.records import CitationRecord, Interaction, ServedVerified, now
+from feedback.records import Interaction, ServedVerified, now
 from rag.errors import RagError
 from rag.models import SearchFilters
 from rag.verified import VerifiedMatch
@@ -76,10 +77,7 @@ class VerifiedService(AuditedService):
             turn=turn,
             question=question,
             answer=entry.answer,
-            citations=[
-                CitationRecord(n=c.n, source=c.source, page=c.page, chunk_id=c.chunk_id, score=c.score, text=c.text)
-                for c in entry.citations
-            ],
+            citations=citation_records(entry.citations),
             model_id=MODEL_ID,
             prompt_version=MODEL_ID,
             verified=served(match),
