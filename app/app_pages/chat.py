@@ -23,6 +23,9 @@ state = st.session_state
 state.setdefault("chat_session_id", uuid.uuid4().hex)
 state.setdefault("chat_turns", [])  # list[Interaction], oldest first
 state.setdefault("chat_injection", {})  # turn id -> flagged passages, for answers given in this session
+# "scroll" (bring the newest question into view) and "notice": kept in a dict so that the end of
+# an interrupted run can set them without touching st.session_state (see answer()).
+flags = state.setdefault("chat_flags", {})
 
 
 @st.cache_data(ttl=30, show_spinner=False)
@@ -47,7 +50,7 @@ def next_turn() -> int:
 def open_conversation(session_id: str, turns: list) -> None:
     state.chat_session_id = session_id
     state.chat_turns = turns
-    state.chat_scroll = bool(turns)
+    flags["scroll"] = bool(turns)
 
 
 def upload_box() -> None:
@@ -124,7 +127,7 @@ with st.sidebar:
                     st.rerun()
 
 st.title("Ask the documents")
-if notice := state.pop("chat_notice", None):
+if notice := flags.pop("notice", None):
     st.warning(notice)
 if not state.chat_turns and status.chunks:
     suggestions = suggested_questions(status.documents, status.chunks)
@@ -161,9 +164,12 @@ def answer(question: str, before: int | None, use_verified: bool) -> None:
             st.warning(f"The verified answer could not be recorded, so the model answers: {e}")
         else:
             state.chat_turns.append(served)
-            state.chat_scroll = True
+            flags["scroll"] = True
             st.rerun()
     events, written, found, recorded = None, [], {}, None
+    # Reading or writing st.session_state is a point where Streamlit ends a run it was asked to
+    # end; the end of an interrupted run below must not be cut short itself, so it only uses these.
+    turns, injection = state.chat_turns, state.chat_injection
     started = time.perf_counter()
 
     def tokens():
@@ -222,12 +228,12 @@ def answer(question: str, before: int | None, use_verified: bool) -> None:
                     latency_ms=int((time.perf_counter() - started) * 1000),
                 )
             except FeedbackError as e:
-                state.chat_notice = f"The stopped answer could not be recorded: {e}"
-        if recorded is not None and state.chat_session_id == session_id:
+                flags["notice"] = f"The stopped answer could not be recorded: {e}"
+        if recorded is not None:
             if getattr(found.get("answer"), "injection", None):
-                state.chat_injection[recorded.id] = found["answer"].injection
-            state.chat_turns.append(recorded)
-            state.chat_scroll = True
+                injection[recorded.id] = found["answer"].injection
+            turns.append(recorded)  # a conversation switched meanwhile has a list of its own
+            flags["scroll"] = True
     if isinstance(failed, RagError):
         st.error(str(failed))
     elif failed is not None:
@@ -242,7 +248,7 @@ typed = st.chat_input("Ask a question about your documents", key="chat_input")
 pending = state.pop("chat_request", None)  # a click (suggestion, regenerate, edit…) asked for an answer
 request = {"question": typed, "before": None, "verified": True} if typed else pending
 if request:
-    state.pop("chat_scroll", None)
+    flags.pop("scroll", None)
     answer(request["question"], request["before"], request["verified"])
-elif state.pop("chat_scroll", False) and state.chat_turns:
+elif flags.pop("scroll", False) and state.chat_turns:
     parts.scroll_to_latest_question(state.chat_turns[-1].id)
