@@ -14,7 +14,8 @@ A hit is a result with the expected file and page. In a corpus of files without 
 ``filings`` Markdown) it is a result from the expected file whose text holds the question's
 evidence (whitespace and table pipes aside; a chunk that ends or starts inside the evidence
 counts too), and in extra rows a result on the evidence's printed page (``PAGE_CHARS``), as PDFs
-are scored. Prints hit@1, hit@5 and MRR@10 by split (dev / held out), by kind of question, and
+are scored. Prints hit@1, hit@5 and MRR@10 by split (dev / held out), by kind of question, the
+misses whose top 1 or top 5 cites the right file a page or two from the evidence, and
 for the unanswerable ones the share a similarity threshold would turn away. Embeddings are cached under ``bench/corpora/cache``.
 
     nice python bench/real_retrieval.py [--corpora manuals,latex-news] [--systems tutorial,hybrid,vector,keyword]
@@ -102,6 +103,21 @@ def rank_of(q: dict, hits: list[dict], pages: TextPages | None = None) -> int | 
     return None
 
 
+NEAR_PAGES = 2
+"""A miss is "one page off" when a top-5 result is from the right file, at most this many pages
+from the evidence (the issue's "wanted 139, cited 141")."""
+
+
+def page_off(q: dict, hits: list[dict], k: int = 5) -> bool:
+    """Whether a question missed at ``k`` cites a page of the right file next to the evidence."""
+    if q["page"] is None or _hit(q, hits, k):
+        return False
+    return any(
+        h["source"] == q["source"] and h["page"] is not None and 0 < abs(h["page"] - q["page"]) <= NEAR_PAGES
+        for h in hits[:k]
+    )
+
+
 def metrics(ranks: list[int | None]) -> dict:
     n = len(ranks)
     return {
@@ -183,6 +199,11 @@ def run_corpus(corpus: str, embedder, args) -> dict:
     return {"questions": questions, "results": results, "info": info}
 
 
+def _hit(q: dict, hits: list[dict], k: int = 5) -> bool:
+    rank = rank_of(q, hits)
+    return rank is not None and rank <= k
+
+
 def report(corpus: str, run: dict, threshold: float) -> list[str]:
     questions, results = run["questions"], run["results"]
     lines = [f"\n## {corpus}: {len(questions)} questions; " + "; ".join(f"{k}: {v}" for k, v in run["info"].items())]
@@ -211,6 +232,16 @@ def report(corpus: str, run: dict, threshold: float) -> list[str]:
         ok = [any(h["source"] == questions[i]["source"] for h in res[i][:5]) for i in groups["all"]]
         cells.append(f"{sum(ok) / len(ok):.3f}")
     lines.append(f"| right file in top 5 | {len(groups['all'])} | " + " | ".join(cells) + " |")
+    # misses whose top k cites the right file one or two pages from the evidence
+    for k in (1, 5):
+        cells = []
+        for res in results.values():
+            missed = [
+                i for i in groups["all"] if questions[i]["page"] is not None and not _hit(questions[i], res[i], k)
+            ]
+            off = [questions[i]["id"] for i in missed if page_off(questions[i], res[i], k)]
+            cells.append(f"{len(off)} of {len(missed)} misses" + (f" ({', '.join(off)})" if off else ""))
+        lines.append(f"| misses a page or two off (top {k}) | {len(groups['all'])} | " + " | ".join(cells) + " |")
     if any(questions[i]["page"] is None for i in groups["all"]) and (CORPORA / corpus).is_dir():
         # Files without pages: the rows above want the chunk that holds the evidence; these, a
         # chunk on its printed page, as the issue scores PDFs.
