@@ -103,7 +103,7 @@ def load_pdf(path: Path) -> list[Page]:
             page = pdf[index]
             textpage = page.get_textpage()
             pages.append(Page(number=index + 1, text=_clean(_unhyphenate(textpage.get_text_bounded()))))
-            layouts.append(table_layouts(textpage))
+            layouts.append(_tables_or_none(textpage, path, index))
             textpage.close()
             page.close()
         outline = _outline(pdf)
@@ -182,6 +182,16 @@ def table_layouts(textpage) -> list[TableLayout]:
             tables.append(_table(textpage, lines[i : last + 1], columns[i]))
         i = last + 1
     return tables
+
+
+def _tables_or_none(textpage, path: Path, index: int) -> list[TableLayout]:
+    """The page's tables; none when its layout cannot be read (a bad table costs its header,
+    never the document)."""
+    try:
+        return table_layouts(textpage)
+    except Exception as e:  # PDFium raises several kinds on malformed text layers
+        log.info("no tables read on page %d of %s: %s", index + 1, path.name, e)
+        return []
 
 
 def _bounded(textpage, rects) -> str:

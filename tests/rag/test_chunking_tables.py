@@ -120,3 +120,30 @@ def test_page_parts_cover_the_page_in_order(text, spans, min_prose):
         assert not text[at:offset].strip()  # nothing but blanks left out between parts
         at = offset + len(part)
     assert not text[at:].strip()
+
+
+def test_a_page_whose_layout_cannot_be_read_keeps_its_text(tmp_path: Path, monkeypatch):
+    import pypdfium2 as pdfium
+
+    import rag.ingest.loaders as loaders
+
+    def broken(textpage):
+        raise pdfium.PdfiumError("bad text layer")
+
+    monkeypatch.setattr(loaders, "table_layouts", broken)
+    path = make_table_pdf(tmp_path / "m.pdf", [(PROSE, HEADER, rows(1, 4), "")])
+    (page,) = load_file(path)
+    assert "P3 parameter number 3" in page.text and page.tables == []
+
+
+@given(st.lists(st.text(alphabet="ab1 |", max_size=12), max_size=12), st.text(alphabet="ab1", max_size=60))
+def test_the_rows_found_spell_the_table_from_its_start(lines, body):
+    from rag.ingest.loaders import _find_rows
+
+    span = _find_rows(lines, 0, body)
+    if span is None:
+        return
+    first, last = span
+    assert 0 <= first <= last < len(lines)
+    spelled = "".join("".join(line.split()) for line in lines[first : last + 1])
+    assert len("".join(lines[first].split())) >= 3 and body.startswith(spelled)
