@@ -194,6 +194,22 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="Least cosine similarity of a question to a verified one for its answer to be served.",
     )
+    passage_feedback: bool = Field(
+        default=True, description="Boost passages that ratings and reviews endorsed, for questions close to theirs."
+    )
+    passage_feedback_boost: float = Field(
+        default=0.1, ge=0.0, le=1.0, allow_inf_nan=False, description="The most a passage gains or loses by feedback."
+    )
+    passage_feedback_similarity: float = Field(
+        default=0.75,
+        ge=0.0,
+        lt=1.0,
+        allow_inf_nan=False,
+        description="Least cosine similarity to a rated question for its feedback to count.",
+    )
+    passage_feedback_half_life_days: float = Field(
+        default=180.0, gt=0.0, allow_inf_nan=False, description="Days after which a rating counts half."
+    )
     verified_disputes: int = Field(
         default=3, ge=1, description="Ratings of 1-2 on a served verified answer that send it back to review."
     )

@@ -408,6 +408,22 @@ class Backends:
             reranker=reranker,
             rerank_candidates=s.rerank_candidates,
             route_weight=s.route_weight,
+            passage_feedback=self.passage_feedback if s.passage_feedback else None,
+        )
+
+    @cached_property
+    def passage_feedback(self):
+        """Passages endorsed by ratings and reviews, boosted for questions like theirs."""
+        from app.endorsement_source import endorsements
+        from rag.passage_feedback import PassageFeedback
+
+        s = self.settings
+        return PassageFeedback(
+            self.embedder,
+            lambda: endorsements(self.feedback_store),
+            max_boost=s.passage_feedback_boost,
+            min_similarity=s.passage_feedback_similarity,
+            half_life_days=s.passage_feedback_half_life_days,
         )
 
     @cached_property
@@ -424,9 +440,11 @@ class Backends:
         )
 
     def verified_changed(self) -> None:
-        """A review changed what may be served: reload the verified answers on their next use."""
+        """A review changed what may be served and endorsed: reload both on their next use."""
         if "verified" in self.__dict__:
             self.verified.invalidate()
+        if "passage_feedback" in self.__dict__:
+            self.passage_feedback.invalidate()
 
     @cached_property
     def pipeline(self):

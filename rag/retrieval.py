@@ -4,7 +4,8 @@ cite each page once.
 Hybrid fusion itself happens in the store (``rag.stores.fusion`` for the embedded store), where
 both scores of every candidate are at hand. In hybrid mode the candidates of the documents the
 question names are then lifted (``rag.routing``); the re-ranker, when one is set, reorders the
-best ``rerank_candidates`` before pages are de-duplicated.
+best ``rerank_candidates``; passages that ratings endorsed for questions like this one gain a
+bounded boost (``rag.passage_feedback``); then pages are de-duplicated.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from rag.embedders.base import Embedder
 from rag.errors import InvalidQuery
 from rag.models import ScoredChunk, SearchFilters, SearchMode
+from rag.passage_feedback import PassageFeedback
 from rag.rerankers.base import Reranker
 from rag.routing import RouterCache, lift
 from rag.stores.base import VectorStore
@@ -38,6 +40,9 @@ class Retriever:
             0.5 against 0.3 and 0.7 on the dev questions of bench/real_retrieval.py: filings
             dev hit@5 0.625 -> 0.725 (0.700 at both), manuals and LaTeX News unchanged. With a
             re-ranker, its scores (scaled to 0-1) are what the match is added to.
+        passage_feedback: in hybrid mode, passages endorsed by ratings and reviews of questions
+            close to this one gain a bounded boost, discredited ones lose it
+            (``rag.passage_feedback``); None is off.
     """
 
     store: VectorStore
@@ -47,6 +52,7 @@ class Retriever:
     reranker: Reranker | None = None
     rerank_candidates: int = 20
     route_weight: float = 0.5
+    passage_feedback: PassageFeedback | None = None
     _model_checked: bool = field(default=False, init=False, repr=False)
     routers: RouterCache = field(init=False, repr=False, compare=False)
 
@@ -77,6 +83,8 @@ class Retriever:
             results = head + list(results[self.rerank_candidates :])
         elif routed:
             results = self._route(query, results)
+        if self.passage_feedback is not None and mode == "hybrid":
+            results = self.passage_feedback.adjust(vector, results)
         if not self.distinct_pages:
             return list(results[:k])
         return one_per_page(results, k)
