@@ -131,7 +131,7 @@ MAX_HEADER_CELL_CHARS = 40
 
 
 class TableLayout(NamedTuple):
-    """A table as PDFium lays it out: its header cells (empty when its first row holds figures:
+    """A table as PDFium lays it out: its header cells (empty when its first row reads as data:
     the rest of a table that began on the page before) and the text of its rows, squashed."""
 
     header: list[str]
@@ -201,11 +201,15 @@ def _bounded(textpage, rects) -> str:
 
 
 def _table(textpage, lines: list[list], first: list[list]) -> TableLayout:
-    header = [" ".join(_unhyphenate(_bounded(textpage, cell)).split()) for cell in first]
-    if any(ch.isdigit() for cell in header for ch in cell) or any(len(c) > MAX_HEADER_CELL_CHARS for c in header):
-        header = []  # figures: a row of data, not a header
+    header = [c for c in (" ".join(_unhyphenate(_bounded(textpage, cell)).split()) for cell in first) if c]
+    # Column names are short and capitalised ("Name | Parameter | Units"); a first row with
+    # figures, long text or a lower-case cell ("palered | palecyan | black") is data.
+    if any(ch.isdigit() for cell in header for ch in cell) or any(
+        len(c) > MAX_HEADER_CELL_CHARS or not c[0].isupper() for c in header
+    ):
+        header = []
     body = _squash(_bounded(textpage, [r for line in lines for r in line[2]]))
-    return TableLayout([c for c in header if c], body)
+    return TableLayout(header, body)
 
 
 def with_tables(pages: list[Page], layouts: list[list[TableLayout]]) -> list[Page]:

@@ -147,3 +147,13 @@ def test_the_rows_found_spell_the_table_from_its_start(lines, body):
     assert 0 <= first <= last < len(lines)
     spelled = "".join("".join(line.split()) for line in lines[first : last + 1])
     assert len("".join(lines[first].split())) >= 3 and body.startswith(spelled)
+
+
+def test_a_first_row_of_lower_case_words_is_data_not_a_header(tmp_path: Path):
+    colours = [[f"pale{c}", f"light{c}", c] for c in ("red", "cyan", "green", "blue", "grey")]
+    (page,) = load_file(make_table_pdf(tmp_path / "c.pdf", [("Named colours:", None, colours, "")]))
+    assert page.tables == []  # no header to give its rows, and none carried from a page before
+    first, second = load_file(
+        make_table_pdf(tmp_path / "t.pdf", [(PROSE, HEADER, rows(1, 4), ""), ("", None, colours, "")])
+    )
+    assert [t.header for t in second.tables] == ["Name | Parameter | Units | Default | Example"]
