@@ -284,9 +284,10 @@ def test_the_local_model_can_be_the_judge(local_model_dir, ragbot, monkeypatch):
     s.put(make("a", question="How many parking spaces?", context="[1] (a.pdf – page 3)\nParking: 412 spaces."))
     s.close()
     result = ragbot("judge", "--json")
-    assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["selected"] == 1 and summary["scored"] + summary["unparsable"] == 1
+    # A run that scored nothing exits 1 (the 135M model rarely keeps the reply form); one that did, 0.
+    assert result.exit_code == (0 if summary["scored"] else 1), result.output
     assert summary["judge_model"] == str(local_model_dir)
     judge = store().get("a").judge
     assert judge.raw.strip() and judge.judge_model == str(local_model_dir)
