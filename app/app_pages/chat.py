@@ -154,7 +154,8 @@ def answer(question: str, before: int | None, use_verified: bool) -> None:
         st.error(str(e))
         return
     earlier = state.chat_turns if before is None else state.chat_turns[:before]
-    history = [Turn(question=t.question, answer=t.answer) for t in earlier]
+    # A stopped answer is a fragment: not a turn to lean on, nor text a new answer "repeats".
+    history = [Turn(question=t.question, answer=t.answer) for t in earlier if not t.stopped]
     session_id, turn_no = state.chat_session_id, next_turn()
     match = services.verified.find(question) if use_verified else None
     if match is not None:

@@ -139,11 +139,14 @@ def test_engineer_stops_asks_again_regenerates_copies_and_exports(env, browser, 
 
         # Stop while it writes: the question and what was written stay, marked stopped.
         page.type(PARKING)
-        stop = page.button("Stop")
-        page.wait.until(lambda d: "Found " in page.body() and "passages in" in page.body())
-        # The first words are on screen once the stage line ("Writing the answer…") is gone.
-        page.wait.until(lambda d: "Writing the answer" in page.body() or "Searching" not in page.body())
-        page.wait.until(lambda d: "Writing the answer" not in page.body() and "Searching" not in page.body())
+        # The first words are on screen once the passages are found and the stage line is gone.
+        page.wait.until(
+            lambda d: "passages in" in page.body()
+            and "Writing the answer" not in page.body()
+            and "Searching the documents" not in page.body()
+        )
+        # The page's Stop (not Streamlit's own "Stop" in the toolbar, which ends the run outright).
+        stop = page.wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".st-key-chat_stop button"))
         page.click(stop)
         try:
             page.wait.until(lambda d: "Stopped before the end" in page.body() and page.idle())
@@ -163,13 +166,15 @@ def test_engineer_stops_asks_again_regenerates_copies_and_exports(env, browser, 
         page.click(page.button("Regenerate"))
         page.wait.until(lambda d: page.ratings() > before and page.idle())
         records = sorted(store.list().items, key=lambda r: r.turn)
+        # The stopped fragment is not an earlier answer the new ones could be said to repeat.
+        assert not any(r.grounding and r.grounding.repeated for r in records)
         assert [(r.turn, r.question, r.stopped) for r in records] == [
             (1, PARKING, True),
             (2, PARKING, False),
             (3, PARKING, False),
         ]
         page.wait.until(lambda d: page.newest_question_in_view())
-        screenshot(browser, "chat-answer.png")
+        screenshot(browser, "chat-regenerated.png")
 
         # Copy: the answer as text in a box with a copy icon.
         copies = browser.find_elements(By.XPATH, "//button[contains(., 'Copy')]")
