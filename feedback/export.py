@@ -222,6 +222,7 @@ def parquet_schema():
             pa.field("judge", judge),
             pa.field("review", review, nullable=False),
             pa.field("verified", verified),
+            pa.field("stopped", pa.bool_(), nullable=False),
             pa.field("origin", text, nullable=False),
         ],
         metadata={"ragbot.record": "Interaction"},
@@ -315,6 +316,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "context_truncated",
     "origin",
     "verified_id",
+    "stopped",
 )
 
 # A cell starting with one of these is run as a formula by Excel, LibreOffice and Sheets
@@ -376,6 +378,7 @@ def csv_row(i: Interaction) -> dict[str, str]:
         "context_truncated": i.context_truncated,
         "origin": i.origin,
         "verified_id": i.verified.id if i.verified else None,
+        "stopped": i.stopped,
     }
     return {column: _cell(values[column]) for column in CSV_COLUMNS}
 

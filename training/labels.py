@@ -78,6 +78,11 @@ def eligibility(record: Interaction) -> str | None:
     """Why ``record`` cannot enter a dataset at all, or None when it can."""
     if record.origin == "synthetic" and record.review.status != "validated":
         return f"synthetic, not validated by an SME (review: {record.review.status})"
+    if record.stopped:
+        return "stopped before the end: a fragment, not an answer"
+    if record.verified is not None:
+        # Its answer is a copy of an SME's reference; the record it was verified on carries it once.
+        return "a served verified answer, not the model's"
     if not record.context.strip():
         # The pipeline answers "not found" without asking the model when nothing relevant was
         # retrieved: there is no prompt to learn from, and a correction would teach inventing.
