@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 
-from app.services.records import citation_records
+from app.services.records import citation_records, interaction_for
 from app.services.access import Action, Identity, authorize
 from app.wiring import Backends
 from feedback.errors import FeedbackError, InvalidFeedback, NotFound, StoreUnavailable
@@ -79,10 +79,9 @@ class ChatService:
     def record_answer(self, answer: Answer, *, session_id: str, turn: int) -> Interaction:
         """Store an answered question as an interaction (rated or not) and return it."""
         authorize(self.identity, Action.ASK)
-        interaction = Interaction(
+        interaction = interaction_for(
+            self.identity,
             session_id=session_id,
-            user=self.identity.user,
-            role=self.identity.role,
             turn=turn,
             question=answer.question,
             answer=answer.answer,
@@ -112,10 +111,9 @@ class ChatService:
         keep the turn, and nothing downstream mistakes the fragment for a whole answer.
         Unchecked against its passages (the check reads whole sentences). Raises FeedbackError."""
         authorize(self.identity, Action.ASK)
-        interaction = Interaction(
+        interaction = interaction_for(
+            self.identity,
             session_id=session_id,
-            user=self.identity.user,
-            role=self.identity.role,
             turn=turn,
             question=question,
             answer=text.strip(),

@@ -56,12 +56,13 @@ def safe_name(name: str) -> str:
     long with its extension kept. Raises UploadRefused when nothing usable is left."""
     base = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE.sub("_", "".join(c if c.isprintable() else "_" for c in base))
-    base = " ".join(base.split()).lstrip(". ")
+    base = " ".join(base.split())
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
     suffix = suffix[:10]
-    stem = stem[: MAX_NAME_CHARS - len(suffix) - 1].rstrip(". ")
+    # A leading dot hides a file, and ".pdf" is a hidden file with no name, not a file named "pdf".
+    stem = stem.lstrip(". ")[: MAX_NAME_CHARS - len(suffix) - 1].rstrip(". ")
     if not stem.strip("_ "):
         raise UploadRefused(f"{name!r} is no usable file name; rename the file and upload it again.")
     return f"{stem}.{suffix}" if suffix else stem

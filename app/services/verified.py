@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from app.services.access import Action, authorize
 from app.services.base import AuditedService
-from app.services.records import citation_records
+from app.services.records import citation_records, interaction_for
 from app.verified_source import validated
 from feedback.errors import Conflict, FeedbackError, InvalidFeedback, NotFound
 from feedback.records import Interaction, ServedVerified, now
@@ -70,10 +70,9 @@ class VerifiedService(AuditedService):
         """Store a question answered with a verified answer, as an interaction of its own."""
         authorize(self.identity, Action.ASK)
         entry = match.entry
-        interaction = Interaction(
+        interaction = interaction_for(
+            self.identity,
             session_id=session_id,
-            user=self.identity.user,
-            role=self.identity.role,
             turn=turn,
             question=question,
             answer=entry.answer,

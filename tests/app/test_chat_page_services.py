@@ -5,7 +5,7 @@ name checked before anything is saved), on the real index and SQLite store."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app.config import Settings
@@ -122,6 +122,7 @@ def test_safe_name_never_leaves_its_folder_nor_hides_nor_grows(name):
     assert safe_name(safe) == safe, "a safe name stays as it is"
 
 
+@example(suffix="pdf", stem="\\")  # "\\.pdf" is the hidden file ".pdf": refused, not renamed "pdf"
 @given(st.sampled_from(["pdf", "docx", "html", "md", "txt"]), st.text(min_size=1, max_size=200))
 def test_safe_name_keeps_the_extension(suffix, stem):
     try:

@@ -26,10 +26,11 @@ def pair(question, answer, support, kind="number"):
     return {"question": question, "answer": answer, "supporting_sentence": support, "kind": kind}
 
 
+# Synth asks about the longest passage of a page; the pairs below are written from those passages.
 DOORS = pair(
-    "How many dock doors are there on the east elevation of the warehouse?",
-    "The east elevation has 32 dock doors, referenced DD-101 to DD-132.",
-    "The east elevation shall have 32 dock doors, referenced DD-101 to DD-132, each serving a dock leveller.",
+    "Which dock door is the designated dangerous-goods receiving door?",
+    "DD-114 is the designated dangerous-goods receiving door.",
+    "DD-114 is the designated dangerous-goods receiving door.",
 )
 AREA = pair(
     "What is the gross internal floor area of the Northgate warehouse?",
@@ -85,8 +86,8 @@ REPLIES = {
         [
             pair(
                 "What K-factor and end-head pressure does the sprinkler standard FP-300 set for ESFR pendent sprinklers?",
-                "Warehouse luminaires shall be coordinated with the ceiling sprinkler layout.",
-                "Warehouse luminaires shall be coordinated with the ceiling sprinkler layout.",
+                "The battery charging room shall be treated as a high-risk task area.",
+                "The battery charging room shall be treated as a high-risk task area.",
                 "fact",
             )
         ]
@@ -154,7 +155,7 @@ def test_good_pairs_land_unreviewed_with_their_evidence_the_rest_is_counted_and_
         assert c.source == CRITERIA and c.text in i.context and i.grounding.supporting[0].text
         assert i.grounding.supporting[0].text.split(",")[0].lower() in c.text.lower()
     doors = next(i for i in stored if i.question == DOORS["question"])
-    assert doors.citations[0].page == 6 and "32 dock doors" in doors.citations[0].text
+    assert doors.citations[0].page == 6 and "DD-114 is the designated" in doors.citations[0].text
     # Users' statistics do not count them.
     assert services().feedback.stats().total == 0
 
