@@ -137,3 +137,44 @@ def test_the_installed_command_runs_as_a_process(ragbot_home):
         [sys.executable, "-m", "app.cli", "status", "--json"], env=env, check=True, capture_output=True, text=True
     )
     assert json.loads(out.stdout)["documents"] == 0
+
+
+@pytest.mark.slow
+def test_ask_says_which_verified_answer_it_serves(run, docs, local_model_dir, monkeypatch):
+    from app.config import Settings
+    from app.services import Identity, Services
+
+    monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
+    run("ingest", str(docs))
+    question = "How many car parking spaces does the site provide?"
+    first = json.loads(run("ask", question, "--json").output)
+    assert first["verified"] is None
+    services = Services(Settings())
+    citations = services.backends.retriever.search(question, k=3)
+    from rag.models import Answer
+    from rag.pipeline import to_citations
+
+    answer = Answer(
+        question=question,
+        answer=first["answer"],
+        found=True,
+        citations=to_citations(citations),
+        model_id="m",
+        prompt_version="p",
+        latency_ms=1,
+    )
+    record = services.chat.record_answer(answer, session_id="s", turn=1)
+    sme = services.as_identity(Identity(user="sam", role="sme"))
+    reference = "The site provides 412 car parking spaces [1]."
+    sme.review.review(record.id, opened=None, status="validated", reference_answer=reference)
+
+    out = json.loads(run("ask", "How many car parking spaces are provided on the site?", "--json").output)
+    verified = out["verified"]
+    assert verified["id"] == record.id and verified["question"] == question and verified["reviewer"] == "sam"
+    assert verified["answer"] == reference and verified["similarity"] >= 0.7
+    assert [(c["source"], c["page"]) for c in verified["citations"]] == [("Design/criteria.pdf", 2)]
+    assert out["answer"].strip(), "the model's own answer is still given"
+    near = json.loads(run("ask", "How many trailer positions does the site provide?", "--json").output)
+    assert near["verified"] is None
+    printed = run("ask", "How many car parking spaces are provided on the site?").output
+    assert printed.startswith("Verified by sam on ") and "The model's own answer:" in printed
