@@ -10,6 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import cli
+from app.config import Settings
+from app.services import Identity, Services
+from rag.models import Answer
+from rag.pipeline import to_citations
 from tests.docs import make_pdf
 
 
@@ -141,9 +145,6 @@ def test_the_installed_command_runs_as_a_process(ragbot_home):
 
 @pytest.mark.slow
 def test_ask_says_which_verified_answer_it_serves(run, docs, local_model_dir, monkeypatch):
-    from app.config import Settings
-    from app.services import Identity, Services
-
     monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
     run("ingest", str(docs))
     question = "How many car parking spaces does the site provide?"
@@ -151,8 +152,6 @@ def test_ask_says_which_verified_answer_it_serves(run, docs, local_model_dir, mo
     assert first["verified"] is None
     services = Services(Settings())
     citations = services.backends.retriever.search(question, k=3)
-    from rag.models import Answer
-    from rag.pipeline import to_citations
 
     answer = Answer(
         question=question,
