@@ -4,26 +4,16 @@
 from __future__ import annotations
 
 import re
+from itertools import islice
 
+from feedback.export import iter_interactions
 from feedback.records import Interaction
 from feedback.stores.base import InteractionFilter
 from rag.passage_feedback import Endorsement
 from rag.same_ask import codes
 
-PAGE = 200
 MAX_RECORDS = 5000
 """The newest rated and the newest validated records read; older ones have decayed anyway."""
-
-
-def _newest(store, filters: InteractionFilter, limit: int):
-    cursor, seen = None, 0
-    while seen < limit:
-        page = store.list(filters, limit=min(PAGE, limit - seen), cursor=cursor)
-        yield from page.items
-        seen += len(page.items)
-        if page.next_cursor is None or not page.items:
-            return
-        cursor = page.next_cursor
 
 
 def rests_on(record: Interaction, text: str, *, own: bool = False) -> set[int]:
@@ -73,6 +63,6 @@ def endorsements(store, limit: int = MAX_RECORDS) -> list[Endorsement]:
     """The endorsements of the newest rated and validated records."""
     records = {}
     for filters in (InteractionFilter(review_status="validated"), InteractionFilter(rated=True)):
-        for record in _newest(store, filters, limit):
+        for record in islice(iter_interactions(store, filters), limit):
             records.setdefault(record.id, record)
     return [e for record in records.values() for e in from_record(record)]

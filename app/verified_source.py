@@ -5,23 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from feedback.export import iter_interactions
 from feedback.records import Interaction
 from feedback.stores.base import InteractionFilter
 from rag.models import Citation
 from rag.verified import VerifiedEntry
 
-PAGE = 200
-
 
 def validated(store) -> Iterator[Interaction]:
     """Every validated record of the store (served or not), newest first, page by page."""
-    cursor = None
-    while True:
-        page = store.list(InteractionFilter(review_status="validated"), limit=PAGE, cursor=cursor)
-        yield from page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
+    return iter_interactions(store, InteractionFilter(review_status="validated"))
 
 
 def entry(record: Interaction) -> VerifiedEntry:

@@ -90,9 +90,8 @@ class PassageFeedback:
         closeness = np.clip((similarity - self.min_similarity) / (1.0 - self.min_similarity), 0.0, 1.0)
         now = self.today()
         totals: dict[str, float] = {}
-        for entry, close in zip(entries, closeness, strict=True):
-            if close <= 0.0:
-                continue
+        for i in np.flatnonzero(closeness > 0.0):  # a search reads only the few ratings near it
+            entry, close = entries[i], closeness[i]
             age_days = max((now - entry.at).total_seconds() / 86400.0, 0.0)
             decay = 0.5 ** (age_days / self.half_life_days)
             totals[entry.chunk_id] = totals.get(entry.chunk_id, 0.0) + entry.sign * float(close) * decay
