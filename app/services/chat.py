@@ -6,7 +6,9 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 
+from app.services.audit import AuditService
 from app.services.records import citation_records, interaction_for
+from app.services.verified import VerifiedService
 from app.services.access import Action, Identity, authorize
 from app.wiring import Backends
 from feedback.errors import FeedbackError, InvalidFeedback, NotFound, StoreUnavailable
@@ -170,9 +172,6 @@ class ChatService:
     def _count_against_verified(self, rated: Interaction) -> None:
         # The rating of a served verified answer counts for or against it. The rating itself is
         # saved already: a failure here is logged, not reported as a lost rating.
-        from app.services.audit import AuditService
-        from app.services.verified import VerifiedService
-
         try:
             VerifiedService(self.backends, self.identity, AuditService(self.backends, self.identity)).after_rating(
                 rated
