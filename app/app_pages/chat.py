@@ -129,6 +129,12 @@ with st.sidebar:
 st.title("Ask the documents")
 if notice := flags.pop("notice", None):
     st.warning(notice)
+# A run cut short by a click records its turn while it unwinds; a run that starts meanwhile
+# waits for that (bounded), or it would draw the conversation without the stopped turn.
+answering_until = time.monotonic() + 10
+while flags.get("answering") and time.monotonic() < answering_until:
+    time.sleep(0.05)
+flags.pop("answering", None)
 if not state.chat_turns and status.chunks:
     suggestions = suggested_questions(status.documents, status.chunks)
     if suggestions:
@@ -171,6 +177,7 @@ def answer(question: str, before: int | None, use_verified: bool) -> None:
     # Reading or writing st.session_state is a point where Streamlit ends a run it was asked to
     # end; the end of an interrupted run below must not be cut short itself, so it only uses these.
     turns, injection = state.chat_turns, state.chat_injection
+    flags["answering"] = True
     started = time.perf_counter()
 
     def tokens():
@@ -235,6 +242,7 @@ def answer(question: str, before: int | None, use_verified: bool) -> None:
                 injection[recorded.id] = found["answer"].injection
             turns.append(recorded)  # a conversation switched meanwhile has a list of its own
             flags["scroll"] = True
+        flags.pop("answering", None)
     if isinstance(failed, RagError):
         st.error(str(failed))
     elif failed is not None:

@@ -112,9 +112,20 @@ class Page:
         )
 
     def click(self, element) -> None:
-        # The chat input is pinned to the bottom of the window and covers what scrolls under it.
-        self.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-        element.click()
+        from selenium.common.exceptions import ElementClickInterceptedException
+
+        def clicked(d) -> bool:
+            # The chat input is pinned to the bottom of the window and covers what scrolls under
+            # it, and the page may still be laying out what the last run drew: retry until the
+            # element itself takes the click.
+            d.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+            try:
+                element.click()
+            except ElementClickInterceptedException:
+                return False
+            return True
+
+        self.wait.until(clicked)
 
     def newest_question_in_view(self) -> bool:
         return self.d.execute_script(
