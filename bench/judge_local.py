@@ -1,7 +1,7 @@
 """``ragbot judge`` on the local model: one answer at a time against 8 decoded together.
 
 The product's path: the local SmolLM2-135M-Instruct (``LocalGenerator``, the app's runtime)
-adapted by ``app.wiring.GeneratorJudgeModel`` and driven by ``feedback.judge.Judge.run`` over a
+adapted by ``app.wiring.judge_model.GeneratorJudgeModel`` and driven by ``feedback.judge.Judge.run`` over a
 fresh SQLite store of ``--records`` interactions (questions and passages of the sample corpus).
 Measured in the same run, interleaved, ``--runs`` times:
 
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.wiring import LOCAL_JUDGE_BATCH, GeneratorJudgeModel  # noqa: E402
+from app.wiring.judge_model import LOCAL_JUDGE_BATCH, GeneratorJudgeModel  # noqa: E402
 from feedback.judge import Judge  # noqa: E402
 from feedback.records import CitationRecord, Feedback, Interaction  # noqa: E402
 from feedback.stores.sqlite import SQLiteFeedbackStore  # noqa: E402

@@ -7,7 +7,7 @@ longer by ``--slowdown`` for every other request in flight (a batching server sl
 under load). One reply in ``--malformed`` has no tags, so the parser's path for those runs too.
 
 The client is the product's own path: ``OpenAICompatGenerator`` adapted by
-``app.wiring.GeneratorJudgeModel``, driven by ``feedback.judge.Judge.run`` over a fresh SQLite
+``app.wiring.judge_model.GeneratorJudgeModel``, driven by ``feedback.judge.Judge.run`` over a fresh SQLite
 store of ``--records`` interactions (each with a 6,000-character context), storing each verdict
 as it arrives. Concurrency 1 (the obvious alternative: one request at a time) and 8 are measured
 in the same run, interleaved, ``--runs`` times; prints the median seconds, answers/s, the speed-up,
@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.wiring import GeneratorJudgeModel  # noqa: E402
+from app.wiring.judge_model import GeneratorJudgeModel  # noqa: E402
 from feedback.judge import Judge  # noqa: E402
 from feedback.records import CitationRecord, Feedback, Interaction  # noqa: E402
 from feedback.stores.sqlite import SQLiteFeedbackStore  # noqa: E402

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 
 from app.config import Settings
-from app.wiring import ConfigError
+from app.errors import ConfigError
 
 
 def _private_write(path: Path, text: str) -> None:

@@ -93,7 +93,7 @@ def _audit_sign_in_refused(settings, command: str, reason: str) -> None:
     from app.auth.cli import os_login
     from app.auth.roles import OS_ACCOUNT_PREFIX
     from app.services.audit import record_event
-    from app.wiring import Backends
+    from app.wiring.backends import Backends
     from feedback.audit import AuditEvent
 
     try:

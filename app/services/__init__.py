@@ -20,7 +20,8 @@ from app.services.judge import JudgeService
 from app.services.review import ReviewService
 from app.services.synth import SynthService
 from app.services.verified import VerifiedService
-from app.wiring import Backends, ConfigError
+from app.errors import ConfigError
+from app.wiring.backends import Backends
 
 __all__ = ["Action", "Backends", "ConfigError", "CorpusStatus", "Forbidden", "Identity", "Services", "authorize"]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.services.access import Action, Identity, authorize
-from app.wiring import Backends
+from app.wiring.backends import Backends
 from feedback.audit import AuditEvent, AuditPage, Outcome
 from feedback.errors import FeedbackError
 

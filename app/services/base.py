@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app.services.access import Identity
 from app.services.audit import AuditService
-from app.wiring import Backends
+from app.wiring.backends import Backends
 
 
 class AuditedService:

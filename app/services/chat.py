@@ -10,7 +10,7 @@ from app.services.audit import AuditService
 from app.services.records import citation_records, interaction_for
 from app.services.verified import VerifiedService
 from app.services.access import Action, Identity, authorize
-from app.wiring import Backends
+from app.wiring.backends import Backends
 from feedback.errors import FeedbackError, InvalidFeedback, NotFound, StoreUnavailable
 from feedback.records import (
     LIKERT_LABELS,

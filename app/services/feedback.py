@@ -7,7 +7,7 @@ from typing import IO
 
 from app.services.access import Action, Forbidden, authorize
 from app.services.base import AuditedService
-from app.wiring import ConfigError
+from app.errors import ConfigError
 from feedback.records import Interaction
 from feedback.stores.base import InteractionFilter
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from app.services.access import Action, authorize
 from app.services.base import AuditedService
-from app.wiring import ConfigError, stand_in_model
+from app.errors import ConfigError
+from app.wiring.model_roles import stand_in_model
 from rag.models import SearchFilters
 from training.synth import KINDS, SynthRunSummary, export_eval
 from training.synth.runner import Progress

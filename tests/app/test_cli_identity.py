@@ -13,7 +13,7 @@ from app.auth import SignInRefused
 from app.auth.cli import cli_identity, os_login
 from app.cli import CliState, cli
 from app.config import Settings
-from app.wiring import Backends
+from app.wiring.backends import Backends
 from tests.feedback.contract import make
 
 ME = f"os:{os_login().lower()}"

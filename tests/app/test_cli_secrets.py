@@ -67,7 +67,7 @@ def test_an_echoed_key_is_neither_printed_nor_stored(judge_env, args):
 def test_product_errors_shown_by_the_pages_hold_no_secret(monkeypatch):
     """The pages show ``str(error)`` (st.error): once the settings are loaded, a product error
     quoting a secret of any backend shows it masked."""
-    from app.wiring import Backends
+    from app.wiring.backends import Backends
     from feedback.errors import StoreUnavailable
     from rag.errors import GeneratorError
 

@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.config import Settings
-from app.wiring import Backends
+from app.wiring.backends import Backends
 
 
 def test_the_deadlines_reach_every_remote_generator_and_the_judge(monkeypatch):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from app.config import Settings
-from app.wiring import Backends, synth_settings
+from app.wiring.backends import Backends
+from app.wiring.model_roles import synth_settings
 
 
 def test_the_synth_model_is_the_judges_unless_its_own_settings_change_it(monkeypatch):
@@ -25,7 +26,7 @@ def test_the_synth_model_is_the_judges_unless_its_own_settings_change_it(monkeyp
 def test_a_missing_synth_setting_names_the_synth_variable(monkeypatch):
     import pytest
 
-    from app.wiring import ConfigError
+    from app.errors import ConfigError
 
     monkeypatch.setenv("RAGBOT_SYNTH_BACKEND", "openai")
     with pytest.raises(ConfigError, match="RAGBOT_SYNTH_OPENAI_BASE_URL"):

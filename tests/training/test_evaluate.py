@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from app.cli import cli
 from app.config import Settings
-from app.wiring import Backends
+from app.wiring.backends import Backends
 from rag.prompts import INSTRUCTIONS, passages_of
 from tests.rag.generators.servers import Reply, ScriptedServer, chat_completion, serve_role
 from tests.training.conftest import feedback_set
