@@ -44,7 +44,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt tests/node/packa
 	npm ci --prefix tests/node --no-audit --no-fund --silent
 	# A real single-node OpenSearch for the store tests, built from Maven Central into .cache/
 	# (tests/opensearch-node/; the tests skip it, saying why, where no JDK or Maven is installed).
-	$(BIN)/python -m tests.rag.stores.opensearch_node build
+	$(BIN)/python -m bench.opensearch_node build
 	touch $@
 
 run: setup

@@ -1,6 +1,6 @@
 """The OpenSearch cluster of the tests: the cluster at OPENSEARCH_URL when it is set, else the real
 single-node OpenSearch of tests/opensearch-node/, built once into .cache/ and started once per test
-session (opensearch_node.py). Without a JDK or Maven the tests that need it skip, saying so."""
+session (bench/opensearch_node.py). Without a JDK or Maven the tests that need it skip, saying so."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def opensearch(tmp_path_factory):
             engine=os.environ.get("OPENSEARCH_ENGINE", "lucene"),
         )
         return
-    from tests.rag.stores import opensearch_node
+    from bench import opensearch_node
 
     try:
         opensearch_node.build()

@@ -1,10 +1,10 @@
-"""The test OpenSearch node's builder (opensearch_node.py): where it cannot build, it says why."""
+"""The test OpenSearch node's builder (bench/opensearch_node.py): where it cannot build, it says why."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.rag.stores import opensearch_node
+from bench import opensearch_node
 
 
 def test_without_a_jdk_the_reason_names_it(monkeypatch):
@@ -34,3 +34,12 @@ def test_a_change_to_the_node_project_changes_what_it_is_built_from(monkeypatch,
     assert opensearch_node.sources_digest() == before  # build output is not a source
     (project / "src" / "Main.java").write_text("class Main { int port; }")
     assert opensearch_node.sources_digest() != before
+
+
+def test_the_heap_is_what_the_caller_asks_and_a_size_the_jvm_reads():
+    assert "-Xmx3g" in opensearch_node.jvm_options("3g")
+    assert opensearch_node.jvm_options("256m")[:2] == ["-Xms256m", "-Xmx256m"]  # no start above the cap
+    assert "-Xmx1g" in opensearch_node.jvm_options()
+    for bad in ("", "3", "3gb", "lots", "-1g"):
+        with pytest.raises(ValueError, match="heap must be a size"):
+            opensearch_node.jvm_options(bad)

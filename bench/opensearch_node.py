@@ -1,9 +1,12 @@
-"""A real single-node OpenSearch 2.19 (k-NN with the Lucene engine, neural-search) for the tests,
-built by Maven from tests/opensearch-node/ into .cache/opensearch-node/ and started on 127.0.0.1.
+"""A real single-node OpenSearch 2.19 (k-NN with the Lucene engine, neural-search) for the tests
+and the benchmarks, built by Maven from tests/opensearch-node/ into .cache/opensearch-node/ and
+started on 127.0.0.1.
 
-``python -m tests.rag.stores.opensearch_node build`` builds it (``make setup-dev`` does); ``run``
-starts one in the foreground and prints its URL, for trying ragbot against it by hand. The test
-fixture (conftest.py) builds it if needed, starts it once per test session and stops it after.
+``python -m bench.opensearch_node build`` builds it (``make setup-dev`` does); ``run`` starts one
+in the foreground and prints its URL, for trying ragbot against it by hand. The test fixture
+(tests/rag/stores/conftest.py) builds it if needed, starts it once per test session and stops it
+after; benchmarks start theirs with ``running`` (a bigger heap for 100k chunks), which stops it
+and removes its data however the benchmark ends.
 """
 
 from __future__ import annotations
@@ -15,17 +18,21 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[1]
 PROJECT = ROOT / "tests" / "opensearch-node"
 BUILD = ROOT / ".cache" / "opensearch-node"
 STAMP = BUILD / "built-from"
 # Small enough for a 2-core CI machine; the serial collector keeps GC threads to one.
-JVM_OPTIONS = ["-Xms512m", "-Xmx1g", "-XX:+UseSerialGC", "-Djava.locale.providers=SPI,COMPAT"]
+HEAP = "1g"
+JVM_OPTIONS = ["-XX:+UseSerialGC", "-Djava.locale.providers=SPI,COMPAT"]
 
 
 class Unavailable(Exception):
@@ -101,11 +108,19 @@ class Node:
             pass
 
 
-def start(data: Path, *, port: int = 0, timeout: float = 240.0) -> Node:
+def jvm_options(heap: str = HEAP) -> list[str]:
+    """The JVM's options: ``heap`` is its maximum heap as ``-Xmx`` takes it ("1g", "3g", "512m")."""
+    if not heap or not heap[:-1].isdigit() or heap[-1].lower() not in "mg":
+        raise ValueError(f"heap must be a size such as 512m or 3g, not {heap!r}")
+    return [f"-Xms{heap if heap.lower().endswith('m') else '512m'}", f"-Xmx{heap}", *JVM_OPTIONS]
+
+
+def start(data: Path, *, port: int = 0, heap: str = HEAP, timeout: float = 240.0) -> Node:
     """Start the built node with its indices under ``data`` and wait for yellow health."""
+    options = jvm_options(heap)
     data.mkdir(parents=True, exist_ok=True)
     log = data / "node.log"
-    command = [java(), *JVM_OPTIONS, "-cp", f"{BUILD / 'classes'}{os.pathsep}{BUILD / 'lib' / '*'}"]
+    command = [java(), *options, "-cp", f"{BUILD / 'classes'}{os.pathsep}{BUILD / 'lib' / '*'}"]
     command += ["ragbot.node.Main", str(data), str(port)]
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -134,6 +149,22 @@ def start(data: Path, *, port: int = 0, timeout: float = 240.0) -> Node:
     return node
 
 
+@contextmanager
+def running(*, heap: str = HEAP) -> Iterator[Node]:
+    """A node built if needed and started on a free port, its data in a temporary folder; stopped,
+    JVM and all, and the folder removed when the block ends, however it ends."""
+    build()
+    data = Path(tempfile.mkdtemp(prefix="ragbot-opensearch-"))
+    try:
+        node = start(data, heap=heap)
+        try:
+            yield node
+        finally:
+            node.stop()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def tail(log: Path, lines: int = 40) -> str:
     try:
         return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
@@ -144,7 +175,7 @@ def tail(log: Path, lines: int = 40) -> str:
 def main(argv: list[str]) -> int:
     what = argv[0] if argv else ""
     if what not in ("build", "run"):
-        print("usage: python -m tests.rag.stores.opensearch_node build | run [DATA_DIR] [PORT]", file=sys.stderr)
+        print("usage: python -m bench.opensearch_node build | run [DATA_DIR] [PORT]", file=sys.stderr)
         return 2
     try:
         build()
