@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from app.loop_config import LoopSettings
 
 DEFAULT_CONFIG = "ragbot.toml"
 
@@ -44,9 +45,10 @@ def _default_user() -> str:
         return "local"
 
 
-class Settings(BaseSettings):
+class Settings(LoopSettings):
     """ragbot's settings. Every field can be set as ``RAGBOT_<FIELD>`` (e.g. ``RAGBOT_TOP_K=8``)
     or in the TOML file named by ``RAGBOT_CONFIG`` (default ``ragbot.toml`` in the working folder).
+    The loop's fields are declared in ``app.loop_config``.
     """
 
     model_config = SettingsConfigDict(env_prefix="RAGBOT_", extra="ignore")
