@@ -13,6 +13,9 @@ With a judge (``--judge``: the app's AI judge, ``feedback.judge``), each answer 
 the report gives the score distribution (mean, share above 4, share above 3 as the seed reported
 it, share below 3).
 
+Beside a baseline (the served model), the verdict is the gate's (``training.gate``): "better",
+"no better" or "worse", with the bootstrap interval over questions of each metric's difference.
+
 Writes ``report.md``, ``results.json``, ``answers.jsonl`` and the plots (``similarity.png``,
 ``judge.png`` with a judge) in the report folder.
 """
@@ -27,12 +30,13 @@ from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from feedback.errors import JudgeModelError
 from feedback.records import Interaction, JudgeScore, Review
 from rag.prompts import PROMPT_VERSION, passages_of
 from training.errors import EvaluationError
+from training.gate import GOOD_SCORE, GateOptions, GateResult, decide
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
@@ -56,6 +60,7 @@ class ModelScores(BaseModel):
     similarity: float
     numbers_right: float | None
     similarities: list[float]
+    numbers: list[bool | None] = Field(default_factory=list, description="Per answer: its numbers right (None: none).")
     judge: JudgeFigures | None = None
 
 
@@ -64,50 +69,57 @@ class EvalReport(BaseModel):
     model: ModelScores
     baseline: ModelScores | None = None
     no_baseline: str | None = None  # why there is no baseline, when there is none
+    gate: GateResult | None = None
     verdict: str = ""
 
 
-SAME = 0.01
-"""Mean similarities closer than this are no clear difference (the seed's SFT gained 0.17)."""
-FEW = 20
-"""Below this many examples a verdict is a hint, not a measurement."""
+def figures(scores: ModelScores) -> dict[str, list[float | None]]:
+    """Per metric of the gate, one figure per answer (None where the answer has none)."""
+    out: dict[str, list[float | None]] = {
+        "similarity": list(scores.similarities),
+        "numbers_right": [None if x is None else float(x) for x in scores.numbers],
+    }
+    if scores.judge is not None:
+        out["judge_mean"] = list(scores.judge.scores)
+        out["judge_good"] = [None if x is None else float(x >= GOOD_SCORE) for x in scores.judge.scores]
+    return out
+
+
+def conclude(report: EvalReport, options: GateOptions | None = None) -> EvalReport:
+    """The gate's verdict on the model against the baseline (none without one), and its words."""
+    if report.baseline is not None:
+        report.gate = decide(figures(report.model), figures(report.baseline), options)
+    report.verdict = verdict(report)
+    return report
 
 
 def verdict(report: EvalReport) -> str:
-    """What the figures mean, in plain words, and what to do next."""
-    m, b = report.model, report.baseline
-    few = (
-        f" On {m.examples} examples only, this is a hint, not a measurement: evaluate on more."
-        if m.examples < FEW
-        else ""
-    )
-    if b is None:
+    """What the gate's verdict means, in plain words, with its intervals, and what to do next."""
+    if report.baseline is None or report.gate is None:
         return (
-            f"No verdict: a mean similarity alone says little; compare with the model it would replace "
-            f"(--baseline PATH).{few}"
+            "No verdict: a mean similarity alone says little; compare with the model it would replace "
+            "(--baseline PATH)."
         )
-    diff = m.similarity - b.similarity
-    closer = sum(x > y for x, y in zip(m.similarities, b.similarities, strict=True))
-    further = sum(x < y for x, y in zip(m.similarities, b.similarities, strict=True))
-    figures = f"mean similarity {diff:+.4f}; {closer} answers closer to their reference, {further} further"
-    if abs(diff) < SAME:
-        text = f"No clear difference from the baseline ({figures}): nothing here says to switch."
-    elif diff > 0:
-        text = (
-            f"Better than the baseline ({figures}): to serve it, set RAGBOT_LOCAL_MODEL={m.model} "
+    gate = report.gate
+    intervals = "; ".join(d.describe() for d in gate.metrics)
+    return (
+        f"{gate.verdict}: {gate.reason} ({gate.level:.2%} intervals of the difference over questions: {intervals}). "
+        + advice(report)
+    )
+
+
+def advice(report: EvalReport) -> str:
+    """What to do after the gate's verdict."""
+    if report.gate is None:
+        return ""
+    if report.gate.verdict == "better":
+        return (
+            f"To serve it: `ragbot model promote` for a loop candidate, else RAGBOT_LOCAL_MODEL={report.model.model}, "
             "after reading a few answers in answers.jsonl."
         )
-    else:
-        text = (
-            f"Worse than the baseline ({figures}): keep the baseline; train on more examples, "
-            "or longer (--profile full)."
-        )
-    if m.numbers_right is not None and b.numbers_right is not None and m.numbers_right < b.numbers_right:
-        text += (
-            f" It states the reference's numbers less often ({b.numbers_right:.0%} → {m.numbers_right:.0%}): "
-            "check answers.jsonl for wrong figures."
-        )
-    return text + few
+    if report.gate.verdict == "worse":
+        return "Keep the served model."
+    return "Nothing here says to switch."
 
 
 def load_examples(path: Path, limit: int | None = None) -> list[tuple[list[dict], str]]:
@@ -153,13 +165,15 @@ def score(
     r = r / np.linalg.norm(r, axis=1, keepdims=True).clip(1e-12)
     # Unit vectors' dot product, clipped: float rounding gives 1.0000001 for an exact answer.
     sims = [float(x) for x in np.clip((a * r).sum(axis=1), -1.0, 1.0)]
-    checks = [c for c in (numbers_right(x, y) for x, y in zip(answers, references, strict=True)) if c is not None]
+    numbers = [numbers_right(x, y) for x, y in zip(answers, references, strict=True)]
+    checks = [c for c in numbers if c is not None]
     return ModelScores(
         model=name,
         examples=len(answers),
         similarity=float(np.mean(sims)),
         numbers_right=sum(checks) / len(checks) if checks else None,
         similarities=sims,
+        numbers=numbers,
     )
 
 
@@ -252,6 +266,20 @@ def write_report(report: EvalReport, out: Path, answers: dict[str, list[str]], e
     if report.no_baseline:
         lines += ["", report.no_baseline]
     lines += ["", f"**Verdict.** {report.verdict}"] if report.verdict else []
+    if report.gate is not None:
+        lines += [
+            "",
+            f"The gate: {report.gate.level:.2%} bootstrap intervals over questions of the paired difference "
+            "(model minus baseline).",
+            "",
+            "| metric | questions | model | baseline | difference | interval | least gain | outcome |",
+            "|---|---:|---:|---:|---:|---|---:|---|",
+        ]
+        for d in report.gate.metrics:
+            cells = ["–"] * 4 if d.difference is None else [
+                f"{d.candidate:.4f}", f"{d.served:.4f}", f"{d.difference:+.4f}", f"[{d.low:+.4f}, {d.high:+.4f}]"
+            ]  # fmt: skip
+            lines.append(f"| {d.metric} | {d.questions} | {' | '.join(cells)} | {d.min_gain:g} | {d.outcome} |")
     lines += ["", "The seed's figures: 0.6419 (plain RAG) → 0.8100 (after SFT), 274 examples.", ""]
     _plot_similarity(rows, out / "similarity.png")
     lines += ["![similarity](similarity.png)", ""]

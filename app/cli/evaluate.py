@@ -53,9 +53,19 @@ from app.cli.context import pass_services
 def evaluate(services, model, baseline, no_baseline, data, out, judge, limit, max_new_tokens, runtime, as_json) -> None:
     """Mean MiniLM similarity of the model's answers to the reference answers, and the share of
     answers that state the reference's numbers, beside the served model's (or --baseline's), with
-    a verdict."""
+    the gate's verdict: better, no better or worse, with the bootstrap interval of each difference
+    (RAGBOT_GATE_* thresholds)."""
     from training.errors import EvaluationError
-    from training.evaluate import EvalReport, answer_all, judge_all, load_examples, score, verdict, write_report
+    from training.evaluate import (
+        EvalReport,
+        advice,
+        answer_all,
+        conclude,
+        judge_all,
+        load_examples,
+        score,
+        write_report,
+    )
 
     if baseline and no_baseline:
         raise click.UsageError("give --baseline PATH or --no-baseline, not both")
@@ -99,12 +109,12 @@ def evaluate(services, model, baseline, no_baseline, data, out, judge, limit, ma
         else:
             report.baseline = score(baseline, answers["baseline"], references, embed)
     report.no_baseline = no_baseline_note
-    report.verdict = verdict(report)
     if grader is not None:
         grade, concurrency = grader
         for label in ("model", "baseline"):
             if label in answers:
                 getattr(report, label).judge = judge_all(grade, prompts, answers[label], references, concurrency)
+    conclude(report, settings.gate_options())
     write_report(report, out, answers, examples)
     if as_json:
         figures = {"examples": report.model.examples}
@@ -121,6 +131,8 @@ def evaluate(services, model, baseline, no_baseline, data, out, judge, limit, ma
         if report.no_baseline:
             figures["no_baseline"] = report.no_baseline
         figures["verdict"] = report.verdict
+        if report.gate is not None:
+            figures["gate"] = report.gate.model_dump(mode="json", exclude={"options"})
         click.echo(json.dumps(figures))
         return
     if report.no_baseline:
@@ -137,7 +149,14 @@ def evaluate(services, model, baseline, no_baseline, data, out, judge, limit, ma
                     f"{'':<9} judge mean {s.judge.mean:.2f}  score > 4 {s.judge.above_4:.1%}  score < 3 {s.judge.below_3:.1%}"
                     f"  (no usable score: {s.judge.unscored})"
                 )
-    click.echo(f"Verdict: {report.verdict}")
+    if report.gate is None:
+        click.echo(f"Verdict: {report.verdict}")
+    else:  # the same words as the report's, one interval per line
+        gate = report.gate
+        click.echo(f"Verdict: {gate.verdict}: {gate.reason}. {gate.level:.2%} intervals of model minus baseline:")
+        for d in gate.metrics:
+            click.echo(f"  {d.describe()}")
+        click.echo(advice(report))
     click.echo(f"Report: {out / 'report.md'}")
 
 

@@ -20,7 +20,7 @@ from tests.rag.generators.servers import Reply, ScriptedServer, chat_completion,
 from tests.training.conftest import feedback_set
 from training.dataset import DatasetOptions, build_dataset
 from training.errors import EvaluationError
-from training.evaluate import EvalReport, ModelScores, _plot_similarity, judge_all, numbers_right, score, verdict
+from training.evaluate import EvalReport, ModelScores, _plot_similarity, conclude, judge_all, numbers_right, score
 
 
 def judge_score(question: str) -> float | None:
@@ -104,6 +104,12 @@ def test_eval_scores_model_and_baseline_side_by_side(tmp_path, tokenizer, local_
         assert j["above_4"] == (sum(x > 4 for x in scored) / len(scored) if scored else None)
         assert j["below_3"] == (sum(x < 3 for x in scored) / len(scored) if scored else None)
     assert "## The AI judge (`judge-70b`)" in report and "![judge scores](judge.png)" in report
+    # The gate weighs the judge's figures with the others: the same model twice is no better.
+    gate = figures["gate"]
+    assert gate["verdict"] == "no better" and figures["verdict"].startswith("no better: ")
+    assert [m["metric"] for m in gate["metrics"]] == ["numbers_right", "similarity", "judge_mean", "judge_good"]
+    assert all(m["difference"] in (0.0, None) for m in gate["metrics"])
+    assert "| similarity | 2 |" in report and "| judge_mean |" in report
     for plot in ("similarity.png", "judge.png"):
         assert (tmp_path / "rep" / plot).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
@@ -166,9 +172,10 @@ def test_without_a_baseline_eval_compares_with_the_served_model(tmp_path, tokeni
     figures = eval_json("--model", str(trained), *common)
     assert figures["baseline"]["path"] == str(local_model_dir)
     assert figures["model"]["similarity"] == figures["baseline"]["similarity"]  # greedy, same weights
-    assert figures["verdict"].startswith("No clear difference from the baseline (mean similarity +0.0000;")
-    assert "On 1 examples only, this is a hint" in figures["verdict"]
-    assert "**Verdict.** No clear difference" in (tmp_path / "rep" / "report.md").read_text()
+    # One question: nothing to bootstrap, and the verdict says so.
+    assert figures["gate"]["verdict"] == "no better"
+    assert figures["verdict"].startswith("no better: nothing measured: fewer than 2 questions with figures")
+    assert "**Verdict.** no better: nothing measured" in (tmp_path / "rep" / "report.md").read_text()
 
     # The served model itself: nothing to compare with, and the reason is given.
     figures = eval_json("--model", str(local_model_dir), *common)
@@ -184,22 +191,41 @@ def test_without_a_baseline_eval_compares_with_the_served_model(tmp_path, tokeni
     assert figures["no_baseline"].endswith("; give one with --baseline PATH.")
 
 
-def test_the_verdict_says_which_way_and_what_to_do():
-    def scores(name, sims, numbers=None):
+def test_the_verdict_is_the_gates_with_its_intervals_and_what_to_do():
+    rng = np.random.default_rng(0)
+    base = list(rng.uniform(0.4, 0.8, 30))
+
+    def scores(name, sims, numbers):
         return ModelScores(
-            model=name, examples=len(sims), similarity=float(np.mean(sims)), numbers_right=numbers, similarities=sims
+            model=name,
+            examples=len(sims),
+            similarity=float(np.mean(sims)),
+            numbers_right=None,
+            similarities=sims,
+            numbers=numbers,
         )
 
-    many = [0.6] * 30
-    better = EvalReport(data="d", model=scores("out", [0.7] * 30, 0.5), baseline=scores("base", many, 0.8))
-    text = verdict(better)
-    assert text.startswith("Better than the baseline (mean similarity +0.1000; 30 answers closer")
-    assert "set RAGBOT_LOCAL_MODEL=out" in text and "(80% → 50%)" in text and "hint" not in text
-    worse = EvalReport(data="d", model=scores("out", [0.5] * 30), baseline=scores("base", many))
-    assert verdict(worse).startswith(
-        "Worse than the baseline (mean similarity -0.1000; 0 answers closer to their reference, 30 further): "
-        "keep the baseline"
+    right = [True] * 30
+    better = conclude(
+        EvalReport(data="d", model=scores("out", [s + 0.1 for s in base], right), baseline=scores("base", base, right))
     )
+    assert better.gate.verdict == "better"
+    assert better.verdict.startswith(
+        "better: better beyond noise on similarity to the reference, worse on none (97.50% intervals of the "
+        "difference over questions: numbers right +0.0000 [+0.0000, +0.0000] on 30 questions (same); "
+        "similarity to the reference +0.1000 [+0.1000, +0.1000] on 30 questions (better))."
+    )
+    assert better.verdict.endswith("else RAGBOT_LOCAL_MODEL=out, after reading a few answers in answers.jsonl.")
+    # Closer to the references but wrong about the numbers: worse, whatever the similarity.
+    wrong = [i % 2 == 0 for i in range(30)]
+    worse = conclude(
+        EvalReport(data="d", model=scores("out", [s + 0.1 for s in base], wrong), baseline=scores("base", base, right))
+    )
+    assert worse.gate.verdict == "worse"
+    assert worse.verdict.startswith("worse: worse beyond noise on numbers right (")
+    assert worse.verdict.endswith("Keep the served model.")
+    alone = conclude(EvalReport(data="d", model=scores("out", base, right)))
+    assert alone.gate is None and alone.verdict.startswith("No verdict")
 
 
 def test_a_similarity_rounded_above_one_stays_on_the_plot(tmp_path):
