@@ -1,4 +1,4 @@
-"""Errors raised by the feedback package."""
+"""Errors raised by the feedback package, its stores, the outbox and export/import included."""
 
 from common.secrets import scrub
 
@@ -24,6 +24,15 @@ class StoreUnavailable(FeedbackError):
     """The store could not be reached; the write may be retried later."""
 
 
+class WriteQueued(StoreUnavailable):
+    """The change was saved in the local outbox and will reach the store when it is back.
+
+    Raised only by a queued ``set_*`` of ``feedback.stores.outbox.OutboxFeedbackStore`` whose
+    record this process has no copy of, so it cannot return the updated record. Nothing is
+    lost; do not retry.
+    """
+
+
 class JudgeModelError(FeedbackError):
     """The judge model could not grade one answer (the model failed, refused or is unreachable)."""
 
@@ -34,6 +43,10 @@ class JudgeThrottled(JudgeModelError):
 
 class UnreadableRecord(FeedbackError):
     """A stored record no longer validates; listings, statistics and exports skip and count it."""
+
+
+class InvalidExportFile(FeedbackError):
+    """A file given to ``import_records`` is not an importable export; the message says where."""
 
 
 class Conflict(FeedbackError):

@@ -37,7 +37,7 @@ from typing import IO, Literal, get_args
 from pydantic import ValidationError
 
 from common.files import fsync_dir
-from feedback.errors import FeedbackError
+from feedback.errors import FeedbackError, InvalidExportFile
 from feedback.records import Interaction, describe
 from feedback.stores.base import FeedbackStore, InteractionFilter
 
@@ -62,10 +62,6 @@ and fast column reads, small enough to keep the export's memory flat."""
 
 Progress = Callable[[int], None]
 """Called with the number of records exported (or imported) so far, after each page."""
-
-
-class InvalidExportFile(FeedbackError):
-    """A file given to ``import_records`` is not an importable export; the message says where."""
 
 
 # -- reading the store ---------------------------------------------------------------------------

@@ -61,7 +61,7 @@ from pydantic import ValidationError
 
 from common.files import fsync_dir
 from feedback.audit import AuditEvent, AuditPage
-from feedback.errors import Conflict, FeedbackError, NotFound, StoreUnavailable
+from feedback.errors import Conflict, FeedbackError, NotFound, StoreUnavailable, WriteQueued
 from feedback.records import Feedback, Interaction, JudgeScore, Review, now
 from feedback.stores.base import (
     AttachmentField,
@@ -90,14 +90,6 @@ _MODELS: dict[str, type[Feedback] | type[JudgeScore] | type[Review]] = {
     "set_review": Review,
 }
 _FIELDS = {"set_feedback": "feedback", "set_judge": "judge", "set_review": "review"}
-
-
-class WriteQueued(StoreUnavailable):
-    """The change was saved in the local outbox and will reach the store when it is back.
-
-    Raised only by a queued ``set_*`` whose record this process has no copy of, so it cannot
-    return the updated record. Nothing is lost; do not retry.
-    """
 
 
 class Outbox:
