@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from feedback.errors import JudgeModelError, JudgeThrottled, NotFound
 from feedback.judge.parser import parse_reply, reply_text
 from feedback.judge.prompt import JUDGE_PROMPT_VERSION, ChatMessage, build_judge_messages
-from feedback.outbox import WriteQueued
+from feedback.errors import WriteQueued
 from feedback.records import Interaction, JudgeScore
 from feedback.stores.base import FeedbackStore, InteractionFilter
 
