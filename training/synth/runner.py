@@ -22,7 +22,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from feedback.judge.runner import RetryPolicy
-from feedback.outbox import WriteQueued
+from feedback.errors import WriteQueued
 from feedback.records import CitationRecord, GroundingRecord, Interaction, Review, SupportRecord
 from feedback.stores.base import FeedbackStore, InteractionFilter
 from rag.embedders.base import Embedder
