@@ -13,17 +13,16 @@ adapts an answer-model backend to it, so this package never imports one.
 
 from __future__ import annotations
 
-import logging
-import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from pydantic import BaseModel
+
+from common.bounded_run import RetryPolicy, Stopped, retry_call, run_bounded
 
 from feedback.errors import JudgeModelError, JudgeThrottled, NotFound
 from feedback.judge.parser import parse_reply, reply_text
@@ -32,12 +31,9 @@ from feedback.errors import WriteQueued
 from feedback.records import Interaction, JudgeScore
 from feedback.stores.base import FeedbackStore, InteractionFilter
 
-log = logging.getLogger(__name__)
-
 Progress = Callable[[int, int], None]
 """Called with (interactions finished, interactions selected) as the run goes."""
 
-MAX_ERRORS_KEPT = 5
 MAX_REPLY_CHARS = 32_000
 """What is stored of one reply (raw, thinking and reason each) by default: a judge asked for at
 most a few thousand tokens writes well under this; a server that sends megabytes would fill the
@@ -72,19 +68,6 @@ class JudgeModel(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How a throttled request is retried: ``attempts`` in all, waiting ``backoff`` seconds before
-    the second, doubled (with jitter) after each, at most ``max_backoff``."""
-
-    attempts: int = 5
-    backoff: float = 2.0
-    max_backoff: float = 60.0
-
-    def delay(self, attempt: int) -> float:
-        return min(self.backoff * 2 ** (attempt - 1) * (0.5 + random.random() / 2), self.max_backoff)
-
-
 class JudgeRunSummary(BaseModel):
     """What one run did.
 
@@ -108,18 +91,18 @@ class JudgeRunSummary(BaseModel):
     stopped: str | None = None
 
 
-Outcome = Literal["scored", "unparsable", "failed", "skipped"]
+Outcome = Literal["scored", "unparsable", "skipped"]
+"""What became of an interaction a run graded without failing (a failure stores nothing)."""
 
 
 @dataclass(frozen=True)
 class _Result:
     outcome: Outcome
     issues: tuple[str, ...] = ()
-    error: str | None = None
 
 
-class _Stopped(Exception):
-    """The run is being stopped; a worker waiting to retry gives up."""
+class _Failed(Exception):
+    """This interaction could not be graded (no verdict stored); the run counts it and goes on."""
 
 
 class Judge:
@@ -169,27 +152,16 @@ class Judge:
 
         Raises:
             JudgeModelError: the model failed, or stayed throttled past the retries.
+            Stopped: ``stop`` was set while waiting to retry.
         """
         messages = build_judge_messages(interaction)
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                reply = self.model.complete(messages)
-                break
-            except JudgeThrottled as e:
-                if attempt == self.retry.attempts:
-                    raise
-                delay = self.retry.delay(attempt)
-                log.warning(
-                    "judge model throttled (attempt %d of %d), waiting %.1f s: %s",
-                    attempt,
-                    self.retry.attempts,
-                    delay,
-                    e,
-                )
-                if stop is not None and stop.wait(delay):
-                    raise _Stopped from e
-                if stop is None:
-                    time.sleep(delay)
+        reply = retry_call(
+            lambda: self.model.complete(messages),
+            retryable=JudgeThrottled,
+            policy=self.retry,
+            stop=stop,
+            what="judge model",
+        )
         return self.verdict(reply)
 
     def verdict(self, reply: object) -> JudgeScore:
@@ -254,23 +226,22 @@ class Judge:
         return ids
 
     def _one(self, interaction_id: str, rescore: bool, stop: threading.Event) -> _Result:
+        """Grade and store one interaction (in a worker thread). Raises _Failed, JudgeModelError
+        (counted as failures), Stopped, StoreUnavailable."""
         if stop.is_set():
-            raise _Stopped
+            raise Stopped
         record = self.store.get(interaction_id)
         if record is None:
-            return _Result("failed", error=f"interaction {interaction_id} no longer exists")
+            raise _Failed(f"interaction {interaction_id} no longer exists")
         if record.judge is not None and not rescore:
             return _Result("skipped")  # another run or the background judge got there first
-        try:
-            verdict = self.grade(record, stop=stop)
-        except JudgeModelError as e:
-            return _Result("failed", error=str(e))
+        verdict = self.grade(record, stop=stop)
         try:
             self.store.set_judge(interaction_id, verdict)
         except WriteQueued:
             pass  # kept in the local outbox, sent when the store is back: done all the same
-        except NotFound:
-            return _Result("failed", error=f"interaction {interaction_id} was deleted while it was being judged")
+        except NotFound as e:
+            raise _Failed(f"interaction {interaction_id} was deleted while it was being judged") from e
         return _Result("scored" if verdict.score is not None else "unparsable", tuple(verdict.issues))
 
     def run(
@@ -301,47 +272,24 @@ class Judge:
         if progress:
             progress(0, len(ids))
         issues: Counter[str] = Counter()
-        stop = threading.Event()
-        done = consecutive = 0
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="judge")
-        pending: set[Future] = set()
-        todo = iter(ids)
+
+        def record(_: str, result: _Result) -> None:
+            issues.update(result.issues)
+            setattr(summary, result.outcome, getattr(summary, result.outcome) + 1)
+
         try:
-            while True:
-                # Keep the pool busy but never queue the whole run: an early stop then cancels
-                # nothing, and each record is read just before it is graded.
-                while not stop.is_set() and len(pending) < 2 * self.concurrency:
-                    interaction_id = next(todo, None)
-                    if interaction_id is None:
-                        break
-                    pending.add(pool.submit(self._one, interaction_id, rescore, stop))
-                if not pending:
-                    break
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    try:
-                        result = future.result()
-                    except _Stopped:
-                        continue
-                    done += 1
-                    issues.update(result.issues)
-                    setattr(summary, result.outcome, getattr(summary, result.outcome) + 1)
-                    if result.outcome == "failed":
-                        consecutive += 1
-                        if len(summary.errors) < MAX_ERRORS_KEPT:
-                            summary.errors.append(result.error or "unknown error")
-                        if consecutive >= self.max_consecutive_failures and not stop.is_set():
-                            summary.stopped = f"stopped after {consecutive} failures in a row; the last: {result.error}"
-                            stop.set()
-                    else:
-                        consecutive = 0
-                    if progress:
-                        progress(done, len(ids))
-        except BaseException:
-            stop.set()  # an interrupt or a store error: let what is in flight finish, start nothing
-            raise
+            report = run_bounded(
+                ids,
+                lambda interaction_id, stop: self._one(interaction_id, rescore, stop),
+                record,
+                concurrency=self.concurrency,
+                failures=(JudgeModelError, _Failed),
+                max_consecutive_failures=self.max_consecutive_failures,
+                progress=(lambda done: progress(done, len(ids))) if progress else None,
+                name="judge",
+            )
+            summary.failed, summary.errors, summary.stopped = report.failed, report.errors, report.stopped
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
             summary.issues = dict(sorted(issues.items()))
             summary.seconds = round(time.perf_counter() - started, 3)
         return summary

@@ -1,8 +1,9 @@
 """A synth run: sample passages, ask the model for pairs about each, keep the pairs that pass
 every check, store each as an unreviewed synthetic interaction.
 
-Model requests run with bounded concurrency (a thread pool, at most ``2 × concurrency`` passages
-queued, throttled requests retried with backoff, like the judge's runs); the checks, the store
+Model requests run with bounded concurrency (``common.bounded_run``, as the judge's runs: a
+thread pool, at most ``2 × concurrency`` passages queued, throttled requests retried with backoff,
+a stop after ``max_consecutive_failures`` in a row); the checks, the store
 writes and the ledger run in the calling thread, one reply at a time, so the near-duplicate check
 sees every pair accepted before it. Each finished passage goes to the ledger
 (``training.synth.ledger``), so a second run sends no request for it.
@@ -11,17 +12,15 @@ sees every pair accepted before it. Each finished passage goes to the ledger
 from __future__ import annotations
 
 import hashlib
-import logging
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import numpy as np
 from pydantic import BaseModel
 
-from feedback.judge.runner import RetryPolicy
+from common.bounded_run import RetryPolicy, Stopped, retry_call, run_bounded
 from feedback.errors import WriteQueued
 from feedback.records import CitationRecord, GroundingRecord, Interaction, Review, SupportRecord
 from feedback.stores.base import FeedbackStore, InteractionFilter
@@ -39,8 +38,6 @@ from training.synth.parser import SynthPair, parse_reply
 from training.synth.prompt import KINDS, SYNTH_PROMPT_VERSION, build_synth_messages
 from training.synth.sampling import sample
 
-log = logging.getLogger(__name__)
-
 Progress = Callable[[int, int], None]
 """Called with (passages finished, passages selected)."""
 
@@ -49,7 +46,6 @@ REASONS = ("malformed", "wrong_kind", "leak", "unsupported", "duplicate", "unrea
 """Why a pair is dropped: the reply or the pair is not valid JSON of the asked shape; a kind that
 was not asked for; the question contains the answer; the passage does not support the answer;
 a question too close to one already kept; the retriever does not find the passage for it."""
-MAX_ERRORS_KEPT = 5
 
 
 class SynthRunSummary(BaseModel):
@@ -72,10 +68,6 @@ class SynthRunSummary(BaseModel):
     errors: list[str] = []
     stopped: str | None = None
     seconds: float = 0.0
-
-
-class _Stopped(Exception):
-    pass
 
 
 def interaction_id(chunk_id: str, question: str) -> str:
@@ -135,21 +127,17 @@ class Synthesizer:
 
     def _ask(self, chunk: Chunk, per_page: int, kinds: Sequence[str], stop: threading.Event) -> str:
         if stop.is_set():
-            raise _Stopped
+            raise Stopped
         messages = build_synth_messages(
             chunk.text, source=chunk.source, page=chunk.page, title=chunk.context, count=per_page, kinds=kinds
         )
-        for attempt in range(1, self.retry.attempts + 1):
-            try:
-                return self.generator.generate(messages, self.params)
-            except ThrottledError as e:
-                if attempt == self.retry.attempts:
-                    raise
-                delay = self.retry.delay(attempt)
-                log.warning("synth model throttled (attempt %d), waiting %.1f s: %s", attempt, delay, e)
-                if stop.wait(delay):
-                    raise _Stopped from e
-        raise AssertionError("unreachable")
+        return retry_call(
+            lambda: self.generator.generate(messages, self.params),
+            retryable=ThrottledError,
+            policy=self.retry,
+            stop=stop,
+            what="synth model",
+        )
 
     # -- the checks --------------------------------------------------------------------------
 
@@ -296,47 +284,25 @@ class Synthesizer:
             progress(0, len(chosen))
         kept = self._existing_questions() if chosen else []
         rejected: Counter[str] = Counter()
-        stop = threading.Event()
-        done = consecutive = 0
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="synth")
-        pending: dict[Future, Chunk] = {}
-        todo = iter(chosen)
+
+        def finish(chunk: Chunk, reply: str) -> None:
+            summary.asked += 1
+            self._finish(chunk, reply, kinds, kept, summary, rejected)
+
         try:
-            while True:
-                while not stop.is_set() and len(pending) < 2 * self.concurrency:
-                    chunk = next(todo, None)
-                    if chunk is None:
-                        break
-                    pending[pool.submit(self._ask, chunk, per_page, kinds, stop)] = chunk
-                if not pending:
-                    break
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    chunk = pending.pop(future)
-                    try:
-                        reply = future.result()
-                    except _Stopped:
-                        continue
-                    except GeneratorError as e:
-                        summary.failed += 1
-                        consecutive += 1
-                        if len(summary.errors) < MAX_ERRORS_KEPT:
-                            summary.errors.append(f"{chunk.source} page {chunk.page}: {e}")
-                        if consecutive >= self.max_consecutive_failures and not stop.is_set():
-                            summary.stopped = f"stopped after {consecutive} failed requests in a row; the last: {e}"
-                            stop.set()
-                    else:
-                        consecutive = 0
-                        summary.asked += 1
-                        self._finish(chunk, reply, kinds, kept, summary, rejected)
-                    done += 1
-                    if progress:
-                        progress(done, len(chosen))
-        except BaseException:
-            stop.set()
-            raise
+            report = run_bounded(
+                chosen,
+                lambda chunk, stop: self._ask(chunk, per_page, kinds, stop),
+                finish,
+                concurrency=self.concurrency,
+                failures=GeneratorError,
+                max_consecutive_failures=self.max_consecutive_failures,
+                describe=lambda chunk, e: f"{chunk.source} page {chunk.page}: {e}",
+                progress=(lambda done: progress(done, len(chosen))) if progress else None,
+                name="synth",
+            )
+            summary.failed, summary.errors, summary.stopped = report.failed, report.errors, report.stopped
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
             summary.rejected = {r: rejected[r] for r in REASONS if rejected[r]}
             summary.seconds = round(time.perf_counter() - started, 3)
         return summary
