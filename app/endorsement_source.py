@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from itertools import islice
 
-from feedback.export import iter_interactions
+from feedback.stores.paging import iter_interactions
 from feedback.records import Interaction
 from feedback.stores.base import InteractionFilter
 from rag.passage_feedback import Endorsement

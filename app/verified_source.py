@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from feedback.export import iter_interactions
+from feedback.stores.paging import iter_interactions
 from feedback.records import Interaction
 from feedback.stores.base import InteractionFilter
 from rag.models import Citation

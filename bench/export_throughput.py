@@ -130,7 +130,8 @@ def child(method: str, fmt: str, db: str, out: str) -> None:
     import pandas as pd  # noqa: F401  imported by both methods so the baseline is the same
     import pyarrow.parquet  # noqa: F401
 
-    from feedback.export import csv_row, export
+    from feedback.export import export
+    from feedback.formats import csv_row
 
     store = SQLiteFeedbackStore(Path(db))
     store.get("open")

@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from feedback.export import PAGE_SIZE, iter_interactions
 from feedback.records import LIKERT_LABELS
 from feedback.stores.base import FeedbackStore, InteractionFilter
+from feedback.stores.paging import PAGE_SIZE, iter_interactions
 
 TOP_SOURCES = 10
 HOURLY_SPAN = timedelta(days=3)

@@ -102,7 +102,7 @@ def export_command(services, fmt: str | None, out: str, redact: bool, filters: I
 
     The file appears only once the export is complete. Prints a one-line summary.
     """
-    from feedback.export import format_for
+    from feedback.formats import format_for
 
     to_stdout = out == "-"
     fmt = fmt or (None if to_stdout else format_for(out))

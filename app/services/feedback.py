@@ -84,7 +84,7 @@ class FeedbackService(AuditedService):
         """The interactions matching ``filters``, for building a training dataset: an export by
         another name, so admins only, and audited as one. Stored records that no longer validate
         are left out, their ids appended to ``unreadable``. Raises Forbidden, FeedbackError."""
-        from feedback.export import iter_interactions
+        from feedback.stores.paging import iter_interactions
 
         authorize(self.identity, Action.EXPORT)
         records = list(iter_interactions(self.store, filters, unreadable=unreadable))
@@ -98,7 +98,8 @@ class FeedbackService(AuditedService):
         is removed afterwards. Raises InvalidExportFile, FeedbackError, OSError."""
         import tempfile
 
-        from feedback.export import import_records, iter_interactions
+        from feedback.importing import import_records
+        from feedback.stores.paging import iter_interactions
         from feedback.stores.sqlite import SQLiteFeedbackStore
 
         with tempfile.TemporaryDirectory(prefix="ragbot-dataset-") as tmp:
@@ -135,7 +136,7 @@ class FeedbackService(AuditedService):
         """Load a JSONL or Parquet export; returns the count. Audited when it starts, ends, fails or
         is interrupted (with how many records were written). Raises Forbidden (admins only),
         InvalidExportFile (nothing written), FeedbackError, OSError."""
-        from feedback.export import import_records
+        from feedback.importing import import_records
 
         authorize(self.identity, Action.IMPORT)
         # A started event first: an import killed mid-way (some records written) leaves a trace.

@@ -10,7 +10,7 @@ from app.config import Settings
 from app.services import Forbidden, Identity, Services
 from app.services.corpus import _uploaded
 from feedback.audit import AuditEvent
-from feedback.export import InvalidExportFile
+from feedback.errors import InvalidExportFile
 from tests.feedback.contract import make
 
 ADMIN = Identity(user="boss@x.io", role="admin", how="proxy")

@@ -14,19 +14,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import feedback.export as export_module
+import feedback.formats as formats_module
+import feedback.importing as importing_module
 from feedback.errors import StoreUnavailable
-from feedback.export import (
-    CSV_COLUMNS,
-    FORMATS,
-    InvalidExportFile,
-    detect_format,
-    export,
-    import_records,
-    iter_interactions,
-)
+from feedback.errors import InvalidExportFile
+from feedback.export import export
+from feedback.formats import CSV_COLUMNS, FORMATS
+from feedback.importing import detect_format, import_records
 from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
+from feedback.stores.paging import iter_interactions
 from feedback.stores.sqlite import SQLiteFeedbackStore
 from tests.feedback.contract import T0, list_all, make
 
@@ -167,14 +164,14 @@ def test_parquet_an_exported_empty_store_still_has_the_schema(store, other, tmp_
     out = tmp_path / "empty.parquet"
     assert export(store, out, "parquet") == 0
     assert pq.read_table(out).num_rows == 0
-    assert pq.read_schema(out).names == export_module.parquet_schema().names
+    assert pq.read_schema(out).names == formats_module.parquet_schema().names
     assert import_records(other, out) == 0
 
 
 def test_parquet_writes_several_row_groups_and_pages(store, other, tmp_path, monkeypatch):
     for i in range(23):
         store.put(make(f"i{i:02d}", minutes=i, sources=(f"d{i % 3}.pdf",), context="x" * 2000))
-    monkeypatch.setattr(export_module, "PARQUET_ROW_GROUP_BYTES", 10_000)
+    monkeypatch.setattr(formats_module, "PARQUET_ROW_GROUP_BYTES", 10_000)
     out = tmp_path / "export.parquet"
     assert export(store, out, "parquet", page_size=4) == 23
     assert pq.ParquetFile(out).metadata.num_row_groups > 2
@@ -410,7 +407,7 @@ def test_import_reports_progress(store, other, tmp_path, monkeypatch):
         store.put(make(f"i{i}", minutes=i))
     out = tmp_path / "export.jsonl"
     export(store, out, "jsonl")
-    monkeypatch.setattr(export_module, "PAGE_SIZE", 3)
+    monkeypatch.setattr(importing_module, "PAGE_SIZE", 3)
     seen = []
     assert import_records(other, out, progress=seen.append) == 7
     assert seen == [3, 6, 7]

@@ -16,8 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from feedback.errors import UnreadableRecord
-from feedback.export import InvalidExportFile, export, import_records
+from feedback.errors import InvalidExportFile, UnreadableRecord
+from feedback.export import export
+from feedback.importing import import_records
 from feedback.records import (
     EARLIEST,
     LATEST,

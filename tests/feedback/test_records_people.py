@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from feedback.export import InvalidExportFile, import_records
+from feedback.errors import InvalidExportFile
+from feedback.importing import import_records
 from feedback.records import RECORD_ROLES, Feedback, Interaction, Review, load_stored
 from feedback.stores.sqlite import SQLiteFeedbackStore
 from rag.errors import InvalidQuery
