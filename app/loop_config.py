@@ -63,6 +63,11 @@ class LoopSettings(BaseSettings):
     def _comma_separated(cls, value):
         return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
+    @property
+    def evalsets_dir(self):
+        """Where the frozen evaluation sets live (``training.evalset``)."""
+        return self.home.expanduser().resolve() / "evalsets"
+
     def gate_options(self):
         """The gate's thresholds (``training.gate.GateOptions``) from these settings."""
         from training.gate import GateOptions

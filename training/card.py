@@ -52,6 +52,13 @@ class SplitCard(BaseModel):
         return any(v["questions_in_both"] or v["conversations_in_both"] for v in self.leakage.values())
 
 
+class EvalSetRef(BaseModel):
+    """The frozen evaluation set the dataset was kept apart from."""
+
+    hash: str
+    excluded: int = Field(description="Records left out because they are in it or ask one of its questions.")
+
+
 class Card(BaseModel):
     created_at: datetime
     source: dict
@@ -64,6 +71,7 @@ class Card(BaseModel):
     tokens_removed: int = Field(default=0, description="Passage tokens cut in all, to fit max_tokens.")
     data_hash: str = ""
     versions: dict[str, str] = Field(default_factory=dict)
+    eval_set: EvalSetRef | None = None
 
 
 def _counts(d: dict[str, int]) -> str:
@@ -88,6 +96,12 @@ def render(card: Card) -> str:
         f"{r.read} read, {r.used} used, from {r.conversations} conversations and {r.questions} distinct questions.",
         f"Synthetic: {r.synthetic_read} read, {r.synthetic_used} used (only SME-validated ones enter).",
         f"Left out: {_counts(r.excluded)}.",
+        (
+            f"Evaluation set `{card.eval_set.hash}`: {card.eval_set.excluded} records in it or asking its questions "
+            "were left out, never trained on."
+            if card.eval_set
+            else "No frozen evaluation set: every record could be trained on."
+        ),
         f"Prompt versions answered under: {_counts(r.prompt_versions)}.",
     ]
     if r.history_incomplete:

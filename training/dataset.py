@@ -39,7 +39,7 @@ from feedback.records import Interaction
 from rag.models import Turn
 from rag.prompts import PROMPT_VERSION, messages_for
 from training import labels
-from training.card import KINDS, Card, FileCard, RecordCard, SplitCard, render
+from training.card import KINDS, Card, EvalSetRef, FileCard, RecordCard, SplitCard, render
 from training.errors import DatasetError
 from training.split import groups, leakage, smallest_share, split
 from training.tokens import TokenCounter, cut_passages
@@ -55,6 +55,21 @@ class DatasetOptions(BaseModel):
     history_turns: int = Field(default=3, ge=0, description="Earlier turns in the prompt, as the app passes them.")
     min_examples: int = Field(default=8, ge=1, description="Fewest SFT examples worth training on.")
     max_pairs_per_question: int = Field(default=4, ge=1, description="Rated-over-rated pairs per question at most.")
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Records that must never be trained on: the frozen evaluation set (``training.evalset``).
+
+    A record is held out when it is in the set or asks one of its questions (normalised), so no
+    evaluation question is learnt from another asking of it."""
+
+    hash: str
+    ids: frozenset[str]
+    questions: frozenset[str]
+
+    def holds(self, record: Interaction) -> bool:
+        return record.id in self.ids or labels.question_key(record.question) in self.questions
 
 
 @dataclass
@@ -116,8 +131,14 @@ class _Prompts:
         return None
 
 
-def build(records: Iterable[Interaction], counter: TokenCounter, options: DatasetOptions, source: dict) -> Built:
-    """Examples for every kind of file, split, with their card.
+def build(
+    records: Iterable[Interaction],
+    counter: TokenCounter,
+    options: DatasetOptions,
+    source: dict,
+    holdout: Holdout | None = None,
+) -> Built:
+    """Examples for every kind of file, split, with their card; records ``holdout`` holds are left out.
 
     Raises:
         DatasetError: no records, or too few SFT examples to train on (the message says what to do).
@@ -130,8 +151,11 @@ def build(records: Iterable[Interaction], counter: TokenCounter, options: Datase
     rc.prompt_versions = dict(Counter(r.prompt_version for r in everything))
     excluded: Counter[str] = Counter()
     usable = []
+    held = 0
     for r in everything:
         reason = labels.eligibility(r)
+        if reason is None and holdout is not None and holdout.holds(r):
+            reason, held = "in the evaluation set (never trained on)", held + 1
         if reason:
             excluded[reason] += 1
         else:
@@ -225,6 +249,7 @@ def build(records: Iterable[Interaction], counter: TokenCounter, options: Datase
         files=cards,
         tokens_removed=prompts.tokens_removed,
         versions=_versions(),
+        eval_set=EvalSetRef(hash=holdout.hash, excluded=held) if holdout is not None else None,
     )
     _refuse_if_too_small(card, source, options, usable)
     return Built(files, card)
@@ -299,6 +324,23 @@ def _rated_pairs(usable: list[Interaction], options: DatasetOptions) -> list[tup
     return pairs
 
 
+def sft_rows(
+    everything: list[Interaction], chosen: list[Interaction], counter: TokenCounter, options: DatasetOptions
+) -> list[tuple[Interaction, dict]]:
+    """Each chosen record with its SFT example (prompt as at answer time, cut to fit; its target),
+    for an evaluation set; ``everything`` gives the earlier turns. Records without a target or too
+    long even with the passages cut are left out."""
+    history, _ = _histories(everything, chosen, options.history_turns)
+    prompts = _Prompts(counter, options, history)
+    rows = []
+    for record in chosen:
+        goal = labels.target(record)
+        fitted = prompts.fit(record, counter.text_tokens(goal.text)) if goal is not None else None
+        if fitted is not None:
+            rows.append((record, _with_prompt("sft", {"target": goal.text}, fitted[0])))
+    return rows
+
+
 def _with_prompt(kind: str, row: dict, messages: list[dict]) -> dict:
     if kind == "sft":
         return {"messages": messages + _assistant(row["target"])}
@@ -368,6 +410,7 @@ def build_dataset(
     counter: TokenCounter,
     options: DatasetOptions | None = None,
     source: dict | None = None,
+    holdout: Holdout | None = None,
 ) -> Card:
     """``build`` then ``write``: the whole of ``ragbot train dataset``. Raises DatasetError, OSError."""
-    return write(build(records, counter, options or DatasetOptions(), source or {}), out)
+    return write(build(records, counter, options or DatasetOptions(), source or {}, holdout), out)
