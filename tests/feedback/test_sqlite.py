@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import feedback.stores.sqlite as sqlite_store
+import feedback.stores.sqlite.schema as sqlite_store
 from feedback.errors import StoreUnavailable
 from feedback.records import Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
