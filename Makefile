@@ -57,12 +57,12 @@ test: setup-dev
 	$(BIN)/python -m pytest -q
 
 bench: setup-dev
-	$(BIN)/python bench/retrieval_eval.py
-	$(BIN)/python bench/ingest_throughput.py
-	$(BIN)/python bench/search_latency.py
-	$(BIN)/python bench/ann_recall.py
-	$(BIN)/python bench/feedback_write.py
-	$(BIN)/python bench/judge_throughput.py
+	$(BIN)/python -m bench.retrieval_eval
+	$(BIN)/python -m bench.ingest_throughput
+	$(BIN)/python -m bench.search_latency
+	$(BIN)/python -m bench.ann_recall
+	$(BIN)/python -m bench.feedback_write
+	$(BIN)/python -m bench.judge_throughput
 
 clean:
 	rm -rf $(VENV) .pytest_cache
