@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from feedback.errors import FeedbackError  # noqa: E402
-from feedback.outbox import OutboxFeedbackStore  # noqa: E402
+from feedback.stores.outbox import OutboxFeedbackStore  # noqa: E402
 from feedback.records import Feedback, Interaction  # noqa: E402
 from feedback.stores.dynamodb import DynamoDBFeedbackStore  # noqa: E402
 from feedback.stores.sqlite import SQLiteFeedbackStore  # noqa: E402

@@ -41,7 +41,7 @@ class Backends:
     @cached_property
     def feedback_store(self):
         """The configured store behind a local outbox, so a write never fails for an outage."""
-        from feedback.outbox import OutboxFeedbackStore
+        from feedback.stores.outbox import OutboxFeedbackStore
 
         inner = FEEDBACK_STORES[self.settings.feedback_store](self.settings)
         return OutboxFeedbackStore(inner, self.settings.home_dir / "outbox")

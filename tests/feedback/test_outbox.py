@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from feedback.errors import FeedbackError, NotFound, StoreUnavailable
-from feedback.outbox import OutboxFeedbackStore, WriteQueued
+from feedback.errors import FeedbackError, NotFound, StoreUnavailable, WriteQueued
 from feedback.records import Feedback, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
 from feedback.stores.dynamodb import DynamoDBFeedbackStore
+from feedback.stores.outbox import OutboxFeedbackStore
 from feedback.stores.sqlite import SQLiteFeedbackStore
 from tests.feedback.contract import ReviewQueueContract, AuditLogContract, FeedbackStoreContract, ids, list_all, make
 from tests.feedback.servers import MotoServer
@@ -307,7 +307,7 @@ def test_last_write_queued_is_per_thread(outbox, switch):
 
 
 def test_the_outbox_file_is_written_durably(outbox, switch, monkeypatch):
-    import feedback.outbox as module
+    import feedback.stores.outbox.file as module
 
     synced = []
     real_fsync = module.os.fsync

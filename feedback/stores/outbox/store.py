@@ -16,14 +16,12 @@ How a caller learns that a write was only queued (the UI says "saved locally, wi
   a ``get``) and the outbox. When there is no such copy it raises ``WriteQueued`` (a
   ``StoreUnavailable``) whose message says the change is saved locally.
 
-The outbox (``outbox.jsonl`` in ``outbox_dir``) is one JSON object a line, appended with
-``O_APPEND`` and ``fsync`` before the write returns, and rewritten atomically (temporary file,
-``fsync``, ``rename``) after a replay. Every change of it happens under an exclusive
-``fcntl.flock`` on ``outbox.lock``, so the app processes of one machine (Streamlit workers, the
-CLI, a judge run) can share one outbox; the replay runs under the same lock, so two processes
-never replay the same entries at once. A crash in the middle of a replay leaves the whole
-outbox in place and the next replay repeats it, which is safe: ids are client-generated,
-``put`` keeps the attachments already stored, and ``set_*`` replace rather than add.
+The outbox is a file of JSON lines under an exclusive ``flock`` (``outbox.file``), so the app
+processes of one machine (Streamlit workers, the CLI, a judge run) can share one outbox; the
+replay runs under the same lock, so two processes never replay the same entries at once. A crash
+in the middle of a replay leaves the whole outbox in place and the next replay repeats it, which
+is safe: ids are client-generated, ``put`` keeps the attachments already stored, and ``set_*``
+replace rather than add.
 
 A rating always lands: a ``set_*`` for a record the store does not have, but this process
 wrote or read (its put still queued, set aside by a replay, or lost by the store), writes the
@@ -43,15 +41,11 @@ rating from being queued during an outage.
 
 from __future__ import annotations
 
-import fcntl
-import json
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -59,166 +53,26 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from common.files import fsync_dir
 from feedback.audit import AuditEvent, AuditPage
 from feedback.errors import Conflict, FeedbackError, NotFound, StoreUnavailable, WriteQueued
 from feedback.records import Feedback, Interaction, JudgeScore, Review, now
 from feedback.stores.base import (
+    UNSET,
     AttachmentField,
     AttachmentSetters,
     FeedbackStore,
     GroupBy,
     InteractionFilter,
-    Order,
     InteractionPage,
+    Order,
     SessionSummary,
     keep_attachments,
 )
-from feedback.stores.base import UNSET
+from feedback.stores.outbox.file import EVENT, FIELDS, MODELS, Outbox, apply_locally, new_entry
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-OUTBOX_FILE = "outbox.jsonl"
-LOCK_FILE = "outbox.lock"
-REJECTED_FILE = "outbox-rejected.jsonl"
-
-_MODELS: dict[str, type[Feedback] | type[JudgeScore] | type[Review]] = {
-    "set_feedback": Feedback,
-    "set_judge": JudgeScore,
-    "set_review": Review,
-}
-_FIELDS = {"set_feedback": "feedback", "set_judge": "judge", "set_review": "review"}
-
-
-class Outbox:
-    """The outbox file and its lock. Every method except ``read`` and ``count`` needs ``locked()``."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = Path(directory)
-        self.path = self.directory / OUTBOX_FILE
-        self.lock_path = self.directory / LOCK_FILE
-        self.rejected_path = self.directory / REJECTED_FILE
-        # flock() excludes other processes and, with a descriptor per acquisition, other
-        # threads too; the thread lock just keeps threads of one process from spinning on it.
-        self._thread_lock = threading.Lock()
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        with self._thread_lock:
-            try:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            except OSError as e:
-                raise FeedbackError(f"cannot open the feedback outbox in {self.directory}: {e}") from e
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX)
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-
-    def is_empty(self) -> bool:
-        try:
-            return self.path.stat().st_size == 0
-        except FileNotFoundError:
-            return True
-
-    def read(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """The entries in order, and the lines that are not entries (a write cut short by a crash)."""
-        try:
-            text = self.path.read_bytes().decode("utf-8", errors="replace")
-        except FileNotFoundError:
-            return [], []
-        entries, bad = [], []
-        for line in text.split("\n"):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-                if not isinstance(entry, dict) or entry.get("op") not in ("put", EVENT, *_MODELS):
-                    raise ValueError("not an outbox entry")
-                entries.append(entry)
-            except ValueError:
-                bad.append(line)
-        return entries, bad
-
-    def count(self) -> int:
-        return len(self.read()[0])
-
-    def append(self, entry: dict[str, Any]) -> None:
-        """Append one entry and fsync it; returns once it is on disk."""
-        line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        self.directory.mkdir(parents=True, exist_ok=True)
-        created = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            size = os.fstat(fd).st_size
-            if size:
-                # A crash mid-append leaves a line without its newline; start a new line so this
-                # entry is not glued to it (the torn line is then rejected on its own).
-                with open(self.path, "rb") as f:
-                    f.seek(size - 1)
-                    if f.read(1) != b"\n":
-                        line = b"\n" + line
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            fsync_dir(self.directory)
-
-    def rewrite(self, entries: list[dict[str, Any]]) -> None:
-        """Replace the outbox with ``entries``, atomically."""
-        if not entries:
-            # Truncating in place is atomic enough: the entries are all applied already.
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            return
-        tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
-        with open(tmp, "wb") as f:
-            for entry in entries:
-                f.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
-        fsync_dir(self.directory)
-
-    def reject(self, item: dict[str, Any] | str, reason: str) -> None:
-        """Keep an entry the store will never accept, with why, in the rejected file."""
-        record = {"rejected_at": now().isoformat(), "reason": reason}
-        record["entry" if isinstance(item, dict) else "line"] = item
-        with open(self.rejected_path, "ab") as f:
-            f.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
-            f.flush()
-            os.fsync(f.fileno())
-
-
-EVENT = "record_event"
-
-
-def _entry(op: str, interaction_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"op": op, "id": interaction_id, "data": data, "queued_at": now().isoformat(), "pid": os.getpid()}
-
-
-def apply_locally(record: Interaction | None, entry: dict[str, Any]) -> Interaction | None:
-    """What the store will hold after replaying ``entry`` onto ``record`` (None: unknown)."""
-    op = entry["op"]
-    if op == EVENT:  # an audit event, not a change of any interaction
-        return record
-    if op == "put":
-        incoming = Interaction.model_validate(entry["data"])
-        return incoming if record is None else keep_attachments(record, incoming)
-    if record is None:
-        return None
-    value = _MODELS[op].model_validate(entry["data"])
-    return record.model_copy(update={_FIELDS[op]: value, "updated_at": datetime.fromisoformat(entry["queued_at"])})
 
 
 class OutboxFeedbackStore(AttachmentSetters):
@@ -293,11 +147,24 @@ class OutboxFeedbackStore(AttachmentSetters):
         if close is not None:
             close()
 
+    def init_table(self) -> str:
+        """Create the inner store's table, or bring one made by an older ragbot up to date
+        (``ragbot feedback init-table``); returns what was done.
+
+        Raises:
+            FeedbackError: the inner store has no table to create (SQLite makes its file itself).
+            StoreUnavailable: from the inner store.
+        """
+        init_table = getattr(self.inner, "init_table", None)
+        if init_table is None:
+            raise FeedbackError(f"{self.inner!r} has no table to create")
+        return init_table()
+
     # -- writes ------------------------------------------------------------------------------
 
     def put(self, interaction: Interaction) -> None:
         """Write the interaction, or queue it when the store cannot be reached (see ``last_write_queued``)."""
-        entry = _entry("put", interaction.id, interaction.model_dump(mode="json"))
+        entry = new_entry("put", interaction.id, interaction.model_dump(mode="json"))
         self._write(entry, partial(self.inner.put, interaction))
         # Remembered even when only queued: another process may replay the queue (and empty it)
         # before this one rates the answer, and the rating must still find the record.
@@ -307,7 +174,7 @@ class OutboxFeedbackStore(AttachmentSetters):
 
     def record_event(self, event: AuditEvent) -> None:
         """Append an audit event, or queue it when the store cannot be reached."""
-        self._write(_entry(EVENT, event.id, event.model_dump(mode="json")), partial(self.inner.record_event, event))
+        self._write(new_entry(EVENT, event.id, event.model_dump(mode="json")), partial(self.inner.record_event, event))
 
     def _attach(
         self,
@@ -340,7 +207,7 @@ class OutboxFeedbackStore(AttachmentSetters):
         return self._update("set_review", interaction_id, review, direct)
 
     def _update(self, op: str, interaction_id: str, value: Any, direct: Callable[[], Interaction]) -> Interaction:
-        entry = _entry(op, interaction_id, value.model_dump(mode="json"))
+        entry = new_entry(op, interaction_id, value.model_dump(mode="json"))
         try:
             result = self._write(entry, direct)
         except NotFound:
@@ -351,7 +218,7 @@ class OutboxFeedbackStore(AttachmentSetters):
                 known = self._cache.get(interaction_id)
             if known is None:
                 raise
-            record = known.model_copy(update={_FIELDS[op]: value, "updated_at": now()})
+            record = known.model_copy(update={FIELDS[op]: value, "updated_at": now()})
             log.warning("feedback store has no %s; writing it again from this process's copy", interaction_id)
             self.put(record)
             return record
@@ -365,7 +232,7 @@ class OutboxFeedbackStore(AttachmentSetters):
             if record is None:
                 # Still kept: the replay applies it if the store has the record by then.
                 raise WriteQueued(
-                    f"the {_FIELDS[op]} for interaction {interaction_id!r} is saved locally and will be sent "
+                    f"the {FIELDS[op]} for interaction {interaction_id!r} is saved locally and will be sent "
                     "when the feedback store is reachable again"
                 )
             self._remember(record)
@@ -443,7 +310,7 @@ class OutboxFeedbackStore(AttachmentSetters):
         elif op == "put":
             self.inner.put(Interaction.model_validate(entry["data"]))
         else:
-            value = _MODELS[op].model_validate(entry["data"])
+            value = MODELS[op].model_validate(entry["data"])
             try:
                 getattr(self.inner, op)(interaction_id, value)
             except NotFound:
@@ -454,7 +321,7 @@ class OutboxFeedbackStore(AttachmentSetters):
                 if known is None:
                     raise
                 changed = datetime.fromisoformat(entry["queued_at"])
-                self.inner.put(known.model_copy(update={_FIELDS[op]: value, "updated_at": changed}))
+                self.inner.put(known.model_copy(update={FIELDS[op]: value, "updated_at": changed}))
 
     def _store_is_down(self) -> bool:
         return time.monotonic() < self._down_until
@@ -478,22 +345,13 @@ class OutboxFeedbackStore(AttachmentSetters):
 
     def _overlay(self, record: Interaction | None, interaction_id: str) -> Interaction | None:
         """``record`` with the writes for the id that wait in the outbox applied, in order."""
-        return self._apply_locally(record, self._waiting(interaction_id))
+        return apply_locally(record, self._waiting(interaction_id))
 
     def _waiting(self, interaction_id: str) -> list[dict[str, Any]]:
         """The outbox's entries for the id, in order."""
         if self.outbox.is_empty():
             return []
         return [entry for entry in self.outbox.read()[0] if entry.get("id") == interaction_id]
-
-    @staticmethod
-    def _apply_locally(record: Interaction | None, entries: list[dict[str, Any]]) -> Interaction | None:
-        for entry in entries:
-            try:
-                record = apply_locally(record, entry)
-            except (ValidationError, KeyError, TypeError, ValueError):
-                continue  # replay will reject it
-        return record
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -521,8 +379,8 @@ class OutboxFeedbackStore(AttachmentSetters):
                 # the next change writes it again (_update).
                 with self._cache_lock:
                     record = self._cache.get(interaction_id)
-            return self._apply_locally(record, waiting)
-        return self._apply_locally(record, after)
+            return apply_locally(record, waiting)
+        return apply_locally(record, after)
 
     def get_local(self, interaction_id: str) -> Interaction | None:
         """The record as this process last wrote or read it, with the writes still queued applied.
