@@ -16,3 +16,13 @@ class EvaluationError(TrainingError):
 
 class LaunchError(TrainingError):
     """A managed training job cannot be built or started; the message names the setting."""
+
+
+class RegistryError(TrainingError):
+    """A model is not in the registry, or the registry cannot do what was asked (nothing to roll
+    back to, a promotion the gate refused); the message says what to do."""
+
+
+class LoopError(TrainingError):
+    """A loop run cannot start or go on (another run holds the lock, a step failed); the served
+    model is untouched."""

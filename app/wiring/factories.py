@@ -100,7 +100,17 @@ VECTOR_STORES: dict[str, Callable[[Settings], Any]] = {"embedded": _embedded_sto
 def _local_generator(s: Settings):
     from rag.generators.local import LocalGenerator
 
-    return LocalGenerator(s.local_model, cache_dir=s.models_dir, runtime=s.local_runtime, precision=s.local_precision)
+    def make(name: str):
+        return LocalGenerator(name, cache_dir=s.models_dir, runtime=s.local_runtime, precision=s.local_precision)
+
+    if "local_model" in s.model_fields_set:  # RAGBOT_LOCAL_MODEL names the model: serve that one
+        return make(s.local_model)
+    # Unset: the model the registry promoted, reloaded when another is (README, "The loop"); the
+    # packaged base until one is.
+    from training.registry import Registry
+    from training.serving import PromotedGenerator
+
+    return PromotedGenerator(Registry(s.models_dir), s.local_model, make, check_s=s.model_check_s)
 
 
 def _sagemaker_generator(s: Settings):

@@ -16,7 +16,9 @@ def build(monkeypatch, **env):
 def test_defaults_are_the_embedded_backends(monkeypatch):
     s = build(monkeypatch)
     assert type(s.store).__name__ == "LanceDBVectorStore"
-    assert type(s.generator).__name__ == "LocalGenerator"
+    # With RAGBOT_LOCAL_MODEL unset: the registry's promoted model, the packaged local model until one is.
+    assert type(s.generator).__name__ == "PromotedGenerator"
+    assert type(s.generator.current()).__name__ == "LocalGenerator"
     assert type(s.embedder).__name__ == "SentenceTransformerEmbedder"
     assert type(s.feedback_store).__name__ == "OutboxFeedbackStore"
 
@@ -131,7 +133,7 @@ def test_a_remote_judge_grades_a_local_answer_model(monkeypatch):
         RAGBOT_JUDGE_BEDROCK_MODEL="anthropic.claude-3-5-sonnet-20240620-v1:0",
         RAGBOT_JUDGE_CONCURRENCY="6",
     )
-    assert type(b.generator).__name__ == "LocalGenerator"
+    assert type(b.generator.current()).__name__ == "LocalGenerator"
     assert type(b.judge_generator).__name__ == "BedrockGenerator"
     assert b.judge.model.model_id == "anthropic.claude-3-5-sonnet-20240620-v1:0"
     assert b.judge.concurrency == 6
