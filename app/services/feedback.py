@@ -160,12 +160,10 @@ class FeedbackService(AuditedService):
     def init_table(self) -> str:
         """Create the DynamoDB feedback table; returns what was done. Raises Forbidden (admins only),
         ConfigError when the store is not DynamoDB."""
-        from feedback.stores.dynamodb import init_table
-
         authorize(self.identity, Action.MANAGE_STORE)
         if self.backends.settings.feedback_store != "dynamodb":
             raise ConfigError("init-table is for the DynamoDB store: set RAGBOT_FEEDBACK_STORE=dynamodb")
-        done = init_table(self.store.inner)
+        done = self.store.init_table()
         self.audit.record("init-table", target=self.backends.settings.dynamodb_table, result=done)
         return done
 

@@ -68,12 +68,15 @@ settings; ``AWS_REGION``, which botocore ignores but the other SDKs, Lambda and 
 when botocore finds no region. The constructor's ``region`` and ``endpoint_url`` exist for tests
 and explicit wiring.
 
-The package: ``schema`` (the table definition, keys and the item of a record), ``sizing``
-(cutting a record to fit an item), ``query`` (index choice, expressions, the cursor),
-``client`` (the boto3 client and error mapping) and ``store`` (``DynamoDBFeedbackStore``).
+The package, in the shape of every backend: ``schema`` (the table definition, keys, the item of
+a record, what an older table lacks), ``queries`` (index choice, expressions, the cursor, batch
+reads, sessions) and ``store`` (``DynamoDBFeedbackStore``); beside them ``sizing`` (cutting a
+record to fit an item), ``orders`` (the review queue), ``audit`` (the audit log), ``client`` (the
+boto3 client and error mapping), ``table`` (creating the table) and ``upgrade`` (bringing an
+older one up to date). Only ``store`` imports the others' functions; none imports ``store``.
 """
 
-from feedback.stores.dynamodb.query import Expression, cursor_after, filter_expression, key_after, plan
+from feedback.stores.dynamodb.queries import Expression, cursor_after, filter_expression, key_after, plan
 from feedback.stores.dynamodb.schema import FILTER_ATTRIBUTES, INDEXES, SORT_KEY, source_prefixes, table_definition
 from feedback.stores.dynamodb.sizing import MAX_ITEM_BYTES, item_size
 from feedback.stores.dynamodb.store import DynamoDBFeedbackStore, init_table

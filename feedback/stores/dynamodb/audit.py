@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from feedback.audit import AuditEvent, AuditPage
-from feedback.stores.dynamodb.query import Call, cursor_after, key_after, query_index
+from feedback.stores.dynamodb.queries import Call, cursor_after, key_after, query_index
 from feedback.stores.dynamodb.schema import AUDIT_PK, AUDIT_PREFIX, SORT_KEY, micros, time_key
 
 

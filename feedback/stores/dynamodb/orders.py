@@ -43,7 +43,7 @@ from typing import Any
 
 from feedback.stores.base import JUDGE_BANDS, GroupBy, InteractionFilter, Order
 from feedback.stores.cursor import decode_sorted_cursor
-from feedback.stores.dynamodb.query import (
+from feedback.stores.dynamodb.queries import (
     Call,
     Expression,
     created_key_of,

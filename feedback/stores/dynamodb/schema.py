@@ -51,6 +51,9 @@ AUDIT_PK = "AUDIT#0"
 # (feedback.stores.dynamodb.upgrade) and records that it did in the item META_LAYOUT.
 LAYOUT = 2
 META_LAYOUT = "meta#layout"
+# Projected attributes added after the first tables were made (layout 2, the review queue): an
+# index made before does not carry them (see ``projection_gaps``).
+NEWER_ATTRIBUTES = frozenset({"judge_score", "sources"})
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -78,6 +81,22 @@ def table_definition(table_name: str) -> dict[str, Any]:
         ],
         "SSESpecification": {"Enabled": True},
     }
+
+
+def projection_gaps(described: dict[str, Any]) -> dict[str, list[str]]:
+    """Index name -> the attributes its projection lacks, for the indexes of a ``DescribeTable``
+    answer that lack some of what ``table_definition`` projects (made by an older ragbot)."""
+    wanted = {i["IndexName"]: i for i in table_definition("t")["GlobalSecondaryIndexes"]}
+    gaps = {}
+    for index in described.get("GlobalSecondaryIndexes", []):
+        projection = index.get("Projection")
+        if index["IndexName"] not in wanted or projection is None or projection.get("ProjectionType") == "ALL":
+            continue
+        have = set(projection.get("NonKeyAttributes", []))
+        missing = [a for a in wanted[index["IndexName"]]["Projection"]["NonKeyAttributes"] if a not in have]
+        if missing:
+            gaps[index["IndexName"]] = missing
+    return gaps
 
 
 def _utc(value: datetime) -> datetime:

@@ -1,5 +1,6 @@
 """``DynamoDBFeedbackStore``: the feedback store protocol over one DynamoDB table, put together
-from the schema, sizing and query planning of this package."""
+from the schema, sizing, queries, orders, table and upgrade modules of this package (none of
+which imports it)."""
 
 from __future__ import annotations
 
@@ -29,11 +30,11 @@ from feedback.stores.dynamodb.audit import list_events, put_event
 from feedback.stores.dynamodb.client import RetryMode, TableClient, botocore
 from feedback.stores.cursor import encode_sorted_cursor
 from feedback.stores.dynamodb.orders import count_entries, ordered, relies_on
-from feedback.stores.dynamodb.query import Expression, batch_get, cursor_after, query_index
-from feedback.stores.dynamodb.schema import SORT_KEY, from_micros, item, partitions, split_created_key
+from feedback.stores.dynamodb.queries import batch_get, cursor_after, sessions_of
+from feedback.stores.dynamodb.schema import LAYOUT, item, split_created_key
 from feedback.stores.dynamodb.sizing import MAX_ITEM_BYTES, fit
 from feedback.stores.dynamodb.table import create_table
-from feedback.stores.dynamodb.upgrade import NEWER_ATTRIBUTES, projection_gaps, upgrade_items
+from feedback.stores.dynamodb.upgrade import ProjectionCheck, upgrade_items
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,8 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             user_agent_extra="ragbot-feedback",
         )
         self._table = TableClient(table_name, self.options, client=client)
-        self._gaps: dict[str, list[str]] | None = None  # see _check_projection
+        # Refuses a read through an index made by an older ragbot that would miss records.
+        self._check_projection = ProjectionCheck(self._table)
 
     def __repr__(self) -> str:
         where = f", region={self.options.region!r}" if self.options.region else ""
@@ -134,21 +136,20 @@ class DynamoDBFeedbackStore(AttachmentSetters):
     # -- table -------------------------------------------------------------------------------
 
     def create_table(self, *, wait: bool = True, backup_timeout: float = 300.0) -> str:
-        """Create the table (on-demand billing, the five indexes, encryption with the AWS managed key).
-
-        With ``wait``, waits until it is active and turns point-in-time recovery on (retried while
-        DynamoDB is still setting backups up, for up to ``backup_timeout`` seconds). A table that
-        exists already is checked for the indexes, and point-in-time recovery is turned on when
-        it is off. On a local server without the backup calls, the table is made without it.
-
-        Returns:
-            One line that says what was done, for the command line.
-
-        Raises:
-            StoreUnavailable: DynamoDB cannot be reached, the credentials are refused, or
-                point-in-time recovery stayed unavailable (run it again in a few minutes).
-        """
+        """Create the table (on-demand, the indexes, encrypted) and turn point-in-time recovery on, or
+        check a table that exists already; returns one line that says what was done (see
+        ``table.create_table``). Raises StoreUnavailable: DynamoDB cannot be reached, the credentials
+        are refused, or point-in-time recovery stayed unavailable (run it again in a few minutes)."""
         return create_table(self._table, wait=wait, backup_timeout=backup_timeout)
+
+    def init_table(self) -> str:
+        """Create the table for ``ragbot feedback init-table``, or bring one made by an older ragbot
+        up to date: its indexes (``create_table``) and its items (``rewrite_item``, see ``upgrade``);
+        returns what was done. Raises StoreUnavailable as ``create_table`` does."""
+        done = self.create_table(wait=True)
+        if "lacks the indexes" in done:  # somebody else's table: changed in nothing
+            return done
+        return f"{done}; {upgrade_items(self._table, self.rewrite_item)}"
 
     # -- items -------------------------------------------------------------------------------
 
@@ -176,14 +177,16 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             kwargs["ExpressionAttributeValues"] = values
         self._call("put_item", passthrough=("ConditionalCheckFailedException",), **kwargs)
 
-    def _read(self, interaction_id: str) -> dict[str, Any] | None:
+    def _read(self, interaction_id: str, *also: str) -> dict[str, Any] | None:
+        """The item's record and version (and the attributes ``also`` names), read consistently."""
+        names = {"#r": "record", "#v": "version", **{f"#a{n}": name for n, name in enumerate(also)}}
         response = self._call(
             "get_item",
             TableName=self.table_name,
             Key={"id": {"S": interaction_id}},
             ConsistentRead=True,
-            ProjectionExpression="#r, #v",
-            ExpressionAttributeNames={"#r": "record", "#v": "version"},
+            ProjectionExpression=", ".join(names),
+            ExpressionAttributeNames=names,
         )
         return response.get("Item")
 
@@ -200,32 +203,6 @@ class DynamoDBFeedbackStore(AttachmentSetters):
     def _found(error: Any) -> dict[str, Any] | None:
         """The item a failed conditional write found, when DynamoDB returned it."""
         return error.response.get("Item") or None
-
-    def _check_projection(self, index: str, attributes: set[str]) -> None:
-        """Refuse a read through an index that does not carry an attribute it filters or groups
-        on (an index made by an older ragbot), which would silently miss records.
-
-        Only the attributes added since the first layout are checked, so ordinary listings never
-        ask; the table is described once per store. Without ``dynamodb:DescribeTable`` the read goes on.
-        """
-        if not attributes & NEWER_ATTRIBUTES:
-            return
-        if self._gaps is None:
-            try:
-                described = self._call(
-                    "describe_table", passthrough=("AccessDeniedException",), TableName=self.table_name
-                )
-                self._gaps = projection_gaps(described["Table"])
-            except botocore.exceptions.ClientError:
-                log.debug("no dynamodb:DescribeTable: index projections not checked")
-                self._gaps = {}
-        missing = sorted(attributes & set(self._gaps.get(index, ())))
-        if missing:
-            raise StoreUnavailable(
-                f"DynamoDB table {self.table_name!r}: index {index} was made by an older ragbot and does not "
-                f"carry {', '.join(missing)}, so this filter or count would miss records; delete the index and "
-                "run `ragbot feedback init-table` to rebuild it"
-            )
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -299,6 +276,34 @@ class DynamoDBFeedbackStore(AttachmentSetters):
             if found is None:
                 self._conflict_pause(attempt)
                 found = self._read(interaction_id)
+        raise self._gave_up(interaction_id)
+
+    def rewrite_item(self, interaction_id: str) -> bool | None:
+        """Write the item again from its record, in this layout, unless it is in it already (what
+        ``init_table`` does to the items of an older table; see ``upgrade``). Conditional on the
+        version read, like every write: one written meanwhile is read again, and nothing is lost.
+
+        Returns:
+            True when rewritten, False when the item is gone or in this layout already, None when
+            its record no longer validates (left as it is, and logged).
+
+        Raises:
+            StoreUnavailable: DynamoDB cannot be reached, or the item kept changing.
+        """
+        for attempt in range(self.max_conflicts):
+            found = self._read(interaction_id, "layout")
+            if found is None or int(found.get("layout", {}).get("N", "0")) >= LAYOUT:
+                return False
+            try:
+                record = load_stored(found["record"]["S"], interaction_id)
+            except UnreadableRecord as e:
+                log.warning("%s; left in its old layout", e)
+                return None
+            try:
+                self._write(self._fit(record), int(found["version"]["N"]))
+                return True
+            except botocore.exceptions.ClientError:
+                self._conflict_pause(attempt)  # written meanwhile: read it again
         raise self._gave_up(interaction_id)
 
     # -- reads -------------------------------------------------------------------------------
@@ -377,60 +382,9 @@ class DynamoDBFeedbackStore(AttachmentSetters):
         return count_entries(self._call, self.table_name, filters or InteractionFilter(), by, shards=self.write_shards)
 
     def sessions(self, user: str, *, limit: int = 20) -> list[SessionSummary]:
-        """The user's conversations, the most recently started first.
-
-        ``started_at`` is the earliest ``created_at`` of the session, ``first_question`` the
-        question of its lowest turn, ``turns`` how many interactions it holds. Reads the user's
-        entries of ``by_user`` (small projected items), then the first records of the sessions.
-
-        Raises:
-            ValueError: ``limit`` is below 1.
-            StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
-        """
-        if limit < 1:
-            raise ValueError(f"limit={limit!r} must be 1 or more")
-        projection = ("id", SORT_KEY, "session_id", "turn", "created_us")
-        expr = Expression()
-        if user:
-            streams = [
-                query_index(self._call, self.table_name, "by_user", "user", user, page_size=1000, projection=projection)
-            ]
-        else:  # items of an empty user name are not in by_user (an index key cannot be empty)
-            condition = "attribute_not_exists(" + expr.name("user") + ")"
-            streams = [
-                query_index(
-                    self._call,
-                    self.table_name,
-                    "by_time",
-                    "time_pk",
-                    value,
-                    condition=condition,
-                    expr=expr,
-                    page_size=1000,
-                    projection=projection,
-                )
-                for value in partitions("ALL", self.write_shards)
-            ]
-        sessions: dict[str, dict[str, Any]] = {}
-        for entry in itertools.chain.from_iterable(streams):
-            session_id = entry.get("session_id", {}).get("S", "")
-            created_us, turn = int(entry["created_us"]["N"]), int(entry["turn"]["N"])
-            first = (turn, created_us, entry["id"]["S"])
-            s = sessions.setdefault(session_id, {"started_us": created_us, "turns": 0, "first": first})
-            s["started_us"] = min(s["started_us"], created_us)
-            s["turns"] += 1
-            s["first"] = min(s["first"], first)
-        chosen = sorted(sessions.items(), key=lambda kv: (kv[1]["started_us"], kv[0]), reverse=True)[:limit]
-        records = batch_get(self._call, self.table_name, [s["first"][2] for _, s in chosen])
-        return [
-            SessionSummary(
-                session_id=session_id,
-                started_at=from_micros(s["started_us"]),
-                first_question=records[s["first"][2]].question if s["first"][2] in records else "",
-                turns=s["turns"],
-            )
-            for session_id, s in chosen
-        ]
+        """The user's conversations, the most recently started first (see ``queries.sessions_of``).
+        Raises ValueError (``limit`` below 1), StoreUnavailable."""
+        return sessions_of(self._call, self.table_name, user, limit=limit, shards=self.write_shards)
 
     def record_event(self, event: AuditEvent) -> None:
         """Append an audit event (see ``feedback.stores.dynamodb.audit``). Raises StoreUnavailable."""
@@ -442,9 +396,5 @@ class DynamoDBFeedbackStore(AttachmentSetters):
 
 
 def init_table(store: DynamoDBFeedbackStore) -> str:
-    """Create the feedback table for ``ragbot feedback init-table``, or bring one made by an older
-    ragbot up to date (see ``feedback.stores.dynamodb.upgrade``); returns what was done."""
-    done = store.create_table(wait=True)
-    if "lacks the indexes" in done:  # somebody else's table: changed in nothing
-        return done
-    return f"{done}; {upgrade_items(store)}"
+    """``store.init_table()``: create the feedback table, or bring an older one up to date."""
+    return store.init_table()

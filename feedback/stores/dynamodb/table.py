@@ -15,8 +15,8 @@ import time
 
 from feedback.errors import StoreUnavailable
 from feedback.stores.dynamodb.client import TableClient, botocore
-from feedback.stores.dynamodb.schema import INDEXES, table_definition
-from feedback.stores.dynamodb.upgrade import add_missing_indexes, projection_gaps
+from feedback.stores.dynamodb.schema import INDEXES, projection_gaps, table_definition
+from feedback.stores.dynamodb.upgrade import add_missing_indexes
 
 log = logging.getLogger(__name__)
 

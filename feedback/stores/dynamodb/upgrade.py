@@ -10,32 +10,40 @@ to a table that exists already.
   at the same time loses nothing. This is the only Scan ragbot makes, once, from init-table.
 - **Index projections** cannot be changed in place. An index made before an attribute was
   added to ``FILTER_ATTRIBUTES`` does not carry it, and filters or counts on it through that
-  index would miss records. init-table names such indexes, and the store refuses such a read
-  with the same advice (``DynamoDBFeedbackStore._check_projection``); rebuilding one means deleting it and
+  index would miss records. init-table names such indexes (``schema.projection_gaps``), and the
+  store refuses such a read with the same advice; rebuilding one means deleting it and
   running init-table again (the index is unavailable while DynamoDB builds it), or moving the
   data to a new table with ``feedback export``/``import``.
 
 A table with none of ragbot's indexes is somebody else's: it is reported, never changed.
+
+The rewrite of one item is the store's (``DynamoDBFeedbackStore.rewrite_item``, conditional on
+the version like its other writes); this module finds the items and is handed that method.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
-from feedback.errors import StoreUnavailable, UnreadableRecord
-from feedback.records import load_stored
+from feedback.errors import StoreUnavailable
 from feedback.stores.dynamodb.client import TableClient, botocore
-from feedback.stores.dynamodb.schema import AUDIT_PREFIX, LAYOUT, META_LAYOUT, table_definition
-
-if TYPE_CHECKING:
-    from feedback.stores.dynamodb.store import DynamoDBFeedbackStore
+from feedback.stores.dynamodb.schema import (
+    AUDIT_PREFIX,
+    LAYOUT,
+    META_LAYOUT,
+    NEWER_ATTRIBUTES,
+    projection_gaps,
+    table_definition,
+)
 
 log = logging.getLogger(__name__)
 
-# Projected attributes added after the first tables were made (layout 2, the review queue).
-NEWER_ATTRIBUTES = frozenset({"judge_score", "sources"})
+Rewrite = Callable[[str], bool | None]
+"""Rewrites one item from its record: True when written, False when gone or already in this
+layout, None when its record no longer validates (``DynamoDBFeedbackStore.rewrite_item``)."""
 
 
 def add_missing_indexes(table: TableClient, described: dict[str, Any], *, timeout: float = 3600.0) -> list[str]:
@@ -79,43 +87,62 @@ def _wait_indexes(table: TableClient, timeout: float) -> None:
         time.sleep(5)
 
 
-def projection_gaps(described: dict[str, Any]) -> dict[str, list[str]]:
-    """Index name -> the attributes its projection lacks, for the indexes that lack some."""
-    wanted = {i["IndexName"]: i for i in table_definition("t")["GlobalSecondaryIndexes"]}
-    gaps = {}
-    for index in described.get("GlobalSecondaryIndexes", []):
-        projection = index.get("Projection")
-        if index["IndexName"] not in wanted or projection is None or projection.get("ProjectionType") == "ALL":
-            continue
-        have = set(projection.get("NonKeyAttributes", []))
-        missing = [a for a in wanted[index["IndexName"]]["Projection"]["NonKeyAttributes"] if a not in have]
+class ProjectionCheck:
+    """Refuses a read through an index that does not carry an attribute it filters or groups on
+    (an index made by an older ragbot), which would silently miss records.
+
+    Only the attributes added since the first layout are checked, so ordinary listings never ask;
+    the table is described once. Without ``dynamodb:DescribeTable`` the read goes on.
+    """
+
+    def __init__(self, table: TableClient) -> None:
+        self.table = table
+        self._gaps: dict[str, list[str]] | None = None
+
+    def __call__(self, index: str, attributes: set[str]) -> None:
+        """Raises StoreUnavailable naming the index and what it lacks, and how to rebuild it."""
+        if not attributes & NEWER_ATTRIBUTES:
+            return
+        if self._gaps is None:
+            try:
+                described = self.table.call(
+                    "describe_table", passthrough=("AccessDeniedException",), TableName=self.table.table_name
+                )
+                self._gaps = projection_gaps(described["Table"])
+            except botocore.exceptions.ClientError:
+                log.debug("no dynamodb:DescribeTable: index projections not checked")
+                self._gaps = {}
+        missing = sorted(attributes & set(self._gaps.get(index, ())))
         if missing:
-            gaps[index["IndexName"]] = missing
-    return gaps
+            raise StoreUnavailable(
+                f"DynamoDB table {self.table.table_name!r}: index {index} was made by an older ragbot and does "
+                f"not carry {', '.join(missing)}, so this filter or count would miss records; delete the index "
+                "and run `ragbot feedback init-table` to rebuild it"
+            )
 
 
-def upgrade_items(store: DynamoDBFeedbackStore) -> str:
-    """Rewrite the items of an older layout unless the table's marker says it was done; returns
-    what was done, for the command line.
+def upgrade_items(table: TableClient, rewrite: Rewrite) -> str:
+    """Rewrite the items of an older layout with ``rewrite`` unless the table's marker says it was
+    done; returns what was done, for the command line.
 
     The marker is one item (``META_LAYOUT``) with no index keys, so no listing sees it. Upgrade
     every app process before running init-table: an older ragbot still running afterwards
     writes items of the old layout that no later run rewrites.
     """
     key = {"id": {"S": META_LAYOUT}}
-    marker = store._call("get_item", TableName=store.table_name, Key=key, ConsistentRead=True).get("Item")
+    marker = table.call("get_item", TableName=table.table_name, Key=key, ConsistentRead=True).get("Item")
     if marker is not None and int(marker["layout"]["N"]) >= LAYOUT:
         return f"items in layout {LAYOUT}"
-    rewritten, unreadable = rewrite_old_items(store)
-    store._call("put_item", TableName=store.table_name, Item={**key, "layout": {"N": str(LAYOUT)}})
+    rewritten, unreadable = rewrite_old_items(table, rewrite)
+    table.call("put_item", TableName=table.table_name, Item={**key, "layout": {"N": str(LAYOUT)}})
     done = f"{rewritten} items rewritten to layout {LAYOUT}"
     return done + (f", {unreadable} unreadable records left as they were (see the log)" if unreadable else "")
 
 
-def rewrite_old_items(store: DynamoDBFeedbackStore) -> tuple[int, int]:
+def rewrite_old_items(table: TableClient, rewrite: Rewrite) -> tuple[int, int]:
     """Rewrite every interaction item written before ``LAYOUT``; returns (rewritten, unreadable)."""
     kwargs: dict[str, Any] = {
-        "TableName": store.table_name,
+        "TableName": table.table_name,
         "ProjectionExpression": "#id",
         "FilterExpression": "(attribute_not_exists(#l) OR #l < :l) AND NOT begins_with(#id, :audit)"
         " AND attribute_exists(#r)",
@@ -125,38 +152,11 @@ def rewrite_old_items(store: DynamoDBFeedbackStore) -> tuple[int, int]:
     }
     rewritten = unreadable = 0
     while True:
-        page = store._call("scan", **kwargs)
+        page = table.call("scan", **kwargs)
         for entry in page.get("Items", []):
-            done = _rewrite(store, entry["id"]["S"])
+            done = rewrite(entry["id"]["S"])
             rewritten += done is True
             unreadable += done is None
         if "LastEvaluatedKey" not in page:
             return rewritten, unreadable
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _rewrite(store: DynamoDBFeedbackStore, interaction_id: str) -> bool | None:
-    """Rewrite one item from its record: True when written, False when gone or already new,
-    None when its record no longer validates (left as it is, logged)."""
-    for attempt in range(store.max_conflicts):
-        found = store._call(
-            "get_item",
-            TableName=store.table_name,
-            Key={"id": {"S": interaction_id}},
-            ConsistentRead=True,
-            ProjectionExpression="#r, #v, #l",
-            ExpressionAttributeNames={"#r": "record", "#v": "version", "#l": "layout"},
-        ).get("Item")
-        if found is None or int(found.get("layout", {}).get("N", "0")) >= LAYOUT:
-            return False
-        try:
-            record = load_stored(found["record"]["S"], interaction_id)
-        except UnreadableRecord as e:
-            log.warning("%s; left in its old layout", e)
-            return None
-        try:
-            store._write(store._fit(record), int(found["version"]["N"]))
-            return True
-        except botocore.exceptions.ClientError:
-            store._conflict_pause(attempt)  # written meanwhile: read it again
-    raise store._gave_up(interaction_id)

@@ -1,8 +1,11 @@
-"""Query planning: which index serves a listing, the key condition and filter expression sent to
-it, the merge of its partitions, and the opaque cursor that resumes a listing."""
+"""The queries of the DynamoDB store: which index serves a listing, the key condition and filter
+expression sent to it, the merge of its partitions, the opaque cursor that resumes a listing, the
+batch read of the records, and a user's sessions. The review queue's orders and counts are in
+``orders``."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
@@ -11,9 +14,17 @@ from typing import Any
 
 from feedback.errors import StoreUnavailable, UnreadableRecord
 from feedback.records import Interaction, load_stored
-from feedback.stores.base import InteractionFilter
+from feedback.stores.base import InteractionFilter, SessionSummary
 from feedback.stores.cursor import decode_cursor, encode_cursor
-from feedback.stores.dynamodb.schema import EPOCH, MICROSECOND, SORT_KEY, partitions, split_created_key, time_key
+from feedback.stores.dynamodb.schema import (
+    EPOCH,
+    MICROSECOND,
+    SORT_KEY,
+    from_micros,
+    partitions,
+    split_created_key,
+    time_key,
+)
 
 Call = Callable[..., dict[str, Any]]
 log = logging.getLogger(__name__)
@@ -240,3 +251,57 @@ def batch_get(
         else:
             raise StoreUnavailable(f"DynamoDB table {table_name!r}: reads stayed throttled; try again")
     return out
+
+
+def sessions_of(call: Call, table_name: str, user: str, *, limit: int, shards: int) -> list[SessionSummary]:
+    """The user's conversations, the most recently started first (``FeedbackStore.sessions``):
+    the user's entries of ``by_user`` (small projected items), then the first records of the
+    sessions. An empty user name is not in ``by_user`` (an index key cannot be empty): its
+    entries are read from ``by_time``.
+
+    Raises:
+        ValueError: ``limit`` is below 1.
+        StoreUnavailable: DynamoDB cannot be reached, throttles, or the table is missing.
+    """
+    if limit < 1:
+        raise ValueError(f"limit={limit!r} must be 1 or more")
+    projection = ("id", SORT_KEY, "session_id", "turn", "created_us")
+    expr = Expression()
+    if user:
+        streams = [query_index(call, table_name, "by_user", "user", user, page_size=1000, projection=projection)]
+    else:  # items of an empty user name are not in by_user (an index key cannot be empty)
+        condition = "attribute_not_exists(" + expr.name("user") + ")"
+        streams = [
+            query_index(
+                call,
+                table_name,
+                "by_time",
+                "time_pk",
+                value,
+                condition=condition,
+                expr=expr,
+                page_size=1000,
+                projection=projection,
+            )
+            for value in partitions("ALL", shards)
+        ]
+    sessions: dict[str, dict[str, Any]] = {}
+    for entry in itertools.chain.from_iterable(streams):
+        session_id = entry.get("session_id", {}).get("S", "")
+        created_us, turn = int(entry["created_us"]["N"]), int(entry["turn"]["N"])
+        first = (turn, created_us, entry["id"]["S"])
+        s = sessions.setdefault(session_id, {"started_us": created_us, "turns": 0, "first": first})
+        s["started_us"] = min(s["started_us"], created_us)
+        s["turns"] += 1
+        s["first"] = min(s["first"], first)
+    chosen = sorted(sessions.items(), key=lambda kv: (kv[1]["started_us"], kv[0]), reverse=True)[:limit]
+    records = batch_get(call, table_name, [s["first"][2] for _, s in chosen])
+    return [
+        SessionSummary(
+            session_id=session_id,
+            started_at=from_micros(s["started_us"]),
+            first_question=records[s["first"][2]].question if s["first"][2] in records else "",
+            turns=s["turns"],
+        )
+        for session_id, s in chosen
+    ]
