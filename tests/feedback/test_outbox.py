@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import stat
 import threading
 import time
 from contextlib import contextmanager
@@ -316,6 +317,30 @@ def test_the_outbox_file_is_written_durably(outbox, switch, monkeypatch):
     outbox.put(make("a"))
     assert synced, "the entry was fsynced before put returned"
     assert outbox_lines(outbox)[0]["data"]["id"] == "a"
+
+
+def test_a_partial_replay_rewrites_the_outbox_atomically_and_privately(outbox, switch, sqlite, tmp_path):
+    switch.down = True
+    for name in "abc":
+        outbox.put(make(name))
+    switch.down = False
+    switch.fail = lambda n: n > 1  # the store takes one entry, then goes away again
+    switch.n = 0
+    assert outbox.flush() == (1, 2)
+    assert [entry["id"] for entry in outbox_lines(outbox)] == ["b", "c"]
+    assert stat.S_IMODE(outbox.outbox.path.stat().st_mode) == 0o600  # it holds users' questions
+    assert sorted(p.name for p in outbox.outbox.directory.iterdir()) == ["outbox.jsonl", "outbox.lock"]
+
+
+def test_init_table_is_the_inner_stores_and_a_store_without_a_table_says_so(outbox, tmp_path):
+    with pytest.raises(FeedbackError, match="has no table to create"):
+        outbox.init_table()
+
+    class Tabled(Switch):
+        def init_table(self):
+            return "created table 't'"
+
+    assert OutboxFeedbackStore(Tabled(None), tmp_path / "other").init_table() == "created table 't'"
 
 
 def test_a_rating_of_an_answer_replayed_by_another_process_meanwhile_is_not_refused(switch, sqlite, tmp_path):
