@@ -64,7 +64,7 @@ def _create_temp(target: Path, mode: int | None) -> tuple[int, Path]:
 
 @overload
 def atomic_writer(
-    path: Path | str, *, text: Literal[False] = False, mode: int | None = None
+    path: Path | str, *, text: Literal[False] = False, mode: int | None = None, durable: bool = True
 ) -> AbstractContextManager[BinaryIO]: ...
 
 
@@ -76,6 +76,7 @@ def atomic_writer(
     encoding: str = "utf-8",
     newline: str | None = None,
     mode: int | None = None,
+    durable: bool = True,
 ) -> AbstractContextManager[TextIO]: ...
 
 
@@ -87,6 +88,7 @@ def atomic_writer(
     encoding: str = "utf-8",
     newline: str | None = None,
     mode: int | None = None,
+    durable: bool = True,
 ) -> Iterator[IO[Any]]:
     """Write ``path`` so that a reader, a crash or a power cut sees the old file or the new one,
     never part of either.
@@ -102,6 +104,10 @@ def atomic_writer(
         text: yield a text stream instead of a binary one.
         mode: the new file's permissions exactly (``0o600`` for a file only its owner may read,
             whatever the umask); None gives what ``open`` gives (0o666 less the umask).
+        durable: fsync the file before the rename and the folder after it, so the new content
+            survives a power cut. False still never shows part of a file (a crash of the
+            process leaves the old one), for state rewritten often that a power cut may roll
+            back, such as a job's progress.
 
     Raises:
         OSError: the folder or the file cannot be written; ``path`` is left as it was.
@@ -113,15 +119,19 @@ def atomic_writer(
         with os.fdopen(fd, "w", encoding=encoding, newline=newline) if text else os.fdopen(fd, "wb") as stream:
             yield stream
             stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                os.fsync(stream.fileno())
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(target.parent)
+    if durable:
+        fsync_dir(target.parent)
 
 
-def atomic_write(path: Path | str, data: str | bytes, *, encoding: str = "utf-8", mode: int | None = None) -> None:
+def atomic_write(
+    path: Path | str, data: str | bytes, *, encoding: str = "utf-8", mode: int | None = None, durable: bool = True
+) -> None:
     """Replace ``path`` with ``data`` (text is encoded with ``encoding``) atomically and durably;
     see ``atomic_writer``.
 
@@ -129,5 +139,5 @@ def atomic_write(path: Path | str, data: str | bytes, *, encoding: str = "utf-8"
         OSError: the folder or the file cannot be written; ``path`` is left as it was.
     """
     payload = data.encode(encoding) if isinstance(data, str) else data
-    with atomic_writer(path, mode=mode) as stream:
+    with atomic_writer(path, mode=mode, durable=durable) as stream:
         stream.write(payload)

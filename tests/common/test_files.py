@@ -117,13 +117,16 @@ def test_a_failed_sync_or_rename_leaves_the_old_file_and_no_temporary_file(tmp_p
     assert os.listdir(folder) == ["catalog.json"]
 
 
-def test_the_new_content_is_synced_before_the_rename(tmp_path, monkeypatch):
+def test_the_new_content_is_synced_before_the_rename_unless_not_durable(tmp_path, monkeypatch):
     order = []
     real_fsync, real_replace = os.fsync, os.replace
     monkeypatch.setattr(files.os, "fsync", lambda fd: (order.append("fsync"), real_fsync(fd))[1])
     monkeypatch.setattr(files.os, "replace", lambda a, b: (order.append("replace"), real_replace(a, b))[1])
     atomic_write(tmp_path / "f", b"x")
     assert order == ["fsync", "replace", "fsync"]  # the file, the rename, the directory
+    order.clear()
+    atomic_write(tmp_path / "progress", b"y", durable=False)
+    assert order == ["replace"] and (tmp_path / "progress").read_bytes() == b"y"
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077, 0o000])
