@@ -8,8 +8,8 @@ random centres, queries near stored points), a closer stand-in for text embeddin
 prints recall@5 against exact top-5 and p50 latency, for ``store.search(mode="vector")`` as
 shipped and for the same LanceDB query with ``.ef(n)`` and ``.refine_factor(n)``. Asserts nothing.
 
-    python bench/ann_recall.py
-    python bench/ann_recall.py --chunks 25000 --queries 100
+    python -m bench.ann_recall
+    python -m bench.ann_recall --chunks 25000 --queries 100
 """
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import numpy as np  # noqa: E402
-from search_latency import DIM, K, build_store, timed_interleaved, unit_vectors, vocabulary  # noqa: E402
+import numpy as np
+from bench.search_latency import DIM, K, build_store, timed_interleaved, unit_vectors, vocabulary
 
 
 def normalise(x: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ whole answer, plus the answer's tokens per second after its first token. The sam
 ingested into a fresh ``RAGBOT_HOME`` (or ``--home``); one question is asked first to load the
 models. Prints medians; asserts nothing.
 
-    python bench/answer_latency.py [--runs 3] [--home DIR]
+    python -m bench.answer_latency [--runs 3] [--home DIR]
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 QUESTIONS = ["How many cars can we park on site?", "What is the minimum clear height under sprinklers?"]
 

@@ -6,7 +6,7 @@ makes its client on first use, from a session of its own. A fresh botocore sessi
 service's JSON model again; the shared loader parses it once per process. No network: clients
 are made for a closed port and never called.
 
-    python bench/aws_clients.py [--runs 15]
+    python -m bench.aws_clients [--runs 15]
 """
 
 from __future__ import annotations
@@ -14,11 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common.aws import ClientOptions, LazyClient
 

@@ -12,8 +12,8 @@ does): nothing until the first token. Its figure is the first-token time of the 
 the ratio ``first token / first visible`` is how much sooner the user sees that work is under way.
 Prints medians; asserts nothing.
 
-    python bench/chat_latency.py
-    python bench/chat_latency.py --runs 5 --max-new-tokens 64
+    python -m bench.chat_latency
+    python -m bench.chat_latency --runs 5 --max-new-tokens 64
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 QUESTIONS = [
     "How many car parking spaces do we have?",
@@ -63,7 +62,8 @@ def measure(home: Path, args) -> list[dict[str, float]]:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    from tests.app.browser import chrome, ragbot_app
+    from bench.browser import chrome
+    from bench.servers import ragbot_app
 
     env = os.environ | {
         "RAGBOT_HOME": str(home),

@@ -5,7 +5,7 @@ to a few hundred KB. python-docx reads and parses all of it. Each load runs in i
 (``--runs`` times, interleaved) and reports peak RSS growth over the process's baseline and the
 seconds taken; "uncapped" lifts ``rag.ingest.loaders``' limits for that process only.
 
-    python bench/docx_bomb.py --mb 200 --runs 3
+    python -m bench.docx_bomb --mb 200 --runs 3
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.documents import make_docx_bomb
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = """
 import json, resource, sys, time
-sys.path.insert(0, sys.argv[3])
 from pathlib import Path
 import docx, rag.ingest.loaders as loaders  # imported first: their memory is the baseline
 from rag.errors import LoadError
@@ -42,9 +43,6 @@ print(json.dumps({"mb": grown, "seconds": seconds, "outcome": outcome}))
 
 def make_bomb(path: Path, megabytes: int) -> int:
     """A valid .docx whose document.xml unpacks to about ``megabytes`` MB; returns its size on disk."""
-    sys.path.insert(0, str(ROOT))
-    from tests.docs import make_docx_bomb
-
     return make_docx_bomb(path, megabytes, level=9).stat().st_size
 
 
@@ -61,7 +59,8 @@ def main() -> None:
         for _ in range(args.runs):
             for mode in results:
                 out = subprocess.run(
-                    [sys.executable, "-c", CHILD, str(bomb), mode, str(ROOT)],
+                    [sys.executable, "-c", CHILD, str(bomb), mode],
+                    cwd=ROOT,  # python -c imports from the working directory: the repository's rag
                     capture_output=True,
                     text=True,
                     check=True,

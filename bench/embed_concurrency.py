@@ -11,7 +11,7 @@ second pass makes every 5th request answer 429 ThrottlingException once, to show
 The server admits at most ``--capacity`` requests at once (the endpoint's instances), beyond
 which requests queue, so the gain stops where the endpoint's rate is reached.
 
-    python bench/embed_concurrency.py [--texts 1024] [--latency 0.15] [--per-text 0.002] [--capacity 8]
+    python -m bench.embed_concurrency [--texts 1024] [--latency 0.15] [--per-text 0.002] [--capacity 8]
 """
 
 from __future__ import annotations
@@ -21,15 +21,12 @@ import hashlib
 import json
 import os
 import statistics
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 DIM = 384
 

@@ -16,8 +16,8 @@ Each measurement runs in a fresh Python process, so its peak RSS (``ru_maxrss``)
 figure reported is the growth of peak RSS over the process after imports and opening the store.
 Prints the median records/s and peak-RSS growth, the output size, and the ratios. Asserts nothing.
 
-    python bench/export_throughput.py                      # ~5-6 min on 2 CPU cores
-    python bench/export_throughput.py --records 20000 --runs 1
+    python -m bench.export_throughput                      # ~5-6 min on 2 CPU cores
+    python -m bench.export_throughput --records 20000 --runs 1
 """
 
 from __future__ import annotations
@@ -37,11 +37,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore, Review
+from feedback.stores.sqlite import SQLiteFeedbackStore
 
-from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore, Review  # noqa: E402
-from feedback.stores.sqlite import SQLiteFeedbackStore  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 FORMATS = ("csv", "jsonl", "parquet")
 METHODS = ("streaming", "all-in-memory")
@@ -165,7 +164,7 @@ def child(method: str, fmt: str, db: str, out: str) -> None:
 def measure(method: str, fmt: str, db: Path, work: Path) -> dict:
     out = work / f"{method}.{fmt}"
     result = subprocess.run(
-        [sys.executable, __file__, "--child", method, fmt, str(db), str(out)],
+        [sys.executable, "-m", "bench.export_throughput", "--child", method, fmt, str(db), str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,

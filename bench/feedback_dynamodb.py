@@ -17,8 +17,8 @@ on the same machine: its figures show the client's cost (signing, JSON, HTTP, th
 write protocol: ``put`` is one request for a new id, ``set_feedback`` two) plus a local server,
 not DynamoDB's service latency, which adds the network round trip to the region. Asserts nothing.
 
-    python bench/feedback_dynamodb.py
-    python bench/feedback_dynamodb.py --pairs 300 --concurrent-pairs 60 --runs 3
+    python -m bench.feedback_dynamodb
+    python -m bench.feedback_dynamodb --pairs 300 --concurrent-pairs 60 --runs 3
 """
 
 from __future__ import annotations
@@ -28,29 +28,23 @@ import logging
 import os
 import platform
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from feedback.errors import FeedbackError
+from feedback.stores.outbox import OutboxFeedbackStore
+from feedback.records import Feedback, Interaction
+from feedback.stores.dynamodb import DynamoDBFeedbackStore
+from feedback.stores.sqlite import SQLiteFeedbackStore
 
-from feedback.errors import FeedbackError  # noqa: E402
-from feedback.stores.outbox import OutboxFeedbackStore  # noqa: E402
-from feedback.records import Feedback, Interaction  # noqa: E402
-from feedback.stores.dynamodb import DynamoDBFeedbackStore  # noqa: E402
-from feedback.stores.sqlite import SQLiteFeedbackStore  # noqa: E402
+from bench import feedback_write as sqlite_bench
+from bench.feedback_write import pct
+from bench.servers import Moto, free_port
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import feedback_write as sqlite_bench  # noqa: E402
-from feedback_write import pct  # noqa: E402
 
 CONCURRENT = 8
 
@@ -59,38 +53,6 @@ def interaction(writer: int, i: int) -> Interaction:
     # The same record as bench/feedback_write.py, with a run prefix: moto's tables outlive a run.
     record = sqlite_bench.interaction(writer, i)
     return record.model_copy(update={"id": f"{uuid.uuid4().hex[:8]}-{record.id}"})
-
-
-class Moto:
-    """moto's standalone server in a subprocess on a free port of 127.0.0.1."""
-
-    def __init__(self, log_dir: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_dir / "moto.log", "wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1).read()
-                return
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"moto server did not start; see {self.log.name}") from None
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-        self.log.close()
 
 
 def drive(store, writers: int, pairs: int) -> dict:
@@ -198,10 +160,7 @@ def main() -> None:
                     cleanup = store.close
                 elif name == "DynamoDB + outbox, server gone":
                     # A port nothing listens on: connection refused, as when the endpoint is gone.
-                    with socket.socket() as s:
-                        s.bind(("127.0.0.1", 0))
-                        dead = s.getsockname()[1]
-                    inner = DynamoDBFeedbackStore(table, endpoint_url=f"http://127.0.0.1:{dead}")
+                    inner = DynamoDBFeedbackStore(table, endpoint_url=f"http://127.0.0.1:{free_port()}")
                     store = OutboxFeedbackStore(inner, work / f"outbox-{n}")
                 else:
                     inner = DynamoDBFeedbackStore(table, endpoint_url=moto.url)

@@ -33,14 +33,12 @@ import argparse
 import json
 import os
 import re
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from rag.embedders.local import SentenceTransformerEmbedder  # noqa: E402
 from rag.same_ask import differences  # noqa: E402

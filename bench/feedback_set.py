@@ -26,7 +26,7 @@ Writes, in ``--out``:
 * ``questions.jsonl`` — one line per record: interaction id, question id, split, evidence,
   whether the answer was right, the rating given, so a trainer can score answers by numbers.
 
-    python bench/feedback_set.py --out bench/out/feedback [--variants 2] [--limit N] [--home DIR]
+    python -m bench.feedback_set --out bench/out/feedback [--variants 2] [--limit N] [--home DIR]
 
 About 1–2 s per answer with the ONNX runtime on 2 cores (100 answers: a few minutes, plus
 indexing the sample corpus once in a fresh RAGBOT_HOME).
@@ -44,9 +44,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generation_quality import is_right, norm  # noqa: E402
-from generation_speed import ROOT, prepare_home  # noqa: E402
+from bench.local_model import ROOT, is_right, norm, prepare_home
 
 PHRASINGS = (
     "{q}",

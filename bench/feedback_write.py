@@ -11,8 +11,8 @@ Prints the median over --runs runs of p50/p99 latency per call and of writes/s (
 each ``set_feedback`` counts as one write), the lock retries the store logged and the errors it
 raised. Asserts nothing.
 
-    python bench/feedback_write.py
-    python bench/feedback_write.py --pairs 500 --concurrent-pairs 250 --runs 3 --dir /data
+    python -m bench.feedback_write
+    python -m bench.feedback_write --pairs 500 --concurrent-pairs 250 --runs 3 --dir /data
 """
 
 from __future__ import annotations
@@ -25,17 +25,14 @@ import platform
 import shutil
 import sqlite3
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from feedback.errors import FeedbackError
+from feedback.records import CitationRecord, Feedback, Interaction
+from feedback.stores.sqlite import SQLiteFeedbackStore
 
-from feedback.errors import FeedbackError  # noqa: E402
-from feedback.records import CitationRecord, Feedback, Interaction  # noqa: E402
-from feedback.stores.sqlite import SQLiteFeedbackStore  # noqa: E402
 
 MODES = ("wal", "delete")
 CONCURRENT = 8

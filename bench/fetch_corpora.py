@@ -7,7 +7,7 @@ copies the chosen files (gunzipped where Debian compressed them) under ``bench/c
 git ignores. Every copied file is checked against its SHA-256 too, so the question sets in
 ``bench/questions/`` always point at the same pages.
 
-    python bench/fetch_corpora.py [--out bench/corpora]
+    python -m bench.fetch_corpora [--out bench/corpora]
 
 Corpora:
 

@@ -7,38 +7,18 @@ generator supports them) and counts, for the paraphrase questions, the answers t
 evidence's numbers and codes ("numbers right"; for evidence without digits, its last two words).
 Also prints whether the evidence survived trimming, prompt tokens, and the wall time per config.
 
-    python bench/generation_quality.py [--runtimes onnx-int4,onnx-fp32,transformers] [--contexts whole,trimmed]
+    python -m bench.generation_quality [--runtimes onnx-int4,onnx-fp32,transformers] [--contexts whole,trimmed]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
-import sys
 import tempfile
 import time
-import unicodedata
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generation_speed import ROOT, prepare_home, services  # noqa: E402
-
-
-def norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).lower().replace("\u2013", "-")
-    return re.sub(r"\s+", " ", text).strip()
-
-
-def key_facts(evidence: str) -> list[str]:
-    """What a right answer must say: the evidence's tokens with digits, else its last two words."""
-    facts = [t.strip(".,;:") for t in evidence.split() if any(ch.isdigit() for ch in t)]
-    return [norm(f).replace(",", "") for f in facts] or [norm(" ".join(evidence.split()[-2:]))]
-
-
-def is_right(answer: str, evidence: str) -> bool:
-    text = norm(answer).replace(",", "")
-    return all(f in text for f in key_facts(evidence))
+from bench.local_model import ROOT, is_right, norm, prepare_home, services
 
 
 def main() -> None:

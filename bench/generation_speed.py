@@ -17,7 +17,7 @@ For each: prompt tokens, first token (from the call to the first text piece, tok
 chat template included), decode tokens/s after the first token, and the process CPU seconds,
 which on a shared machine say more than wall time. Prints the median of the runs.
 
-    python bench/generation_speed.py [--runs 3] [--new-tokens 48] [--home DIR] [--only onnx,llama]
+    python -m bench.generation_speed [--runs 3] [--new-tokens 48] [--home DIR] [--only onnx,llama]
 """
 
 from __future__ import annotations
@@ -26,35 +26,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from bench.local_model import prepare_home, services
+
 QUESTIONS = ["How many cars can we park on site?", "What is the minimum clear height under sprinklers?"]
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def prepare_home(home: Path) -> None:
-    """The sample corpus indexed into ``home`` through the CLI, unless it is there already."""
-    env = os.environ | {"RAGBOT_HOME": str(home), "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1"}
-    subprocess.run(
-        [sys.executable, "-m", "app.cli", "ingest", str(ROOT / "samples/warehouse-standards"), "--if-empty"],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def services(home: Path):
-    os.environ["RAGBOT_HOME"] = str(home)
-    from app.config import Settings
-    from app.services import Services
-
-    return Services(Settings())
 
 
 def prompts(svc, questions: list[str]) -> dict[str, list[list]]:

@@ -12,8 +12,8 @@ the store writes (+ refresh) are timed alone so the gap is explained.
 
 Prints medians of N runs; asserts nothing about timings.
 
-    python bench/ingest_throughput.py                 # 16 PDFs x 12 pages, N=3
-    python bench/ingest_throughput.py --docs 20 --pages 15 --runs 3 --samples
+    python -m bench.ingest_throughput                 # 16 PDFs x 12 pages, N=3
+    python -m bench.ingest_throughput --docs 20 --pages 15 --runs 3 --samples
 """
 
 from __future__ import annotations
@@ -24,23 +24,22 @@ import platform
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+# Before the model libraries are imported: they read these once, at import.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from rag.embedders.local import SentenceTransformerEmbedder  # noqa: E402
 from rag.ingest.chunking import PageChunker  # noqa: E402
 from rag.ingest.ingestor import Ingestor, embedding_text, file_hash, walk  # noqa: E402
 from rag.ingest.loaders import is_supported, load_file  # noqa: E402
 from rag.stores.embedded import LanceDBVectorStore  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SAMPLES = ROOT / "samples" / "warehouse-standards"
 

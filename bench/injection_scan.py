@@ -2,27 +2,25 @@
 
 The real corpora (bench/corpora: manuals, LaTeX News, filings; fetched by bench/fetch_corpora.py)
 and the sample corpus should have none: each flag printed here is a false alarm to look at. The
-hostile corpus of the tests (tests/rag/injection_corpus.py) shows what is caught. Passages are
+hostile corpus of the tests (bench/injection_corpus.py) shows what is caught. Passages are
 made exactly as ingest makes them (loaders, boilerplate pages left out, PageChunker defaults).
 
-    nice .venv/bin/python bench/injection_scan.py [--corpus NAME ...] [--quiet]
+    nice .venv/bin/python -m bench.injection_scan [--corpus NAME ...] [--quiet]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from rag import injection
+from rag.ingest.chunking import PageChunker
+from rag.ingest.ingestor import Ingestor, walk
+from rag.ingest.loaders import is_supported, load_file
 
-from rag import injection  # noqa: E402
-from rag.ingest.chunking import PageChunker  # noqa: E402
-from rag.ingest.ingestor import Ingestor, walk  # noqa: E402
-from rag.ingest.loaders import is_supported, load_file  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CORPORA = {
     "manuals": ROOT / "bench/corpora/manuals",
@@ -76,14 +74,14 @@ def main() -> None:
     names = args.corpus or [*CORPORA, "hostile"]
     for name in names:
         if name == "hostile":
-            from tests.rag.injection_corpus import write_corpus
+            from bench.injection_corpus import write_corpus
 
             with tempfile.TemporaryDirectory() as folder:
                 scan_corpus(name, write_corpus(Path(folder)), args.quiet)
             continue
         root = CORPORA[name]
         if not root.exists():
-            print(f"{name}: {root} is missing (run bench/fetch_corpora.py)")
+            print(f"{name}: {root} is missing (run python -m bench.fetch_corpora)")
             continue
         scan_corpus(name, root, args.quiet)
 

@@ -13,7 +13,7 @@ Measured in the same run, interleaved, ``--runs`` times:
 Prints the median seconds, answers/s, the speed-up, and the batch sizes decoded. The judge's
 replies are capped at ``--max-new-tokens`` (SmolLM2 rarely stops on its own); asserts nothing.
 
-    python bench/judge_local.py [--records 16] [--runs 2] [--max-new-tokens 96]
+    python -m bench.judge_local [--records 16] [--runs 2] [--max-new-tokens 96]
 """
 
 from __future__ import annotations
@@ -21,18 +21,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from app.wiring.judge_model import LOCAL_JUDGE_BATCH, GeneratorJudgeModel
+from feedback.judge import Judge
+from feedback.records import CitationRecord, Feedback, Interaction
+from feedback.stores.sqlite import SQLiteFeedbackStore
 
-from app.wiring.judge_model import LOCAL_JUDGE_BATCH, GeneratorJudgeModel  # noqa: E402
-from feedback.judge import Judge  # noqa: E402
-from feedback.records import CitationRecord, Feedback, Interaction  # noqa: E402
-from feedback.stores.sqlite import SQLiteFeedbackStore  # noqa: E402
 
 FACTS = [
     ("How many car parking spaces does the site provide?", "412 car parking spaces", "The site provides 412 car parking spaces and 38 trailer positions in the marshalling yard."),

@@ -15,8 +15,8 @@ the server's mean generation time per answer (which grows with the requests in f
 client's efficiency: the server's total generation time over the concurrency, against the wall
 time (100% would mean the client adds nothing to the model's own time). Asserts nothing.
 
-    python bench/judge_throughput.py
-    python bench/judge_throughput.py --records 80 --latency 2.0 --concurrency 1 4 8 16
+    python -m bench.judge_throughput
+    python -m bench.judge_throughput --records 80 --latency 2.0 --concurrency 1 4 8 16
 """
 
 from __future__ import annotations
@@ -29,21 +29,18 @@ import os
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from app.wiring.judge_model import GeneratorJudgeModel
+from feedback.judge import Judge
+from feedback.records import CitationRecord, Feedback, Interaction
+from feedback.stores.sqlite import SQLiteFeedbackStore
+from rag.generators.openai_compat import OpenAICompatGenerator
 
-from app.wiring.judge_model import GeneratorJudgeModel  # noqa: E402
-from feedback.judge import Judge  # noqa: E402
-from feedback.records import CitationRecord, Feedback, Interaction  # noqa: E402
-from feedback.stores.sqlite import SQLiteFeedbackStore  # noqa: E402
-from rag.generators.openai_compat import OpenAICompatGenerator  # noqa: E402
 
 CONTEXT = (
     "[1] Design/Criteria/structure.pdf p.12\nThe floor slab shall be designed for a uniformly "

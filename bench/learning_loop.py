@@ -20,7 +20,7 @@ Steps, each skipped when its output is already in ``--work`` (so an interrupted 
 Prints a table and writes ``WORK/learning_loop.json``; ``--record`` appends the table to
 bench/RESULTS.md beside the seed's figures (similarity 0.6419 → 0.8100 after SFT).
 
-    python bench/learning_loop.py --work bench/out/loop [--sft-steps 60] [--dpo-steps 30] [--limit 40]
+    python -m bench.learning_loop --work bench/out/loop [--sft-steps 60] [--dpo-steps 30] [--limit 40]
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 SEED = {"before SFT": 0.6419, "after SFT": 0.8100}
 
@@ -123,7 +122,8 @@ def main() -> None:
         subprocess.run(
             [
                 sys.executable,
-                str(ROOT / "bench" / "feedback_set.py"),
+                "-m",
+                "bench.feedback_set",
                 "--out",
                 str(feedback),
                 *args.feedback_args.split(),

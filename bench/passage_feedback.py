@@ -1,7 +1,7 @@
 """Passage feedback on real documents: does a rated answer lift its passage for questions like its
 own, and leave every other question alone? (rag/passage_feedback.py, issue 28 part 2)
 
-For each real corpus (manuals, LaTeX News, filings; ``python bench/fetch_corpora.py`` first) the
+For each real corpus (manuals, LaTeX News, filings; ``python -m bench.fetch_corpora`` first) the
 corpus is indexed into a temporary folder (embeddings cached in ``bench/corpora/cache`` as
 ``bench/real_retrieval.py`` does). Feedback is simulated from ``bench/questions/replay.jsonl``:
 for every other triple, the original question is searched and, when a top-5 passage holds its
@@ -12,30 +12,27 @@ feedback off and on:
 - every other question of the corpus's question set and the other paraphrases (no feedback on
   their own question): the same figures, which must not drop.
 
-    nice python bench/passage_feedback.py [--corpora manuals,latex-news,filings] [--ratings 1]
+    nice python -m bench.passage_feedback [--corpora manuals,latex-news,filings] [--ratings 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.real_retrieval import metrics, rank_of
+from bench.realdocs import CACHE, CORPORA, CachedEmbedder, load_questions
+
+from rag.embedders.local import SentenceTransformerEmbedder
+from rag.ingest.ingestor import Ingestor
+from rag.passage_feedback import Endorsement, PassageFeedback
+from rag.retrieval import Retriever
+from rag.stores.embedded import LanceDBVectorStore
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from real_retrieval import metrics, rank_of  # noqa: E402
-from realdocs import CACHE, CORPORA, CachedEmbedder, load_questions  # noqa: E402
-
-from rag.embedders.local import SentenceTransformerEmbedder  # noqa: E402
-from rag.ingest.ingestor import Ingestor  # noqa: E402
-from rag.passage_feedback import Endorsement, PassageFeedback  # noqa: E402
-from rag.retrieval import Retriever  # noqa: E402
-from rag.stores.embedded import LanceDBVectorStore  # noqa: E402
 
 
 def as_dicts(results) -> list[dict]:

@@ -33,10 +33,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from realdocs import CACHE, CORPORA, CachedEmbedder, TutorialPipeline, load_questions  # noqa: E402
+from bench.realdocs import CACHE, CORPORA, CachedEmbedder, TutorialPipeline, load_questions  # noqa: E402
 
 K = 10
 KINDS = {"table": "table", "number": "number/code", "code": "number/code", "paraphrase": "paraphrase"}

@@ -20,7 +20,7 @@ answers whose reply the stop cut, the answers that ran to the token limit, "numb
 evidence's numbers and codes all in the answer, as bench/generation_quality.py counts them),
 mean words per answer and seconds per answer. Asserts nothing.
 
-    nice python bench/repetition.py [--corpus latex-news] [--limit 50] [--home DIR]
+    nice python -m bench.repetition [--corpus latex-news] [--limit 50] [--home DIR]
         [--variants none,ngram8+stop,penalty1.1+stop] [--answers FILE.jsonl]
 
 ``--home`` reuses an index (``ragbot ingest bench/corpora/<corpus>`` into it) and its model
@@ -41,15 +41,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.local_model import is_right
+from bench.realdocs import CORPORA, load_questions
+
+from rag.generators.repetition import RepetitionGuard
+
 BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(BENCH))
-
-from generation_quality import is_right  # noqa: E402
-from realdocs import CORPORA, load_questions  # noqa: E402
-
-from rag.generators.repetition import RepetitionGuard  # noqa: E402
 
 
 def variant_settings(name: str) -> dict:

@@ -4,7 +4,7 @@ A hit is a citation with the expected source and, for paged formats, the expecte
 Runs the CLI exactly as an evaluator would (`ragbot ingest`, then `ragbot search --queries
 ... --json --k K`) into a fresh RAGBOT_HOME, once per search mode.
 
-    python bench/retrieval_eval.py [--docs samples/warehouse-standards] [--questions samples/questions.jsonl] [--k 5]
+    python -m bench.retrieval_eval [--docs samples/warehouse-standards] [--questions samples/questions.jsonl] [--k 5]
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ of the table, so its latency grows with the table where DynamoDB's does not (it 
 entries read, 1 MB per request); the request and entry counts carry over to DynamoDB, moto's
 milliseconds do not. Asserts nothing.
 
-    python bench/review_queue.py                       # 100k records in both stores
-    python bench/review_queue.py --records 10000 --runs 3
-    python bench/review_queue.py --dynamodb-records 20000   # when 100k into moto is too slow
+    python -m bench.review_queue                       # 100k records in both stores
+    python -m bench.review_queue --records 10000 --runs 3
+    python -m bench.review_queue --dynamodb-records 20000   # when 100k into moto is too slow
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import platform
 import random
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -43,17 +42,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore, Review
+from feedback.stores.base import InteractionFilter, judge_band
+from feedback.stores.dynamodb import DynamoDBFeedbackStore
+from feedback.stores.dynamodb.schema import item
+from feedback.stores.sqlite import SQLiteFeedbackStore
 
-from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore, Review  # noqa: E402
-from feedback.stores.base import InteractionFilter, judge_band  # noqa: E402
-from feedback.stores.dynamodb import DynamoDBFeedbackStore  # noqa: E402
-from feedback.stores.dynamodb.schema import item  # noqa: E402
-from feedback.stores.sqlite import SQLiteFeedbackStore  # noqa: E402
+from bench.servers import Moto
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from feedback_dynamodb import Moto  # noqa: E402
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 LOW = InteractionFilter(max_judge_score=2.0)

@@ -11,7 +11,7 @@ With ``--listing N``, also what the router's input costs: ``documents()`` of a L
 N chunks in ``write_cost.py``'s 100-chunk documents, median of ``--runs``; the app reads it at
 start-up and again when the index changed.
 
-    python bench/routing_cost.py [--documents 10000] [--queries 200] [--runs 5] [--listing 100000]
+    python -m bench.routing_cost [--documents 10000] [--queries 200] [--runs 5] [--listing 100000]
 """
 
 from __future__ import annotations
@@ -19,16 +19,12 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sklearn.feature_extraction.text import TfidfVectorizer
 
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
-
-from rag.routing import DocumentRouter, path_text, path_words  # noqa: E402
+from rag.routing import DocumentRouter, path_text, path_words
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -94,7 +90,7 @@ def time_listing(chunks: int, runs: int) -> None:
     import tempfile
 
     import numpy as np
-    from write_cost import PER_DOC, document
+    from bench.write_cost import PER_DOC, document
 
     from rag.stores.embedded import LanceDBVectorStore
 

@@ -8,20 +8,16 @@ namings of the same files: as fetched, EDGAR names in company folders, and EDGAR
 folder; and with no routing. Prints hit@1 / hit@5 per split (strict scoring: the chunk holds
 the evidence).
 
-    nice python bench/routing_names.py
+    nice python -m bench.routing_names
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from realdocs import CACHE, load_questions  # noqa: E402
-from tune_fusion import candidates, page_rank  # noqa: E402
+from bench.realdocs import CACHE, load_questions
+from bench.tune_fusion import candidates, page_rank
 
 # Period-end dates of the fetched filings, as their EDGAR file names carry them.
 PERIOD_END = {

@@ -13,7 +13,7 @@ times, for the whole store:
 * ``store.search`` p50/p95 in the three modes, interleaved, ``--queries`` queries each;
 * peak memory (max RSS) of the process and the store's size on disk.
 
-    nice python bench/search_scale.py [--chunks 1000000] [--queries 100]
+    nice python -m bench.search_scale [--chunks 1000000] [--queries 100]
 
 ``--real-text`` fills the store with the chunks of the real-document indexes instead
 (``bench/real_retrieval.py`` leaves them under ``bench/corpora/cache/index``: Debian's manuals
@@ -24,7 +24,7 @@ store: BM25's worst case. Real text has a long tail of rare words. Copies of one
 vocabulary and make every posting list as long as the number of copies, which is still harder
 than 100k chunks of different manuals would be.
 
-    nice python bench/search_scale.py --real-text --chunks 100000 --queries 200
+    nice python -m bench.search_scale --real-text --chunks 100000 --queries 200
 """
 
 from __future__ import annotations
@@ -40,10 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from search_latency import (
+from bench.search_latency import (
     DIM,
     K,
     _Timer,
@@ -55,11 +52,11 @@ from search_latency import (
     timed_apart,
     unit_vectors,
     vocabulary,
-)  # noqa: E402
+)
 
-from rag.models import chunk_id  # noqa: E402
-from rag.stores.embedded import LanceDBVectorStore, search_text  # noqa: E402
-from rag.stores.identifiers import identifier_phrases  # noqa: E402
+from rag.models import chunk_id
+from rag.stores.embedded import LanceDBVectorStore, search_text
+from rag.stores.identifiers import identifier_phrases
 
 
 def rss_mb() -> float:
@@ -68,19 +65,19 @@ def rss_mb() -> float:
 
 def real_chunks() -> list[dict]:
     """The chunks of the real-document indexes (text, context, source, page), vectors left out."""
-    from realdocs import CACHE
+    from bench.realdocs import CACHE
 
     out = []
     for corpus in ("manuals", "latex-news"):
         index = CACHE / "index" / corpus
         if not index.is_dir():
-            sys.exit(f"no index at {index}: run bench/fetch_corpora.py and bench/real_retrieval.py first")
+            sys.exit(f"no index at {index}: run python -m bench.fetch_corpora and bench/real_retrieval.py first")
         out += [c.model_dump() for c in LanceDBVectorStore(index).chunks()]
     return out
 
 
 def real_questions(n: int) -> list[str]:
-    from realdocs import load_questions
+    from bench.realdocs import load_questions
 
     asked = [q["query"] for corpus in ("manuals", "latex-news") for q in load_questions(corpus)]
     return [asked[i % len(asked)] for i in range(n)]

@@ -11,25 +11,21 @@ from the index, hard negatives from BM25, whole pages held out, no download) and
 
 Feedback pairs are not part of this run: the corpora come with no feedback.
 
-    nice python bench/train_reranker.py [--corpora manuals,latex-news] [--pairs 1500] [--epochs 1]
+    nice python -m bench.train_reranker [--corpora manuals,latex-news] [--pairs 1500] [--epochs 1]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from realdocs import CACHE, load_questions  # noqa: E402
+from bench.realdocs import CACHE, load_questions
 
 
 def ask(corpus: str, store, embedder, reranker, split: str) -> list[str]:
-    from real_retrieval import metrics, rank_of
+    from bench.real_retrieval import metrics, rank_of
 
     from rag.retrieval import Retriever
 

@@ -13,7 +13,7 @@ without it, lost a held-out manuals question (bench/RESULTS.md, fifth session).
 Questions without a page (the ``filings`` corpus) are ranked as ``real_retrieval.py`` ranks them:
 the first chunk of the right file that holds the evidence.
 
-    nice python bench/tune_fusion.py [--corpora manuals,latex-news,filings] [--split dev]
+    nice python -m bench.tune_fusion [--corpora manuals,latex-news,filings] [--split dev]
 """
 
 from __future__ import annotations
@@ -21,16 +21,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench.real_retrieval import rank_of
+from bench.realdocs import CACHE, load_questions
 
-from real_retrieval import rank_of  # noqa: E402
-from realdocs import CACHE, load_questions  # noqa: E402
-
-from rag.stores.embedded import _run  # noqa: E402
+from rag.stores.embedded import _run
 
 
 def candidates(store, embedder, question: str) -> list[dict]:

@@ -10,24 +10,21 @@ vectors) through ``write_document``, then times, interleaved, median of ``--writ
 * the same new document written with the merge (what every write did before);
 * ``write_document`` of an indexed document with one chunk changed (the merge, as shipped).
 
-    python bench/write_cost.py [--chunks 30000,100000] [--writes 15]
+    python -m bench.write_cost [--chunks 30000,100000] [--writes 15]
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from rag.models import Chunk  # noqa: E402
-from rag.stores.embedded import LanceDBVectorStore, replace_document, table_rows  # noqa: E402
+from rag.models import Chunk
+from rag.stores.embedded import LanceDBVectorStore, replace_document, table_rows
 
 PER_DOC = 100
 

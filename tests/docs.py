@@ -49,27 +49,3 @@ def make_blank_pdf(path: Path, pages: int = 2) -> Path:
         c.showPage()
     c.save()
     return path
-
-
-def make_docx_bomb(path: Path, megabytes: int, level: int = 1) -> Path:
-    """A valid .docx whose word/document.xml unpacks to about ``megabytes`` MB of paragraphs while
-    the file stays small (deflate shrinks the repeats ~150x at level 1, ~300x at level 9)."""
-    import zipfile
-
-    plain = make_docx(path.with_name(path.name + ".seed.docx"), ["seed"])
-    paragraph = b"<w:p><w:r><w:t>Sprinkler heads are inspected every quarter by the contractor.</w:t></w:r></w:p>"
-    block = paragraph * 10_000
-    with zipfile.ZipFile(plain) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as out:
-        for item in src.infolist():
-            data = src.read(item.filename)
-            if item.filename != "word/document.xml":
-                out.writestr(item, data)
-                continue
-            head, _, tail = data.partition(b"<w:body>")
-            with out.open(item.filename, "w", force_zip64=True) as f:
-                f.write(head + b"<w:body>")
-                for _ in range(megabytes * 2**20 // len(block)):
-                    f.write(block)
-                f.write(tail)
-    plain.unlink()
-    return path

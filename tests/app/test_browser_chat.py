@@ -14,7 +14,9 @@ import sys
 
 import pytest
 
-from tests.app.browser import chrome, ragbot_app, screenshot
+from bench.browser import chrome
+from bench.servers import ragbot_app
+from tests.app.browser import screenshot
 from tests.docs import make_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]

@@ -17,7 +17,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.app.browser import chrome, ragbot_app, screenshot
+from bench.browser import chrome
+from bench.servers import ragbot_app
+from tests.app.browser import screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.app.browser import chrome, free_port, ragbot_app, screenshot, server
+from bench.browser import chrome
+from bench.servers import free_port, ragbot_app, server
+from tests.app.browser import screenshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.integration]
 

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from tests.app.browser import free_port
+from bench.servers import free_port
 
 pytestmark = pytest.mark.slow
 

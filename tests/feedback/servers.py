@@ -14,13 +14,14 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from bench.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DYNALITE = ROOT / ".cache" / "node" / "node_modules" / "dynalite" / "cli.js"
@@ -34,12 +35,6 @@ AWS_TEST_ENV = {
 }
 # Variables that could point the SDK at a real account or another endpoint.
 AWS_CLEARED = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServerProcess:

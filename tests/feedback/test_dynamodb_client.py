@@ -14,7 +14,7 @@ from botocore.stub import Stubber
 from feedback.errors import FeedbackError, StoreUnavailable
 from feedback.stores.dynamodb import DynamoDBFeedbackStore
 from tests.feedback.contract import make
-from tests.feedback.servers import free_port
+from bench.servers import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bench.documents import make_docx_bomb
 from rag.errors import LoadError
 from rag.ingest.catalog import IngestCatalog
 from rag.ingest.ingestor import Ingestor, file_hash, walk, walk_tree
 from rag.ingest.loaders import DOCX_MAX_XML_BYTES, load_docx
 from rag.stores.embedded import LanceDBVectorStore
-from tests.docs import make_docx, make_docx_bomb, make_pdf
+from tests.docs import make_docx, make_pdf
 
 LATIN1 = os.fsdecode(b"caf\xe9")  # a name written by a Windows-1252 machine: not UTF-8
 

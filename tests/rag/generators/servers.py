@@ -139,15 +139,6 @@ class ScriptedServer:
         self._server.server_close()
 
 
-def free_port() -> int:
-    """A port nothing listens on (bound once, then released)."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def chat_completion(text: str) -> Reply:
     """An OpenAI-style (vLLM) chat completion whose reply is ``text``."""
     message = {"role": "assistant", "content": text}

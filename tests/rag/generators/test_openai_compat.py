@@ -8,7 +8,8 @@ import pytest
 from rag.errors import GeneratorError, ThrottledError
 from rag.generators.base import GenerationParams, Message
 from rag.generators.openai_compat import OpenAICompatGenerator
-from tests.rag.generators.servers import Reply, free_port
+from bench.servers import free_port
+from tests.rag.generators.servers import Reply
 
 QUESTION = Message(role="user", content="How many parking spaces?")
 SYSTEM = Message(role="system", content="Answer from the passages.\n\n[1] Parking: 412 spaces.")

@@ -307,7 +307,7 @@ def test_stream_throttled_before_it_starts(tgi, server):
 
 
 def test_unreachable_endpoint(aws_env):
-    from tests.rag.generators.servers import free_port
+    from bench.servers import free_port
 
     gen = SageMakerGenerator("ep", endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=1, connect_timeout=1)
     with pytest.raises(GeneratorError, match="Cannot reach SageMaker endpoint 'ep'"):

@@ -5,11 +5,11 @@ server on 127.0.0.1 that records requests and answers in OpenSearch's response s
 from __future__ import annotations
 
 import base64
-import socket
 
 import numpy as np
 import pytest
 
+from bench.servers import free_port
 from rag.errors import EmbeddingModelMismatch, StoreError
 from rag.models import SearchFilters
 from rag.stores.opensearch import (
@@ -437,9 +437,7 @@ def test_nmslib_similarity_follows_the_cluster_version(fake):
 
 
 def test_connection_refused_names_the_url_and_the_setting():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     store = OpenSearchVectorStore(f"http://admin:s3cret@127.0.0.1:{port}", INDEX, timeout=2, hybrid="auto")
     with pytest.raises(
         StoreError, match=rf"Could not reach OpenSearch at http://127.0.0.1:{port} .*OPENSEARCH_URL"

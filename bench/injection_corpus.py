@@ -4,7 +4,8 @@ Each hostile document states a fact a question asks for, then tells the model to
 something else (the ``payload``). The ``benign`` document holds sentences from real manuals that
 come close to the patterns ("you are no longer able to", "return to the operating system
 prompt", "we say that") and must not be flagged. Used by tests/rag/test_injection*.py,
-bench/injection_scan.py and bench/injection_answers.py.
+bench/injection_scan.py and bench/injection_answers.py (so it lives in bench/: tests may import
+bench, never the other way round).
 """
 
 from __future__ import annotations
