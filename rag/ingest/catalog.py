@@ -10,12 +10,11 @@ leaves the previous version, never half a file.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, TypeAdapter
 
+from common.files import atomic_write
 from rag.ingest.ingestor import IngestReport
 from rag.models import FlaggedPassage
 
@@ -32,17 +31,7 @@ _FLAGGED = TypeAdapter(list[FlaggedDocument])
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text, mode=0o600)
 
 
 class IngestCatalog:
