@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from common.files import atomic_write
 from rag.errors import RagError
 from rag.ingest.ingestor import IngestReport, Ingestor, Progress
 
@@ -54,10 +55,8 @@ def _alive(pid: int) -> bool:
 
 
 def write_state(path: Path, state: JobState) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(state.model_dump_json())
-    os.replace(tmp, path)
+    # Not durable: rewritten after every file, and a power cut may well roll progress back.
+    atomic_write(path, state.model_dump_json(), durable=False)
 
 
 def read_state(path: Path) -> JobState | None:
