@@ -6,9 +6,9 @@ search --queries`` read (``bench/questions/*.jsonl``): ``id``, ``query``, ``sour
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from common.files import atomic_writer
 from feedback.stores.base import FeedbackStore, InteractionFilter
 
 
@@ -22,10 +22,8 @@ def export_eval(store: FeedbackStore, out: Path, *, kinds: dict[str, str] | None
         OSError: ``out`` cannot be written.
     """
     kinds = kinds or {}
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp")
     count, cursor = 0, None
-    with tmp.open("w", encoding="utf-8") as f:
+    with atomic_writer(Path(out), text=True) as f:
         while True:
             page = store.list(
                 InteractionFilter(origin="synthetic", review_status="validated"), limit=500, cursor=cursor
@@ -41,7 +39,4 @@ def export_eval(store: FeedbackStore, out: Path, *, kinds: dict[str, str] | None
             if page.next_cursor is None:
                 break
             cursor = page.next_cursor
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, out)
     return count
