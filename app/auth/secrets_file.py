@@ -9,20 +9,16 @@ when not set, is generated once and kept, so sign-ins survive a restart.
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from pathlib import Path
 
 from app.config import Settings
 from app.errors import ConfigError
+from common.files import atomic_write
 
 
 def _private_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.chmod(path, 0o600)
+    atomic_write(path, text, mode=0o600)
 
 
 def cookie_secret(settings: Settings) -> str:
