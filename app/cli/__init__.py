@@ -13,6 +13,8 @@ from app.cli.corpus import ingest, search, status
 from app.cli.evaluate import evaluate
 from app.cli.feedback import feedback
 from app.cli.judge import judge
+from app.cli.loop import loop
+from app.cli.model import model
 from app.cli.serve import app
 from app.cli.synth import synth
 from app.cli.train import train
@@ -38,7 +40,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.ensure_object(CliState)
 
 
-for command in (ingest, search, ask, status, app, feedback, judge, synth, train, evaluate):
+for command in (ingest, search, ask, status, app, feedback, judge, synth, train, evaluate, loop, model):
     cli.add_command(command)
 
 

@@ -70,6 +70,7 @@ def dataset_command(
     judged) 4 or more. Split by conversation; no question is in both train and val.
     """
     from training.dataset import DatasetOptions, build_dataset
+    from training.evalset import EvalSets
     from training.tokens import load_tokenizer
 
     unreadable: list[str] = []
@@ -84,8 +85,11 @@ def dataset_command(
     options = DatasetOptions(val_fraction=val_fraction, seed=seed, max_tokens=max_tokens, min_examples=min_examples)
     source = {"file": str(from_file)} if from_file else {"store": services.settings.feedback_store}
     source["filters"] = filters.model_dump(mode="json", exclude_none=True)
-    card = build_dataset(records, out, counter, options, source)
+    frozen = EvalSets(services.settings.evalsets_dir).current()  # never trained on
+    card = build_dataset(records, out, counter, options, source, frozen.holdout() if frozen else None)
     click.echo(f"Wrote {out} from {card.records.used} of {card.records.read} interactions:")
+    if card.eval_set is not None:
+        click.echo(f"  left out: {card.eval_set.excluded} records of the evaluation set {card.eval_set.hash[:12]}")
     for kind, f in card.files.items():
         cut = f", {f.truncated} with passages cut" if f.truncated else ""
         dropped = f", {sum(f.dropped.values())} dropped" if f.dropped else ""

@@ -2,7 +2,7 @@
 
 ``Services`` binds the process's ``Backends`` (built once) to one ``Identity`` (per request in
 the web app, from settings on the command line) and groups the actions by what they act on:
-``chat``, ``corpus``, ``feedback``, ``review``, ``verified``, ``judge``, ``synth`` and ``audit``. Every action that not every role may do calls
+``chat``, ``corpus``, ``feedback``, ``review``, ``verified``, ``judge``, ``synth``, ``models``, ``loop`` and ``audit``. Every action that not every role may do calls
 ``authorize`` (``app.services.access``) before anything else.
 """
 
@@ -71,3 +71,17 @@ class Services:
     @cached_property
     def verified(self) -> VerifiedService:
         return VerifiedService(self.backends, self.identity, self.audit)
+
+    @cached_property
+    def models(self):
+        """The served model and the registry (``app.services.models``; imported on first use)."""
+        from app.services.models import ModelService
+
+        return ModelService(self.backends, self.identity, self.audit)
+
+    @cached_property
+    def loop(self):
+        """The loop run and the frozen evaluation set (``app.services.loop``; imported on first use)."""
+        from app.services.loop import LoopService
+
+        return LoopService(self.backends, self.identity, self.audit)

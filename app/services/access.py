@@ -32,6 +32,7 @@ class Action(StrEnum):
     MANAGE_STORE = "manage the feedback store"  # flush the outbox, create the table
     SEE_AUDIT = "see the audit log"
     TRAIN = "build training data"
+    SERVE_MODEL = "change the served model"  # promote or roll back a trained model
 
 
 _ENGINEER = {Action.ASK, Action.RATE, Action.SEE_OWN}
