@@ -25,7 +25,7 @@ import os
 from bench.real_retrieval import rank_of
 from bench.realdocs import CACHE, load_questions
 
-from rag.stores.embedded import _run
+from rag.stores.embedded.queries import run_queries as _run
 
 
 def candidates(store, embedder, question: str) -> list[dict]:

@@ -3,6 +3,7 @@ import pytest
 
 from rag.errors import StoreError
 from rag.stores.embedded import LanceDBVectorStore, filter_sql
+from rag.stores.embedded.schema import table_schema, upgrade_table
 from rag.models import SearchFilters
 from tests.rag.stores.contract import VectorStoreContract, chunk
 
@@ -65,7 +66,7 @@ def test_an_index_from_before_contexts_gets_the_column_and_stays_searchable(tmp_
 
     old = chunk("a.pdf", "Dock doors are 3.0 m wide.", page=2)
     row = old.model_dump(exclude={"context"}) | {"vector": embedder.embed_documents([old.text])[0]}
-    schema = LanceDBVectorStore._schema(embedder.dimension)
+    schema = table_schema(embedder.dimension)
     schema = pa.schema([f for f in schema if f.name not in ("context", "search_text")])
     db = lancedb.connect(str(tmp_path / "index"))
     db.create_table("chunks", [row], schema=schema).create_fts_index("text", use_tantivy=False, with_position=True)
@@ -84,7 +85,7 @@ def two_index_layout(path, chunks, embedder) -> None:
     import lancedb
     import pyarrow as pa
 
-    schema = pa.schema([f for f in LanceDBVectorStore._schema(embedder.dimension) if f.name != "search_text"])
+    schema = pa.schema([f for f in table_schema(embedder.dimension) if f.name != "search_text"])
     vectors = embedder.embed_documents([c.text for c in chunks])
     rows = [c.model_dump() | {"vector": v} for c, v in zip(chunks, vectors, strict=True)]
     table = lancedb.connect(str(path)).create_table("chunks", rows, schema=schema)
@@ -149,7 +150,7 @@ def test_two_processes_upgrading_one_old_index_both_end_up_searching_it(tmp_path
     stale = lancedb.connect(str(tmp_path / "index")).open_table("chunks")  # opened before the upgrade
 
     assert LanceDBVectorStore(tmp_path / "index").search("sprinkler", None, k=1, mode="keyword")
-    LanceDBVectorStore._upgrade(stale)
+    upgrade_table(stale)
     assert {i.columns[0] for i in stale.list_indices()} == {"search_text"}
     (hit,) = LanceDBVectorStore(tmp_path / "index").search("sprinkler", None, k=1, mode="keyword")
     assert hit.chunk.context == "Sprinkler Standard"

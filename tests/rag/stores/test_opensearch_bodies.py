@@ -12,7 +12,7 @@ import pytest
 
 from rag.errors import StoreError
 from rag.models import SearchFilters
-from rag.stores import embedded
+from rag.stores.embedded import queries as embedded
 from rag.stores import opensearch as osmod
 from rag.stores.opensearch import (
     OpenSearchVectorStore,
