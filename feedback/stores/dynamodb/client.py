@@ -28,7 +28,7 @@ _TRANSIENT = {
     "TransactionConflictException",
 }
 # ClientError codes of a deployment problem: the store cannot be used until someone fixes it,
-# and the writes are worth keeping until then (see feedback/outbox.py).
+# and the writes are worth keeping until then (see feedback/stores/outbox/).
 _MISCONFIGURED = {
     "UnrecognizedClientException": "the AWS credentials are not valid",
     "InvalidSignatureException": "the AWS credentials are not valid",
