@@ -57,6 +57,11 @@ class LoopSettings(BaseSettings):
         allow_inf_nan=False,
         description="How often, in seconds, the app checks whether another model was promoted (0: every answer).",
     )
+    loop_model_data_url: str | None = Field(
+        default=None,
+        description="Set by a loop job on SageMaker: the S3 artifact its candidate becomes; the candidate is then "
+        "registered in the SageMaker Model Registry (RAGBOT_SAGEMAKER_REGISTRY_*).",
+    )
 
     @field_validator("gate_metrics", mode="before")
     @classmethod
@@ -67,6 +72,11 @@ class LoopSettings(BaseSettings):
     def evalsets_dir(self):
         """Where the frozen evaluation sets live (``training.evalset``)."""
         return self.home.expanduser().resolve() / "evalsets"
+
+    @property
+    def loop_dir(self):
+        """Where loop runs keep their state, lock and served answers (``training.loop``)."""
+        return self.home.expanduser().resolve() / "loop"
 
     def gate_options(self):
         """The gate's thresholds (``training.gate.GateOptions``) from these settings."""

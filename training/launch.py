@@ -37,7 +37,10 @@ class LaunchSettings(BaseSettings):
 
     role_arn: str = Field(description="IAM role SageMaker assumes (reads the data, writes the output).")
     image_uri: str = Field(description="ECR image with ragbot installed (the project's Dockerfile).")
-    data_s3: str = Field(description="S3 prefix of the dataset folder (ragbot train dataset's --out, uploaded).")
+    data_s3: str | None = Field(
+        default=None,
+        description="S3 prefix of the dataset folder (ragbot train dataset's --out, uploaded); not for loop jobs.",
+    )
     output_s3: str = Field(description="S3 prefix the trained model is written under.")
     instance_type: str = Field(default="ml.g5.2xlarge", description="Instance type (a GPU for --profile full).")
     instance_count: int = Field(default=1, ge=1)
@@ -53,7 +56,7 @@ class LaunchSettings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> LaunchSettings:
         for name in ("data_s3", "output_s3"):
-            if not _S3.match(getattr(self, name)):
+            if getattr(self, name) is not None and not _S3.match(getattr(self, name)):
                 raise ValueError(f"{name} must be an s3://bucket/prefix URI, not {getattr(self, name)!r}")
         if self.max_wait_s is not None and self.max_wait_s < self.max_runtime_s:
             raise ValueError("max_wait_s must be at least max_runtime_s")
@@ -93,25 +96,84 @@ def container_command(command: Sequence[str]) -> list[str]:
 def training_job_request(command: Sequence[str], settings: LaunchSettings, job_name: str | None = None) -> dict:
     """The ``CreateTrainingJob`` request for ``command``. Raises LaunchError."""
     args = container_command(command)
+    if settings.data_s3 is None:
+        raise LaunchError("a train job reads its dataset from S3: set RAGBOT_SAGEMAKER_TRAINING_DATA_S3")
     name = job_name or f"{settings.job_prefix}-{args[1]}-{time.strftime('%Y%m%d-%H%M%S')}"
+    request = _request(name, args, settings)
+    request["InputDataConfig"] = [
+        {
+            "ChannelName": "data",
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": settings.data_s3,
+                    "S3DataDistributionType": "FullyReplicated",
+                }
+            },
+            "InputMode": "File",
+        }
+    ]
+    return request
+
+
+LOOP_HOME = f"{CHECKPOINT_DIR}/ragbot-home"
+"""RAGBOT_HOME of a loop job: under the checkpoint folder, which SageMaker syncs with one S3 prefix
+shared by every loop job (``loop_home_s3``): a job starts with the last one's runs, evaluation sets
+and registry (so "nothing new" holds across jobs), and a spot job that is interrupted comes back
+with its run's state and the trainers' checkpoints and resumes."""
+
+
+def loop_home_s3(settings: LaunchSettings) -> str:
+    return f"{settings.output_s3.rstrip('/')}/{settings.job_prefix}-loop/home"
+
+
+def loop_job_request(
+    args: Sequence[str], settings: LaunchSettings, environment: dict[str, str], job_name: str | None = None
+) -> dict:
+    """The ``CreateTrainingJob`` request that runs ``ragbot loop run ARGS`` in one job: the loop
+    reads the feedback store itself (no input channel), keeps its state under ``LOOP_HOME`` and
+    copies the candidate to the model folder; ``environment`` carries the installation's settings.
+    Raises LaunchError."""
+    name = job_name or f"{settings.job_prefix}-loop-{time.strftime('%Y%m%d-%H%M%S')}"
+    command = ["loop", "run", *args, "--export", MODEL_DIR]
+    request = _request(name, command, settings)
+    request["Environment"] = environment | {
+        "RAGBOT_HOME": LOOP_HOME,
+        "RAGBOT_LOOP_MODEL_DATA_URL": f"{settings.output_s3.rstrip('/')}/{name}/output/model.tar.gz",
+    }
+    request["CheckpointConfig"] = {"S3Uri": loop_home_s3(settings), "LocalPath": CHECKPOINT_DIR}
+    return request
+
+
+def start_loop(request: dict, settings: LaunchSettings, client=None) -> str:
+    """Start a loop job unless another is still running (they share one RAGBOT_HOME in S3, where
+    the local lock cannot reach); returns its ARN. Raises LaunchError naming the running job."""
+    client = client or _client(settings)
+    try:
+        running = client.list_training_jobs(
+            NameContains=f"{settings.job_prefix}-loop-", StatusEquals="InProgress", MaxResults=10
+        )["TrainingJobSummaries"]
+    except Exception as e:
+        from common.aws import error_text, is_aws_error
+
+        if is_aws_error(e):
+            raise LaunchError(f"SageMaker cannot list the running loop jobs: {error_text(e)}") from e
+        raise
+    if running:
+        raise LaunchError(
+            f"the loop job {running[0]['TrainingJobName']} is still running: two loop runs never overlap; "
+            "wait for it or stop it"
+        )
+    return start(request, settings, client)
+
+
+def _request(name: str, args: list[str], settings: LaunchSettings) -> dict:
+    """What every job request shares: image, role, command, output, resources, spot."""
     request = {
         "TrainingJobName": name,
         "RoleArn": settings.role_arn,
         "AlgorithmSpecification": {"TrainingImage": settings.image_uri, "TrainingInputMode": "File"},
         "HyperParameters": {"ragbot_command": json.dumps(args)},
-        "InputDataConfig": [
-            {
-                "ChannelName": "data",
-                "DataSource": {
-                    "S3DataSource": {
-                        "S3DataType": "S3Prefix",
-                        "S3Uri": settings.data_s3,
-                        "S3DataDistributionType": "FullyReplicated",
-                    }
-                },
-                "InputMode": "File",
-            }
-        ],
         "OutputDataConfig": {"S3OutputPath": settings.output_s3},
         "ResourceConfig": {
             "InstanceType": settings.instance_type,
@@ -134,11 +196,12 @@ def training_job_request(command: Sequence[str], settings: LaunchSettings, job_n
 def launch(command: Sequence[str], settings: LaunchSettings, client=None, job_name: str | None = None) -> str:
     """Start the training job; returns its ARN. ``client``: a boto3 SageMaker client (made from
     ``settings.region`` and the SDK's chain when None). Raises LaunchError."""
-    request = training_job_request(command, settings, job_name)
-    if client is None:
-        from common.aws import ClientOptions, aws_client
+    return start(training_job_request(command, settings, job_name), settings, client)
 
-        client = aws_client("sagemaker", ClientOptions(region=settings.region), error=LaunchError)
+
+def start(request: dict, settings: LaunchSettings, client=None) -> str:
+    """Send a ``CreateTrainingJob`` request; returns the job's ARN. Raises LaunchError."""
+    client = client or _client(settings)
     try:
         return client.create_training_job(**request)["TrainingJobArn"]
     except Exception as e:
@@ -149,3 +212,9 @@ def launch(command: Sequence[str], settings: LaunchSettings, client=None, job_na
                 f"SageMaker refused the training job {request['TrainingJobName']}: {error_text(e)}"
             ) from e
         raise
+
+
+def _client(settings: LaunchSettings):
+    from common.aws import ClientOptions, aws_client
+
+    return aws_client("sagemaker", ClientOptions(region=settings.region), error=LaunchError)

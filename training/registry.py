@@ -132,6 +132,13 @@ class Registry:
             raise
         return card
 
+    def export(self, model_id: str, dest: Path) -> Path:
+        """Copy a candidate (``model/`` and ``card.json``) into ``dest``, e.g. a SageMaker job's model
+        folder, which becomes the artifact a model package points at. Raises RegistryError, OSError."""
+        self.card(model_id)
+        shutil.copytree(self.root / model_id, dest, dirs_exist_ok=True)
+        return Path(dest)
+
     def update(self, card: ModelCard) -> None:
         """Rewrite a registered candidate's card (its SageMaker package, once registered there)."""
         self.card(card.id)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 HYPERPARAMETERS = Path("/opt/ml/input/config/hyperparameters.json")
 FAILURE = Path("/opt/ml/output/failure")
-ALLOWED = ("train", "eval")
+ALLOWED = ("train", "eval", "loop")
 
 
 def command_from(hyperparameters: Path) -> list[str]:
@@ -32,7 +32,7 @@ def command_from(hyperparameters: Path) -> list[str]:
     if not (isinstance(args, list) and args and all(isinstance(a, str) for a in args)):
         raise ValueError(f"ragbot_command must be a JSON list of strings, got {raw!r}")
     if args[0] not in ALLOWED:
-        raise ValueError(f"ragbot_command runs only {' or '.join(ALLOWED)} commands, not {args[0]!r}")
+        raise ValueError(f"ragbot_command runs only {', '.join(ALLOWED[:-1])} or {ALLOWED[-1]} commands, not {args[0]!r}")
     return args
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from app.cli.context import RagbotGroup, emit, pass_services
@@ -46,6 +48,12 @@ def loop() -> None:
 @click.option("--fresh", is_flag=True, help="Start over instead of resuming an unfinished run.")
 @click.option("--on", "platform", type=click.Choice(["sagemaker"]), help="Run the same steps as a SageMaker job.")
 @click.option("--dry-run", is_flag=True, help="With --on sagemaker: print the CreateTrainingJob request only.")
+@click.option(
+    "--export",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Copy the registered candidate (model and card) into DIR (a SageMaker job's model folder).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as one JSON object.")
 @pass_services
 def run_command(
@@ -64,6 +72,7 @@ def run_command(
     fresh,
     platform,
     dry_run,
+    export,
     as_json,
 ) -> None:
     """Judge what is unscored, build the dataset (without the frozen evaluation set), train, answer
@@ -87,11 +96,15 @@ def run_command(
         promote=promote,
     )
     if platform == "sagemaker":
-        _on_sagemaker(services, options, dry_run, as_json)
+        if fresh:
+            raise click.UsageError("--fresh is for a run on this machine: a loop job resumes what it finds")
+        _on_sagemaker(services, options, settings, dry_run)
         return
     if dry_run:
         raise click.UsageError("--dry-run goes with --on sagemaker")
     state = services.loop.run(options, fresh=fresh, progress=None if as_json else _progress)
+    if export is not None and state.candidate:
+        services.models.registry.export(state.candidate, export)
     if as_json:
         emit(state.model_dump(mode="json"))
         return
@@ -140,8 +153,62 @@ def _figures(name: str, d: dict) -> str:
     return f"candidate {d['candidate']}" + (" (promoted)" if d.get("promoted") else "")
 
 
-def _on_sagemaker(services, options, dry_run: bool, as_json: bool) -> None:
-    raise click.UsageError("--on sagemaker is not available yet")
+def _on_sagemaker(services, options, settings: tuple[str, ...], dry_run: bool) -> None:
+    """The same run as one SageMaker training job (training.launch.loop_job_request)."""
+    import json
+
+    from pydantic import SecretStr, ValidationError
+
+    from app.config import explain
+    from training.launch import LaunchSettings, loop_job_request, start_loop
+    from training.sagemaker_registry import SageMakerRegistrySettings
+
+    s = services.settings
+    if s.feedback_store != "dynamodb":
+        raise click.ClickException(
+            "a loop job on SageMaker reads the feedback store from there: this one is a SQLite file on this machine "
+            "(set RAGBOT_FEEDBACK_STORE=dynamodb)"
+        )
+    try:
+        launch, registry = LaunchSettings(), SageMakerRegistrySettings()
+    except ValidationError as e:
+        raise click.ClickException(
+            f"invalid setting (RAGBOT_SAGEMAKER_TRAINING_*, RAGBOT_SAGEMAKER_REGISTRY_*): {explain(e)}"
+        ) from e
+    # The installation's own settings travel as the job's environment, secrets never (a job's
+    # environment is readable by whoever may describe it): the role gives the job its AWS access.
+    environment = {
+        f"RAGBOT_{name.upper()}": _env_value(getattr(s, name))
+        for name in sorted(s.model_fields_set)
+        if name not in ("home", "loop_model_data_url") and not isinstance(getattr(s, name), SecretStr)
+    }
+    environment |= {
+        f"RAGBOT_SAGEMAKER_REGISTRY_{k.upper()}": str(v) for k, v in registry.model_dump().items() if v is not None
+    }
+    args = ["--method", options.method, "--profile", options.profile, "--min-examples", str(options.min_examples)]
+    args += ["--max-new-tokens", str(options.max_new_tokens)]
+    args += [
+        f"--{k.replace('_', '-')}={getattr(options, k)}"
+        for k in ("base", "max_steps", "eval_limit")
+        if getattr(options, k)
+    ]
+    args += [a for item in settings for a in ("--set", item)]
+    args += [flag for flag, on in (("--no-judge", not options.judge), ("--promote", options.promote)) if on]
+    request = loop_job_request(args, launch, environment)
+    if dry_run:
+        click.echo(json.dumps(request, indent=2))
+        return
+    click.echo(f"Started {start_loop(request, launch)}: its candidate is registered in {registry.group}.")
+
+
+def _env_value(value) -> str:
+    import json
+
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
 
 
 @loop.command("freeze-eval")

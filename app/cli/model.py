@@ -12,13 +12,31 @@ def model() -> None:
     """The trained candidates, their gate verdicts, and which one the app serves (admins)."""
 
 
+ON = click.option(
+    "--on",
+    "platform",
+    type=click.Choice(["sagemaker"]),
+    help="The SageMaker Model Registry (RAGBOT_SAGEMAKER_REGISTRY_*) instead of RAGBOT_HOME's.",
+)
+
+
 @model.command("list")
+@ON
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_services
-def list_command(services, as_json: bool) -> None:
+def list_command(services, platform: str | None, as_json: bool) -> None:
     """Every candidate, newest first; the served one marked with *."""
     from training.registry import describe
 
+    if platform == "sagemaker":
+        packages = services.models.packages()
+        served = next((p.arn for p in packages if p.status == "Approved"), None)
+        for p in packages:
+            if as_json:
+                emit(p.model_dump(mode="json") | {"served": p.arn == served})
+            else:
+                click.echo(f"{'*' if p.arn == served else ' '} {p.arn}  {p.status:<21} {p.description}")
+        return
     served, _ = services.models.served()
     cards = services.models.list()
     if as_json:
@@ -65,21 +83,32 @@ def show_command(services, model_id: str, as_json: bool) -> None:
 @click.option(
     "--force", metavar="REASON", help="Promote a candidate the gate did not call better, saying why (audited)."
 )
+@ON
 @click.option("--json", "as_json", is_flag=True, help="The promotion as one JSON object.")
 @pass_services
-def promote_command(services, model_id: str, force: str | None, as_json: bool) -> None:
+def promote_command(services, model_id: str, force: str | None, platform: str | None, as_json: bool) -> None:
     """Serve MODEL_ID from now on: the app answers with it within RAGBOT_MODEL_CHECK_S seconds,
     without a restart (when RAGBOT_LOCAL_MODEL is unset). Refused when the gate did not call it
-    better, unless --force REASON."""
+    better, unless --force REASON. With --on sagemaker, MODEL_ID is a model package ARN, approved."""
+    if platform == "sagemaker":
+        services.models.approve(model_id, force=force)
+        click.echo(f"Approved {model_id}: the deployment that follows the group serves it next.")
+        return
     event = services.models.promote(model_id, force=force)
     _said(services, event, as_json)
 
 
 @model.command("rollback")
+@ON
 @click.option("--json", "as_json", is_flag=True, help="The rollback as one JSON object.")
 @pass_services
-def rollback_command(services, as_json: bool) -> None:
-    """Serve again the model served before the current promotion (the packaged base at the start)."""
+def rollback_command(services, platform: str | None, as_json: bool) -> None:
+    """Serve again the model served before the current promotion (the packaged base at the start).
+    With --on sagemaker: reject the newest approved package, so the one approved before is served."""
+    if platform == "sagemaker":
+        rejected, served = services.models.reject_served()
+        click.echo(f"Rejected {rejected}; the newest approved package is now {served or 'none'}.")
+        return
     event = services.models.rollback()
     _said(services, event, as_json)
 

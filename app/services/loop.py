@@ -52,7 +52,7 @@ class LoopService(AuditedService):
         self.audit.record("freeze eval set", target=card.hash, questions=card.questions, added=card.added)
         return card
 
-    def context(self) -> LoopContext:
+    def context(self, promote: bool = False) -> LoopContext:
         """What a run takes from this installation."""
         from app.wiring.model_roles import stand_in_model
         from app.services.judge import JudgeService
@@ -77,7 +77,20 @@ class LoopService(AuditedService):
             cache_dir=s.models_dir,
             gate=s.gate_options(),
             eval_share=s.eval_share,
+            registered=self._on_sagemaker(promote) if s.loop_model_data_url else None,
         )
+
+    def _on_sagemaker(self, promote: bool):
+        """In a loop job on SageMaker: each candidate also becomes a package of the Model Registry,
+        whose model is the artifact the job uploads (``--export`` writes it)."""
+        from training.sagemaker_registry import SageMakerModelRegistry, SageMakerRegistrySettings
+
+        url = self.backends.settings.loop_model_data_url
+
+        def register(card, folder):
+            return SageMakerModelRegistry(SageMakerRegistrySettings()).register(card, url, approve=promote)
+
+        return register
 
     def run(
         self, options: LoopOptions, *, fresh: bool = False, progress: Callable[[str], None] | None = None
@@ -91,7 +104,9 @@ class LoopService(AuditedService):
         from training.errors import LoopError
 
         authorize(self.identity, Action.TRAIN)
-        runner = LoopRunner(self.backends.settings.loop_dir, self.evalsets, self.models.registry, self.context())
+        runner = LoopRunner(
+            self.backends.settings.loop_dir, self.evalsets, self.models.registry, self.context(options.promote)
+        )
         try:
             state = runner.run(options, fresh=fresh, progress=progress)
         except LoopError as e:

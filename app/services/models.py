@@ -77,3 +77,37 @@ class ModelService(AuditedService):
         """Every promotion and rollback, oldest first. Raises Forbidden."""
         authorize(self.identity, Action.TRAIN)
         return self.registry.pointer().history
+
+    # -- the same on AWS: the SageMaker Model Registry (training.sagemaker_registry) ----------------
+
+    @cached_property
+    def sagemaker(self):
+        """The model package group of RAGBOT_SAGEMAKER_REGISTRY_* (its client made on first call)."""
+        from training.sagemaker_registry import SageMakerModelRegistry, SageMakerRegistrySettings
+
+        return SageMakerModelRegistry(SageMakerRegistrySettings())
+
+    def packages(self):
+        """The group's model packages, newest first. Raises Forbidden, RegistryError."""
+        authorize(self.identity, Action.TRAIN)
+        return self.sagemaker.packages()
+
+    def approve(self, arn: str, *, force: str | None = None) -> None:
+        """Approve a package (the endpoint's deployment follows the newest approved one).
+        Raises Forbidden, RegistryError (the refusal audited)."""
+        from training.errors import RegistryError
+
+        authorize(self.identity, Action.SERVE_MODEL)
+        try:
+            self.sagemaker.promote(arn, by=self.identity.user, force=force)
+        except RegistryError as e:
+            self.audit.refused("model promote", str(e), target=arn)
+            raise
+        self.audit.record("model promote", target=arn, forced=force, on="sagemaker")
+
+    def reject_served(self) -> tuple[str, str | None]:
+        """Reject the newest approved package; returns it and the one served now. Raises Forbidden, RegistryError."""
+        authorize(self.identity, Action.SERVE_MODEL)
+        rejected, served = self.sagemaker.rollback(by=self.identity.user)
+        self.audit.record("model rollback", target=served or "none approved", before=rejected, on="sagemaker")
+        return rejected, served
