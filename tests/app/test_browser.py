@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from bench.browser import chrome
 from bench.servers import ragbot_app
-from tests.app.browser import screenshot
+from tests.app.browser import form_values_taken, screenshot
 from tests.docs import make_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -128,7 +127,7 @@ def test_ask_read_sources_rate_with_one_click_add_details_rerate_reopen(app_url,
     note = browser.find_element(By.XPATH, "//textarea[contains(@aria-label, 'Note')]")
     note.send_keys("It should also give the trailer count.")
     note.send_keys(Keys.TAB)
-    time.sleep(1)  # let the widget values reach the server before the click reruns the page
+    wait.until(form_values_taken)  # the typed values are the form's before the click submits it
     click(button("Save"))
     wait.until(lambda d: "with a better answer and a note" in body())
     assert not browser.find_elements(By.XPATH, "//textarea[contains(@aria-label, 'Better answer')]")
