@@ -6,7 +6,7 @@ spaces.") and one that states another question's evidence (what an answer copied
 elsewhere says). Prints both similarity distributions and the threshold that separates them
 best (balanced accuracy), next to the one in use.
 
-    python bench/grounding_threshold.py [--docs samples/warehouse-standards] [--questions samples/questions.jsonl]
+    python -m bench.grounding_threshold [--docs samples/warehouse-standards] [--questions samples/questions.jsonl]
 """
 
 from __future__ import annotations
