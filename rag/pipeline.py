@@ -12,18 +12,8 @@ from rag.context import ContextTrimmer
 from rag.generators.base import GenerationParams, Generator
 from rag.generators import repetition
 from rag.models import Answer, Citation, Grounding, ScoredChunk, SearchFilters, Turn
-from rag.prompts import (  # noqa: F401 (leans_on_history: re-exported)
-    NOT_FOUND,
-    PROMPT_VERSION,
-    build_messages,
-    format_passages,
-    leans_on_history,
-    says_not_found,
-    standalone_question,
-)
-
-# The Retriever lives in rag.retrieval; re-exported here for the callers that import it from here.
-from rag.retrieval import MAX_QUESTION_CHARS, Retriever, one_per_page, validate_question  # noqa: F401
+from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, format_passages, says_not_found, standalone_question
+from rag.retrieval import Retriever, validate_question  # noqa: F401 (Retriever: re-exported until its importers move)
 
 
 def to_citations(results: Sequence[ScoredChunk]) -> list[Citation]:
@@ -90,12 +80,15 @@ def flag_copies(checked: Grounding | None, history: Sequence[Turn], citations: S
 @dataclass
 class StreamEvent:
     """One step of a streamed answer, in order: ``status`` (what is happening now, in ``token``),
-    ``citations`` (as soon as retrieval is done, before any text), ``token``s, then ``answer``."""
+    ``citations`` (as soon as retrieval is done, before any text), ``token``s, then ``answer``.
+    The first event, before any search, carries the question as it will be answered (checked and
+    stripped) in ``question``."""
 
     kind: str
     citations: list[Citation] = field(default_factory=list)
     token: str = ""
     answer: Answer | None = None
+    question: str | None = None
 
 
 @dataclass
@@ -143,15 +136,19 @@ class AnswerPipeline:
     def stream(
         self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
     ) -> Iterator[StreamEvent]:
-        """Answer a question as events: the citations, the answer's tokens, the final Answer."""
+        """Answer a question as events: the citations, the answer's tokens, the final Answer. The
+        question is checked here, once (``validate_question``: InvalidQuery on the first event); a
+        caller that stops after the first event has searched nothing."""
         started = time.perf_counter()
         question = validate_question(question)
+        yield StreamEvent("status", token="Searching the documents…", question=question)
         history = list(history)[-self.history_turns :] if self.history_turns else []
         # A follow-up is answered from the passages of its own standalone question; earlier
         # turns only say what "it" refers to (and earlier answers never reach the model).
         standalone = standalone_question(question, history)
-        yield StreamEvent("status", token="Searching the documents…")
-        results = self.retriever.search(standalone, k=self.k, filters=filters)
+        # The standalone question is the checked one, or it with earlier (stored, so checked)
+        # questions before it, cut to the limit: it is not checked again.
+        results = self.retriever.search(standalone, k=self.k, filters=filters, checked=True)
         retrieval_ms = int((time.perf_counter() - started) * 1000)
         citations = to_citations(results)
         yield StreamEvent("citations", citations=citations)
@@ -201,11 +198,6 @@ class AnswerPipeline:
         )
         yield StreamEvent("answer", answer=answer)
 
-    @staticmethod
-    def search_query(question: str, history: Sequence[Turn]) -> str:
-        """What is searched: the question made standalone (``rag.prompts.standalone_question``)."""
-        return standalone_question(question, history)
-
     def relevant(self, question: str, results: Sequence[ScoredChunk]) -> bool:
         """Whether the passages could hold the answer, judged before asking the model.
 
@@ -215,9 +207,6 @@ class AnswerPipeline:
         the standalone question the passages were searched with, so a question that does not
         lean on the conversation is judged on its own.
         """
-        return self._on_topic(question, results)
-
-    def _on_topic(self, question: str, results: Sequence[ScoredChunk]) -> bool:
         if not results:
             return False
         best = max((r.similarity for r in results if r.similarity is not None), default=None)

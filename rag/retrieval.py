@@ -60,11 +60,20 @@ class Retriever:
         self.routers = RouterCache(self.store)
 
     def search(
-        self, query: str, *, k: int = 5, filters: SearchFilters | None = None, mode: SearchMode | None = None
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: SearchMode | None = None,
+        checked: bool = False,
     ) -> list[ScoredChunk]:
-        """The ``k`` best passages. Raises InvalidQuery, and EmbeddingModelMismatch when the index
-        was built with another embedding model than the one configured."""
-        query = validate_question(query)
+        """The ``k`` best passages. ``checked``: ``query`` already passed ``validate_question`` (the
+        answer pipeline checks its question once, before anything else). Raises InvalidQuery, and
+        EmbeddingModelMismatch when the index was built with another embedding model than the one
+        configured."""
+        if not checked:
+            query = validate_question(query)
         mode = mode or self.mode
         if not self._model_checked and mode != "keyword" and self.store.count() > 0:
             # Vectors from another model would rank at random: refuse instead of answering badly.

@@ -154,42 +154,36 @@ def answer(question: str, before: int | None, use_verified: bool) -> None:
     with st.chat_message("user"):
         st.markdown(escape_markdown(question))
     parts.scroll_to_latest_question(uuid.uuid4().hex)
-    try:
-        question = services.chat.check_question(question)
-    except RagError as e:
-        st.error(str(e))
-        return
     earlier = state.chat_turns if before is None else state.chat_turns[:before]
     # A stopped answer is a fragment: not a turn to lean on, nor text a new answer "repeats".
     history = [Turn(question=t.question, answer=t.answer) for t in earlier if not t.stopped]
-    session_id, turn_no = state.chat_session_id, next_turn()
-    match = services.verified.find(question) if use_verified else None
-    if match is not None:
-        try:
-            served = services.verified.record_served(match, question, session_id=session_id, turn=turn_no)
-        except FeedbackError as e:
-            st.warning(f"The verified answer could not be recorded, so the model answers: {e}")
-        else:
-            state.chat_turns.append(served)
-            flags["scroll"] = True
-            st.rerun()
-    events, written, found, recorded = None, [], {}, None
+    try:
+        run = services.chat.answer(
+            question, history, session_id=state.chat_session_id, turn=next_turn(), verified=use_verified
+        )
+    except RagError as e:
+        st.error(str(e))
+        return
+    if run.served is not None:
+        state.chat_turns.append(run.served)
+        flags["scroll"] = True
+        st.rerun()
+    if run.notice:
+        st.warning(run.notice)
+    recorded, failed = None, None
     # Reading or writing st.session_state is a point where Streamlit ends a run it was asked to
     # end; the end of an interrupted run below must not be cut short itself, so it only uses these.
     turns, injection = state.chat_turns, state.chat_injection
     flags["answering"] = True
-    started = time.perf_counter()
 
     def tokens():
-        for event in events:
+        for event in run:
             if event.kind == "token":
                 status_line.empty()
-                written.append(event.token)
                 yield event.token
             elif event.kind == "status":
                 status_line.caption(event.token)
             elif event.kind == "citations":
-                found["citations"] = event.citations
                 files = dict.fromkeys(c.source for c in event.citations)
                 sources_line.caption(
                     f"Found {len(event.citations)} passages in {len(files)} documents: "
@@ -197,10 +191,7 @@ def answer(question: str, before: int | None, use_verified: bool) -> None:
                     if event.citations
                     else "Nothing in the index matched."
                 )
-            elif event.kind == "answer":
-                found["answer"] = event.answer
 
-    failed = None
     try:
         with st.chat_message("assistant"):
             stop_slot = st.empty()
@@ -208,38 +199,22 @@ def answer(question: str, before: int | None, use_verified: bool) -> None:
             status_line = st.empty()
             sources_line = st.empty()
             status_line.caption("Searching the documents…")
-            events = services.chat.ask_stream(question, history)
             try:
+                # The service records the answer as the stream ends: no element comes between.
                 st.write_stream(neutralize_stream(tokens()))
-            except RagError as e:
+            except (RagError, FeedbackError) as e:
                 failed = e
-            # No element between the end of the stream and the record: nothing can cut in here.
-            if "answer" in found:
-                try:
-                    recorded = services.chat.record_answer(found["answer"], session_id=session_id, turn=turn_no)
-                except FeedbackError as e:
-                    failed = e
             stop_slot.empty()
     finally:
-        if events is not None:
-            events.close()  # ends the model's generation at once when the run was cut short
-        if recorded is None and failed is None:
-            # Cut short (Stop, a new question, any click): Streamlit is ending this run. Keep the
-            # turn with what was written; only the store and session state are touched here.
-            try:
-                recorded = services.chat.record_stopped(
-                    question,
-                    "".join(written),
-                    found.get("citations", []),
-                    session_id=session_id,
-                    turn=turn_no,
-                    latency_ms=int((time.perf_counter() - started) * 1000),
-                )
-            except FeedbackError as e:
-                flags["notice"] = f"The stopped answer could not be recorded: {e}"
+        # Cut short (Stop, a new question, any click), Streamlit is ending this run: closing it
+        # keeps the turn with what was written; only the store and session state are touched here.
+        try:
+            recorded = run.close()
+        except FeedbackError as e:
+            flags["notice"] = f"The stopped answer could not be recorded: {e}"
         if recorded is not None:
-            if getattr(found.get("answer"), "injection", None):
-                injection[recorded.id] = found["answer"].injection
+            if run.answer is not None and run.answer.injection:
+                injection[recorded.id] = run.answer.injection
             turns.append(recorded)  # a conversation switched meanwhile has a list of its own
             flags["scroll"] = True
         flags.pop("answering", None)
@@ -247,7 +222,7 @@ def answer(question: str, before: int | None, use_verified: bool) -> None:
         st.error(str(failed))
     elif failed is not None:
         st.warning(f"The answer could not be recorded: {failed}")
-        for c in found["answer"].citations:
+        for c in run.citations:
             st.caption(f"\\[{c.n}\\] {escape_markdown(c.label)}")
     else:
         st.rerun()  # redraw through the history loop, with sources and the rating widget

@@ -1,19 +1,23 @@
-"""Chat actions: ask, record the answer, rate it, reopen earlier conversations."""
+"""Chat actions: answer a question and record it as a turn, rate it, reopen earlier conversations."""
 
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Generator, Iterator, Sequence
+from functools import cached_property
+from itertools import chain
 
+from pydantic import ValidationError
+
+from app.services.access import Action, Identity, authorize
 from app.services.audit import AuditService
 from app.services.records import citation_records, interaction_for
+from app.services.suggestions import question_from_headings
 from app.services.verified import VerifiedService
-from app.services.access import Action, Identity, authorize
 from app.wiring.backends import Backends
 from feedback.errors import FeedbackError, InvalidFeedback, NotFound, StoreUnavailable
 from feedback.records import (
-    LIKERT_LABELS,
     MAX_CORRECTION_CHARS,
     MAX_NOTE_CHARS,
     Feedback,
@@ -21,8 +25,10 @@ from feedback.records import (
     Interaction,
     SentenceRecord,
     SupportRecord,
+    describe,
 )
 from feedback.stores.base import InteractionFilter, SessionSummary
+from rag.errors import RagError
 from rag.models import Answer, Citation, SearchFilters, Turn
 from rag.pipeline import StreamEvent
 from rag.prompts import PROMPT_VERSION, format_passages
@@ -33,6 +39,73 @@ KEEP = object()
 """Pass as ``correction`` or ``note`` to ``ChatService.rate`` to keep what is stored."""
 
 
+class AnswerRun:
+    """One question being answered as a turn of a conversation (``ChatService.answer``).
+
+    ``served`` is the verified answer recorded for it, when one was served: nothing streams then.
+    Otherwise iterating gives the pipeline's events (status, citations, tokens, the answer) and
+    records the answer as it arrives (``recorded``). ``close()`` ends the run, however it ended.
+    """
+
+    def __init__(
+        self, chat: ChatService, first: StreamEvent, events: Generator[StreamEvent], *, session_id: str, turn: int
+    ):
+        self.question = first.question or ""
+        self.session_id, self.turn = session_id, turn
+        self.served: Interaction | None = None
+        self.recorded: Interaction | None = None
+        self.answer: Answer | None = None
+        self.citations: list[Citation] = []
+        self.written: list[str] = []
+        self.notice: str | None = None
+        """Why a verified answer was found but not served (the model answers instead)."""
+        self._chat, self._first, self._events, self._iterating = chat, first, events, None
+        self._failed = False
+        self._started = time.perf_counter()
+
+    def __iter__(self) -> Iterator[StreamEvent]:
+        self._iterating = self._stream()
+        return self._iterating
+
+    def _stream(self) -> Iterator[StreamEvent]:
+        if self.served is not None:
+            return
+        try:
+            for event in chain([self._first], self._events):
+                if event.kind == "citations":
+                    self.citations = event.citations
+                elif event.kind == "token":
+                    self.written.append(event.token)
+                elif event.kind == "answer":
+                    self.answer = event.answer
+                    self.recorded = self._chat.record_answer(event.answer, session_id=self.session_id, turn=self.turn)
+                yield event
+        except (RagError, FeedbackError):
+            self._failed = True  # reported by the caller; there is no stopped answer to keep
+            raise
+
+    def close(self) -> Interaction | None:
+        """End the run and return the turn it recorded: the served verified answer, the whole
+        answer, or, for a run cut short (Stop, another question, any click), what had been written,
+        marked stopped. The model stops writing at once. None when the answer failed (the error
+        was raised while iterating). Raises FeedbackError when the stopped turn cannot be stored."""
+        if self._iterating is not None:
+            self._iterating.close()
+        self._events.close()  # ends the model's generation when the run was cut short
+        if self.served is not None:
+            return self.served
+        if self.recorded is None and not self._failed:
+            self.recorded = self._chat.record_stopped(
+                self.question,
+                "".join(self.written),
+                self.citations,
+                session_id=self.session_id,
+                turn=self.turn,
+                latency_ms=int((time.perf_counter() - self._started) * 1000),
+            )
+        return self.recorded
+
+
 class ChatService:
     """Chat actions on behalf of one identity; they only ever touch that identity's records."""
 
@@ -40,18 +113,49 @@ class ChatService:
         self.backends = backends
         self.identity = identity
 
+    @cached_property
+    def _verified(self) -> VerifiedService:
+        return VerifiedService(self.backends, self.identity, AuditService(self.backends, self.identity))
+
+    def answer(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        session_id: str,
+        turn: int,
+        filters: SearchFilters | None = None,
+        verified: bool = True,
+    ) -> AnswerRun:
+        """Answer ``question`` as turn ``turn`` of conversation ``session_id`` and record it: the
+        SME-verified answer it asks for (when ``verified`` and one is found; nothing is searched
+        then), else the model's answer, streamed by iterating the run and recorded as it ends.
+
+        The pipeline checks the question, once, before anything else: a bad one raises here.
+        Raises:
+            InvalidQuery: the question is empty, too long or holds control characters.
+            GeneratorError, StoreError (while iterating): the answer could not be written.
+            FeedbackError (while iterating): the answer could not be recorded.
+        """
+        authorize(self.identity, Action.ASK)
+        events = self.backends.pipeline.stream(question, history, filters)
+        first = next(events)  # the question checked and stripped; nothing searched yet
+        checked = first.question
+        run = AnswerRun(self, first, events, session_id=session_id, turn=turn)
+        match = self._verified.find(checked, filters) if verified else None
+        if match is not None:
+            try:
+                run.served = self._verified.record_served(match, checked, session_id=session_id, turn=turn)
+            except FeedbackError as e:
+                run.notice = f"The verified answer could not be recorded, so the model answers: {e}"
+            else:
+                events.close()
+        return run
+
     def ask(self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None) -> Answer:
         """A cited answer. Raises InvalidQuery, GeneratorError, StoreError."""
         authorize(self.identity, Action.ASK)
         return self.backends.pipeline.ask(question, history, filters)
-
-    def check_question(self, question: str) -> str:
-        """The question as it will be asked (stripped). Raises InvalidQuery: empty, too long, or
-        holding control characters; checked before a verified answer is looked for or stored."""
-        from rag.retrieval import validate_question
-
-        authorize(self.identity, Action.ASK)
-        return validate_question(question)
 
     def suggested_questions(self, limit: int = 4) -> list[str]:
         """Questions to start an empty chat with, written from the indexed documents' titles and
@@ -140,14 +244,9 @@ class ChatService:
             NotFound: no such interaction, or it is another user's.
         """
         authorize(self.identity, Action.RATE)
-        if not isinstance(rating, int) or isinstance(rating, bool) or rating not in LIKERT_LABELS:
-            raise InvalidFeedback(f"rating must be a whole number from 1 to 5, not {rating!r}")
-        if correction is not KEEP and correction and len(correction) > MAX_CORRECTION_CHARS:
-            raise InvalidFeedback(
-                f"The better answer is {len(correction)} characters long; the limit is {MAX_CORRECTION_CHARS}."
-            )
-        if note is not KEEP and note and len(note) > MAX_NOTE_CHARS:
-            raise InvalidFeedback(f"The note is {len(note)} characters long; the limit is {MAX_NOTE_CHARS}.")
+        # The record's own rules are the check, made once and before the store is read; what is
+        # kept (KEEP) was checked when it was stored.
+        given = _feedback(rating, None if correction is KEEP else correction, None if note is KEEP else note)
         store = self.backends.feedback_store
         try:
             existing = store.get(interaction_id)
@@ -158,13 +257,15 @@ class ChatService:
         if existing is None or existing.user != self.identity.user:
             raise NotFound(f"no answer with id {interaction_id} for {self.identity.user}")
         before = existing.feedback
+        kept = {}
         if correction is KEEP:
-            correction = before.correction if before else None
+            kept["correction"] = before.correction if before else None
         if note is KEEP:
-            note = before.note if before else None
-        if correction and correction.strip() == existing.answer.strip():
-            correction = None  # the pre-filled answer saved unchanged is not a correction
-        rated = store.set_feedback(interaction_id, Feedback(rating=rating, correction=correction, note=note))
+            kept["note"] = before.note if before else None
+        feedback = given.model_copy(update=kept)
+        if feedback.correction and feedback.correction == existing.answer.strip():
+            feedback = feedback.model_copy(update={"correction": None})  # the pre-filled answer saved unchanged
+        rated = store.set_feedback(interaction_id, feedback)
         if rated.verified is not None:
             self._count_against_verified(rated)
         return rated
@@ -173,9 +274,7 @@ class ChatService:
         # The rating of a served verified answer counts for or against it. The rating itself is
         # saved already: a failure here is logged, not reported as a lost rating.
         try:
-            VerifiedService(self.backends, self.identity, AuditService(self.backends, self.identity)).after_rating(
-                rated
-            )
+            self._verified.after_rating(rated)
         except FeedbackError:
             log.warning("the rating of %s was not counted against its verified answer", rated.id, exc_info=True)
 
@@ -220,53 +319,19 @@ def _grounding_record(answer: Answer) -> GroundingRecord | None:
     )
 
 
-# Headings that name no subject a question could ask about.
-_GENERIC_HEADINGS = {
-    "contents", "table of contents", "index", "preface", "foreword", "introduction", "appendix",
-    "appendices", "references", "bibliography", "glossary", "abstract", "summary", "notes",
-    "acknowledgements", "acknowledgments", "about this document", "revision history", "general",
-}  # fmt: skip
-_NUMBERING = re.compile(r"^(?:(?:chapter|section|part|annex|appendix)\s+)?[A-Z]?[\dIVXivx]+(?:[.\s-]\d+)*[.:)]?\s+")
-_CONTEXT_SEPARATOR = " · "  # rag.ingest.chunking.CONTEXT_SEPARATOR
-_MAX_NAME = 60
-
-
-def _subject(heading: str) -> str | None:
-    """The subject of a heading ("7 Diodes › 7.2 Diode Model (D)" → "Diode Model (D)"), or None."""
-    last = heading.rsplit("›", 1)[-1]
-    last = " ".join(_NUMBERING.sub("", last.strip()).split()).strip(" .:;-–")
-    if not 4 <= len(last) <= _MAX_NAME or sum(ch.isalpha() for ch in last) < 3:
-        return None
-    if last.lower() in _GENERIC_HEADINGS:
-        return None
-    return last
-
-
-def question_from_headings(source: str, chunks: Sequence) -> str | None:
-    """One question about a document from its passages' context (title · folder · heading):
-    the section heading most passages fall under, or the document itself when it has none. A
-    document with no title of its own is named by its file name."""
-    name = source.rsplit("/", 1)[-1]
-    stem = name.rsplit(".", 1)[0]
-    title = name
-    counts: dict[str, int] = {}
-    for chunk in chunks:
-        parts = [p.strip() for p in (chunk.context or "").split(_CONTEXT_SEPARATOR) if p.strip()]
-        if not parts:
-            continue
-        own = parts[0].lower() not in (stem.lower(), stem.replace("_", " ").lower(), name.lower())
-        if own and len(parts[0]) <= _MAX_NAME and sum(ch.isalpha() for ch in parts[0]) >= 3:
-            title = parts[0].rstrip(" .:;")
-        folder = chunk.folder.replace("/", " / ")
-        # After the title and folder comes the heading, then perhaps a table's header ("A | B").
-        tail = next((p for p in reversed(parts[1:]) if p != folder and "|" not in p), None)
-        subject = _subject(tail) if tail else None
-        if subject and subject.lower() != title.lower():
-            counts[subject] = counts.get(subject, 0) + 1
-    if not counts:
-        return f"What does {title} cover?" if chunks else None
-    subject = max(counts, key=lambda k: (counts[k], -len(k)))
-    first, *rest = subject.split()
-    if first.isalpha() and first[1:].islower() and not any(w[:1].isupper() for w in rest):
-        subject = subject[0].lower() + subject[1:]  # "Sprinkler storage tank" is words; "Diode Model (D)" a name
-    return f"What does {title} say about {subject}?"
+def _feedback(rating: object, correction: str | None, note: str | None) -> Feedback:
+    """The feedback as ``feedback.records.Feedback`` checks it, a refusal said in the person's
+    terms. Raises InvalidFeedback: rating not a whole number from 1 to 5, correction or note too long."""
+    try:
+        return Feedback(rating=rating, correction=correction, note=note)
+    except ValidationError as e:
+        field = e.errors()[0]["loc"][0]
+        if field == "rating":
+            message = f"rating must be a whole number from 1 to 5, not {rating!r}"
+        elif field == "correction" and isinstance(correction, str) and len(correction) > MAX_CORRECTION_CHARS:
+            message = f"The better answer is {len(correction)} characters long; the limit is {MAX_CORRECTION_CHARS}."
+        elif field == "note" and isinstance(note, str) and len(note) > MAX_NOTE_CHARS:
+            message = f"The note is {len(note)} characters long; the limit is {MAX_NOTE_CHARS}."
+        else:
+            message = describe(e)
+        raise InvalidFeedback(message) from None

@@ -122,7 +122,7 @@ class Backends:
 
     @cached_property
     def retriever(self):
-        from rag.pipeline import Retriever
+        from rag.retrieval import Retriever
 
         s = self.settings
         reranker = None

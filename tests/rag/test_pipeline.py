@@ -3,7 +3,8 @@ import pytest
 from rag.errors import InvalidQuery
 from rag.ingest.ingestor import Ingestor
 from rag.models import SearchFilters, Turn
-from rag.pipeline import AnswerPipeline, Retriever
+from rag.pipeline import AnswerPipeline
+from rag.retrieval import Retriever
 from rag.prompts import NOT_FOUND, PROMPT_VERSION
 from rag.stores.embedded import LanceDBVectorStore
 from tests.docs import make_pdf
@@ -216,7 +217,7 @@ def test_a_long_earlier_question_does_not_make_a_follow_up_too_long(retriever):
 
 def test_each_page_is_cited_once_and_the_next_pages_fill_in():
     from rag.models import Chunk, ScoredChunk
-    from rag.pipeline import one_per_page
+    from rag.retrieval import one_per_page
 
     def hit(source, page, cid, score):
         chunk = Chunk(id=cid, source=source, folder="", page=page, text=cid, doc_hash="h")

@@ -10,7 +10,8 @@ from rag.generators.bedrock import BedrockGenerator
 from rag.generators.openai_compat import OpenAICompatGenerator
 from rag.generators.sagemaker import SageMakerGenerator
 from rag.ingest.ingestor import Ingestor
-from rag.pipeline import AnswerPipeline, Retriever
+from rag.pipeline import AnswerPipeline
+from rag.retrieval import Retriever
 from rag.stores.embedded import LanceDBVectorStore
 from tests.docs import make_pdf
 from tests.rag.generators.eventstream import bedrock_event, payload_parts, split_every
