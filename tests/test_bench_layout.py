@@ -82,6 +82,16 @@ def test_tests_may_import_bench_but_bench_never_imports_tests():
     assert not any(m.split(".")[0] == "tests" for p in BENCH.glob("*.py") for m, _, _ in imports(p))
 
 
+def test_no_test_reaches_bench_through_sys_path():
+    this = Path(__file__).resolve()
+    tricks = sorted(
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "tests").rglob("*.py")
+        if p.resolve() != this and PATH_TRICKS.search(p.read_text(encoding="utf-8"))
+    )
+    assert not tricks, f"import bench.<name> instead of changing the import path: {tricks}"
+
+
 def test_every_benchmark_command_in_the_docs_names_a_script_that_runs_as_a_module():
     named: dict[str, set[str]] = {}
     old_style = []

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.config import Settings
+from bench import retrieval_eval
 from feedback.stores.base import InteractionFilter
 from tests.rag.generators.servers import Recorded, Reply, ScriptedServer, chat_completion, serve_role
 
@@ -176,11 +176,6 @@ def test_good_pairs_land_unreviewed_with_their_evidence_the_rest_is_counted_and_
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert {(q["source"], q["page"]) for q in lines} == {(CRITERIA, 6), (CRITERIA, 2), (CRITERIA, 9)}
 
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import retrieval_eval
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
     searched = run(services, "search", "--queries", str(out), "--json", "--k", "5")
     assert searched.exit_code == 0, searched.output
     results = [json.loads(line) for line in searched.stdout.splitlines()]
