@@ -63,7 +63,6 @@ def evaluate(services, model, baseline, no_baseline, data, out, judge, limit, ma
         conclude,
         judge_all,
         load_examples,
-        score,
         write_report,
     )
 
@@ -90,11 +89,9 @@ def evaluate(services, model, baseline, no_baseline, data, out, judge, limit, ma
     examples = load_examples(data, limit)
     prompts = [p for p, _ in examples]
     references = [r for _, r in examples]
-    embedder = services.backends.embedder
-    embed = embedder.embed_documents
     cache = services.settings.models_dir
     answers = {"model": answer_all(model, prompts, cache, max_new_tokens, runtime)}
-    report = EvalReport(data=str(data), model=score(model, answers["model"], references, embed))
+    report = EvalReport(data=str(data), model=services.training.score_answers(model, answers["model"], references))
     if baseline:
         try:
             answers["baseline"] = answer_all(baseline, prompts, cache, max_new_tokens, runtime)
@@ -107,7 +104,7 @@ def evaluate(services, model, baseline, no_baseline, data, out, judge, limit, ma
                 f"{e.__cause__ or e}; give one with --baseline PATH."
             )
         else:
-            report.baseline = score(baseline, answers["baseline"], references, embed)
+            report.baseline = services.training.score_answers(baseline, answers["baseline"], references)
     report.no_baseline = no_baseline_note
     if grader is not None:
         grade, concurrency = grader

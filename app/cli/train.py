@@ -167,24 +167,13 @@ def reranker_command(
     correction or a reference demote theirs. Prints search quality on held-out questions with
     and without the model.
     """
-    from rag.embedders.local import resolve_model_path
     from training.errors import TrainingError
-    from training.reranker import RerankerOptions, build_reranker
-    from training.trainers.profiles import PACKAGED_CLASSIFIER
+    from training.reranker import RerankerOptions
 
-    records = [] if no_feedback else services.feedback.interactions(InteractionFilter())
     options = RerankerOptions(pairs=pairs, negatives=negatives, holdout=holdout, epochs=epochs, max_steps=max_steps)
-    backends = services.backends
     try:
-        report = build_reranker(
-            backends.store,
-            backends.embedder,
-            records,
-            out,
-            options,
-            base=resolve_model_path(PACKAGED_CLASSIFIER),
-            mode=services.settings.search_mode,
-            progress=lambda line: click.echo(line + "…", err=True),
+        report = services.training.train_reranker(
+            out, options, use_feedback=not no_feedback, progress=lambda line: click.echo(line + "…", err=True)
         )
     except TrainingError as e:
         raise click.ClickException(str(e)) from e

@@ -80,6 +80,14 @@ class Services:
         return ModelService(self.backends, self.identity, self.audit)
 
     @cached_property
+    def training(self):
+        """A re-ranker trained from the index, answers scored against references
+        (``app.services.training``; imported on first use)."""
+        from app.services.training import TrainingService
+
+        return TrainingService(self.backends, self.identity, self.audit)
+
+    @cached_property
     def loop(self):
         """The loop run and the frozen evaluation set (``app.services.loop``; imported on first use)."""
         from app.services.loop import LoopService
