@@ -13,6 +13,12 @@ Corpora:
 
 * ``manuals``: long technical manuals, 1,688 pages in 7 PDFs (ngspice circuit simulator, gmsh
   mesh generator, gnuplot, Asymptote, liboctave).
+* ``toolchains``: two microcontroller toolchain manuals, 186 pages (SDCC 4.2.0, gputils 1.4.0),
+  dense with option, directive and processor tables.
+* ``pari``: PARI/GP 2.15.2's five reference cards (11 pages of function tables), its tutorial
+  and its guide to parallel GP, 84 pages.
+* ``r-manuals``: three sibling manuals of R 4.2.2 (An Introduction to R, R Data Import/Export,
+  R Installation and Administration), 239 pages.
 * ``latex-news``: LaTeX News issues 1 to 36 (1994-2022), 81 pages: 36 sibling documents of the
   same kind, one per release; questions name the issue or release date.
 * ``filings``: 18 SEC filings of five companies (Apple, Alphabet, Amazon, ExxonMobil, Microsoft):
@@ -46,6 +52,10 @@ PACKAGES = {
     "asymptote-doc=2.85+ds-1": "b2ae6e97c64ede66c1e41cc913f790b01188d198557203a2b3c500ba3495e6ca",
     "octave-doc=7.3.0-2": "b27897cc7e3d688daa5cb8f8d1ea47077f3fbd205ce32e22522200ff0c1eadd5",
     "texlive-latex-base-doc=2022.20230122-3": "122dbbe00bd22f872b1837eb86bd76fbac6ec84dd4f5f0c76cc9c18484485848",
+    "sdcc-doc=4.2.0+dfsg-1": "e68f50cdf1082002f89a17beaf947f250f5ef7ba1b756b9b7a05f2b6e7fc9787",
+    "gputils-doc=1.4.0-0.2": "332741308e0c9491f2500fc1ce58eb0481f08e30f385cdd54657a797af0be310",
+    "pari-doc=2.15.2-1": "6806e4ab123811d7234dd3330941a0ab777562708109ccbce7fc8907226deddc",
+    "r-doc-pdf=4.2.2.20221110-2": "beb104ad5818d261f280a868294645ca31d7c63365f2c9a55aa3ca9aad5aa71d",
 }
 
 # corpus path <- (path inside the unpacked packages, sha256 of the file as copied)
@@ -79,6 +89,42 @@ MANUALS = {
         "af9cc69f2056163420e94f6569eb79c8f6849c1dfc054b632675c78116b49c81",
     ),
 }
+# The corpora of issue 29, never used to tune anything before it (leave-one-corpus-out).
+# Microcontroller toolchains: dense option, directive and processor tables, like a datasheet.
+TOOLCHAINS = {
+    "sdcc/sdccman.pdf": (
+        "usr/share/doc/sdcc-doc/sdccman.pdf.gz",
+        "8887f9fd940ee8aabe9429c28b53f264669f5c2c406688baf4b3d6c49438b2fb",
+    ),
+    "gputils/gputils.pdf": (
+        "usr/share/doc/gputils-doc/gputils.pdf.gz",
+        "911c2a5bc425ec281210ae428e67be3d5b402755d6eafd72e81cf50ccb9acacc",
+    ),
+}
+# PARI/GP: five reference cards (a page is a grid of function names and one-line meanings) and
+# two guides.
+PARI = {
+    name: (f"usr/share/pari/doc/{name}", digest)
+    for name, digest in {
+        "refcard.pdf": "b65dfacf2317b8022f9c650bfe19c5095547dc525d85304b8f310bdc86ed3404",
+        "refcard-ell.pdf": "a18dcd7af34a53fbf2b8eb7e8241e78c4a724856f69144f7cbf56c018aa179c6",
+        "refcard-lfun.pdf": "d268e69181c4fe0ac20118e06da4fe85f7ba0a74b44b3e7fe4def6b300eb8d98",
+        "refcard-mf.pdf": "a26e561657fafd75f4bcd00e5457265ec4e5bf5d152ba34b1fe5f1baf345036f",
+        "refcard-nf.pdf": "b562e1126aa10978f4a0e00970027b87e693624c7436dce54ac789f91f190fcb",
+        "tutorial.pdf": "39adef47fe7c5c5b2137dd2a6f0d29900e740889db7bcedfb70ffe4481cb4a1b",
+        "parallel.pdf": "183120fadf00e19babe7972cf3da6e0b6b6cda2cf7271fd39f1502ab5d3e9f6a",
+    }.items()
+}
+# Three sibling manuals of one project (R 4.2.2): the same words ("package", "install") in each.
+R_MANUALS = {
+    name: (f"usr/share/R/doc/manual/{name}", digest)
+    for name, digest in {
+        "R-intro.pdf": "337ccd0b490b1e66f7e783b45f4588d0599730b4206c0c051edfe1419c568c51",
+        "R-data.pdf": "9381a39ffeb8545a745c2618ba955b4ae4e10b9c8373cd5bc1984fff8318f8ca",
+        "R-admin.pdf": "50e256b5f873bbee4c8482df3754fa8654f02ef693409fe5e30b2f114e3efe9f",
+    }.items()
+}
+PDF_CORPORA = {"manuals": MANUALS, "toolchains": TOOLCHAINS, "pari": PARI, "r-manuals": R_MANUALS}
 LATEX_NEWS_DIR = "usr/share/doc/texlive-doc/latex/base"
 # Issue 18 is one line ("This news never existed.") and kept: a real sibling, a real distractor.
 LATEX_NEWS = {
@@ -244,7 +290,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for deb in debs:
             subprocess.run(["dpkg", "-x", str(deb), tmp], check=True)
-        wanted = {f"manuals/{k}": v for k, v in MANUALS.items()}
+        wanted = {f"{corpus}/{k}": v for corpus, files in PDF_CORPORA.items() for k, v in files.items()}
         for name, expected in LATEX_NEWS.items():
             wanted[f"latex-news/{name}"] = (f"{LATEX_NEWS_DIR}/{name}", expected)
         bad = write_filings(args.out, args.out / "wheels")
@@ -255,9 +301,9 @@ def main() -> None:
                 bad.append(rel)
     if bad:
         sys.exit(f"checksum mismatch: {', '.join(bad)}")
+    pdfs = ", ".join(f"{corpus} ({len(files)} PDFs)" for corpus, files in PDF_CORPORA.items())
     print(
-        f"corpora under {args.out}: manuals ({len(MANUALS)} PDFs), latex-news ({len(LATEX_NEWS)} PDFs), "
-        f"filings ({len(FILINGS)} Markdown files)"
+        f"corpora under {args.out}: {pdfs}, latex-news ({len(LATEX_NEWS)} PDFs), filings ({len(FILINGS)} Markdown files)"
     )
 
 
