@@ -3,16 +3,24 @@
 An embedding puts "What is the minimum clear height?" right beside "What is the maximum clear
 height?", and "Apple's 10-Q for Q1 2024" beside Amazon's or Q2's: the words that decide the
 answer are few and the rest is shared. ``differences`` looks only at those words, each kind with
-its own rule (words are compared in their regular inflections: "reads" is "read"):
+its own rule (``rag.question_words`` reads them; words are compared by their lemmas):
 
-- numbers and codes ("21 01 13", "DD-101", "10-Q", "2024", "Q2") must be the same set;
-- names (a capitalised word that is not the question's first word, an acronym, a month) must
-  each appear in the other question, in any case;
-- words of a contrast ("minimum"/"maximum", "read"/"write", "before"/"after", "input"/"output")
+- numbers, codes and periods ("21 01 13", "10-Q", "2024", "Q2", "nine months") must be the same set;
+- identifiers ("\\llap", "limit_range", "View.AxesFormatX", "rand(-1)") must be in both;
+- names (a capitalised word, an acronym, a month) may be added or left out, not swapped: one
+  question naming something the other lacks while the other names something the first lacks
+  asks about another thing; and, with the documents of the index, a name added that names
+  another document than the ones the verified answer cites is another document asked about;
+- words of a contrast ("minimum"/"maximum", "read"/"write", "before"/"after", "add"/"remove")
   must take the same side; an extreme or an order ("minimum", "first") named in one question
-  must be named in the other;
+  must be named in the other; what comes "instead of" what may not be swapped;
 - a measure ("width"/"length"/"height"…) named in both must be the same;
-- a negation ("not", "without", "except") must be in both or in neither.
+- a negation ("not", "without", "never", "undeclared") must be in both or in neither;
+- what is asked for ("how many", "when", "which variable", "where") must fit.
+
+With the answer given to the original question, one more: a noun of the original question that
+the answer repeats (what the answer is about: "operating income", "whiskers") must be in the new
+question too; a verb may be reworded ("supported" asked as "handle").
 
 Everything else (word order, synonyms, filler) is left to the embedding's similarity.
 """
@@ -20,9 +28,29 @@ Everything else (word order, synonyms, filler) is left to the embedding's simila
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections.abc import Iterable
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from rag.question_words import (
+    STOP,
+    all_parts,
+    asks_apart,
+    codes,
+    fold,
+    holds_name,
+    identifiers,
+    is_code,
+    is_identifier,
+    keys,
+    known,
+    names,
+    normalise,
+    parts,
+    stem,
+    tokens,
+    verb_like,
+)
+
+__all__ = ["codes", "content_stems", "differences", "names", "stem"]
 
 # Sides of one contrast: a question on one side and its counterpart on another asks something
 # else.
@@ -43,7 +71,7 @@ CONTRASTS: tuple[tuple[frozenset[str], ...], ...] = tuple(
         ("get getter", "set setter"),
         ("enable activate", "disable deactivate"),
         ("open", "close"),
-        ("add insert create install", "delete remove uninstall"),
+        ("add insert create install integrate include", "delete remove uninstall"),
         ("allow permit", "forbid prohibit"),
         ("required mandatory", "optional"),
         ("horizontal", "vertical"),
@@ -65,7 +93,8 @@ CONTRASTS: tuple[tuple[frozenset[str], ...], ...] = tuple(
 )
 # Contrasts whose side, named in one question alone, still changes the ask: "the clear
 # height" is not "the minimum clear height". Elsewhere ("the smallest height allowed") one side
-# named alone is wording.
+# named alone is wording. Their words are adjectives and take no verb forms ("lowering" a
+# tolerance names no extreme).
 QUALIFIERS = frozenset({0, 1})
 # Measures: two questions that each name one ask about different ones. A question that names
 # none ("how big is …") is not held against one that names one.
@@ -95,32 +124,9 @@ MEASURES: tuple[frozenset[str], ...] = tuple(
 )
 NEGATIONS = frozenset("not no never without except excluding cannot nor neither none".split())
 _NEGATED_VERB = re.compile(r"\b\w+n't\b", re.I)
-MONTHS = frozenset("january february march april may june july august september october november december".split())
-# Ordinal periods say the same as their codes: "second quarter" is "Q2", "first half" is "H1".
-_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4"}
-_PERIOD_WORDS = re.compile(r"\b(first|second|third|fourth)\s+(quarter|half)\b", re.I)
-# A code or number: digits with the letters and separators glued to them ("DD-101", "10-Q",
-# "HEA06", "1.2e+12", "v2.0"); "21 01 13" is three of them.
-_CODE = re.compile(r"(?:[A-Za-z]+[-_]?)?\d[\w.+\-/]*")
-_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
-# Capitalised words that start clauses or are simply English, not names.
-_COMMON_CAPS = frozenset(
-    "i what which who whom whose when where why how is are was were do does did can could should would "
-    "will shall may might must the a an in on at of for to from by with and or but if per according "
-    "give list name tell show explain describe find".split()
-)
-
-
-# Stop words, and words any question about a document may use without changing the ask.
-_STOP = ENGLISH_STOP_WORDS | frozenset(
-    "default value values use used using report reported per according given does did quarter year "
-    "fiscal document documents manual page section issue release".split()
-)
-
-
-def _fold(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
-
+# Markers of a relation with a direction: what comes before the marker and what after may not
+# trade places ("ydelta instead of ylow" is not "ylow instead of ydelta").
+_DIRECTED = re.compile(r"\b(?:instead\s+of|rather\s+than|in\s+place\s+of)\b", re.I)
 
 # Irregular forms of the contrast words; regular ones are made by ``_forms``.
 _IRREGULAR = {
@@ -154,131 +160,163 @@ def _forms(word: str) -> set[str]:
     return forms | set(_IRREGULAR.get(word, "").split())
 
 
-def _index(groups) -> dict[str, object]:
+def _index(groups, plain=()) -> dict[str, object]:
     index = {}
     for key, words in groups:
         for word in words:
-            for form in _forms(word):
+            for form in {word, word + "s"} if key[0] in plain else _forms(word):
                 index.setdefault(form, key)
     return index
 
 
-_SIDES = _index(((g, s), side) for g, sides in enumerate(CONTRASTS) for s, side in enumerate(sides))
-_MEASURE = _index(enumerate(MEASURES))
-
-
-def codes(question: str) -> set[str]:
-    """The numbers and codes of a question, normalised: lower case, no leading zeros, separators
-    unified, ordinal periods as codes ("second quarter" -> "q2")."""
-    text = _PERIOD_WORDS.sub(lambda m: f"{m.group(2)[0]}{_ORDINALS[m.group(1).lower()]}", _fold(question))
-    found = set()
-    for match in _CODE.finditer(text):
-        token = match.group(0).rstrip(".-/+").lower().replace("_", "-")
-        found.add(re.sub(r"(?<![\d.])0+(\d)", r"\1", token))
-    return found
-
-
-def names(question: str) -> set[str]:
-    """Words that name something: a capitalised word past the first (the first too when it is
-    a possessive or has a capital inside), an acronym, a month."""
-    words = _WORD.findall(_fold(question))
-    found = set()
-    for i, word in enumerate(words):
-        lower = word.lower()
-        if lower in MONTHS and (lower != "may" or word[0].isupper() and i > 0):
-            found.add(lower)
-        elif (
-            word.isupper()
-            and len(word) > 1
-            or (word[0].isupper() and lower not in _COMMON_CAPS and (i > 0 or _named(word)))
-        ):
-            found.add(lower.removesuffix("'s"))
-    return found
-
-
-def _named(first: str) -> bool:
-    """Whether a question's first word is a name all the same: a possessive ("Apple's") or a
-    capital inside ("ExxonMobil", "LaTeX")."""
-    return first.endswith("'s") or any(c.isupper() for c in first[1:])
+_SIDES = _index((((g, s), side) for g, sides in enumerate(CONTRASTS) for s, side in enumerate(sides)), plain=QUALIFIERS)
+_MEASURE = _index(((m,), words) for m, words in enumerate(MEASURES))
 
 
 def _words(question: str) -> set[str]:
-    return {w.lower().strip("'-").removesuffix("'s") for w in _WORD.findall(_fold(question))}
-
-
-def stem(word: str) -> str:
-    """A rough English stem for comparing content words: "employees", "employed" -> "employ"."""
-    w = word.lower().strip("'-").removesuffix("'s")
-    for suffix in (
-        "ations",
-        "ation",
-        "ments",
-        "ment",
-        "ings",
-        "ing",
-        "ers",
-        "ees",
-        "ies",
-        "ied",
-        "ed",
-        "es",
-        "er",
-        "ee",
-        "s",
-        "ly",
-    ):
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
-            return w[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
-    return w
+    return {w.lower().strip("'").removesuffix("'s") for w in re.findall(r"[A-Za-z][A-Za-z']*", normalise(question))}
 
 
 def content_stems(text: str) -> set[str]:
     """The stems of the words that carry content (no stop words; hyphenated words split)."""
-    words = re.findall(r"[A-Za-z][A-Za-z']*", _fold(text))
-    return {stem(w) for w in words if w.lower() not in _STOP and len(w) > 1}
+    words = re.findall(r"[A-Za-z][A-Za-z']*", fold(text))
+    return {stem(w) for w in words if w.lower() not in STOP and len(w) > 1}
 
 
-def differences(new: str, original: str, answer: str | None = None) -> list[str]:
+def _vocabulary(text: str) -> set[str]:
+    """Every key of every word of ``text``, hyphenated words split, "re-" taken off ("rescales")."""
+    found = set()
+    for token in tokens(text):
+        for part in re.findall(r"[^\W\d_]+", token.lower().removesuffix("'s")):
+            found |= keys(part)
+            if part.startswith("re") and len(part) > 5:
+                found |= keys(part[2:])
+    return found
+
+
+def left_out(new: str, original: str, answer: str) -> list[str]:
+    """The nouns of ``original`` that ``answer`` repeats and ``new`` does not hold (verbs, names,
+    identifiers and codes are left to their own checks)."""
+    said, asked = _vocabulary(answer), _vocabulary(new)
+    the_names = names(original)
+    words = tokens(original)
+    found = []
+    for i, token in enumerate(words):
+        if is_code(token) or is_identifier(token) or token.lower().removesuffix("'s") in the_names:
+            continue
+        for part in re.findall(r"[^\W\d_]+", token.lower().removesuffix("'s")):
+            if len(part) < 2 or part in STOP or not keys(part) & said or keys(part) & asked:
+                continue
+            if not verb_like(words, i) and part not in found:
+                found.append(part)
+    return found
+
+
+def differences(
+    new: str,
+    original: str,
+    answer: str | None = None,
+    *,
+    cited: Iterable[str] = (),
+    indexed: Iterable[str] = (),
+) -> list[str]:
     """Why ``new`` asks something other than ``original``; empty when nothing sets them apart.
 
     The checks are symmetric in the two questions. With the ``answer`` given to ``original``,
-    one more: a content word of the original question that the answer repeats (what the
-    answer is about: "operating income", "columns") must be in the new question too. Each
-    difference is a short phrase for logs and the benchmark ("numbers or codes differ: 2023, 2024").
+    a noun of the original question that the answer repeats must be in the new question too.
+    With what the answer rests on (``cited``: its sources' paths and its passages' text) and
+    every source of the index (``indexed``), a name only the new question holds may not name
+    another document. Each difference is a short
+    phrase for logs and the benchmark ("numbers or codes differ: 2023, 2024").
     """
     found = []
     if answer is not None:
-        left_out = (content_stems(original) & content_stems(answer)) - content_stems(new)
-        if left_out:
-            found.append(f"leaves out what the answer is about: {', '.join(sorted(left_out))}")
+        missing = left_out(new, original, answer)
+        if missing:
+            found.append(f"leaves out what the answer is about: {', '.join(missing)}")
     a, b = codes(new), codes(original)
     if a != b:
         found.append(f"numbers or codes differ: {', '.join(sorted(a ^ b))}")
+    ids_a, ids_b = identifiers(new), identifiers(original)
+    parts_a, parts_b = all_parts(new), all_parts(original)
+    if ids_a - parts_b or ids_b - parts_a:
+        found.append(f"identifiers only one question holds: {', '.join(sorted((ids_a - parts_b) | (ids_b - parts_a)))}")
+    found += _names_apart(new, original, parts_a, parts_b, cited, indexed)
     words_a, words_b = _words(new), _words(original)
-    lower_a, lower_b = _fold(new).lower(), _fold(original).lower()
-    missing = sorted(n for n in names(new) if n not in lower_b) + sorted(n for n in names(original) if n not in lower_a)
-    if missing:
-        found.append(f"names only one question holds: {', '.join(missing)}")
+    apart = _sides_apart(words_a, words_b)
+    if apart:
+        found.append("one asks the opposite or a narrower thing (" + ", ".join(_side_names(apart)) + ")")
+    if _swapped(new, original):
+        found.append("what comes instead of what is swapped")
+    measures_a = {_MEASURE[w] for w in words_a if w in _MEASURE}
+    measures_b = {_MEASURE[w] for w in words_b if w in _MEASURE}
+    if measures_a and measures_b and not measures_a & measures_b:
+        found.append("they ask about different measures")
+    if _negated(new, words_a) != _negated(original, words_b):
+        found.append("one is negated")
+    kinds = asks_apart(new, original)
+    if kinds:
+        found.append(f"they ask for different things ({kinds})")
+    return found
+
+
+def _names_apart(new, original, parts_a, parts_b, cited, indexed) -> list[str]:
+    only_a = sorted(n for n in names(new) if not holds_name(n, parts_b))
+    only_b = sorted(n for n in names(original) if not holds_name(n, parts_a))
+    if only_a and only_b:
+        return [f"names only one question holds: {', '.join(only_a + only_b)}"]
+    cited_words = {p for source in cited for p in parts(source)}
+    other_words = {p for source in indexed for p in parts(source)} - cited_words
+    elsewhere = [n for n in only_a if holds_name(n, other_words) and not holds_name(n, cited_words)]
+    return [f"names another document: {', '.join(elsewhere)}"] if elsewhere else []
+
+
+def _sides_apart(words_a: set[str], words_b: set[str]) -> set[tuple[int, int]]:
     sides_a = {_SIDES[w] for w in words_a if w in _SIDES}
     sides_b = {_SIDES[w] for w in words_b if w in _SIDES}
     apart = set()
     for g in {g for g, _ in sides_a | sides_b}:
         in_a = {s for h, s in sides_a if h == g}
         in_b = {s for h, s in sides_b if h == g}
-        if (in_a and in_b and in_a != in_b) or (g in QUALIFIERS and bool(in_a) != bool(in_b)):
+        if g in QUALIFIERS:
+            differ = in_a != in_b
+        else:  # "income tax expense" still holds "expense"
+            differ = bool(in_a and in_b and not in_a & in_b)
+        if differ:
             apart |= {(g, s) for s in in_a ^ in_b}
-    if apart:
-        found.append("one asks the opposite or a narrower thing (" + ", ".join(_side_names(apart)) + ")")
-    measures_a = {_MEASURE[w] for w in words_a if w in _MEASURE}
-    measures_b = {_MEASURE[w] for w in words_b if w in _MEASURE}
-    if measures_a and measures_b and not measures_a & measures_b:
-        found.append("they ask about different measures")
-    negated_a = bool(words_a & NEGATIONS or _NEGATED_VERB.search(new))
-    negated_b = bool(words_b & NEGATIONS or _NEGATED_VERB.search(original))
-    if negated_a != negated_b:
-        found.append("one is negated")
-    return found
+    return apart
 
 
 def _side_names(sides: set[tuple[int, int]]) -> list[str]:
     return sorted(sorted(CONTRASTS[g][s])[0] for g, s in sides)
+
+
+def _negated(question: str, words: set[str]) -> bool:
+    if words & NEGATIONS or _NEGATED_VERB.search(question):
+        return True
+    # "undeclared", "unused", "unsupported": "un" before a word of the lexicon.
+    return any(w.startswith("un") and len(w) > 5 and known(w[2:]) for w in words)
+
+
+def _swapped(a: str, b: str) -> bool:
+    """Whether both questions relate two things with "instead of" (or "rather than") the other way
+    round."""
+    sides_a, sides_b = _directed(a), _directed(b)
+    if not sides_a or not sides_b:
+        return False
+    (before_a, after_a), (before_b, after_b) = sides_a, sides_b
+    return bool(before_a & after_b and after_a & before_b) and not (before_a & before_b or after_a & after_b)
+
+
+def _directed(question: str) -> tuple[set[str], set[str]] | None:
+    text = normalise(question)
+    match = _DIRECTED.search(text)
+    if not match:
+        return None
+    before = re.split(r"[,;:?]", text[: match.start()])[-1]
+    after = re.split(r"[,;:?]", text[match.end() :])[0]
+
+    def content(span: str) -> set[str]:
+        return {p for t in tokens(span) for p in parts(t) if p not in STOP}
+
+    return content(before), content(after)

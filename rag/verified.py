@@ -4,7 +4,8 @@ An SME who validates a reference answer vouches for it as the answer to that que
 passages it was checked against. ``VerifiedAnswers`` holds those answers for one process and
 finds the one a new question asks for: the question's embedding must be close to the verified
 question's (``threshold``, cosine of the query embeddings) and ``rag.same_ask.differences`` must
-find nothing that sets the two apart (another number, name, extreme, measure or a negation).
+find nothing that sets the two apart (another number, identifier, name or document, extreme,
+measure, negation, kind of answer, or a noun the verified answer is about left out).
 
 A verified answer rests on its passages: when one of them changed or left the index (a
 re-ingest), the answer is stale and is not served until an SME reviews it again.
@@ -21,7 +22,7 @@ from datetime import datetime
 
 import numpy as np
 
-from rag.models import Citation, SearchFilters
+from rag.records import Citation, SearchFilters
 from rag.same_ask import differences
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class VerifiedAnswers:
         threshold: the least cosine similarity between the new and the verified question.
         recheck_s: how long a loaded set is used before ``load`` and the index are read again;
             ``invalidate`` forces the next call to reload (after a review in this process).
+        answer_aware: also require the nouns of the verified question that its answer repeats
+            (off only to measure what that check adds).
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class VerifiedAnswers:
         threshold: float = DEFAULT_THRESHOLD,
         recheck_s: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        answer_aware: bool = True,
     ):
         self.embedder = embedder
         self.store = store
@@ -85,6 +89,7 @@ class VerifiedAnswers:
         self.threshold = threshold
         self.recheck_s = recheck_s
         self.clock = clock
+        self.answer_aware = answer_aware
         self._state = _State()
         self._vectors: dict[tuple[str, str], np.ndarray] = {}
         self._chunk_ids: dict[tuple[str, str], set[str]] = {}
@@ -114,9 +119,21 @@ class VerifiedAnswers:
             entry = state.entries[i]
             if entry.id in state.stale or not _inside(entry, filters):
                 continue
-            if not differences(question, entry.question, entry.answer):
+            if not self.differences(question, entry, state):
                 return VerifiedMatch(entry, round(similarity, 4))
         return None
+
+    def differences(self, question: str, entry: VerifiedEntry, state: _State | None = None) -> list[str]:
+        """What sets ``question`` apart from the verified one (``rag.same_ask.differences``, given the
+        verified answer, its sources and passages, and the documents of the index)."""
+        state = state or self._current()
+        return differences(
+            question,
+            entry.question,
+            entry.answer if self.answer_aware else None,
+            cited=[c.source for c in entry.citations] + [c.text for c in entry.citations],
+            indexed=list(state.documents or ()),
+        )
 
     def stale(self) -> dict[str, list[str]]:
         """Verified answers that are not served because a passage changed or left the index:

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.same_ask import codes, differences, names
+from rag.question_words import ask_types, verb_like
+from rag.same_ask import CONTRASTS, codes, differences, names
 
 SAME = [
     ("What is the minimum clear height?", "What's the smallest clear height allowed?"),
@@ -15,6 +16,32 @@ SAME = [
     ("May I park trucks there?", "Can trucks be parked there?"),
     ("Default off resistance ROFF of the voltage controlled switch", "What is ROFF's default for the switch?"),
     ("referenced DD-101 to DD-113", "references dd_101 through DD-0113"),
+    # Periods and spans written another way.
+    (
+        "What operating income guidance did Amazon give for the third quarter of 2024?",
+        "Amazon's third-quarter 2024 operating income guidance",
+    ),
+    ("What was the effective tax rate for Q1 2024?", "What effective tax rate applied in the first quarter of 2024?"),
+    ("Net sales for the three months ended June 29, 2024", "Net sales for the quarter ended June 29, 2024"),
+    (
+        "Which babel version is required with the June 2001 release?",
+        "What version of babel do you need at least for the June 2001 release?",
+    ),
+    # A clause that starts with "when" asks nothing; "never declared" is "undeclared".
+    (
+        "If ydelta is given instead of ylow, how are the ends computed?",
+        "When I give ydelta rather than ylow, how does gnuplot compute the ends?",
+    ),
+    (
+        "What must be called before adding code to an undeclared hook?",
+        "What do I call before I add code to a hook that was never declared?",
+    ),
+    # A name added that no other document bears (the product, a word of the title).
+    (
+        "Which element type number does the 125-node hexahedron have?",
+        "In gmsh, which element type number does the 125-node hexahedron have?",
+    ),
+    ("What does Plugin(Lambda2) compute?", "In gmsh, what does Plugin(Lambda2) compute?"),
 ]
 APART = [
     ("What is the minimum clear height?", "What is the maximum clear height?", "opposite"),
@@ -28,6 +55,44 @@ APART = [
     ("Which GLPK routines don't need a license?", "Which GLPK routines need a license?", "negated"),
     ("What is the width of a parking space?", "What is the length of a parking space?", "measures"),
     ("What is the gross margin?", "What is the net margin?", "opposite"),
+    ("Which packages were integrated into the kernel?", "Which packages were removed from the kernel?", "opposite"),
+    (
+        "Net sales for the three months ended June 29, 2024",
+        "Net sales for the nine months ended June 29, 2024",
+        "numbers",
+    ),
+    (
+        "Which command was added to center material like \\llap?",
+        "Which command was added to copy robust commands?",
+        "identifiers",
+    ),
+    ("Default number format of View.AxesFormatX", "Default number format of View.AxesFormatZ", "identifiers"),
+    (
+        "If ydelta is given instead of ylow, how are the ends computed?",
+        "If ylow is given instead of ydelta, how are the ends computed?",
+        "swapped",
+    ),
+    (
+        "How many harmonics does the fourier command analyze?",
+        "Which variable sets how many harmonics the fourier command analyzes?",
+        "different things",
+    ),
+    (
+        "When did ExxonMobil close the Pioneer acquisition?",
+        "How many shares did ExxonMobil issue for the Pioneer acquisition?",
+        "different things",
+    ),
+    (
+        "Where must DocumentMetadata be placed?",
+        "What kind of argument does DocumentMetadata expect?",
+        "different things",
+    ),
+    (
+        "What must be called before adding code to an undeclared hook?",
+        "What must be called before adding code to a declared hook?",
+        "negated",
+    ),
+    ("Which pens belong to group G of the CAD module?", "Which pens belong to group J of the CAD module?", "names"),
 ]
 
 
@@ -88,3 +153,94 @@ def test_with_the_answer_a_swapped_word_the_answer_is_about_sets_them_apart():
         )
         == []
     )
+
+
+def test_spelled_numbers_and_period_spans_are_codes():
+    assert codes("the nine months ended June 30") == {"9", "30"}
+    assert codes("the first half of 2024") == codes("H1 2024") == {"h1", "2024"}
+    assert codes("third-quarter 2024") == codes("3Q 2024") == codes("Q3 2024")
+    assert codes("which one of the quarterly reports") == set()
+    assert codes("Apple's quarterly report") == codes("Apple's 10-Q")
+
+
+def test_the_kind_of_answer_is_read_from_the_question_words():
+    assert ask_types("How many harmonics does it analyze?") == ["quantity"]
+    assert ask_types("Which variable sets how many harmonics it analyzes?") == ["entity", "quantity"]
+    assert ask_types("When will Alphabet pay, and how much per share?") == ["time", "quantity"]
+    assert ask_types("What does seconds() return when an error occurs?") == []
+    assert ask_types("What fixed exchange ratio did ExxonMobil describe?") == ["quantity"]
+    assert ask_types("How do I mesh it in batch mode?") == ["method"]
+
+
+@pytest.mark.parametrize(
+    ("question", "word", "verb"),
+    [
+        ("Which function records an ordering rule?", "records", True),
+        ("Where must DocumentMetadata be placed?", "placed", True),
+        ("Which input encodings did inputenc support in the release?", "support", True),
+        ("How much slower can compatibility mode run?", "run", True),
+        ("To which ranges is allocation set depending on the engine?", "set", True),
+        ("What fixed exchange ratio is given for the merger?", "fixed", False),
+        ("What is the band gap of the material?", "gap", False),
+        ("Which parameter sets the energy band gap?", "gap", False),
+        ("What does the option search for an existing file?", "existing", False),
+    ],
+)
+def test_a_word_is_a_verb_or_not_by_the_lexicon_and_its_neighbours(question, word, verb):
+    words = question.rstrip("?").split()
+    assert verb_like(words, words.index(word)) is verb
+
+
+def test_with_the_answer_a_reworded_verb_still_asks_the_same_but_a_swapped_noun_does_not():
+    original = "Which input encodings did inputenc support in the December 1994 release?"
+    answer = "In the December 1994 release inputenc supported the ascii and latin1 input encodings."
+    assert (
+        differences("In the December 1994 release, what input encodings could inputenc handle?", original, answer) == []
+    )
+    original, answer = (
+        "How far do boxplot whiskers extend by default?",
+        "By default the whiskers extend 1.5 times the interquartile range.",
+    )
+    assert differences("In boxplots, what is the default reach of the whiskers?", original, answer) == []
+    assert "whiskers" in differences("How far do boxplot outliers reach by default?", original, answer)[0]
+
+
+def test_a_name_added_that_another_document_bears_is_another_document_asked_about():
+    original, answer = "What is the default zero threshold?", "The default zero value is 1e-8."
+    cited = ["gnuplot/gnuplot.pdf", "The default zero value is 1e-8."]
+    indexed = ["gnuplot/gnuplot.pdf", "octave/liboctave.pdf", "gmsh/gmsh.pdf"]
+    assert (
+        differences("What is gnuplot's default zero threshold?", original, answer, cited=cited, indexed=indexed) == []
+    )
+    assert differences("What is LaTeX's default zero threshold?", original, answer, cited=cited, indexed=indexed) == []
+    found = differences("What is Octave's default zero threshold?", original, answer, cited=cited, indexed=indexed)
+    assert found == ["names another document: octave"]
+
+
+words = st.sampled_from("clear height parking space tank sprinkler storage capacity font size routine file".split())
+templates = st.sampled_from(
+    ["What is the {x} {a} {b}?", "Which {a} has the {x} {b}?", "How is the {x} {a} of the {b} set?", "{x} {a} {b}"]
+)
+
+
+@given(templates, words, words, st.sampled_from(range(len(CONTRASTS))))
+def test_swapping_a_contrast_side_never_asks_the_same(template, a, b, group):
+    side_a, side_b = (sorted(side)[0] for side in CONTRASTS[group][:2])
+    assert differences(template.format(x=side_a, a=a, b=b), template.format(x=side_b, a=a, b=b))
+
+
+@given(templates, words, words, st.integers(1, 99), st.integers(1, 99))
+def test_another_section_number_never_asks_the_same(template, a, b, n, m):
+    one, other = template.format(x=f"section {n}", a=a, b=b), template.format(x=f"section {m}", a=a, b=b)
+    assert (differences(one, other) == []) == (n == m)
+
+
+@given(text, text)
+def test_a_question_never_differs_from_itself_whatever_its_answer(question, answer):
+    assert differences(question, question, answer) == []
+
+
+@given(templates, words, words)
+def test_a_negation_added_never_asks_the_same(template, a, b):
+    question = template.format(x="", a=a, b=b)
+    assert differences(question, template.format(x="not", a=a, b=b))
