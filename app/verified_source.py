@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from feedback.stores.paging import iter_interactions
 from feedback.records import Interaction
 from feedback.stores.base import InteractionFilter
-from rag.models import Citation
+from rag.records import Citation
 from rag.verified import VerifiedEntry
 
 

@@ -122,7 +122,7 @@ def main() -> None:
         from app.config import Settings
         from app.services import Identity, Services
         from feedback.stores.base import InteractionFilter
-        from rag.models import Turn
+        from rag.records import Turn
 
         admin = Services(Settings(role="admin", user="admin@example.com"))
         sme = admin.as_identity(Identity(user=SME, role="sme"))

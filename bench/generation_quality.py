@@ -2,7 +2,7 @@
 
 For every question of samples/questions.jsonl, retrieves the passages as the app does (the sample
 corpus in a fresh RAGBOT_HOME, default top-k), builds the prompt with the passages whole and
-trimmed (rag/context.py), generates greedy answers with each runtime (in batches where the
+trimmed (rag/trimming.py), generates greedy answers with each runtime (in batches where the
 generator supports them) and counts, for the paraphrase questions, the answers that state the
 evidence's numbers and codes ("numbers right"; for evidence without digits, its last two words).
 Also prints whether the evidence survived trimming, prompt tokens, and the wall time per config.
@@ -36,7 +36,7 @@ def main() -> None:
         svc = services(home)
         from transformers import AutoTokenizer
 
-        from rag.context import ContextTrimmer
+        from rag.trimming import ContextTrimmer
         from rag.generators.base import GenerationParams, generate_all
         from rag.generators.local import TransformersGenerator, resolve_model
         from rag.generators.ort import OnnxRuntimeGenerator

@@ -2,7 +2,7 @@
 
 Builds the answer prompts the app builds (the sample corpus indexed into a fresh RAGBOT_HOME,
 the default top-k, the real retriever), for the questions of issue 14, with the passages whole
-(as before rag/context.py) and trimmed (as now), then, ``--runs`` times, interleaved:
+(as before rag/trimming.py) and trimmed (as now), then, ``--runs`` times, interleaved:
 
 * transformers (the shipped path: ``TransformersGenerator.stream``, fp32, SDPA, default threads),
   and bare-forward variants of it: eager attention, 1 thread, a static KV cache, int8 dynamic
@@ -38,7 +38,7 @@ QUESTIONS = ["How many cars can we park on site?", "What is the minimum clear he
 
 def prompts(svc, questions: list[str]) -> dict[str, list[list]]:
     """Messages per context policy ("whole", "trimmed") per question, as AnswerPipeline builds them."""
-    from rag.context import ContextTrimmer
+    from rag.trimming import ContextTrimmer
     from rag.pipeline import to_citations
     from rag.prompts import build_messages
 

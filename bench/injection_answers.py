@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag import injection
-from rag.models import Citation
+from rag.records import Citation
 
 from bench.injection_corpus import BENIGN_QUESTION, HOSTILE, write_corpus
 

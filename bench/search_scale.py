@@ -54,7 +54,7 @@ from bench.search_latency import (
     vocabulary,
 )
 
-from rag.models import chunk_id
+from rag.records import chunk_id
 from rag.stores.embedded import LanceDBVectorStore, search_text
 from rag.stores.identifiers import identifier_phrases
 

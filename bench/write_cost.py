@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.models import Chunk
+from rag.records import Chunk
 from rag.stores.embedded import LanceDBVectorStore, replace_document, table_rows
 
 PER_DOC = 100

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from rag.embedders.base import Embedder
-from rag.models import Citation, Grounding, SentenceSupport
+from rag.records import Citation, Grounding, SentenceSupport
 
 # Measured on the sample questions (bench/grounding_threshold.py): sentences restating a
 # passage's evidence score 0.55–0.95 against it, sentences taken from another question's

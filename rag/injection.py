@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.models import Citation, FlaggedPassage
+from rag.records import Citation, FlaggedPassage
 
 # Each match's text is kept at most this long in reports and answers.
 MAX_MATCH_CHARS = 200
@@ -272,7 +272,7 @@ def is_flagged(text: str) -> bool:
 
 
 # A sentence ends at ". ", "! ", "? " or a line break, but a break before a lower-case letter is
-# a PDF wrapping a sentence across lines (as rag/context.py reads it, digits too: cutting a little
+# a PDF wrapping a sentence across lines (as rag/trimming.py reads it, digits too: cutting a little
 # more of a flagged passage is the safe side); withholding cuts whole sentences.
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|\n(?![ \t]*[a-z0-9(])")
 _TEMPLATE_TOKEN = re.compile(r"<\|[a-z_]{1,20}\|>|\[/?INST\]|<</?SYS>>|<(?:start|end)_of_turn>", re.IGNORECASE)

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from rag.models import ScoredChunk
+from rag.records import ScoredChunk
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import re
 from collections.abc import Sequence
 
 from rag.generators.base import Message
-from rag.models import Citation, Turn
+from rag.records import Citation, Turn
 
-# qa-2026-11-30.1: the passages are trimmed to the sentences that match the question (rag/context.py).
+# qa-2026-11-30.1: the passages are trimmed to the sentences that match the question (rag/trimming.py).
 # qa-2026-12-07.1: one user turn, the standalone question; earlier answers are not in the prompt.
 PROMPT_VERSION = "qa-2026-12-07.1"
 

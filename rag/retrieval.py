@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from rag.embedders.base import Embedder
 from rag.errors import InvalidQuery
-from rag.models import ScoredChunk, SearchFilters, SearchMode
+from rag.records import ScoredChunk, SearchFilters, SearchMode
 from rag.passage_feedback import PassageFeedback
 from rag.rerankers.base import Reranker
 from rag.routing import RouterCache, lift

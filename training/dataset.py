@@ -36,7 +36,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from feedback.records import Interaction
-from rag.models import Turn
+from rag.records import Turn
 from rag.prompts import PROMPT_VERSION, messages_for
 from training import labels
 from training.card import KINDS, Card, EvalSetRef, FileCard, RecordCard, SplitCard, render

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from feedback.records import Interaction
-from rag.models import Chunk
+from rag.records import Chunk
 from rag.rerankers.cross_encoder import passage_text
 from training.errors import TrainingError
 from training.labels import eligibility, question_key, target, verdict

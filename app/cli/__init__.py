@@ -8,7 +8,7 @@ import os
 import click
 
 from app.cli.chat import ask
-from app.cli.context import CliState, RagbotGroup
+from app.cli.shared import CliState, RagbotGroup
 from app.cli.corpus import ingest, search, status
 from app.cli.evaluate import evaluate
 from app.cli.feedback import feedback

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from app.cli.context import emit, pass_services
+from app.cli.shared import emit, pass_services
 from app.cli.corpus import citation_json, search_filters
-from rag.models import Answer
+from rag.records import Answer
 from rag.verified import VerifiedMatch
 
 

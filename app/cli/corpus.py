@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from app.cli.context import emit, pass_services
+from app.cli.shared import emit, pass_services
 from rag.errors import InvalidQuery
-from rag.models import Citation, ScoredChunk, SearchFilters
+from rag.records import Citation, ScoredChunk, SearchFilters
 
 EXIT_FAILED_FILES = 1
 

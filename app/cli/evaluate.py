@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.context import pass_services
+from app.cli.shared import pass_services
 
 
 @click.command("eval")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli.context import RagbotGroup, emit_summary, end_run, pass_services, progress_bar
+from app.cli.shared import RagbotGroup, emit_summary, end_run, pass_services, progress_bar
 from app.cli.feedback import filter_options
 from feedback.records import LIKERT_LABELS
 from feedback.stores.base import InteractionFilter

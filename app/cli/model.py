@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli.context import RagbotGroup, emit, pass_services
+from app.cli.shared import RagbotGroup, emit, pass_services
 
 
 @click.group(cls=RagbotGroup)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.context import RagbotGroup, emit_summary, end_run, pass_services, progress_bar
+from app.cli.shared import RagbotGroup, emit_summary, end_run, pass_services, progress_bar
 from app.cli.corpus import search_filters
 from training.synth import KINDS, REASONS
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from app.cli.context import RagbotGroup, pass_services
+from app.cli.shared import RagbotGroup, pass_services
 from app.cli.feedback import filter_options
 from feedback.stores.base import InteractionFilter
 

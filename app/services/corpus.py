@@ -13,7 +13,7 @@ from app.services.access import Action, authorize
 from app.services.base import AuditedService
 from rag.ingest.catalog import FlaggedDocument
 from rag.ingest.ingestor import IngestReport, Progress
-from rag.models import ScoredChunk, SearchFilters, SearchMode
+from rag.records import ScoredChunk, SearchFilters, SearchMode
 
 
 class CorpusStatus(BaseModel):

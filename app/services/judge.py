@@ -31,7 +31,7 @@ class RagEvidence:
 
     def grounding(self, interaction: Interaction) -> Grounded:
         from rag.grounding import check
-        from rag.models import Citation
+        from rag.records import Citation
 
         citations = [
             Citation(n=c.n, source=c.source, page=c.page, chunk_id=c.chunk_id, score=c.score, text=c.text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from feedback.records import CitationRecord, Interaction
-from rag.models import Citation
+from rag.records import Citation
 
 
 def citation_records(citations: Sequence[Citation]) -> list[CitationRecord]:

@@ -10,7 +10,7 @@ from app.services.access import Action, authorize
 from app.services.base import AuditedService
 from app.errors import ConfigError
 from app.wiring.model_roles import stand_in_model
-from rag.models import SearchFilters
+from rag.records import SearchFilters
 from training.synth import KINDS, SynthRunSummary, export_eval
 from training.synth.runner import Progress
 

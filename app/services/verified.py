@@ -21,7 +21,7 @@ from app.verified_source import validated
 from feedback.errors import Conflict, FeedbackError, InvalidFeedback, NotFound
 from feedback.records import Interaction, ServedVerified, now
 from rag.errors import RagError
-from rag.models import SearchFilters
+from rag.records import SearchFilters
 from rag.verified import VerifiedMatch
 
 log = logging.getLogger(__name__)

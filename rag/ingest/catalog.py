@@ -16,7 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from common.files import atomic_write
 from rag.ingest.ingestor import IngestReport
-from rag.models import FlaggedPassage
+from rag.records import FlaggedPassage
 
 
 class FlaggedDocument(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.ingest.structure import heading_at, heading_positions
-from rag.models import Chunk, Page, chunk_id
+from rag.records import Chunk, Page, chunk_id
 
 CONTEXT_SEPARATOR = " · "
 

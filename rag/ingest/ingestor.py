@@ -30,7 +30,7 @@ from rag.errors import LoadError, RagError
 from rag.ingest.chunking import PageChunker
 from rag.ingest.loaders import is_supported, load_file
 from rag.ingest.pages import classify
-from rag.models import Chunk, FlaggedPassage
+from rag.records import Chunk, FlaggedPassage
 from rag.stores.base import VectorStore
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from rag.errors import LoadError
 from rag.ingest.structure import FENCE, document_title, heading_lines, with_headings
-from rag.models import Page, Table
+from rag.records import Page, Table
 
 log = logging.getLogger(__name__)
 

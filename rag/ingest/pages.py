@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.models import Page, PageKind
+from rag.records import Page, PageKind
 
 _LEADER_LINE = re.compile(r"(?:\.\s?){3,}\s*[\divxlc]+\s*$|\s{3,}\d{1,4}\s*$", re.IGNORECASE)
 _ENDS_WITH_PAGE = re.compile(r"\S\s+\d{1,4}\s*$")

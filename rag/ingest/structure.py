@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.models import Page
+from rag.records import Page
 
 MAX_TITLE_CHARS = 120
 MAX_HEADING_CHARS = 120

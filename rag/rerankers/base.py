@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from rag.models import ScoredChunk
+from rag.records import ScoredChunk
 
 
 class Reranker(Protocol):

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.models import Chunk, ScoredChunk
+from rag.records import Chunk, ScoredChunk
 
 
 class CrossEncoderReranker:

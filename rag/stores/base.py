@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 from pydantic import BaseModel
 
-from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
+from rag.records import Chunk, ScoredChunk, SearchFilters, SearchMode
 
 
 class DocumentInfo(BaseModel):

@@ -62,7 +62,7 @@ def test_engineers_are_turned_away(env, monkeypatch):
 def test_feedback_statistics_and_export(env):
     from app.config import Settings
     from app.services import Services
-    from rag.models import Answer
+    from rag.records import Answer
 
     services = Services(Settings())
     for i, rating in enumerate([1, 2, 4, 5, 5, None]):

@@ -213,7 +213,7 @@ def test_engineer_is_served_a_verified_answer_with_its_marker_and_sources(env, b
 
     from app.config import Settings
     from app.services import Backends, Identity, Services
-    from rag.models import Answer
+    from rag.records import Answer
     from rag.pipeline import to_citations
 
     # An earlier answer, validated by an SME with a reference answer on the Review page's service.

@@ -14,7 +14,7 @@ from app.chat_parts import conversation_markdown, verified_marker
 from app.config import Settings
 from app.services import Backends, Identity, Services
 from app.ui_text import escape_markdown
-from rag.models import Answer
+from rag.records import Answer
 from rag.pipeline import to_citations
 from tests.docs import make_pdf
 

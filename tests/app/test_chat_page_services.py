@@ -12,7 +12,7 @@ from app.config import Settings
 from app.services import Backends, Forbidden, Identity, Services
 from app.services.chat import question_from_headings
 from app.services.corpus import MAX_NAME_CHARS, MAX_UPLOAD_MB, UploadRefused, safe_name
-from rag.models import Chunk
+from rag.records import Chunk
 from rag.pipeline import to_citations
 
 

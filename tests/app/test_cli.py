@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from app.cli import cli
 from app.config import Settings
 from app.services import Identity, Services
-from rag.models import Answer
+from rag.records import Answer
 from rag.pipeline import to_citations
 from tests.docs import make_pdf
 

@@ -6,7 +6,7 @@ import pytest
 from app.config import Settings
 from app.endorsement_source import endorsements, from_record
 from app.services import Backends, Identity, Services
-from rag.models import Answer
+from rag.records import Answer
 from rag.pipeline import to_citations
 
 QUESTION = "How many car parking spaces does the site have?"

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.services import Services
 from app.services.chat import ChatService
-from rag.models import Answer
+from rag.records import Answer
 from rag.pipeline import AnswerPipeline
 from rag.retrieval import Retriever, validate_question
 from tests.docs import make_pdf

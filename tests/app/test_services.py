@@ -5,7 +5,7 @@ import pytest
 from app.config import Settings
 from app.services import Services
 from feedback.errors import InvalidFeedback, NotFound
-from rag.models import Answer, Citation
+from rag.records import Answer, Citation
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from app.config import Settings
 from app.services import Backends, Forbidden, Identity, Services
 from feedback.errors import InvalidFeedback
-from rag.models import Answer
+from rag.records import Answer
 from rag.pipeline import to_citations
 
 TANK = "What is the effective capacity of the sprinkler storage tank?"

@@ -15,7 +15,7 @@ def test_init_table_then_record_and_rate_through_the_services(aws_env, table_nam
 
     from app.config import Settings
     from app.services import Services
-    from rag.models import Answer, Citation
+    from rag.records import Answer, Citation
 
     services = Services(Settings())
     citation = Citation(n=1, source="Design/criteria.pdf", page=12, chunk_id="c", score=0.1, text="412 spaces")

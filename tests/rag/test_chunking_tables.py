@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from rag.ingest.chunking import PageChunker, page_parts
 from rag.ingest.loaders import load_file
-from rag.models import Page, Table
+from rag.records import Page, Table
 
 HEADER = ["Name", "Parameter", "Units", "Default", "Example"]
 COLUMNS = [60, 130, 330, 390, 460]

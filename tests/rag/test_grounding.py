@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rag.grounding import check, split_sentences, token_spans, tokens, unsupported_spans, unsupported_tokens
-from rag.models import Citation
+from rag.records import Citation
 
 PASSAGE = (
     "21 01 13 Parking. The site provides 412 car parking spaces and 38 trailer positions; doors FD60, load 1,250 kN."

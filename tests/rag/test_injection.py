@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rag import injection
-from rag.models import Citation
+from rag.records import Citation
 from bench.injection_corpus import BENIGN, HOSTILE
 
 ATTACKS = [

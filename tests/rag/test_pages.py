@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from rag.ingest.chunking import PageChunker, chunk_context
 from rag.ingest.pages import classify, page_kind
 from rag.ingest.structure import document_title, heading_lines, heading_positions, with_headings
-from rag.models import Page
+from rag.records import Page
 
 CONTENTS = "\n".join(
     ["Contents"]

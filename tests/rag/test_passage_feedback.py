@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.models import Chunk, ScoredChunk
+from rag.records import Chunk, ScoredChunk
 from rag.passage_feedback import Endorsement, PassageFeedback
 
 NOW = datetime(2026, 12, 7, tzinfo=UTC)

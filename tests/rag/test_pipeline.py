@@ -2,7 +2,7 @@ import pytest
 
 from rag.errors import InvalidQuery
 from rag.ingest.ingestor import Ingestor
-from rag.models import SearchFilters, Turn
+from rag.records import SearchFilters, Turn
 from rag.pipeline import AnswerPipeline
 from rag.retrieval import Retriever
 from rag.prompts import NOT_FOUND, PROMPT_VERSION
@@ -38,7 +38,7 @@ def test_prompt_holds_numbered_passages_with_source_and_page(retriever):
     assert answer.found and answer.answer == "There are 412 car parking spaces [1]."
     assert (answer.citations[0].source, answer.citations[0].page) == ("Design/criteria.pdf", 2)
     # The citations are the passages retrieved, in rank order; the model read those close to
-    # the best one (rag/context.py), under the same numbers, and the record keeps what it read.
+    # the best one (rag/trimming.py), under the same numbers, and the record keeps what it read.
     assert [c.n for c in answer.citations] == [1, 2, 3]
     assert answer.context and answer.context in system
     read = [c for c in answer.citations if f"[{c.n}] ({c.label})\n{c.text}" in system]
@@ -216,7 +216,7 @@ def test_a_long_earlier_question_does_not_make_a_follow_up_too_long(retriever):
 
 
 def test_each_page_is_cited_once_and_the_next_pages_fill_in():
-    from rag.models import Chunk, ScoredChunk
+    from rag.records import Chunk, ScoredChunk
     from rag.retrieval import one_per_page
 
     def hit(source, page, cid, score):

@@ -4,7 +4,7 @@ import pytest
 
 from rag.errors import RagError
 from rag.ingest.ingestor import embedding_text
-from rag.models import Chunk, chunk_id
+from rag.records import Chunk, chunk_id
 from rag.rerankers.cross_encoder import CrossEncoderReranker
 from rag.retrieval import Retriever
 from rag.stores.embedded import LanceDBVectorStore

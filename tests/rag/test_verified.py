@@ -3,7 +3,7 @@
 import pytest
 
 from rag.ingest.ingestor import Ingestor
-from rag.models import Citation, SearchFilters
+from rag.records import Citation, SearchFilters
 from rag.stores.embedded import LanceDBVectorStore
 from rag.verified import VerifiedAnswers, VerifiedEntry
 

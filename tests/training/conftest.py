@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore, Review
-from rag.models import Citation
+from rag.records import Citation
 from rag.prompts import PROMPT_VERSION, format_passages
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from rag.embedders.local import resolve_model_path
-from rag.models import Chunk
+from rag.records import Chunk
 from rag.rerankers.cross_encoder import CrossEncoderReranker, passage_text
 from tests.docs import make_pdf
 from tests.training.conftest import record

@@ -17,7 +17,7 @@ import re
 
 from rag.embedders.base import Embedder
 from rag.grounding import DEFAULT_THRESHOLD, check, normalise, tokens
-from rag.models import Chunk, Citation
+from rag.records import Chunk, Citation
 from rag.prompts import says_not_found
 from training.synth.parser import SynthPair
 

@@ -28,7 +28,7 @@ from rag.embedders.base import Embedder
 from rag.errors import GeneratorError, RagError, ThrottledError
 from rag.generators.base import GenerationParams, Generator
 from rag.grounding import DEFAULT_THRESHOLD
-from rag.models import Chunk, Citation, SearchFilters
+from rag.records import Chunk, Citation, SearchFilters
 from rag.prompts import format_passages
 from rag.retrieval import Retriever
 from rag.stores.base import VectorStore

@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 from rag.ingest.pages import page_kind
-from rag.models import Chunk
+from rag.records import Chunk
 
 MIN_PASSAGE_CHARS = 200
 """Shorter passages (a heading, a running footer, the tail of a page) hold too little to ask about."""

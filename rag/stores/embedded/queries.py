@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 from lancedb.background_loop import LOOP
 
-from rag.models import SearchFilters
+from rag.records import SearchFilters
 from rag.stores.embedded.schema import KEYWORD_COLUMN, RESULT_COLUMNS
 from rag.stores.identifiers import identifier_phrases
 

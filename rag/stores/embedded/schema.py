@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from rag.models import Chunk
+from rag.records import Chunk
 
 log = logging.getLogger(__name__)
 

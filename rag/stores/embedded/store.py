@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from rag.errors import EmbeddingModelMismatch, StoreError
-from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
+from rag.records import Chunk, ScoredChunk, SearchFilters, SearchMode
 from rag.stores.base import DocumentInfo
 from rag.stores.embedded.queries import (
     boost_identifiers,

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rag.models import Chunk, SearchFilters
+from rag.records import Chunk, SearchFilters
 from rag.stores.base import DocumentInfo
 from rag.stores.identifiers import identifier_phrases
 

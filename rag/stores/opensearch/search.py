@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 
 from rag.errors import StoreError
-from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
+from rag.records import Chunk, ScoredChunk, SearchFilters, SearchMode
 from rag.stores.fusion import FusionWeights, fuse
 from rag.stores.opensearch.bodies import (
     Engine,

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from rag.errors import StoreError
-from rag.models import Chunk
+from rag.records import Chunk
 from rag.stores.base import DocumentInfo
 from rag.stores.opensearch.bodies import bulk_actions
 from rag.stores.opensearch.index import ChunkIndex

@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from rag.errors import StoreError
-from rag.models import Chunk, ScoredChunk, SearchFilters, SearchMode
+from rag.records import Chunk, ScoredChunk, SearchFilters, SearchMode
 from rag.stores.base import DocumentInfo
 from rag.stores.opensearch.bodies import (
     ENGINES,

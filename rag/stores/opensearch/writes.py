@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rag.errors import StoreError
-from rag.models import Chunk
+from rag.records import Chunk
 from rag.stores.opensearch.bodies import bulk_actions, prune_query
 from rag.stores.opensearch.index import ChunkIndex
 

@@ -8,7 +8,7 @@ import pytest
 
 from rag.errors import EmbeddingModelMismatch
 from rag.ingest.ingestor import embedding_text
-from rag.models import Chunk, SearchFilters, chunk_id
+from rag.records import Chunk, SearchFilters, chunk_id
 
 # Section numbers that share their digits with 21 01 13, the way MasterFormat numbers do.
 SECTIONS = [

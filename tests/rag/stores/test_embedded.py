@@ -4,7 +4,7 @@ import pytest
 from rag.errors import StoreError
 from rag.stores.embedded import LanceDBVectorStore, filter_sql
 from rag.stores.embedded.schema import table_schema, upgrade_table
-from rag.models import SearchFilters
+from rag.records import SearchFilters
 from tests.rag.stores.contract import VectorStoreContract, chunk
 
 

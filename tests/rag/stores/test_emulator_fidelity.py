@@ -10,7 +10,7 @@ import uuid
 import numpy as np
 import pytest
 
-from rag.models import SearchFilters
+from rag.records import SearchFilters
 from rag.stores.opensearch import (
     bulk_actions,
     documents_body,

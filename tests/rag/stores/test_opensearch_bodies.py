@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rag.errors import StoreError
-from rag.models import SearchFilters
+from rag.records import SearchFilters
 from rag.stores.embedded import queries as embedded
 from rag.stores import opensearch as osmod
 from rag.stores.opensearch import (

@@ -11,7 +11,7 @@ import pytest
 
 from bench.servers import free_port
 from rag.errors import EmbeddingModelMismatch, StoreError
-from rag.models import SearchFilters
+from rag.records import SearchFilters
 from rag.stores.opensearch import (
     OpenSearchVectorStore,
     evidence_bodies,

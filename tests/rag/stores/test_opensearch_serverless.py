@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rag.errors import StoreError
-from rag.models import SearchFilters
+from rag.records import SearchFilters
 from rag.stores.opensearch import OpenSearchVectorStore
 from tests.rag.stores.contract import chunk
 from tests.rag.stores.emulated_opensearch import NMSLIB_3X, SERVERLESS_ID, Emulated

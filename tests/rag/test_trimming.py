@@ -1,11 +1,11 @@
-"""rag/context.py: which passages the model reads, and how much of each."""
+"""rag/trimming.py: which passages the model reads, and how much of each."""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rag.context import ContextTrimmer, segments
-from rag.models import Chunk, ScoredChunk
+from rag.trimming import ContextTrimmer, segments
+from rag.records import Chunk, ScoredChunk
 from rag.pipeline import to_citations
 
 PARKING = (
