@@ -57,6 +57,34 @@ class LoopSettings(BaseSettings):
         allow_inf_nan=False,
         description="How often, in seconds, the app checks whether another model was promoted (0: every answer).",
     )
+    ab_share: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Share of new conversations answered by the candidate model in a blind A/B test (0: none).",
+    )
+    ab_candidate: str | None = Field(
+        default=None,
+        description="The registry id of the candidate to A/B test (unset: the newest the gate called better, never promoted).",
+    )
+    ab_alpha: float = Field(
+        default=0.05, gt=0.0, lt=0.5, allow_inf_nan=False, description="Significance level of the A/B test."
+    )
+    ab_power: float = Field(
+        default=0.8,
+        gt=0.5,
+        lt=1.0,
+        allow_inf_nan=False,
+        description="Power the A/B test's count still needed is sized for.",
+    )
+    ab_min_effect: float = Field(
+        default=0.05,
+        gt=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Smallest difference in negative share worth deciding on in an A/B test.",
+    )
     loop_model_data_url: str | None = Field(
         default=None,
         description="Set by a loop job on SageMaker: the S3 artifact its candidate becomes; the candidate is then "
