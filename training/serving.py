@@ -72,9 +72,8 @@ class PromotedGenerator:
                     wanted = self.registry.promoted() or self.fallback
                     if self._served is None or self._served[0] != wanted:
                         path = self.fallback if wanted == self.fallback else str(self.registry.path(wanted))
-                        generator = self.make(path)
-                        generator.model_id = wanted
-                        self._served = (wanted, generator)
+                        # Its own model_id stays the path it loads; this one names it by registry id.
+                        self._served = (wanted, self.make(path))
             served = self._served
         if remember:
             self._local.model_id = served[0]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import click
 
-from app.cli.context import RagbotGroup, emit, pass_services
+from app.cli.shared import RagbotGroup, emit, pass_services
 from app.cli.train_models import _overrides
 
 
@@ -102,7 +104,9 @@ def run_command(
         return
     if dry_run:
         raise click.UsageError("--dry-run goes with --on sagemaker")
-    state = services.loop.run(options, fresh=fresh, progress=None if as_json else _progress)
+    # The trainers print their logged steps on stdout (transformers' tqdm.write): stdout is the summary's.
+    with contextlib.redirect_stdout(sys.stderr):
+        state = services.loop.run(options, fresh=fresh, progress=None if as_json else _progress)
     if export is not None and state.candidate:
         services.models.registry.export(state.candidate, export)
     if as_json:
