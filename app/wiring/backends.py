@@ -61,7 +61,7 @@ class Backends:
             # No judge model configured: score by similarity to the reference and the grounding
             # check (feedback.judge.reference), labelled as such, rather than store replies of a
             # model that cannot grade.
-            from app.services.judge import RagEvidence
+            from app.wiring.judge_evidence import RagEvidence
             from feedback.judge.reference import ReferenceJudge
 
             return ReferenceJudge(
