@@ -21,7 +21,7 @@ from app.cli.shared import pass_services
 @click.option(
     "--baseline",
     metavar="PATH",
-    help="The model to compare with, side by side (default: the served model, RAGBOT_LOCAL_MODEL).",
+    help="The model to compare with, side by side (default: the served model: RAGBOT_LOCAL_MODEL, else the promoted one).",
 )
 @click.option("--no-baseline", is_flag=True, help="Score the model alone (no comparison).")
 @click.option(
@@ -69,8 +69,8 @@ def evaluate(services, model, baseline, no_baseline, data, out, judge, limit, ma
     if baseline and no_baseline:
         raise click.UsageError("give --baseline PATH or --no-baseline, not both")
     settings = services.settings
-    served = settings.local_model
-    served_label = "the served model, RAGBOT_LOCAL_MODEL" + (
+    served = services.models.served()[1]  # RAGBOT_LOCAL_MODEL, else the promoted model (ragbot model list)
+    served_label = "the served model, RAGBOT_LOCAL_MODEL or the promoted one" + (
         "" if settings.generator == "local" else f"; the app answers through RAGBOT_GENERATOR={settings.generator}"
     )
     no_baseline_note = None

@@ -184,3 +184,37 @@ def test_the_app_serves_the_promoted_model_unless_ragbot_local_model_names_one(m
     assert isinstance(served.current(), LocalGenerator) and served.precision is None  # read through
     monkeypatch.setenv("RAGBOT_LOCAL_MODEL", "SmolLM2-135M-Instruct")
     assert isinstance(Backends(Settings()).generator, LocalGenerator)
+
+
+def test_promote_and_rollback_are_audited_admin_actions_and_a_forced_one_keeps_its_reason(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from app.cli import CliState, cli
+    from app.services import Services
+
+    services = Services(Settings())
+    registry = services.models.registry
+    worse = registry.register(trained_folder(tmp_path, "w"), card("worse"))
+
+    def invoke(*args):
+        return CliRunner().invoke(cli, list(args), obj=CliState(services))
+
+    out = invoke("model", "promote", worse.id)
+    assert out.exit_code == 1 and "--force REASON" in out.output
+    done = invoke("model", "promote", worse.id, "--force", "SMEs prefer its wording")
+    assert done.exit_code == 0 and f"Promoted: the app now serves {worse.id}" in done.output
+    assert "(forced: SMEs prefer its wording)" in done.output
+    assert invoke("model", "rollback").exit_code == 0
+    events = [(e.action, e.outcome, e.target) for e in services.backends.feedback_store.events(limit=10).items]
+    assert events[:3] == [
+        ("model rollback", "done", "base"),
+        ("model promote", "done", worse.id),
+        ("model promote", "refused", worse.id),
+    ]
+    forced = services.backends.feedback_store.events(limit=10).items[1]
+    assert forced.detail["forced"] == "SMEs prefer its wording" and forced.detail["verdict"] == "worse"
+
+    monkeypatch.setenv("RAGBOT_ROLE", "sme")
+    out = CliRunner().invoke(cli, ["model", "rollback"])
+    assert out.exit_code == 1 and "only the admin role may change the served model" in out.output
+    assert registry.pointer().history[-1].action == "rollback"  # nothing changed since
