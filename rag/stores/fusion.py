@@ -1,10 +1,21 @@
-"""Fusing vector and keyword rankings with weights chosen per query.
+"""Fusing vector and keyword rankings into one order.
 
-Reciprocal rank fusion throws the scores away and weighs both sides equally. On real
-documents that made hybrid worse than its better side: on sibling filings BM25 is sure of the
-wrong quarter as often as the right one, on manuals a question with a parameter name has one
-keyword winner that RRF buries under five near-misses of the vector side. Here both scores
-are kept and normalised per query, and the keyword side's weight moves with the evidence:
+Three families, each a frozen dataclass with ``scores``; ``fuse`` runs the one a store holds and
+puts its scores on 0-1 (routing and feedback boosts add to that scale):
+
+* ``RankFusion``: reciprocal rank fusion (Cormack et al. 2009), each side's rank only;
+* ``ScoreFusion``: a convex combination of the two sides' scores, normalised per query by
+  min-max or z-score;
+* ``PerQueryFusion``: the convex combination with a keyword weight chosen per query from the
+  scores' distributions (``FusionWeights``, below).
+
+bench/fusion_loo.py measures them leaving one corpus out (bench/RESULTS.md).
+
+The per-query weights were tuned on three corpora: RRF with equal weights had made hybrid worse
+than its better side there (on sibling filings BM25 is sure of the wrong quarter as often as the
+right one, on manuals a question with a parameter name has one keyword winner that RRF buries
+under five near-misses of the vector side). Both scores are kept and normalised per query, and
+the keyword side's weight moves with the evidence:
 
 * up when the query holds an identifier (a code, a section number, a number with a unit):
   embeddings barely see "21 01 13" or "BV", BM25 matches it exactly;
@@ -18,9 +29,12 @@ treated as dissimilar. A candidate missing from the BM25 list gets keyword score
 
 from __future__ import annotations
 
+import math
 import re
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from rag.stores.identifiers import identifier_phrases
 
@@ -67,20 +81,14 @@ def keyword_weight(
     return min(weights.ceiling, max(weights.floor, w))
 
 
-def fuse(
+def per_query_scores(
     query: str,
     similarities: Sequence[float],
     keyword_scores: Sequence[float | None],
     weights: FusionWeights = FusionWeights(),
 ) -> list[float]:
-    """Fused scores of candidates, index for index.
-
-    Args:
-        similarities: cosine similarity of every candidate to the query.
-        keyword_scores: BM25 score, or None for candidates the keyword side did not return.
-    Returns:
-        Scores in [0, 1]; higher is better.
-    """
+    """Scores in [0, 1] of the per-query fusion: similarities min-max scaled, BM25 over its best,
+    weighed by ``keyword_weight``."""
     if not similarities:
         return []
     bm25 = [s for s in keyword_scores if s is not None]
@@ -93,3 +101,130 @@ def fuse(
         k = (kw / top) if (kw is not None and top > 0) else 0.0
         fused.append((1.0 - w) * v + w * k)
     return fused
+
+
+@dataclass(frozen=True)
+class RankFusion:
+    """Reciprocal rank fusion: a candidate scores ``(1 - w) / (k + vector rank) + w / (k + keyword
+    rank)``, ranks from 1, nothing from a side that did not return it. ``k`` = 60 is the paper's.
+    """
+
+    k: float = 60.0
+    keyword_weight: float = 0.5
+
+    def scores(
+        self,
+        query: str,
+        similarities: Sequence[float],
+        keyword_scores: Sequence[float | None],
+        vector_ranks: Sequence[int | None],
+    ) -> list[float]:
+        keyword_ranks = _ranks(keyword_scores)
+        w = self.keyword_weight
+        return [
+            (0.0 if v is None else (1.0 - w) / (self.k + v + 1)) + (0.0 if r is None else w / (self.k + r + 1))
+            for v, r in zip(vector_ranks, keyword_ranks, strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class ScoreFusion:
+    """``(1 - w) * vector + w * keyword``, each side's scores normalised over this query's
+    candidates: ``minmax`` to 0-1, ``zscore`` to mean 0 and deviation 1. Every candidate has a
+    similarity (the stores score keyword candidates on both sides); one the keyword side did not
+    return counts as its least candidate."""
+
+    normalize: Literal["minmax", "zscore"] = "minmax"
+    keyword_weight: float = 0.5
+
+    def scores(
+        self,
+        query: str,
+        similarities: Sequence[float],
+        keyword_scores: Sequence[float | None],
+        vector_ranks: Sequence[int | None],
+    ) -> list[float]:
+        scale = _minmax if self.normalize == "minmax" else _zscore
+        vector = scale(list(similarities))
+        returned = [s for s in keyword_scores if s is not None]
+        scaled = dict(zip(returned, scale(returned), strict=True)) if returned else {}
+        least = min(scaled.values(), default=0.0)
+        w = self.keyword_weight
+        return [(1.0 - w) * v + w * (least if s is None else scaled[s]) for v, s in zip(vector, keyword_scores)]
+
+
+@dataclass(frozen=True)
+class PerQueryFusion:
+    """``fuse`` with ``FusionWeights``: the keyword weight moves per query (module docstring)."""
+
+    weights: FusionWeights = FusionWeights()
+
+    def scores(
+        self,
+        query: str,
+        similarities: Sequence[float],
+        keyword_scores: Sequence[float | None],
+        vector_ranks: Sequence[int | None],
+    ) -> list[float]:
+        return per_query_scores(query, similarities, keyword_scores, self.weights)
+
+
+Fusion = RankFusion | ScoreFusion | PerQueryFusion
+
+DEFAULT_FUSION: Fusion = PerQueryFusion()
+"""What hybrid search does unless a store is given another (bench/RESULTS.md, issue 29)."""
+
+
+def fuse(
+    query: str,
+    similarities: Sequence[float],
+    keyword_scores: Sequence[float | None],
+    fusion: Fusion | FusionWeights = DEFAULT_FUSION,
+    vector_ranks: Sequence[int | None] | None = None,
+) -> list[float]:
+    """Fused scores of candidates, index for index.
+
+    Args:
+        similarities: cosine similarity of every candidate to the query.
+        keyword_scores: BM25 score, or None for candidates the keyword side did not return.
+        fusion: how to fuse (``FusionWeights`` alone: the per-query fusion with them).
+        vector_ranks: each candidate's rank (0 first) in the vector side's results, None for one
+            it did not return; None: the candidates ranked by similarity.
+    Returns:
+        Scores in [0, 1]; higher is better. Only their order and spread within one query mean
+        anything.
+    """
+    if not similarities:
+        return []
+    if isinstance(fusion, FusionWeights):
+        fusion = PerQueryFusion(fusion)
+    if vector_ranks is None:
+        vector_ranks = _ranks(similarities)
+    if len(vector_ranks) != len(similarities) or len(keyword_scores) != len(similarities):
+        raise ValueError(
+            f"fuse needs one similarity, keyword score and vector rank per candidate, not "
+            f"{len(similarities)}, {len(keyword_scores)} and {len(vector_ranks)}"
+        )
+    scores = fusion.scores(query, similarities, keyword_scores, vector_ranks)
+    return scores if isinstance(fusion, PerQueryFusion) else _minmax(scores)
+
+
+def _ranks(scores: Sequence[float | None]) -> list[int | None]:
+    """Each score's rank among the given ones, 0 for the best (ties keep their order); None stays."""
+    order = sorted((i for i, s in enumerate(scores) if s is not None), key=lambda i: -scores[i])
+    ranks: list[int | None] = [None] * len(scores)
+    for rank, i in enumerate(order):
+        ranks[i] = rank
+    return ranks
+
+
+def _minmax(values: list[float]) -> list[float]:
+    lo, hi = min(values, default=0.0), max(values, default=0.0)
+    return [(v - lo) / (hi - lo) if hi > lo else 1.0 for v in values]
+
+
+def _zscore(values: list[float]) -> list[float]:
+    if len(values) < 2:
+        return [0.0] * len(values)
+    mean, dev = statistics.fmean(values), statistics.pstdev(values)
+    return [(v - mean) / dev if dev > 0 and math.isfinite(dev) else 0.0 for v in values]

@@ -36,7 +36,7 @@ from rag.stores.embedded.schema import (
     table_schema,
     upgrade_table,
 )
-from rag.stores.fusion import FusionWeights, fuse
+from rag.stores.fusion import DEFAULT_FUSION, Fusion, FusionWeights, fuse
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ class LanceDBVectorStore:
             and how many keyword candidates ``boost_identifiers`` reorders. 30 against 50: the
             same hit@5 on the real-document questions, one manuals question first -> second,
             and hybrid p95 at 100k chunks 20.4 -> 17.1 ms (bench/RESULTS.md).
-        fusion: how hybrid mode weighs its two sides per query.
+        fusion: how hybrid mode fuses its two sides (``rag.stores.fusion``; ``FusionWeights``: the
+            per-query fusion with those weights).
     """
 
     supports_hybrid = True
@@ -64,12 +65,12 @@ class LanceDBVectorStore:
         *,
         ann_min_rows: int = 20_000,
         candidates: int = 30,
-        fusion: FusionWeights | None = None,
+        fusion: Fusion | FusionWeights | None = None,
     ):
         self.path = Path(path)
         self.ann_min_rows = ann_min_rows
         self.candidates = candidates
-        self.fusion = fusion or FusionWeights()
+        self.fusion = fusion or DEFAULT_FUSION
         self._db = None
         self._table = None
         self._lock = threading.Lock()
@@ -267,10 +268,17 @@ class LanceDBVectorStore:
 
     def _fused(self, text: str, vector_rows: list[dict], keyword_rows: list[dict]) -> list[dict]:
         by_id = {r["id"]: r for r in vector_rows}
+        vector_rank = {r["id"]: i for i, r in enumerate(vector_rows)}
         for row in keyword_rows:
             by_id[row["id"]] = by_id.get(row["id"], {}) | row
         rows = list(by_id.values())
-        scores = fuse(text, [1.0 - float(r["_distance"]) for r in rows], [r.get("_score") for r in rows], self.fusion)
+        scores = fuse(
+            text,
+            [1.0 - float(r["_distance"]) for r in rows],
+            [r.get("_score") for r in rows],
+            self.fusion,
+            [vector_rank.get(r["id"]) for r in rows],
+        )
         for row, score in zip(rows, scores, strict=True):
             row["_relevance_score"] = score
         return sorted(rows, key=lambda r: -r["_relevance_score"])

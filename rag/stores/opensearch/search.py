@@ -18,7 +18,7 @@ import numpy as np
 
 from rag.errors import StoreError
 from rag.records import Chunk, ScoredChunk, SearchFilters, SearchMode
-from rag.stores.fusion import FusionWeights, fuse
+from rag.stores.fusion import DEFAULT_FUSION, Fusion, FusionWeights, fuse
 from rag.stores.opensearch.bodies import (
     Engine,
     SpaceType,
@@ -53,7 +53,7 @@ class Searcher:
         space_type: the k-NN space, for turning scores into cosine similarities.
         keep: drops hits that must not be seen (on Serverless: all but current versions, see
             serverless.py); searches then fetch ``candidates`` hits and keep the best ``k``.
-        fusion: the per-query weights of the ``client`` fusion.
+        fusion: the ``client`` fusion, the embedded store's (``rag.stores.fusion``).
     """
 
     def __init__(
@@ -66,7 +66,7 @@ class Searcher:
         candidates: int,
         space_type: SpaceType = "cosinesimil",
         keep: Callable[[list[dict]], list[dict]] | None = None,
-        fusion: FusionWeights = FusionWeights(),
+        fusion: Fusion | FusionWeights = DEFAULT_FUSION,
     ):
         self.index = index
         self.fusion = fusion
@@ -158,7 +158,14 @@ class Searcher:
             similarity |= self._knn_scores(text, vector, unscored)
         ids = list(hits)
         floor = min(similarity.values(), default=0.0)  # a hit k-NN did not score: the least similar
-        scores = fuse(text, [similarity.get(i, floor) for i in ids], [bm25.get(i) for i in ids], self.fusion)
+        vector_rank = {_chunk_id(h): i for i, h in enumerate(vector_hits)}
+        scores = fuse(
+            text,
+            [similarity.get(i, floor) for i in ids],
+            [bm25.get(i) for i in ids],
+            self.fusion,
+            [vector_rank.get(i) for i in ids],
+        )
         ranked = sorted(zip(ids, scores, strict=True), key=lambda t: -t[1])
         return [
             self._scored(hits[c], score=score, similarity=similarity.get(c), keyword=bm25.get(c))
