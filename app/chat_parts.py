@@ -32,10 +32,13 @@ MARKER = re.compile(r"\[(\d{1,2})\]")
 STOPPED_NOTE = "Stopped before the end: this is what had been written."
 
 
-def request_answer(question: str, *, before: int | None = None, verified: bool = True) -> None:
+def request_answer(
+    question: str, *, before: int | None = None, verified: bool = True, regenerate: bool = False
+) -> None:
     """Ask ``question`` in this run's answer slot: with the turns before index ``before`` as its
-    conversation (all turns when None), looking for a verified answer first when ``verified``."""
-    state.chat_request = {"question": question, "before": before, "verified": verified}
+    conversation (all turns when None), looking for a verified answer first when ``verified``,
+    sampling a different answer when ``regenerate``."""
+    state.chat_request = {"question": question, "before": before, "verified": verified, "regenerate": regenerate}
 
 
 def verified_marker(turn: Interaction) -> str:
@@ -286,7 +289,7 @@ def answer_actions(turn: Interaction, index: int, *, last: bool) -> None:
                 request_answer(turn.question, before=index, verified=False)
                 st.rerun()
         elif last and st.button("Regenerate", key=f"chat_regen_{turn.id}", type="tertiary", icon=":material/refresh:"):
-            request_answer(turn.question, before=index, verified=False)
+            request_answer(turn.question, before=index, verified=False, regenerate=True)
             st.rerun()
 
 

@@ -181,6 +181,12 @@ class Settings(LoopSettings):
     )
     max_new_tokens: int = Field(default=256, ge=1, le=4096, description="Longest answer, in tokens.")
     temperature: float = Field(default=0.0, ge=0.0, le=2.0, description="0 is greedy decoding.")
+    regenerate_temperature: float = Field(
+        default=0.7, ge=0.0, le=2.0, description="Sampling temperature of a regenerated answer (0: greedy again)."
+    )
+    regenerate_top_p: float = Field(
+        default=0.9, gt=0.0, le=1.0, description="Nucleus (top-p) share a regenerated answer samples from."
+    )
     min_similarity: float = Field(
         default=0.22,
         description="Below this best-passage cosine similarity, answer 'not found' without asking the model.",

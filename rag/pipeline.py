@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rag import grounding, injection
-from rag.context import ContextTrimmer
+from rag.trimming import ContextTrimmer
 from rag.generators.base import GenerationParams, Generator
 from rag.generators import repetition
-from rag.models import Answer, Citation, Grounding, ScoredChunk, SearchFilters, Turn
+from rag.records import Answer, Citation, Grounding, ScoredChunk, SearchFilters, Turn
 from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, format_passages, says_not_found, standalone_question
 from rag.retrieval import Retriever, validate_question  # noqa: F401 (Retriever: re-exported until its importers move)
 
@@ -104,7 +104,7 @@ class AnswerPipeline:
             is "not found". 0.22 sits below every question of the sample set (lowest 0.27) and
             above plainly off-topic ones (0.15–0.19).
         history_turns: earlier turns of the conversation passed to the model.
-        context: trims the passages the model reads (rag/context.py); None gives them whole.
+        context: trims the passages the model reads (rag/trimming.py); None gives them whole.
             The citations keep the full text either way.
         stop_repeats: end the model's reply at its first repeated sentence (or run of words)
             and keep the text before it (rag/generators/repetition.py); a small model
@@ -134,11 +134,17 @@ class AnswerPipeline:
         raise AssertionError("stream ended without an answer")
 
     def stream(
-        self, question: str, history: Sequence[Turn] = (), filters: SearchFilters | None = None
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        filters: SearchFilters | None = None,
+        *,
+        params: GenerationParams | None = None,
     ) -> Iterator[StreamEvent]:
         """Answer a question as events: the citations, the answer's tokens, the final Answer. The
         question is checked here, once (``validate_question``: InvalidQuery on the first event); a
-        caller that stops after the first event has searched nothing."""
+        caller that stops after the first event has searched nothing. ``params`` replaces the
+        pipeline's decoding for this answer (a regeneration samples)."""
         started = time.perf_counter()
         question = validate_question(question)
         yield StreamEvent("status", token="Searching the documents…", question=question)
@@ -165,7 +171,7 @@ class AnswerPipeline:
             yield StreamEvent("status", token=f"Writing the answer from {len(read)} passages…")
             pieces = []
             guard = repetition.RepetitionGuard() if self.stop_repeats else None
-            reply = self.generator.stream(build_messages(question, read, history), self.params)
+            reply = self.generator.stream(build_messages(question, read, history), params or self.params)
             for piece in repetition.stop_repeats(reply, guard) if guard else reply:
                 pieces.append(piece)
                 yield StreamEvent("token", token=piece)

@@ -15,7 +15,7 @@ from app.ui import get_services, models_ready
 from app.ui_text import escape_markdown, neutralize_stream
 from feedback.errors import FeedbackError
 from rag.errors import RagError
-from rag.models import Turn
+from rag.records import Turn
 
 services = get_services()
 models_ready()
@@ -147,7 +147,7 @@ for i, past in enumerate(state.chat_turns):
     parts.show_turn(services, past, i, last=i == len(state.chat_turns) - 1)
 
 
-def answer(question: str, before: int | None, use_verified: bool) -> None:
+def answer(question: str, before: int | None, use_verified: bool, regenerate: bool = False) -> None:
     """Answer ``question`` as the next turn: the verified answer it asks for, or the model's
     answer streamed with a Stop button. A run cut short (Stop, another question, any click)
     records what was written, marked stopped, so the turn stays in the conversation."""
@@ -159,7 +159,12 @@ def answer(question: str, before: int | None, use_verified: bool) -> None:
     history = [Turn(question=t.question, answer=t.answer) for t in earlier if not t.stopped]
     try:
         run = services.chat.answer(
-            question, history, session_id=state.chat_session_id, turn=next_turn(), verified=use_verified
+            question,
+            history,
+            session_id=state.chat_session_id,
+            turn=next_turn(),
+            verified=use_verified,
+            regenerate=regenerate,
         )
     except RagError as e:
         st.error(str(e))
@@ -233,6 +238,6 @@ pending = state.pop("chat_request", None)  # a click (suggestion, regenerate, ed
 request = {"question": typed, "before": None, "verified": True} if typed else pending
 if request:
     flags.pop("scroll", None)
-    answer(request["question"], request["before"], request["verified"])
+    answer(request["question"], request["before"], request["verified"], request.get("regenerate", False))
 elif flags.pop("scroll", False) and state.chat_turns:
     parts.scroll_to_latest_question(state.chat_turns[-1].id)

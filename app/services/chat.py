@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -10,10 +11,12 @@ from itertools import chain
 
 from pydantic import ValidationError
 
+from app.config import Settings
 from app.services.access import Action, Identity, authorize
 from app.services.audit import AuditService
 from app.services.records import citation_records, interaction_for
 from app.services.suggestions import question_from_headings
+from app.services.verified import MODEL_ID as VERIFIED_MODEL_ID
 from app.services.verified import VerifiedService
 from app.wiring.backends import Backends
 from feedback.errors import FeedbackError, InvalidFeedback, NotFound, StoreUnavailable
@@ -29,7 +32,8 @@ from feedback.records import (
 )
 from feedback.stores.base import InteractionFilter, SessionSummary
 from rag.errors import RagError
-from rag.models import Answer, Citation, SearchFilters, Turn
+from rag.generators.base import GenerationParams
+from rag.records import Answer, Citation, SearchFilters, Turn
 from rag.pipeline import StreamEvent
 from rag.prompts import PROMPT_VERSION, format_passages
 
@@ -60,6 +64,8 @@ class AnswerRun:
         self.notice: str | None = None
         """Why a verified answer was found but not served (the model answers instead)."""
         self._chat, self._first, self._events, self._iterating = chat, first, events, None
+        self.model_id: str | None = None
+        """The model of the conversation's A/B arm, named on a turn cut short."""
         self._failed = False
         self._started = time.perf_counter()
 
@@ -102,6 +108,7 @@ class AnswerRun:
                 session_id=self.session_id,
                 turn=self.turn,
                 latency_ms=int((time.perf_counter() - self._started) * 1000),
+                model_id=self.model_id,
             )
         return self.recorded
 
@@ -126,10 +133,12 @@ class ChatService:
         turn: int,
         filters: SearchFilters | None = None,
         verified: bool = True,
+        regenerate: bool = False,
     ) -> AnswerRun:
         """Answer ``question`` as turn ``turn`` of conversation ``session_id`` and record it: the
         SME-verified answer it asks for (when ``verified`` and one is found; nothing is searched
         then), else the model's answer, streamed by iterating the run and recorded as it ends.
+        ``regenerate`` samples (``regenerate_params``) where a first answer decodes greedily.
 
         The pipeline checks the question, once, before anything else: a bad one raises here.
         Raises:
@@ -138,10 +147,14 @@ class ChatService:
             FeedbackError (while iterating): the answer could not be recorded.
         """
         authorize(self.identity, Action.ASK)
-        events = self.backends.pipeline.stream(question, history, filters)
+        route = self.backends.ab.route(session_id, lambda: self._answered_by(session_id))
+        pipeline = route.pipeline
+        params = regenerate_params(pipeline.params, self.backends.settings, session_id, turn) if regenerate else None
+        events = pipeline.stream(question, history, filters, params=params)
         first = next(events)  # the question checked and stripped; nothing searched yet
         checked = first.question
         run = AnswerRun(self, first, events, session_id=session_id, turn=turn)
+        run.model_id = route.candidate  # the served arm: the model its stream took, read at close
         match = self._verified.find(checked, filters) if verified else None
         if match is not None:
             try:
@@ -211,6 +224,7 @@ class ChatService:
         session_id: str,
         turn: int,
         latency_ms: int = 0,
+        model_id: str | None = None,
     ) -> Interaction:
         """Store a question whose answer was cut short (Stop, or another question asked while it
         streamed) with what had been written, marked ``stopped``: the conversation and its export
@@ -226,7 +240,7 @@ class ChatService:
             found=bool(text.strip()),
             citations=citation_records(citations),
             context=format_passages(citations),
-            model_id=getattr(self.backends.generator, "model_id", None) or "unknown",
+            model_id=model_id or getattr(self.backends.generator, "model_id", None) or "unknown",
             prompt_version=PROMPT_VERSION,
             latency_ms=min(max(latency_ms, 0), 7 * 24 * 3600 * 1000 - 1),
             stopped=True,
@@ -283,6 +297,8 @@ class ChatService:
         from pathlib import Path
 
         backend = self.backends.settings.generator
+        if self.backends.ab.blinded(model_id):  # a blind A/B test: both arms look the same
+            return f"the answer model ({backend})"
         if backend == "local":
             name = Path(model_id).name or model_id
             small = "135M" in name or "360M" in name
@@ -298,6 +314,15 @@ class ChatService:
         authorize(self.identity, Action.SEE_OWN)
         return self.backends.feedback_store.sessions(self.identity.user, limit=limit)
 
+    def _answered_by(self, session_id: str) -> list[str]:
+        # The models that answered this conversation so far (its A/B arm), oldest first; none
+        # when the store cannot say, and the conversation's id decides.
+        try:
+            turns = self.conversation(session_id)
+        except FeedbackError:
+            return []
+        return [t.model_id for t in turns if t.model_id != VERIFIED_MODEL_ID]
+
     def conversation(self, session_id: str) -> list[Interaction]:
         """The identity's own turns of one conversation, in order."""
         authorize(self.identity, Action.SEE_OWN)
@@ -305,6 +330,21 @@ class ChatService:
             InteractionFilter(user=self.identity.user, session_id=session_id), limit=200
         )
         return sorted(page.items, key=lambda i: i.turn)
+
+
+def regenerate_params(base: GenerationParams, settings: Settings, session_id: str, turn: int) -> GenerationParams:
+    """The decoding of a regenerated answer: the first answer's, sampled at the settings'
+    ``regenerate_temperature`` and ``regenerate_top_p`` (greedy measured best on SmolLM2-135M, but
+    greedy gives the same text again) from a seed of its own: each regeneration is a new turn, so
+    two differ, and the same turn of the same conversation draws the same sample again."""
+    digest = hashlib.blake2b(f"{session_id}:{turn}".encode(), digest_size=4).digest()
+    return base.model_copy(
+        update={
+            "temperature": settings.regenerate_temperature,
+            "top_p": settings.regenerate_top_p,
+            "seed": int.from_bytes(digest) % 2**31,
+        }
+    )
 
 
 def _grounding_record(answer: Answer) -> GroundingRecord | None:

@@ -29,6 +29,9 @@ class GenerationParams(BaseModel):
     # apply it (transformers, ONNX Runtime GenAI), servers ignore it. Loops are stopped anyway by
     # rag.generators.repetition, which also drops the repeated text (bench/repetition.py).
     no_repeat_ngram_size: int = Field(default=0, ge=0)
+    # The sampler's seed when temperature > 0 (None: unseeded). A regeneration gets its own, so
+    # two regenerations differ while each can be replayed; greedy decoding ignores it.
+    seed: int | None = Field(default=None, ge=0, lt=2**31)
 
 
 class Generator(Protocol):

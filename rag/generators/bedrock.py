@@ -161,6 +161,7 @@ class BedrockGenerator(RemoteModel):
 
     @staticmethod
     def _call_args(params: GenerationParams) -> dict:
+        # Converse has no seed: a regeneration samples at its temperature and top_p, unseeded.
         return {"max_tokens": params.max_new_tokens, "temperature": params.temperature, "top_p": params.top_p}
 
     def _failure(self, e: BaseException) -> GeneratorError:

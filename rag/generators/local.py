@@ -22,6 +22,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
@@ -230,7 +231,7 @@ class TransformersGenerator:
                     def __call__(self, input_ids, scores, **kwargs):
                         return torch.full((input_ids.shape[0],), halt.is_set(), device=input_ids.device)
 
-                with torch.inference_mode():
+                with torch.inference_mode(), _seeded(params):
                     self._model.generate(
                         **inputs,
                         streamer=streamer,
@@ -279,12 +280,26 @@ class TransformersGenerator:
             finally:
                 tokenizer.padding_side = side
             try:
-                with self._run_lock, torch.inference_mode():
+                with self._run_lock, torch.inference_mode(), _seeded(params):
                     out = self._model.generate(**enc, **self._generate_kwargs(params))
             except Exception as e:
                 raise GeneratorError(f"{self.model_id} failed: {e}") from e
             replies += tokenizer.batch_decode(out[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
         return replies
+
+
+@contextmanager
+def _seeded(params: GenerationParams):
+    """Sampling from ``params.seed``: transformers samples from torch's global generator, so it is
+    seeded for this generation (one at a time, under the run lock) and restored after."""
+    if params.temperature <= 0 or params.seed is None:
+        yield
+        return
+    import torch
+
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+        torch.manual_seed(params.seed)
+        yield
 
 
 Runtime = Literal["auto", "onnx", "transformers"]

@@ -128,7 +128,7 @@ class OpenAICompatGenerator(RemoteModel):
 
     def request_body(self, messages: Sequence[Message], params: GenerationParams, *, stream: bool) -> dict:
         """The chat-completions request for these messages."""
-        return {
+        body = {
             "model": self.model,
             "messages": [m.model_dump() for m in messages],
             "max_tokens": params.max_new_tokens,
@@ -136,6 +136,9 @@ class OpenAICompatGenerator(RemoteModel):
             "top_p": params.top_p,
             "stream": stream,
         }
+        if params.temperature > 0 and params.seed is not None:
+            body["seed"] = params.seed  # OpenAI and vLLM take it; a regeneration's own sample
+        return body
 
     # -- HTTP ----------------------------------------------------------------------------
 

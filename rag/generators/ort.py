@@ -196,7 +196,8 @@ class OnnxRuntimeGenerator:
         if params.no_repeat_ngram_size:
             options["no_repeat_ngram_size"] = params.no_repeat_ngram_size
         if params.temperature > 0:
-            return options | dict(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
+            options |= dict(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0)
+            return options if params.seed is None else options | dict(random_seed=params.seed)
         return options | dict(do_sample=False)
 
     def _generator(self, options: dict):

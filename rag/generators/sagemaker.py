@@ -189,6 +189,8 @@ class SageMakerGenerator(RemoteModel):
                 parameters |= {"do_sample": True, "temperature": params.temperature}
                 if 0 < params.top_p < 1:
                     parameters["top_p"] = params.top_p
+                if params.seed is not None:
+                    parameters["seed"] = params.seed
             else:
                 parameters["do_sample"] = False
             return {"inputs": mistral_prompt(messages), "parameters": parameters, "stream": stream}
@@ -201,6 +203,8 @@ class SageMakerGenerator(RemoteModel):
         }
         if params.repetition_penalty != 1.0:
             body["repetition_penalty"] = params.repetition_penalty
+        if params.temperature > 0 and params.seed is not None:
+            body["seed"] = params.seed  # LMI's chat-completions schema takes it, like vLLM's
         return body
 
     def _invoke_args(self, body: dict) -> dict:

@@ -66,9 +66,9 @@ class CutShort:
     def __getattr__(self, name):
         return getattr(self.real, name)
 
-    def stream(self, question, history=(), filters=None):
+    def stream(self, question, history=(), filters=None, *, params=None):
         tokens = 0
-        for event in self.real.stream(question, history, filters):
+        for event in self.real.stream(question, history, filters, params=params):
             yield event
             tokens += event.kind == "token"
             if tokens == 3 and not self.cuts:

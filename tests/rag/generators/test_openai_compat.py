@@ -77,6 +77,12 @@ def test_generate(gen, server, caplog):
     assert SECRET not in caplog.text
 
 
+def test_a_regeneration_sends_its_sampling_and_seed(gen):
+    body = gen.request_body([QUESTION], GenerationParams(temperature=0.7, top_p=0.9, seed=77), stream=True)
+    assert (body["temperature"], body["top_p"], body["seed"]) == (0.7, 0.9, 77)
+    assert "seed" not in gen.request_body([QUESTION], GenerationParams(seed=77), stream=True)
+
+
 def test_stream_split_at_odd_places(gen, server):
     body = sse(
         delta(role="assistant", content=""), delta("Die Größe"), delta(" – 412"), delta(" [1]."), delta(finish="stop")

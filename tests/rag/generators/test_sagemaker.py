@@ -109,6 +109,17 @@ def test_tgi_request_is_greedy_at_temperature_zero():
     }
     sampled = gen.request_body([QUESTION], GenerationParams(temperature=0.7, top_p=0.9), stream=True)["parameters"]
     assert (sampled["do_sample"], sampled["temperature"], sampled["top_p"]) == (True, 0.7, 0.9)
+    assert "seed" not in sampled
+
+
+def test_a_regeneration_samples_with_its_own_seed_on_tgi_and_lmi():
+    params = GenerationParams(temperature=0.7, top_p=0.9, seed=1234)
+    tgi = SageMakerGenerator("ep").request_body([QUESTION], params, stream=True)["parameters"]
+    assert (tgi["do_sample"], tgi["temperature"], tgi["top_p"], tgi["seed"]) == (True, 0.7, 0.9, 1234)
+    greedy = SageMakerGenerator("ep").request_body([QUESTION], GenerationParams(seed=1234), stream=True)
+    assert "seed" not in greedy["parameters"], "greedy decoding has nothing to seed"
+    lmi = SageMakerGenerator("ep", container="lmi").request_body([QUESTION], params, stream=True)
+    assert (lmi["temperature"], lmi["top_p"], lmi["seed"]) == (0.7, 0.9, 1234)
 
 
 def test_init_is_lazy(monkeypatch):
