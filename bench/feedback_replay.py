@@ -1,4 +1,5 @@
-"""Feedback replay: do SME-verified answers reach the questions that ask the same thing, and only those?
+"""Feedback replay: do SME-verified answers reach the questions that ask the same thing, and only
+those, and do answers get better? (issue 28 part 1)
 
 ``bench/questions/replay.jsonl`` (report) and ``replay-tune.jsonl`` (tune) hold hand-written
 triples over the real corpora (manuals, LaTeX News, SEC filings): a question from the retrieval
@@ -6,90 +7,168 @@ sets with a reference answer written from its evidence page, a paraphrase (same 
 miss (same words, another ask: the opposite extreme, another number, entity or quantity, a
 negation). Written by someone who had not seen the matching code.
 
-The replay, through ``rag.verified.VerifiedAnswers`` with the packaged MiniLM:
+Matching (the default), through ``rag.verified.VerifiedAnswers`` with the packaged MiniLM:
 
-1. SMEs validate the references of half the questions (every other line);
+1. SMEs validate the references of half the questions (every other line; ``--half 1`` the other
+   half, ``--half both`` each in turn). A verified answer cites its evidence passage (the page's
+   text, as the index holds it) in its document, and the index holds every file of the corpora;
 2. every paraphrase and near miss is asked; a served verified answer is counted.
 
 Printed per corpus and in all: the share of paraphrases of a validated question that get its
 verified answer (target >= 0.9), the share of near misses that get any verified answer (target <=
-0.02), and for the paraphrases of the other half, any verified answer served (all wrong, since their
-own question was not validated). ``--grid`` prints both rates on the tune set for a range of
-thresholds, with and without the answer-aware check, to choose the default.
+0.02), and the share of all paraphrases given a verified answer of another question. ``--grid``
+prints both rates on the tune set, each half validated in turn, for a range of thresholds, with
+and without the answer-aware check, to choose the default; ``--misses`` lists each miss (tune set
+only: the report set is not looked into).
 
-With ``--answers N`` the first N paraphrases of validated questions are also answered by the
-local model through the app's pipeline over an index of the corpora (``--home`` from
-``bench/real_retrieval.py``-style ingest; slow on a CPU), and the answers before feedback (the
-model's) and after (what is served) are scored: numbers right (every number of the reference is
-in the answer) and cosine similarity to the reference.
+``--answers N`` replays through the app instead (slow: the local model writes answers on a CPU):
+the three corpora are indexed into ``--home`` (kept for the next run), every original question is
+searched and recorded as an interaction, an SME validates the reference of every other one on
+the Review service, and then
 
-    python bench/feedback_replay.py --grid
-    python bench/feedback_replay.py
+- the first N paraphrases of validated questions (taken in turn from each corpus) are asked in
+  the chat before the validation (the model answers) and after it (what the chat serves: the
+  verified answer, or the model's): numbers right (every number of the reference is in the
+  answer) and cosine similarity to the reference, before -> after;
+- every paraphrase and near miss is matched after it, through the chat's own ``find``;
+- hit@5 and MRR of the evidence for every paraphrase, searched with passage feedback off and on
+  (the validated references endorse the passages that hold their numbers, as the app does).
+
+    python -m bench.feedback_replay --grid
+    python -m bench.feedback_replay [--half both]
+    nice python -m bench.feedback_replay --answers 12 --home /tmp/replay-home
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.realdocs import CORPORA, QUESTIONS, load_questions
+from rag.embedders.local import SentenceTransformerEmbedder
+from rag.records import Citation
+from rag.verified import DEFAULT_THRESHOLD, VerifiedAnswers, VerifiedEntry
 
-from rag.embedders.local import SentenceTransformerEmbedder  # noqa: E402
-from rag.same_ask import differences  # noqa: E402
-from rag.verified import DEFAULT_THRESHOLD, VerifiedAnswers, VerifiedEntry  # noqa: E402
-
-QUESTIONS = ROOT / "bench" / "questions"
+CORPUS_NAMES = ("manuals", "latex-news", "filings")
 
 
 def load(name: str) -> list[dict]:
     return [json.loads(line) for line in (QUESTIONS / name).read_text().splitlines() if line.strip()]
 
 
-class NoIndex:
-    """Matching alone: the entries carry no passages, so nothing is stale."""
+@cache
+def sources() -> dict[str, dict]:
+    """The retrieval-set question behind each replay id (its source, page and evidence)."""
+    return {q["id"]: q | {"corpus": corpus} for corpus in CORPUS_NAMES for q in load_questions(corpus)}
+
+
+@cache
+def page_text(corpus: str, source: str, page: int | None, evidence: str) -> str:
+    """The text of the evidence's page (a PDF's page as pypdfium2 reads it; for a file without
+    pages, the evidence line itself)."""
+    if page is None:
+        return evidence
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(str(CORPORA / corpus / source))
+    try:
+        return document[page - 1].get_textpage().get_text_range()
+    finally:
+        document.close()
+
+
+class CorpusIndex:
+    """Stands for an index of every file of the corpora, each passage a verified answer cites
+    held: matching alone, nothing is stale."""
+
+    supports_listing = True
+
+    def __init__(self):
+        files = [p.relative_to(CORPORA / c) for c in CORPUS_NAMES for p in (CORPORA / c).rglob("*") if p.is_file()]
+        self._documents = {str(f): SimpleNamespace(doc_hash="h") for f in files}
+        self.cited: set[str] = set()
 
     def documents(self):
-        return {}
+        return self._documents
+
+    def chunks(self, filters):
+        return [SimpleNamespace(id=f"{filters.source}#evidence")]
 
 
-def replay(rows: list[dict], embedder, threshold: float, answer_aware: bool = True) -> dict:
-    validated = [r for i, r in enumerate(rows) if i % 2 == 0]
-    entries = [
-        VerifiedEntry(id=r["id"], question=r["question"], answer=r["reference"], citations=()) for r in validated
-    ]
-    verified = VerifiedAnswers(embedder, NoIndex(), lambda: entries, threshold=threshold)
-    if not answer_aware:
-        import rag.verified as module
+class Remembering:
+    """The embedder, each text embedded once: the grid asks the same questions many times."""
 
-        module.differences = lambda new, original, answer=None: differences(new, original)
+    def __init__(self, inner):
+        self.inner = inner
+        self.dimension = inner.dimension
+        self._seen: dict = {}
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if text not in self._seen:
+            self._seen[text] = np.asarray(self.inner.embed_query(text), dtype=np.float32)
+        return self._seen[text]
+
+    def embed_documents(self, texts):
+        missing = [t for t in dict.fromkeys(texts) if ("doc", t) not in self._seen]
+        if missing:
+            for text, vector in zip(missing, self.inner.embed_documents(missing), strict=True):
+                self._seen[("doc", text)] = np.asarray(vector, dtype=np.float32)
+        return np.stack([self._seen[("doc", t)] for t in texts])
+
+
+def entry_for(row: dict) -> VerifiedEntry:
+    q = sources()[row["id"]]
+    citations = ()
+    if q["source"]:
+        text = page_text(q["corpus"], q["source"], q["page"], q["evidence"])
+        citations = (
+            Citation(n=1, source=q["source"], page=q["page"], chunk_id=f"{q['source']}#evidence", score=1.0, text=text),
+        )
+    return VerifiedEntry(id=row["id"], question=row["question"], answer=row["reference"], citations=citations)
+
+
+def replay(rows: list[dict], embedder, threshold: float, *, half: int = 0, answer_aware: bool = True) -> dict:
+    """Validate every other row (from ``half``), ask every paraphrase and near miss; counts per corpus."""
+    entries = [entry_for(r) for i, r in enumerate(rows) if i % 2 == half]
+    verified = VerifiedAnswers(embedder, CorpusIndex(), lambda: entries, threshold=threshold, answer_aware=answer_aware)
     counts = defaultdict(lambda: defaultdict(int))
-    try:
-        for i, r in enumerate(rows):
-            own = i % 2 == 0
-            for kind in ("paraphrase", "near_miss"):
-                match = verified.match(r[kind])
-                for corpus in (r["corpus"], "all"):
-                    c = counts[corpus]
-                    if kind == "paraphrase" and own:
-                        c["para_asked"] += 1
-                        c["para_right"] += bool(match and match.entry.id == r["id"])
-                        c["para_wrong"] += bool(match and match.entry.id != r["id"])
-                    elif kind == "paraphrase":
-                        c["other_asked"] += 1
-                        c["other_served"] += bool(match)
-                    else:
-                        c["near_asked"] += 1
-                        c["near_served"] += bool(match)
-    finally:
-        if not answer_aware:
-            module.differences = differences
+    for i, r in enumerate(rows):
+        own = i % 2 == half
+        for kind in ("paraphrase", "near_miss"):
+            match = verified.match(r[kind])
+            tally(counts, r, kind, own, match.entry.id if match else None)
     return counts
+
+
+def tally(counts, row: dict, kind: str, own: bool, served: str | None) -> None:
+    for corpus in (row["corpus"], "all"):
+        c = counts[corpus]
+        if kind == "paraphrase" and own:
+            c["para_asked"] += 1
+            c["para_right"] += served == row["id"]
+            c["para_wrong"] += bool(served and served != row["id"])
+        elif kind == "paraphrase":
+            c["other_asked"] += 1
+            c["other_served"] += bool(served)
+        else:
+            c["near_asked"] += 1
+            c["near_served"] += bool(served)
+
+
+def merged(*runs: dict) -> dict:
+    out = defaultdict(lambda: defaultdict(int))
+    for run in runs:
+        for corpus, c in run.items():
+            for key, n in c.items():
+                out[corpus][key] += n
+    return out
 
 
 def rates(c: dict) -> tuple[float, float, float]:
@@ -100,69 +179,86 @@ def rates(c: dict) -> tuple[float, float, float]:
     )
 
 
-def numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
-
-
-def answer_quality(rows: list[dict], embedder, home: Path, limit: int) -> None:
-    """The model's answer (before) against what is served after validation (the verified answer)."""
-    os.environ["RAGBOT_HOME"] = str(home)
-    from app.config import Settings
-    from app.services import Backends, Identity, Services
-
-    backends = Backends(Settings())
-    backends.embedder = embedder
-    services = Services(backends=backends, identity=Identity(user="bench", role="admin"))
-    validated = [r for i, r in enumerate(rows) if i % 2 == 0][:limit]
-    before_right = after_right = 0
-    before_sim, after_sim = [], []
-    for r in validated:
-        model = services.chat.ask(r["paraphrase"]).answer
-        want = numbers(r["reference"])
-        before_right += want <= numbers(model)
-        after_right += 1  # the verified answer is the reference itself when served
-        vectors = embedder.embed_documents([r["reference"], model])
-        before_sim.append(float(vectors[0] @ vectors[1]))
-        after_sim.append(1.0)
-        print(f"  {r['id']}: numbers {'right' if want <= numbers(model) else 'wrong'}, similarity {before_sim[-1]:.3f}")
-    n = len(validated)
-    print(f"answers to {n} paraphrases of validated questions, before -> after feedback (when served):")
-    print(f"  numbers right {before_right}/{n} -> {after_right}/{n}")
-    print(f"  similarity to the reference {np.mean(before_sim):.3f} -> {np.mean(after_sim):.3f}")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--grid", action="store_true", help="threshold grid on replay-tune.jsonl")
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
-    parser.add_argument("--answers", type=int, default=0, help="also answer N paraphrases with the local model")
-    parser.add_argument("--home", type=Path, help="RAGBOT_HOME holding an index of the corpora (with --answers)")
-    args = parser.parse_args()
-    embedder = SentenceTransformerEmbedder()
-    if args.grid:
-        rows = load("replay-tune.jsonl")
-        print("tune set (replay-tune.jsonl), all corpora: paraphrase served right / near miss served")
-        for aware in (False, True):
-            for threshold in (0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95):
-                para, near, wrong = rates(replay(rows, embedder, threshold, aware)["all"])
-                label = "with" if aware else "without"
-                print(
-                    f"  {label:7s} answer check  threshold {threshold:.2f}: {para:.3f} / {near:.3f}  (wrong {wrong:.3f})"
-                )
-        return
-    rows = load("replay.jsonl")
-    counts = replay(rows, embedder, args.threshold)
-    print(f"replay.jsonl, threshold {args.threshold}: validated half, paraphrases and near misses of all")
-    print("corpus       paraphrase->its answer  near miss->any  wrong answer served")
-    for corpus in ("manuals", "latex-news", "filings", "all"):
+def print_table(counts: dict) -> None:
+    print("corpus       paraphrase->its answer  near miss->any  paraphrase->another's answer")
+    for corpus in (*CORPUS_NAMES, "all"):
         c = counts[corpus]
         para, near, wrong = rates(c)
         print(
             f"{corpus:12s} {para:.3f} ({c['para_right']}/{c['para_asked']})        "
             f"{near:.3f} ({c['near_served']}/{c['near_asked']})     {wrong:.3f}"
         )
+
+
+def grid(embedder) -> None:
+    rows = load("replay-tune.jsonl")
+    print(f"tune set (replay-tune.jsonl, {len(rows)} triples, each half validated in turn):")
+    print("paraphrase served its answer / near miss served any / paraphrase served another's")
+    for aware in (False, True):
+        for threshold in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
+            counts = merged(*(replay(rows, embedder, threshold, half=h, answer_aware=aware) for h in (0, 1)))
+            para, near, wrong = rates(counts["all"])
+            label = "with" if aware else "without"
+            print(f"  {label:7s} answer check  threshold {threshold:.2f}: {para:.3f} / {near:.3f} / {wrong:.3f}")
+
+
+def misses(embedder, threshold: float) -> None:
+    """Each paraphrase not served its answer and each near miss served one, on the tune set."""
+    from rag.same_ask import differences
+
+    rows = load("replay-tune.jsonl")
+    index = CorpusIndex()
+    vectors = {}
+    for r in rows:
+        texts = [r["question"], r["paraphrase"], r["near_miss"]]
+        vectors[r["id"]] = [np.asarray(embedder.embed_query(t)) for t in texts]
+    for r in rows:
+        entry = entry_for(r)
+        q, p, n = vectors[r["id"]]
+        for kind, v, want in (("paraphrase", p, True), ("near miss", n, False)):
+            similarity = float(q @ v / np.linalg.norm(q) / np.linalg.norm(v))
+            why = differences(
+                r["paraphrase" if want else "near_miss"],
+                r["question"],
+                r["reference"],
+                cited=[c.source for c in entry.citations] + [c.text for c in entry.citations],
+                indexed=list(index.documents()),
+            )
+            served = similarity >= threshold and not why
+            if served != want:
+                print(f"{r['id']} {kind} {'not served' if want else 'served'}: similarity {similarity:.3f} {why}")
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in re.findall(r"\d[\d,]*(?:\.\d+)?", text)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--grid", action="store_true", help="threshold grid on replay-tune.jsonl")
+    parser.add_argument("--misses", action="store_true", help="list the misses on replay-tune.jsonl")
+    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
+    parser.add_argument("--half", choices=("0", "1", "both"), default="0", help="which half the SMEs validate")
+    parser.add_argument("--answers", type=int, default=0, help="replay through the app, answering N paraphrases")
+    parser.add_argument("--home", type=Path, help="RAGBOT_HOME for --answers (the corpora are indexed there)")
+    args = parser.parse_args()
+    embedder = Remembering(SentenceTransformerEmbedder())
+    if args.grid:
+        return grid(embedder)
+    if args.misses:
+        return misses(embedder, args.threshold)
+    rows = load("replay.jsonl")
     if args.answers:
-        answer_quality(rows, embedder, args.home, args.answers)
+        from bench.feedback_replay_app import replay_app
+
+        return replay_app(rows, args.home, args.answers, embedder.inner)
+    halves = (0, 1) if args.half == "both" else (int(args.half),)
+    counts = merged(*(replay(rows, embedder, args.threshold, half=h) for h in halves))
+    which = (
+        "each half in turn" if args.half == "both" else ("every other line" if args.half == "0" else "the other half")
+    )
+    print(f"replay.jsonl, threshold {args.threshold}: SMEs validate {which}; paraphrases and near misses of all")
+    print_table(counts)
 
 
 if __name__ == "__main__":
