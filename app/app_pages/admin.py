@@ -1,4 +1,4 @@
-"""The admin page: feedback statistics and export (first: what an admin opens the page for), corpus status and ingest, the audit log."""
+"""The admin page: feedback statistics and export (first: what an admin opens the page for), corpus status and ingest, the A/B test of a candidate model, the audit log."""
 
 from __future__ import annotations
 
@@ -16,7 +16,12 @@ if not services.identity.may(Action.SEE_DASHBOARD):
     st.stop()
 
 st.title("Admin")
-feedback_tab, corpus_tab, audit_tab = st.tabs(["Feedback", "Corpus", "Audit log"])
+feedback_tab, corpus_tab, ab_tab, audit_tab = st.tabs(["Feedback", "Corpus", "A/B test", "Audit log"])
+
+with ab_tab:
+    from app.ab_view import show_ab
+
+    show_ab(services)
 
 with corpus_tab:
     # Filled after the ingest below has run, so its counts show at once, not after a reload.

@@ -192,6 +192,13 @@ class Backends:
         )
 
     @cached_property
+    def ab(self):
+        """Which model answers each conversation while a blind A/B test runs (``app.wiring.ab``)."""
+        from app.wiring.ab import ABRouter
+
+        return ABRouter(self)
+
+    @cached_property
     def catalog(self):
         """What was ingested from where: the roots and the last ingest's report."""
         from rag.ingest.catalog import IngestCatalog
