@@ -124,3 +124,23 @@ def test_invalidate_reloads_at_once_and_the_questions_are_embedded_once(store, e
     verified.invalidate()
     assert verified.match(question).entry.question == question
     assert len(loads) == 2 and len(embedded) == 2
+
+
+def test_a_name_added_is_served_unless_it_names_another_indexed_document(store, embedder):
+    store, _ = store
+    entries = entries_for(
+        store,
+        (
+            "What is the effective capacity of the sprinkler storage tank?",
+            "The effective capacity of the sprinkler storage tank is 950 m3 [1].",
+            "Fire/sprinklers.md",
+        ),
+    )
+    verified = VerifiedAnswers(embedder, store, lambda: entries)
+    # "Fire" is the cited document's folder; "Parking" names the other document of the index.
+    assert verified.match("What is the effective capacity of the Fire sprinkler storage tank?") is not None
+    assert verified.match("What is the effective capacity of the Parking sprinkler storage tank?") is None
+    entry = entries[0]
+    assert verified.differences("What is the effective capacity of the Parking sprinkler storage tank?", entry) == [
+        "names another document: parking"
+    ]
