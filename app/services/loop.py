@@ -37,11 +37,11 @@ class LoopService(AuditedService):
         feedback = FeedbackService(self.backends, self.identity, self.audit)
         return feedback.interactions(InteractionFilter())
 
-    def _counter(self, base: str | None = None):
+    def _counter(self):
+        """The answer model's tokenizer (the packaged SmolLM2's, the trainers' default base)."""
         from training.tokens import load_tokenizer
-        from training.trainers.profiles import PACKAGED_LM
 
-        return load_tokenizer(base or PACKAGED_LM, self.backends.settings.models_dir)
+        return load_tokenizer(self.backends.settings.local_model, self.backends.settings.models_dir)
 
     def freeze_eval(self) -> EvalSetCard:
         """Take newly validated references and synthetic pairs into the frozen evaluation set (the

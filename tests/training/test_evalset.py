@@ -119,3 +119,33 @@ def test_nothing_validated_is_refused_with_what_to_do(tmp_path, tokenizer):
     with pytest.raises(EvaluationError, match="no SME-validated reference answer or validated synthetic pair"):
         EvalSets(tmp_path / "e").freeze([r for r in feedback_set() if r.id != "syn-ok"], tokenizer)
     assert EvalSets(tmp_path / "e").current() is None
+
+
+def test_freeze_eval_and_train_dataset_on_the_command_line(tmp_path, local_model_dir, monkeypatch):
+    from click.testing import CliRunner
+
+    from app.cli import CliState, cli
+    from app.config import Settings
+    from app.services import Services
+
+    monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))  # whose tokenizer measures the examples
+    services = Services(Settings())
+    for r in feedback_set() + references():
+        services.backends.feedback_store.put(r)
+
+    def run(*args):
+        result = CliRunner().invoke(cli, list(args), obj=CliState(services))
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    frozen = json.loads(run("loop", "freeze-eval", "--json"))
+    assert frozen["version"] == 1 and frozen["questions"] == frozen["added"] > 0
+    assert "ids" not in frozen  # the card's lists stay in the file
+    again = run("loop", "freeze-eval")
+    assert again.startswith(f"Evaluation set {frozen['hash']} (version 1): {frozen['questions']} questions")
+    out = run("train", "dataset", "--out", str(tmp_path / "ds"), "--min-examples", "3", "--val-fraction", "0.3")
+    card = json.loads((tmp_path / "ds" / "card.json").read_text())
+    assert card["eval_set"]["hash"] == frozen["hash"]
+    assert f"left out: {card['eval_set']['excluded']} records of the evaluation set {frozen['hash'][:12]}" in out
+    events = services.backends.feedback_store.events(limit=10).items
+    assert any(e.action == "freeze eval set" and e.target == frozen["hash"] for e in events)
