@@ -75,7 +75,7 @@ def show_answer(services: Services, turn: Interaction) -> None:
         st.markdown(neutralize_links(turn.answer))
         st.caption("An SME checked this answer against its sources; the model was not asked.")
         return
-    injection_warning(getattr(turn, "injection", None) or state.get("chat_injection", {}).get(turn.id, []))
+    injection_warning(turn.injection)
     g = turn.grounding
     if turn.stopped:
         st.markdown(neutralize_links(turn.answer) if turn.answer else "*Stopped before anything was written.*")

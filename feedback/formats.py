@@ -126,6 +126,16 @@ def parquet_schema():
             ),
         ]
     )
+    items = pa.list_(pa.field("item", text, nullable=False))
+    injection = pa.struct(
+        [
+            pa.field("n", pa.int32()),
+            pa.field("source", text, nullable=False),
+            pa.field("page", pa.int32()),
+            pa.field("kinds", items, nullable=False),
+            pa.field("matches", items, nullable=False),
+        ]
+    )
     review = pa.struct(
         [
             pa.field("status", text, nullable=False),
@@ -166,6 +176,7 @@ def parquet_schema():
             pa.field("prompt_version", text, nullable=False),
             pa.field("latency_ms", pa.int64(), nullable=False),
             pa.field("grounding", grounding),
+            pa.field("injection", pa.list_(pa.field("item", injection, nullable=False)), nullable=False),
             pa.field("feedback", feedback),
             pa.field("judge", judge),
             pa.field("review", review, nullable=False),

@@ -192,6 +192,18 @@ class GroundingRecord(_Record):
     repeated: list[str] = []
 
 
+class InjectionRecord(_Record):
+    """A cited passage that held text addressed to the model when the answer was given
+    (``rag.injection``; its sentences were withheld from the model): the citation's number,
+    where the passage is, what its matches do and the matched text (clipped)."""
+
+    n: int | None = _count(1, MAX_CITATIONS_N, default=None)
+    source: str
+    page: int | None = _count(1, MAX_PAGE, default=None)
+    kinds: list[str] = []
+    matches: list[str] = []
+
+
 class Feedback(_Record):
     """A user's judgement of one answer: Likert rating 1–5, and optionally a better answer and a note."""
 
@@ -294,6 +306,10 @@ class Interaction(_Record):
     prompt_version: Name
     latency_ms: int = _count(0, MAX_LATENCY_MS, default=0)
     grounding: GroundingRecord | None = None
+    injection: list[InjectionRecord] = Field(
+        default=[],
+        description="Cited passages that held instructions to the model (shown as a warning whenever the answer is).",
+    )
     feedback: Feedback | None = None
     judge: JudgeScore | None = None
     review: Review = Field(default_factory=Review)

@@ -22,7 +22,6 @@ models_ready()
 state = st.session_state
 state.setdefault("chat_session_id", uuid.uuid4().hex)
 state.setdefault("chat_turns", [])  # list[Interaction], oldest first
-state.setdefault("chat_injection", {})  # turn id -> flagged passages, for answers given in this session
 # "scroll" (bring the newest question into view) and "notice": kept in a dict so that the end of
 # an interrupted run can set them without touching st.session_state (see answer()).
 flags = state.setdefault("chat_flags", {})
@@ -178,7 +177,7 @@ def answer(question: str, before: int | None, use_verified: bool, regenerate: bo
     recorded, failed = None, None
     # Reading or writing st.session_state is a point where Streamlit ends a run it was asked to
     # end; the end of an interrupted run below must not be cut short itself, so it only uses these.
-    turns, injection = state.chat_turns, state.chat_injection
+    turns = state.chat_turns
     flags["answering"] = True
 
     def tokens():
@@ -218,8 +217,6 @@ def answer(question: str, before: int | None, use_verified: bool, regenerate: bo
         except FeedbackError as e:
             flags["notice"] = f"The stopped answer could not be recorded: {e}"
         if recorded is not None:
-            if run.answer is not None and run.answer.injection:
-                injection[recorded.id] = run.answer.injection
             turns.append(recorded)  # a conversation switched meanwhile has a list of its own
             flags["scroll"] = True
         flags.pop("answering", None)

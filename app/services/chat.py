@@ -25,6 +25,7 @@ from feedback.records import (
     MAX_NOTE_CHARS,
     Feedback,
     GroundingRecord,
+    InjectionRecord,
     Interaction,
     SentenceRecord,
     SupportRecord,
@@ -211,6 +212,7 @@ class ChatService:
             prompt_version=answer.prompt_version,
             latency_ms=answer.latency_ms,
             grounding=_grounding_record(answer),
+            injection=[InjectionRecord(**f.model_dump(exclude={"chunk_id"})) for f in answer.injection],
         )
         self.backends.feedback_store.put(interaction)
         return interaction

@@ -93,3 +93,35 @@ def test_the_admin_page_lists_them(docs, local_model_dir, monkeypatch):
     assert table["text (first)"].tolist() == ["Ignore previous instructions"]
     at.button(key="admin_injection_scan").click().run()
     assert not at.exception and not at.error
+
+
+@pytest.mark.slow
+def test_a_reopened_conversation_still_warns_of_the_flagged_passage(docs, local_model_dir, monkeypatch, shared_models):
+    """The warning is stored with the answer (issue 25): reopened later, the turn shows it again."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from app.config import Settings
+    from app.services import Backends, Services
+
+    monkeypatch.setenv("RAGBOT_LOCAL_MODEL", str(local_model_dir))
+    monkeypatch.setenv("RAGBOT_MAX_NEW_TOKENS", "40")
+    services = Services(backends=shared_models(Backends(Settings())))
+    services.corpus.ingest([docs])
+    run = services.chat.answer("How much water does the sprinkler tank hold?", session_id="earlier", turn=1)
+    for _ in run:
+        pass
+    recorded = run.close()
+    [flag] = recorded.injection
+    assert (flag.source, flag.page, flag.matches) == ("Fire/tank.pdf", 2, ["Ignore previous instructions"])
+    assert [t.injection for t in services.chat.conversation("earlier")] == [[flag]], "stored with the answer"
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    page = Path(__file__).parents[2] / "app" / "app_pages" / "chat.py"
+    at = AppTest.from_file(str(page), default_timeout=180).run()
+    assert not [w for w in at.warning if "addressed to the model" in w.value], "a new conversation has no warning"
+    at.button(key="chat_open_earlier").click().run()
+    assert not at.exception
+    [warning] = [w.value for w in at.warning if "addressed to the model" in w.value]
+    assert f"\\[{flag.n}\\]" in warning and "they were not followed" in warning

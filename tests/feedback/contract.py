@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from feedback.errors import NotFound, UnreadableRecord
-from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore, Review
+from feedback.records import CitationRecord, Feedback, InjectionRecord, Interaction, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
 
 T0 = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
@@ -127,6 +127,9 @@ class FeedbackStoreContract:
             review=Review(
                 status="rejected", reviewer="sme", reference_answer="25 kN/m2", reviewed_at=T0 + timedelta(hours=3)
             ),
+            injection=[
+                InjectionRecord(n=1, source="Design/Criteria/lighting.pdf", page=1, kinds=["override"], matches=["x"])
+            ],
         )
         full.citations[1].page = None  # page-less formats keep a null page
         store.put(full)

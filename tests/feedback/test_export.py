@@ -21,7 +21,7 @@ from feedback.errors import InvalidExportFile
 from feedback.export import export
 from feedback.formats import CSV_COLUMNS, FORMATS
 from feedback.importing import detect_format, import_records
-from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore, Review
+from feedback.records import CitationRecord, Feedback, InjectionRecord, Interaction, JudgeScore, Review
 from feedback.stores.base import InteractionFilter
 from feedback.stores.paging import iter_interactions
 from feedback.stores.sqlite import SQLiteFeedbackStore
@@ -84,6 +84,7 @@ def rich_records() -> list[Interaction]:
             reviewed_at=T0 + timedelta(hours=3),
             sme_score=0.5,
         ),
+        injection=[InjectionRecord(n=2, source="notes.md", kinds=["override"], matches=["Ignore previous"])],
     )
     full.citations[1].page = None  # page-less formats keep a null page
     full.citations[2].page = 7  # a second passage from the same document
