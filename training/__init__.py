@@ -17,7 +17,15 @@ Datasets (``ragbot train dataset``):
 Evaluation and launch:
 
 * ``training.evaluate`` — ``ragbot eval``: MiniLM similarity to the references, numbers right, report.
-* ``training.launch`` — ``ragbot train launch --on sagemaker``: the CreateTrainingJob request.
+* ``training.gate`` — better, no better or worse: paired bootstrap intervals over questions.
+* ``training.launch`` — ``ragbot train launch --on sagemaker``: the CreateTrainingJob request (and the loop's job).
+
+The loop (``ragbot loop run``, ``ragbot model …``):
+
+* ``training.evalset`` — the frozen, hashed evaluation set, never trained on.
+* ``training.loop`` and ``training.loop_state`` — the steps, their saved state, the lock.
+* ``training.registry`` — candidates with their cards; the promoted pointer; ``training.serving``
+  — the app's generator that follows it; ``training.sagemaker_registry`` — the same on AWS.
 
 Trainers (``ragbot train sft|reward|rl|dpo|kto``) live in ``training.trainers``.
 """
