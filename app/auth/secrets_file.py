@@ -33,6 +33,17 @@ def cookie_secret(settings: Settings) -> str:
         return value
 
 
+def redirect_uri(settings: Settings, host: str, port: int) -> str:
+    """Where the provider sends people back after sign-in: ``RAGBOT_OIDC_REDIRECT_URI``, else
+    http://localhost:PORT/oauth2callback for an app listening on this machine. Raises ConfigError
+    when the setting does not end with /oauth2callback."""
+    shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
+    redirect = settings.oidc_redirect_uri or f"http://{shown_host}:{port}/oauth2callback"
+    if not redirect.endswith("/oauth2callback"):
+        raise ConfigError(f"RAGBOT_OIDC_REDIRECT_URI={redirect!r} must end with /oauth2callback")
+    return redirect
+
+
 def write_secrets_file(settings: Settings, host: str, port: int) -> Path:
     """Write the ``[auth]`` secrets for ``RAGBOT_AUTH=oidc``; returns the file. Raises ConfigError
     naming the missing setting."""
@@ -47,10 +58,7 @@ def write_secrets_file(settings: Settings, host: str, port: int) -> Path:
     ]
     if missing:
         raise ConfigError(f"RAGBOT_AUTH=oidc needs {', '.join(missing)}")
-    shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host
-    redirect = settings.oidc_redirect_uri or f"http://{shown_host}:{port}/oauth2callback"
-    if not redirect.endswith("/oauth2callback"):
-        raise ConfigError(f"RAGBOT_OIDC_REDIRECT_URI={redirect!r} must end with /oauth2callback")
+    redirect = redirect_uri(settings, host, port)
     values = {
         "redirect_uri": redirect,
         "cookie_secret": cookie_secret(settings),

@@ -41,5 +41,32 @@ def app(host: str, port: int) -> None:
         from app.auth.secrets_file import write_secrets_file
 
         args += ["--secrets.files", str(write_secrets_file(settings, host, port))]
-    click.echo(f"ragbot is at http://{host}:{port}", err=True)
+    address, why = public_address(settings, host, port)
+    click.echo(f"ragbot is at {address}", err=True)
+    if why:
+        click.echo(why, err=True)
     streamlit_cli.main.main(args=args, prog_name="streamlit", standalone_mode=True)
+
+
+def public_address(settings, host: str, port: int) -> tuple[str, str | None]:
+    """The address to open the app at, and one line on why it is not the one it listens on.
+
+    With OIDC sign-in that is the address the provider redirects to (its sign-in cookie belongs to
+    that host: a sign-in started at 127.0.0.1 and returned to localhost silently starts over).
+    Raises ConfigError for a redirect that does not end with /oauth2callback."""
+    from urllib.parse import urlsplit
+
+    listening = f"http://{host}:{port}/"
+    if settings.auth != "oidc":
+        return listening, None
+    from app.auth.secrets_file import redirect_uri
+
+    redirect = redirect_uri(settings, host, port)
+    address = redirect.removesuffix("oauth2callback")
+    url = urlsplit(address)
+    if url.hostname == host and (url.port or {"https": 443}.get(url.scheme, 80)) == port:
+        return address, None
+    return address, (
+        f"It listens on {listening}; open it at {address}, the address sign-in returns to "
+        f"({redirect}, registered with the provider): started at another address, sign-in starts over."
+    )
