@@ -8,8 +8,8 @@ from pydantic import ValidationError
 from app.auth import NotSignedIn, SignInRefused
 from app.auth.redirect import wrong_address
 from app.auth.roles import RolesFileError
-from app.services import Action
-from app.ui import get_services, get_settings
+from app.services import Action, Forbidden
+from app.ui import get_services, get_settings, refuse
 from rag.errors import RagError
 
 PAGES = Path(__file__).parent / "app_pages"
@@ -62,4 +62,8 @@ if me.may(Action.REVIEW) and (PAGES / "review.py").exists():
     pages.append(st.Page(PAGES / "review.py", title="Review", icon=":material/fact_check:"))
 if me.may(Action.SEE_DASHBOARD):
     pages.append(st.Page(PAGES / "admin.py", title="Admin", icon=":material/admin_panel_settings:"))
-st.navigation(pages).run()
+page = st.navigation(pages)
+try:
+    page.run()
+except Forbidden as e:  # a service refused what the page offered (a role changed meanwhile)
+    refuse(services, e, page.title)

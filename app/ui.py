@@ -9,7 +9,7 @@ import streamlit as st
 
 from app.auth import NotSignedIn, RolePolicy, identify_proxy, identity_from_claims
 from app.config import Settings
-from app.services import Backends, Identity, Services
+from app.services import Action, Backends, Forbidden, Identity, Services
 
 
 @st.cache_resource(show_spinner=False)
@@ -76,3 +76,13 @@ def get_services() -> Services:
     """The services acting for this session's user. Raises NotSignedIn, SignInRefused."""
     identity = current_identity()  # first: the sign-in page must not wait for the models
     return Services(backends=get_backends(), identity=identity)
+
+
+def refuse(services: Services, refusal: Action | Forbidden, where: str) -> None:
+    """Say why the role may not do this here, leave it in the audit log (who was refused what,
+    where, and why, as ``ragbot`` does for a refused command), and end the page's run."""
+    if isinstance(refusal, Action):
+        refusal = Forbidden(services.identity, refusal)
+    services.audit.refused(f"app: {where}", str(refusal), needs=str(refusal.action))
+    st.error(str(refusal))
+    st.stop()

@@ -6,14 +6,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.services import Action, Forbidden
-from app.ui import get_services
+from app.services import Action
+from app.ui import get_services, refuse
 from rag.errors import RagError
 
 services = get_services()
 if not services.identity.may(Action.SEE_DASHBOARD):
-    st.error(str(Forbidden(services.identity, Action.SEE_DASHBOARD)))
-    st.stop()
+    refuse(services, Action.SEE_DASHBOARD, "open the Admin page")
 
 st.title("Admin")
 feedback_tab, corpus_tab, ab_tab, audit_tab = st.tabs(["Feedback", "Corpus", "A/B test", "Audit log"])

@@ -9,9 +9,9 @@ import streamlit as st
 
 from app.review_answer_view import show_answer
 from app.review_figures_view import show_figures
-from app.services import Action, Forbidden
+from app.services import Action
 from app.services.filters import day_end, day_start
-from app.ui import get_services
+from app.ui import get_services, refuse
 from app.ui_text import escape_markdown
 from app.verified_view import show_verified
 from feedback.errors import FeedbackError
@@ -21,8 +21,7 @@ from rag.errors import RagError
 services = get_services()
 me = services.identity
 if not me.may(Action.REVIEW):
-    st.error(str(Forbidden(me, Action.REVIEW)))
-    st.stop()
+    refuse(services, Action.REVIEW, "open the Review page")
 state = st.session_state
 PAGE_SIZE = 20
 ORDERS = {

@@ -6,6 +6,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from app.config import Settings
+from app.services import Identity, Services
 from tests.docs import make_pdf
 
 pytestmark = pytest.mark.slow
@@ -57,6 +59,9 @@ def test_engineers_are_turned_away(env, monkeypatch):
     at = app()
     assert "only the admin role may see the feedback dashboard" in at.error[0].value
     assert not at.button
+    admin = Services(Settings(), identity=Identity(user="boss", role="admin"))
+    (event,) = admin.audit.events().items
+    assert (event.action, event.outcome, event.actor) == ("app: open the Admin page", "refused", Settings().user)
 
 
 def test_feedback_statistics_and_export(env):

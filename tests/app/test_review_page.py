@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.config import Settings
-from app.services import Backends
+from app.services import Backends, Identity, Services
 from app.ui_text import escape_markdown
 from feedback.records import Feedback, JudgeScore
 from tests.feedback.contract import make
@@ -92,6 +92,11 @@ def test_engineers_cannot_open_the_review_page(seeded, monkeypatch):
     at = app().run()
     assert "only the sme or admin role may review answers" in at.error[0].value
     assert not at.dataframe
+    # Audited like a refused command: who was refused what, where, and why.
+    admin = Services(backends=Backends(Settings()), identity=Identity(user="boss", role="admin"))
+    (event,) = admin.audit.events().items
+    assert (event.action, event.outcome, event.role) == ("app: open the Review page", "refused", "engineer")
+    assert event.detail["needs"] == "review answers" and "only the sme or admin role" in event.detail["reason"]
 
 
 def opened(at: AppTest) -> str:
