@@ -49,7 +49,9 @@ class Searcher:
         engine: the k-NN engine (it decides where filters go and how scores read).
         hybrid: ``auto``, ``pipeline`` or ``client`` (see the module docstring).
         keyword_weight: the keyword share of the pipeline's weighted mean.
-        candidates: results each side of a hybrid query contributes; also the k-NN ``k``.
+        candidates: results each side of a hybrid query contributes.
+        ef_search: how many candidates a k-NN search explores: its ``k`` is at least this
+            (see ``OpenSearchVectorStore``).
         space_type: the k-NN space, for turning scores into cosine similarities.
         keep: drops hits that must not be seen (on Serverless: all but current versions, see
             serverless.py); searches then fetch ``candidates`` hits and keep the best ``k``.
@@ -66,6 +68,7 @@ class Searcher:
         candidates: int,
         space_type: SpaceType = "cosinesimil",
         keep: Callable[[list[dict]], list[dict]] | None = None,
+        ef_search: int = 200,
         fusion: Fusion | FusionWeights = DEFAULT_FUSION,
     ):
         self.index = index
@@ -77,6 +80,7 @@ class Searcher:
         self.hybrid = hybrid
         self.keyword_weight = keyword_weight
         self.candidates = candidates
+        self.ef_search = ef_search
         self.hybrid_mode: str | None = None  # what ``auto`` settled on, at the first hybrid search
 
     def search(
@@ -101,8 +105,9 @@ class Searcher:
         return self._hybrid_client(text, query_vector, k, filters)
 
     def _knn(self, vector: list[float], k: int, filters: SearchFilters | None) -> dict:
-        # Lucene's HNSW explores only `k` candidates: ask for at least `candidates` of them.
-        return knn_query(vector, max(k, self.candidates), filters, engine=self.engine)
+        # Lucene's HNSW explores only `k` candidates of each segment's graph: ask for ef_search of
+        # them; the hits returned are still `size` (the best of those found).
+        return knn_query(vector, max(k, self.candidates, self.ef_search), filters, engine=self.engine)
 
     def _search(self, query: dict, size: int, *, doing: str, **params) -> list[dict] | None:
         fetch = size if self.keep is None else max(size, self.candidates)
@@ -194,7 +199,7 @@ class Searcher:
         limit = max(k, self.candidates)
         # Normalisation is only as good as its sample: each sub-query returns `limit` hits.
         hits = self._search(
-            hybrid_query(text, vector, limit, filters, engine=self.engine),
+            hybrid_query(text, vector, max(limit, self.ef_search), filters, engine=self.engine),
             limit,
             doing="run a hybrid search",
             search_pipeline=PIPELINE,

@@ -61,8 +61,11 @@ class OpenSearchVectorStore:
             pipeline's fixed weight fell below keyword-only on the manuals (hit@5 0.950 against
             0.975).
         keyword_weight: the keyword share of the pipeline's weighted mean (vector gets the rest).
-        candidates: how many results each side of a hybrid query contributes before fusion; also
-            the k-NN search's ``k`` (Lucene explores only ``k`` candidates of the graph).
+        candidates: how many results each side of a hybrid query contributes before fusion.
+        ef_search: how many candidates a k-NN search explores (the query's ``k``, at least this;
+            Lucene explores only ``k`` of each segment's graph). On the real manuals, 50 missed
+            1.5-6.4% of the true top 5 over three builds of the index, and two vector-mode
+            questions of 60 their page; 200 missed 0-0.6% (bench/RESULTS.md).
         chunk_size: documents per ``_bulk`` request.
         max_retries, initial_backoff: how often, and after how many seconds (doubling each time),
             documents rejected with 429 (too many requests) are sent again.
@@ -96,6 +99,7 @@ class OpenSearchVectorStore:
         hybrid: HybridMode = "client",
         keyword_weight: float = 0.5,
         candidates: int = 50,
+        ef_search: int = 200,
         chunk_size: int = 500,
         max_retries: int = 3,
         initial_backoff: float = 2.0,
@@ -111,6 +115,8 @@ class OpenSearchVectorStore:
             raise ValueError(f"hybrid must be one of {', '.join(HYBRID_MODES)}, not {hybrid!r}")
         if space_type not in SPACE_TYPES:
             raise ValueError(f"space_type must be one of {', '.join(SPACE_TYPES)}, not {space_type!r}")
+        if ef_search < 1:
+            raise ValueError(f"ef_search must be 1 or more, not {ef_search}")
         if service not in ("es", "aoss"):
             raise ValueError(f"service must be 'es' or 'aoss', not {service!r}")
         if service == "aoss" and hybrid == "pipeline":
@@ -160,6 +166,7 @@ class OpenSearchVectorStore:
             hybrid=hybrid,
             keyword_weight=keyword_weight,
             candidates=candidates,
+            ef_search=ef_search,
             space_type=space_type,
             keep=self._versions.keep_current if self._versions else None,
         )

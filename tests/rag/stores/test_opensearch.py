@@ -140,3 +140,29 @@ class TestVersionedWritesOnTheEngine(VectorStoreContract):
         store = make_store(opensearch, service="aoss", hybrid="client", serverless_wait=30)
         yield store
         drop(store)
+
+
+def test_vector_search_finds_the_exact_nearest_neighbours_in_one_hnsw_graph(opensearch):
+    """Lucene explores only the k-NN query's ``k`` candidates of each segment's graph. With the
+    hybrid candidates (50) as ``k`` the real manuals lost two vector-mode questions of 60 at hit@5
+    (bench/RESULTS.md), and 1,000 random vectors merged into one sparse graph (m=8, to keep this
+    test small) about one in six of their true top 5; the store asks for ``ef_search`` (200)."""
+    store = make_store(opensearch, m=8, ef_construction=32)
+    try:
+        rng = np.random.default_rng(7)
+        vectors = rng.standard_normal((1000, 128)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        chunks = [chunk("random.pdf", f"passage {i}", page=i // 10 + 1, index=i) for i in range(len(vectors))]
+        store.write_document("random.pdf", chunks, vectors)
+        store.refresh()
+        store.client().indices.forcemerge(index=store.index, max_num_segments=1)
+        store.refresh()
+        queries = rng.standard_normal((30, 128)).astype(np.float32)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        found = 0
+        for q in queries:
+            exact = {chunks[i].id for i in np.argsort(-(vectors @ q))[:5]}
+            found += len(exact & {r.chunk.id for r in store.search("", q, k=5, mode="vector")})
+        assert found / (5 * len(queries)) >= 0.98
+    finally:
+        drop(store)

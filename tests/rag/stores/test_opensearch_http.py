@@ -249,7 +249,7 @@ def test_vector_search_reports_cosine_similarity(fake, store):
     assert body == {
         "size": 2,
         "_source": {"excludes": ["vector"]},
-        "query": knn_query([0.5, 0.5], 50, SearchFilters(folder="Design")),
+        "query": knn_query([0.5, 0.5], 200, SearchFilters(folder="Design")),  # k: ef_search
     }
 
 
@@ -287,7 +287,7 @@ def test_hybrid_without_neural_search_fuses_scores_as_the_embedded_store(fake, s
     first, second = fake.find("POST", "/_msearch")[:2]
     assert first.ndjson() == [
         {"index": INDEX},
-        {"size": 50, "_source": {"excludes": ["vector"]}, "query": knn_query([0.5, 0.5], 50, filters)},
+        {"size": 50, "_source": {"excludes": ["vector"]}, "query": knn_query([0.5, 0.5], 200, filters)},
         {"index": INDEX},
         {"size": 50, "_source": {"excludes": ["vector"]}, "query": keyword_query("yard lighting", filters)},
     ]
@@ -367,7 +367,7 @@ def test_hybrid_with_neural_search_uses_the_pipeline(fake, store):
     assert search.json() == {
         "size": 50,
         "_source": {"excludes": ["vector"]},
-        "query": hybrid_query("HEA06 lighting", [0.5, 0.5], 50),
+        "query": hybrid_query("HEA06 lighting", [0.5, 0.5], 200),  # the k-NN side explores ef_search
     }
     assert fake.find("POST", "/_msearch")[0].ndjson()[1::2] == evidence_bodies(
         "HEA06 lighting", [0.5, 0.5], [C1.id, C3.id]
