@@ -18,7 +18,16 @@ are scored. Prints hit@1, hit@5 and MRR@10 by split (dev / held out), by kind of
 misses whose top 1 or top 5 cites the right file a page or two from the evidence, and
 for the unanswerable ones the share a similarity threshold would turn away. Embeddings are cached under ``bench/corpora/cache``.
 
+``--store opensearch`` indexes every corpus a second time into a real OpenSearch node (the one of
+``bench/opensearch_node.py``, started and stopped by this script; ``--opensearch-url`` uses a
+running cluster instead) and asks every question of ``opensearch:MODE`` beside ``MODE`` on the
+embedded store, in the same run: the tables gain a column per engine and mode, and a comparison
+lists the questions whose hit differs between the engines. ``--ingest-runs N`` ingests each
+corpus N times into fresh indices of each engine, alternating, for the median pages/s (embeddings
+come from the cache after the first run, so this is parsing, chunking and the store's writes).
+
     nice python bench/real_retrieval.py [--corpora manuals,latex-news] [--systems tutorial,hybrid,vector,keyword]
+    nice python -m bench.real_retrieval --systems hybrid,vector,keyword --store opensearch --ingest-runs 3
 """
 
 from __future__ import annotations
@@ -28,9 +37,11 @@ import json
 import os
 import re
 import shutil
+import statistics
 import sys
 import time
 from collections import defaultdict
+from contextlib import nullcontext
 from pathlib import Path
 
 
@@ -126,20 +137,90 @@ def metrics(ranks: list[int | None]) -> dict:
     }
 
 
-def build_ragbot(corpus: str, embedder, skip_pages: bool) -> tuple[object, dict]:
-    from rag.ingest.ingestor import Ingestor
+OPENSEARCH = "opensearch:"
+"""The prefix of a system searched on OpenSearch (``opensearch:hybrid``); the others search the
+embedded store."""
+
+
+def embedded_store(name: str):
+    """A fresh LanceDB store for the index ``name``."""
     from rag.stores.embedded import LanceDBVectorStore
 
-    index = CACHE / "index" / (corpus + ("" if skip_pages else "-all-pages"))
+    index = CACHE / "index" / name
     shutil.rmtree(index, ignore_errors=True)
-    store = LanceDBVectorStore(index)
-    ingestor = Ingestor(store, embedder, skip_pages=skip_pages)
-    started = time.perf_counter()
-    report = ingestor.ingest([CORPORA / corpus])
-    info = {"pages": report.pages, "chunks": report.chunks, "seconds": round(time.perf_counter() - started, 1)}
-    if report.skipped_pages:
-        info["skipped_pages"] = report.skipped_pages
-    return store, info
+    return LanceDBVectorStore(index)
+
+
+def opensearch_stores(url: str):
+    """Fresh OpenSearch indices (``ragbot-bench-NAME``) on the cluster at ``url``, as shipped:
+    the Lucene engine, client-side fusion, 50 candidates per side."""
+    from rag.stores.opensearch import OpenSearchVectorStore
+
+    def fresh(name: str):
+        store = OpenSearchVectorStore(url, f"ragbot-bench-{name}", timeout=120)
+        store.client().indices.delete(index=store.index, ignore_unavailable=True)
+        return store
+
+    return fresh
+
+
+class TimedWrites:
+    """A store whose writes are timed: the seconds spent in the engine, apart from parsing,
+    chunking and embedding (the same for both engines)."""
+
+    def __init__(self, store):
+        self.store = store
+        self.seconds = 0.0
+
+    def __getattr__(self, name: str):
+        attr = getattr(self.store, name)
+        if name not in ("write_document", "delete_documents", "refresh", "documents", "check_embedding_model"):
+            return attr
+
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return attr(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        return timed
+
+
+def build_stores(corpus: str, embedder, wanted: list[tuple[str, bool]], args) -> tuple[dict, dict]:
+    """Each ``(engine, skip_pages)`` index of the corpus, ingested ``--ingest-runs`` times into a
+    fresh store, the engines taking turns (and turns about who goes first); the last store of
+    each, and the ingest's figures (medians over the runs) under its label."""
+    from rag.ingest.ingestor import Ingestor
+
+    timings: dict[tuple[str, bool], list] = {key: [] for key in wanted}
+    stores, reports = {}, {}
+    for run in range(args.ingest_runs):
+        for engine, skip in wanted[run % len(wanted) :] + wanted[: run % len(wanted)]:
+            make = args.make_opensearch if engine == "opensearch" else embedded_store
+            store = TimedWrites(make(corpus + ("" if skip else "-all-pages")))
+            computed = embedder.computed
+            started = time.perf_counter()
+            reports[engine, skip] = Ingestor(store, embedder, skip_pages=skip).ingest([CORPORA / corpus])
+            elapsed = time.perf_counter() - started
+            timings[engine, skip].append((elapsed, store.seconds, embedder.computed - computed))
+            stores[engine, skip] = store.store
+    info = {}
+    for (engine, skip), runs in timings.items():
+        report, seconds = reports[engine, skip], statistics.median(t[0] for t in runs)
+        figures = {
+            "pages": report.pages,
+            "chunks": report.chunks,
+            "seconds": round(seconds, 1),
+            "pages/s": round(report.pages / seconds, 1),
+            "store seconds": round(statistics.median(t[1] for t in runs), 1),
+        }
+        if len(runs) > 1:
+            figures["runs (s, store s, embedded)"] = [(round(a, 1), round(b, 1), c) for a, b, c in runs]
+        if report.skipped_pages:
+            figures["skipped_pages"] = report.skipped_pages
+        info[engine if skip else f"{engine}@all-pages"] = figures
+    return stores, info
 
 
 def ragbot_search(store, embedder, mode: str, args):
@@ -174,9 +255,7 @@ def run_corpus(corpus: str, embedder, args) -> dict:
     """Every system asks every question. A system named ``MODE@all-pages`` searches an index
     that kept the contents/index/blank pages, for the effect of skipping them."""
     questions = load_questions(corpus)
-    systems = {}
-    info = {}
-    stores = {}
+    systems, info, asked = {}, {}, {}
     for name in args.systems.split(","):
         if name == "tutorial":
             started = time.perf_counter()
@@ -188,13 +267,54 @@ def run_corpus(corpus: str, embedder, args) -> dict:
             }
             systems[name] = tutorial.search
             continue
-        mode, _, variant = name.partition("@")
-        skip = variant != "all-pages"
-        if skip not in stores:
-            stores[skip], info["ragbot" if skip else "ragbot@all-pages"] = build_ragbot(corpus, embedder, skip)
-        systems[name] = ragbot_search(stores[skip], embedder, mode, args)
+        engine = "opensearch" if name.startswith(OPENSEARCH) else "ragbot"
+        mode, _, variant = name.removeprefix(OPENSEARCH).partition("@")
+        asked[name] = (engine, variant != "all-pages"), mode
+    if asked:
+        wanted = list(dict.fromkeys(key for key, _ in asked.values()))
+        built, ingested = build_stores(corpus, embedder, wanted, args)
+        info |= ingested
+        for name, (key, mode) in asked.items():
+            systems[name] = ragbot_search(built[key], embedder, mode, args)
     results = {name: [search(q["query"], K) for q in questions] for name, search in systems.items()}
     return {"questions": questions, "results": results, "info": info}
+
+
+def engines(run: dict) -> list[str]:
+    """Side by side: for each system asked on both engines, how they compare, and the questions
+    whose hit at 1 or 5 differs between them (``+`` OpenSearch hits where the embedded store
+    misses, ``-`` the reverse)."""
+    questions, results = run["questions"], run["results"]
+    pairs = [(name, OPENSEARCH + name) for name in results if OPENSEARCH + name in results]
+    if not pairs:
+        return []
+    lines = [
+        "",
+        "| system | embedded hit@1 / hit@5 / MRR | OpenSearch | same top 1 | same top 5 files+pages | hit@5 differs |",
+        "|---|---|---|---:|---:|---|",
+    ]
+    answerable = [i for i, q in enumerate(questions) if q["kind"] != "unanswerable"]
+    for name, other in pairs:
+        cells = []
+        for system in (name, other):
+            m = metrics([rank_of(questions[i], results[system][i]) for i in answerable])
+            cells.append(f"{m['hit@1']:.3f} / {m['hit@5']:.3f} / {m['mrr']:.3f}")
+
+        def top(system: str, i: int, k: int) -> list:
+            return [(h["source"], h["page"], h["text"][:80]) for h in results[system][i][:k]]
+
+        same1 = sum(top(name, i, 1) == top(other, i, 1) for i in answerable)
+        same5 = sum(set(top(name, i, 5)) == set(top(other, i, 5)) for i in answerable)
+        differs = [
+            ("+" if _hit(questions[i], results[other][i]) else "-") + questions[i]["id"]
+            for i in answerable
+            if _hit(questions[i], results[name][i]) != _hit(questions[i], results[other][i])
+        ]
+        lines.append(
+            f"| {name} | {cells[0]} | {cells[1]} | {same1}/{len(answerable)} | {same5}/{len(answerable)} "
+            f"| {', '.join(differs) or 'none'} |"
+        )
+    return lines
 
 
 def _hit(q: dict, hits: list[dict], k: int = 5) -> bool:
@@ -270,13 +390,27 @@ def main() -> None:
     parser.add_argument("--systems", default="tutorial,hybrid,vector,keyword")
     parser.add_argument("--threshold", type=float, default=0.22, help="AnswerPipeline.min_similarity")
     parser.add_argument("--reranker", default=None, help="CrossEncoder folder for the hybrid+rerank system")
+    parser.add_argument(
+        "--store",
+        choices=("embedded", "opensearch"),
+        default="embedded",
+        help="opensearch: also ask every ragbot system of --systems on a real OpenSearch node, side by side",
+    )
+    parser.add_argument("--opensearch-url", default=None, help="a running cluster instead of starting the local node")
+    parser.add_argument("--heap", default="2g", help="the local OpenSearch node's JVM heap (-Xmx)")
+    parser.add_argument("--ingest-runs", type=int, default=1, help="fresh ingests per corpus and engine (median)")
     parser.add_argument("--save", type=Path, default=CACHE / "last-run.json")
     parser.add_argument("--report-only", type=Path, default=None, help="print the tables of a saved run again")
     args = parser.parse_args()
     if args.report_only:
         for corpus, run in json.loads(args.report_only.read_text()).items():
-            print("\n".join(report(corpus, run, args.threshold)))
+            print("\n".join(report(corpus, run, args.threshold) + engines(run)))
         return
+    if args.ingest_runs < 1:
+        parser.error(f"--ingest-runs must be 1 or more, not {args.ingest_runs}")
+    if args.store == "opensearch":
+        names = args.systems.split(",")
+        args.systems = ",".join(names + [OPENSEARCH + n for n in names if n != "tutorial" and OPENSEARCH not in n])
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from rag.embedders.local import SentenceTransformerEmbedder
 
@@ -286,10 +420,19 @@ def main() -> None:
     print(f"# real-document retrieval  ({time.strftime('%Y-%m-%d %H:%M')}, load avg {os.getloadavg()[0]:.2f})")
     print(f"systems: {args.systems}; k={K}; hits are file + page")
     saved = {}
-    for corpus in args.corpora.split(","):
-        run = run_corpus(corpus, embedder, args)
-        saved[corpus] = run
-        print("\n".join(report(corpus, run, args.threshold)), flush=True)
+    from bench import opensearch_node
+
+    local = OPENSEARCH in args.systems and not args.opensearch_url
+    with opensearch_node.running(heap=args.heap) if local else nullcontext() as node:
+        if OPENSEARCH in args.systems:
+            url = args.opensearch_url or node.url
+            args.make_opensearch = opensearch_stores(url)
+            where = f"the local node ({opensearch_node.BUILD.name}, -Xmx{args.heap})" if local else "the cluster"
+            print(f"OpenSearch: {where} at {url}: {args.make_opensearch('probe').detected()}")
+        for corpus in args.corpora.split(","):
+            run = run_corpus(corpus, embedder, args)
+            saved[corpus] = run
+            print("\n".join(report(corpus, run, args.threshold) + engines(run)), flush=True)
     print(f"\nembeddings computed {embedder.computed}, from cache {embedder.cached}; load avg {os.getloadavg()[0]:.2f}")
     args.save.parent.mkdir(parents=True, exist_ok=True)
     args.save.write_text(json.dumps(saved))
