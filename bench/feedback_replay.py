@@ -36,7 +36,7 @@ the Review service, and then
 
     python -m bench.feedback_replay --grid
     python -m bench.feedback_replay [--half both]
-    nice python -m bench.feedback_replay --answers 12 --home /tmp/replay-home
+    nice python -m bench.feedback_replay --answers 12 --home /tmp/replay-home [--corpora latex-news]
 """
 
 from __future__ import annotations
@@ -241,6 +241,11 @@ def main() -> None:
     parser.add_argument("--half", choices=("0", "1", "both"), default="0", help="which half the SMEs validate")
     parser.add_argument("--answers", type=int, default=0, help="replay through the app, answering N paraphrases")
     parser.add_argument("--home", type=Path, help="RAGBOT_HOME for --answers (the corpora are indexed there)")
+    parser.add_argument(
+        "--corpora",
+        default=",".join(CORPUS_NAMES),
+        help="with --answers: the corpora replayed (indexing all three is slow)",
+    )
     args = parser.parse_args()
     embedder = Remembering(SentenceTransformerEmbedder())
     if args.grid:
@@ -251,7 +256,7 @@ def main() -> None:
     if args.answers:
         from bench.feedback_replay_app import replay_app
 
-        return replay_app(rows, args.home, args.answers, embedder.inner)
+        return replay_app(rows, args.home, args.answers, embedder.inner, tuple(args.corpora.split(",")))
     halves = (0, 1) if args.half == "both" else (int(args.half),)
     counts = merged(*(replay(rows, embedder, args.threshold, half=h) for h in halves))
     which = (

@@ -49,7 +49,7 @@ def _services(home: Path, embedder):
 
 def _ask(services, question: str, session: str, *, verified: bool = True):
     """What the chat gives for ``question`` in a new conversation: (text, served verified id or None)."""
-    run = services.chat.answer(question, session_id=session, turn=0, verified=verified)
+    run = services.chat.answer(question, session_id=session, turn=1, verified=verified)
     for _ in run:
         pass
     if run.served is not None:
@@ -73,7 +73,9 @@ def _searched(backends, question: str, passage_feedback: bool) -> list[dict]:
     return [{"source": r.chunk.source, "page": r.chunk.page, "text": r.chunk.text} for r in results]
 
 
-def replay_app(rows: list[dict], home: Path | None, n: int, embedder) -> None:
+def replay_app(rows: list[dict], home: Path | None, n: int, embedder, corpora=CORPUS_NAMES) -> None:
+    """The replay through the app over ``corpora`` (their rows only; every other row validated)."""
+    rows = [r for r in rows if r["corpus"] in corpora]
     if home is None:
         raise SystemExit("--answers needs --home DIR (the corpora are indexed there once)")
     home.mkdir(parents=True, exist_ok=True)
@@ -83,13 +85,13 @@ def replay_app(rows: list[dict], home: Path | None, n: int, embedder) -> None:
     backends = admin.backends
     if admin.corpus.status().documents == 0:
         started = time.perf_counter()
-        report = admin.corpus.ingest([CORPORA / c for c in CORPUS_NAMES])
+        report = admin.corpus.ingest([CORPORA / c for c in corpora])
         print(f"indexed {len(report.indexed)} documents in {time.perf_counter() - started:.0f} s")
     from bench.feedback_replay import sources
 
     questions = sources()
     validated = rows[::2]
-    by_corpus = [[r for r in validated if r["corpus"] == c] for c in CORPUS_NAMES]
+    by_corpus = [[r for r in validated if r["corpus"] == c] for c in corpora]
     chosen = [r for r in chain.from_iterable(zip_longest(*by_corpus)) if r][:n]
 
     print(f"before feedback: the model answers {len(chosen)} paraphrases of questions the SMEs will validate")
@@ -107,7 +109,7 @@ def replay_app(rows: list[dict], home: Path | None, n: int, embedder) -> None:
         if i % 2:
             continue
         recorded = eng.chat.record_answer(
-            _unwritten(r["question"], citations, backends.generator.model_id), session_id=f"original-{r['id']}", turn=0
+            _unwritten(r["question"], citations, backends.generator.model_id), session_id=f"original-{r['id']}", turn=1
         )
         sme.review.review(recorded.id, opened=None, status="validated", reference_answer=r["reference"])
         r["record"] = recorded.id
@@ -138,7 +140,7 @@ def replay_app(rows: list[dict], home: Path | None, n: int, embedder) -> None:
 
     print("retrieval of the evidence for the paraphrases, passage feedback off -> on (hit@1 / hit@5 / MRR):")
     for label, group in (("of validated questions", rows[::2]), ("of the others", rows[1::2])):
-        for corpus in (*CORPUS_NAMES, "all"):
+        for corpus in (*corpora, "all"):
             items = [(questions[r["id"]], r["paraphrase"]) for r in group if corpus in ("all", r["corpus"])]
             items = [(q, p) for q, p in items if q["source"]]
             figures = [metrics([rank_of(q, _searched(backends, p, on)) for q, p in items]) for on in (False, True)]
