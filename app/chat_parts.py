@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from app.services import Services
-from app.ui_text import escape_markdown, flag_sentences, neutralize_links
+from app.ui_text import escape_markdown, flag_sentences, neutralize_links, sentence_breaks
 from feedback.errors import FeedbackError
 from feedback.records import LIKERT_LABELS, MAX_CORRECTION_CHARS, MAX_NOTE_CHARS, Interaction
 from rag.retrieval import MAX_QUESTION_CHARS
@@ -83,15 +83,17 @@ def show_answer(services: Services, turn: Interaction) -> None:
     elif not turn.found or g is None or not g.sentences:
         st.markdown(neutralize_links(turn.answer))
     else:
+        texts = [s.text for s in g.sentences]
         parts = []
-        flagged = flag_sentences(turn.answer, [s.text for s in g.sentences], g.unsupported)
-        for sentence, text in zip(g.sentences, flagged, strict=True):
+        flagged = flag_sentences(turn.answer, texts, g.unsupported)
+        breaks = sentence_breaks(turn.answer, texts)
+        for sentence, text, before in zip(g.sentences, flagged, breaks, strict=True):
             if sentence.citation is None:
                 text += " :gray-background[no source]"
             elif not MARKER.search(sentence.text):
                 text += f" \\[{sentence.citation}\\]"
-            parts.append(text)
-        st.markdown(" ".join(parts))
+            parts.append(before + text)
+        st.markdown("".join(parts))
     if g and g.unsupported:
         st.warning(
             f"Check before you use this answer: {', '.join(g.unsupported)} "

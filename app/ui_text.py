@@ -142,3 +142,18 @@ def flag_sentences(answer: str, sentences: Sequence[str], unsupported: Sequence[
             i += 1
         out.append(mark_spans(sentence, inside))
     return out
+
+
+def sentence_breaks(answer: str, sentences: Sequence[str]) -> list[str]:
+    """What goes before each of ``sentences`` when they are shown again as one text: the line
+    breaks ``answer`` had there (a numbered list stays a list, a paragraph a paragraph), else a
+    space; nothing before the first."""
+    out, cursor = [], 0
+    for k, sentence in enumerate(sentences):
+        at = answer.find(sentence, cursor)
+        gap = answer[cursor:at] if at >= 0 else " "
+        if at >= 0:
+            cursor = at + len(sentence)
+        newlines = min(gap.count("\n"), 2)
+        out.append("" if k == 0 else "\n" * newlines if newlines else " ")
+    return out

@@ -12,7 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from app.ui_text import ZWSP, escape_markdown, flag_sentences, mark_spans, neutralize_links, neutralize_stream
+from app.ui_text import (
+    ZWSP,
+    escape_markdown,
+    flag_sentences,
+    mark_spans,
+    neutralize_links,
+    neutralize_stream,
+    sentence_breaks,
+)
 from rag.grounding import normalise, split_sentences, unsupported_spans
 
 
@@ -250,3 +258,24 @@ def test_fuzz_flagging_marks_whole_flagged_tokens_and_changes_nothing_else(answe
     found = [answer[s.start : s.end] for s in unsupported_spans(answer, flagged)]
     assert sorted(t for shown in out for t in marked(shown)) == sorted(found)
     assert all(s.key in keys for s in unsupported_spans(answer, flagged))
+
+
+def test_sentence_breaks_keep_a_numbered_list_a_list_and_paragraphs_apart():
+    answer = "The inspection includes:\n1. Check the valve [1].\n2. Test the pump.\n\n\nDone. Really."
+    sentences = split_sentences(answer)
+    assert sentence_breaks(answer, sentences) == ["", "\n", "\n", "\n\n", " "]
+    shown = "".join(b + s for b, s in zip(sentence_breaks(answer, sentences), sentences, strict=True))
+    assert shown == "The inspection includes:\n1. Check the valve [1].\n2. Test the pump.\n\nDone. Really."
+
+
+def test_a_sentence_not_cut_from_the_answer_is_set_apart_by_a_space():
+    assert sentence_breaks("One.\nTwo.", ["One.", "Elsewhere.", "Two."]) == ["", " ", "\n"]
+
+
+@given(st.lists(st.sampled_from(["Pump 3 runs.", "1. Open it.", "Close it!", "\n", "\n\n", " "]), max_size=12))
+def test_sentence_breaks_rebuild_the_answer_up_to_blank_runs(pieces):
+    answer = "".join(pieces)
+    sentences = split_sentences(answer)
+    shown = "".join(b + s for b, s in zip(sentence_breaks(answer, sentences), sentences, strict=True))
+    assert re.sub(r"\s+", " ", shown).strip() == re.sub(r"\s+", " ", answer).strip()
+    assert shown.count("\n") <= answer.count("\n")
