@@ -33,7 +33,8 @@ def main() -> None:
     from rag.grounding import DEFAULT_THRESHOLD, split_sentences
     from rag.ingest.chunking import PageChunker
     from rag.ingest.ingestor import Ingestor
-    from rag.pipeline import Retriever, to_citations
+    from rag.pipeline import to_citations
+    from rag.retrieval import Retriever
     from rag.stores.embedded import LanceDBVectorStore
 
     questions = [json.loads(line) for line in Path(args.questions).read_text().splitlines() if line.strip()]

@@ -13,7 +13,7 @@ from rag.generators.base import GenerationParams, Generator
 from rag.generators import repetition
 from rag.records import Answer, Citation, Grounding, ScoredChunk, SearchFilters, Turn
 from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, format_passages, says_not_found, standalone_question
-from rag.retrieval import Retriever, validate_question  # noqa: F401 (Retriever: re-exported until its importers move)
+from rag.retrieval import Retriever, validate_question
 
 
 def to_citations(results: Sequence[ScoredChunk]) -> list[Citation]:

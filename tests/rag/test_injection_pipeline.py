@@ -8,7 +8,8 @@ import pytest
 
 from rag.ingest.catalog import IngestCatalog
 from rag.ingest.ingestor import Ingestor
-from rag.pipeline import AnswerPipeline, Retriever
+from rag.pipeline import AnswerPipeline
+from rag.retrieval import Retriever
 from rag.stores.embedded import LanceDBVectorStore
 from tests.docs import make_pdf
 from tests.fakes import FakeGenerator
