@@ -15,6 +15,7 @@ Prints p50/p95 in ms over --queries queries per mode after a warm-up; asserts no
 
     python bench/search_latency.py
     python bench/search_latency.py --sizes 10000 100000 --queries 200
+    python -m bench.search_latency --store opensearch --sizes 100000   # beside OpenSearch, real passages
 """
 
 from __future__ import annotations
@@ -253,7 +254,22 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=20)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--no-e2e", action="store_true", help="skip Retriever.search with the real embedder")
+    ap.add_argument(
+        "--store",
+        choices=("embedded", "opensearch"),
+        default="embedded",
+        help="opensearch: the embedded store and a real OpenSearch node side by side on real passages "
+        "(bench/opensearch_latency.py)",
+    )
+    ap.add_argument("--rounds", type=int, default=3, help="--store opensearch: timed rounds (medians)")
+    ap.add_argument("--heap", default="3g", help="--store opensearch: the local node's JVM heap (-Xmx)")
+    ap.add_argument("--opensearch-url", default=None, help="--store opensearch: a running cluster instead")
     args = ap.parse_args()
+    if args.store == "opensearch":
+        from bench.opensearch_latency import side_by_side
+
+        side_by_side(args)
+        return
 
     import lancedb
 
