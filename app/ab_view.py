@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.services import Action
-from app.services.ab import ABReport, ABService, ArmFigures
+from app.services.ab import ABReport, ArmFigures
 from feedback.errors import FeedbackError
 from feedback.records import LIKERT_LABELS
 from training.errors import RegistryError
@@ -17,7 +17,7 @@ RESULT = "admin_ab_result"
 
 def show_ab(services) -> None:
     """The A/B section for an identity that may see the dashboard."""
-    ab = ABService(services.backends, services.identity, services.audit)
+    ab = services.ab
 
     @st.cache_data(ttl=30, show_spinner="Reading the answers of both arms…")
     def cached_report() -> ABReport:
@@ -82,7 +82,7 @@ def show_ab(services) -> None:
 
 def _arm(figures: ArmFigures, title: str) -> None:
     st.markdown(f"**{title}** · `{figures.model_id}`")
-    c = st.columns(4)
+    c = st.columns(2) + st.columns(2)  # two rows: four metrics side by side do not fit half a page
     c[0].metric("Answers", figures.answers, help=f"{figures.rated} rated")
     share = figures.negative_share
     c[1].metric(
@@ -99,7 +99,10 @@ def _significance(report: ABReport) -> str:
     sig = report.significance
     if sig is None or sig.p_value is None:
         return "No decision yet: both arms need rated answers."
-    needs = f"{sig.more_served} more rated answers for the served model, {sig.more_candidate} for the candidate"
+    needs = (
+        f"{sig.more_served} more rated answer{'s' * (sig.more_served != 1)} for the served model, "
+        f"{sig.more_candidate} for the candidate"
+    )
     verdict = {
         "candidate better": "The candidate's negative share is lower",
         "candidate worse": "The candidate's negative share is higher",

@@ -80,6 +80,13 @@ class Services:
         return ModelService(self.backends, self.identity, self.audit)
 
     @cached_property
+    def ab(self):
+        """The blind A/B test of a candidate model (``app.services.ab``; imported on first use)."""
+        from app.services.ab import ABService
+
+        return ABService(self.backends, self.identity, self.audit)
+
+    @cached_property
     def training(self):
         """A re-ranker trained from the index, answers scored against references
         (``app.services.training``; imported on first use)."""
