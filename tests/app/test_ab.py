@@ -23,6 +23,8 @@ from training.ab import arm
 from training.errors import RegistryError
 from training.registry import Registry
 
+pytestmark = pytest.mark.slow  # the real embedding model retrieves for both arms
+
 SERVED = "SmolLM2-135M-Instruct"  # the packaged base: what is served while nothing is promoted
 
 
