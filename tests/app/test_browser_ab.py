@@ -137,6 +137,14 @@ def test_two_conversations_in_different_arms_rated_and_shown_per_arm(env, ragbot
             assert "Served model ·" in served_arm and "Negative (1–2)\n100%" in served_arm
             assert candidate in candidate_arm and "Negative (1–2)\n0%" in candidate_arm
             browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", panel)
+            # The ratings table draws on a canvas once the run is over: wait for both before the picture.
+            idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, idle))
+            painted = (
+                "return [...arguments[0].querySelectorAll(\"[data-testid='stDataFrame'] canvas\")].some(c =>"
+                " c.width && c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v !== 0))"
+            )
+            wait.until(lambda d: d.execute_script(painted, panel))
             screenshot(browser, "admin-ab.png")
         finally:
             browser.quit()
