@@ -81,10 +81,10 @@ class _Stops(BaseModel):
     stopped: dict[str, Stop] = Field(default_factory=dict)
 
 
-def candidate(registry: Registry, ledger: ABLedger, named: str | None = None) -> ModelCard | None:
-    """The candidate under test: ``named`` (any registered candidate), else the newest the gate
-    called "better" that was never promoted; None when that one was promoted, is served or its
-    test was stopped (an older candidate does not take its place).
+def under_test(registry: Registry, named: str | None = None) -> ModelCard | None:
+    """The candidate an A/B test is about, whether or not it was stopped: ``named`` (any registered
+    candidate), else the newest the gate called "better"; None when that one is served or, unnamed,
+    was ever promoted (an older candidate does not take its place).
 
     Raises:
         RegistryError: ``named`` is not in the registry, or the registry cannot be read.
@@ -93,13 +93,18 @@ def candidate(registry: Registry, ledger: ABLedger, named: str | None = None) ->
     if named:
         card = registry.card(named)
     else:
-        card = next((c for c in registry.cards() if c.verdict == "better"), None)
-        promoted = {p.served for p in pointer.history if p.action == "promote"}
-        if card is None or card.id in promoted:
+        # By creation time: ids sort by the second only.
+        card = max((c for c in registry.cards() if c.verdict == "better"), key=lambda c: c.created_at, default=None)
+        if card is None or any(p.action == "promote" and p.served == card.id for p in pointer.history):
             return None
-    if card.id == pointer.current or card.id in ledger.stopped():
-        return None
-    return card
+    return None if card.id == pointer.current else card
+
+
+def candidate(registry: Registry, ledger: ABLedger, named: str | None = None) -> ModelCard | None:
+    """The candidate that gets conversations now: ``under_test``'s, unless its test was stopped.
+    Raises RegistryError (see ``under_test``, ``ABLedger.stopped``)."""
+    card = under_test(registry, named)
+    return None if card is None or card.id in ledger.stopped() else card
 
 
 class Significance(BaseModel):
