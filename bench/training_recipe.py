@@ -124,7 +124,11 @@ def build_prompts(rows: list[dict], work: Path) -> list[dict]:
                 continue
             retriever = Retriever(corpus_store(corpus, embedder, work), embedder)
             for q in todo:
-                results = retriever.search(q["query"], k=5)
+                results = retriever.search(q["query"], k=5 if q["split"] == "heldout" else 30)
+                if q["split"] != "heldout":
+                    # A training prompt reads only training documents: no held-out passage is
+                    # trained on, even as a passage beside the answer.
+                    results = [r for r in results if not held_out_document(corpus, r.chunk.source)][:5]
                 read = trimmer.select(q["query"], to_citations(results), results)
                 done[q["id"]] = {
                     "id": q["id"],
@@ -188,12 +192,12 @@ def write_sft(rows: list[dict], kind: str, folder: Path) -> int:
 # --- answers and scores ---------------------------------------------------------------------
 
 
-def answers_of(model: str, rows: list[dict], work: Path, max_new_tokens: int) -> list[str]:
+def answers_of(model: str, rows: list[dict], work: Path, max_new_tokens: int, runtime: str = "auto") -> list[str]:
     """Greedy answers of ``model`` to the rows' prompts (``ragbot eval``'s path), cached by model."""
     from training.evaluate import answer_all
 
     key = re.sub(r"[^A-Za-z0-9]+", "_", str(model)).strip("_")[-120:]
-    cache = work / "answers" / f"{key}-{max_new_tokens}.json"
+    cache = work / "answers" / f"{key}-{max_new_tokens}-{runtime}.json"
     saved = json.loads(cache.read_text()) if cache.exists() else {}
     todo = [r for r in rows if r["id"] not in saved]
     started = time.time()
@@ -201,7 +205,7 @@ def answers_of(model: str, rows: list[dict], work: Path, max_new_tokens: int) ->
     # In slices, each saved, so a run cut short keeps the answers it has.
     for at in range(0, len(todo), 16):
         part = todo[at : at + 16]
-        replies = answer_all(model, [r["prompt"] for r in part], work / "models", max_new_tokens, "transformers")
+        replies = answer_all(model, [r["prompt"] for r in part], work / "models", max_new_tokens, runtime)
         saved |= {r["id"]: a for r, a in zip(part, replies, strict=True)}
         cache.write_text(json.dumps(saved, indent=1, ensure_ascii=False))
     if todo:
@@ -292,7 +296,7 @@ def write_preference(rows: list[dict], rejected: list[str], folder: Path) -> int
 
 
 def train_recipe(
-    name: str, rows: list[dict], work: Path, steps: int, every: int, lr: float, max_new_tokens: int
+    name: str, rows: list[dict], work: Path, steps: int, every: int, lr: float, max_new_tokens: int, runtime: str
 ) -> Path:
     """Train recipe ``name`` through ``training.trainers`` into ``work/name``, keeping a
     checkpoint every ``every`` steps. Returns the output folder."""
@@ -313,7 +317,7 @@ def train_recipe(
     else:
         from trl import DPOConfig as config_class, DPOTrainer as trainer_class
 
-        count = write_preference(chosen, answers_of(PACKAGED_LM, chosen, work, max_new_tokens), data)
+        count = write_preference(chosen, answers_of(PACKAGED_LM, chosen, work, max_new_tokens, runtime), data)
     settings = profile(recipe["kind"], "tiny", steps, overrides)
     if "lora" in recipe:
         settings = replace(settings, lora=settings.lora | recipe["lora"])
@@ -381,6 +385,9 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--runtime", default="auto", choices=["auto", "onnx", "transformers"], help="as ragbot eval (auto: ONNX fp32)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -397,12 +404,12 @@ def main() -> None:
     held, train = rows[: len(held_questions)], rows[len(held_questions) :]
     print(f"{len(held)} held-out questions, {len(train)} training questions", flush=True)
     embed = SentenceTransformerEmbedder("all-MiniLM-L6-v2").embed_documents
-    base = per_question(answers_of(PACKAGED_LM, held, work, args.max_new_tokens), held, embed)
+    base = per_question(answers_of(PACKAGED_LM, held, work, args.max_new_tokens, args.runtime), held, embed)
     results = [
         curve_row(
             "base (SmolLM2-135M-Instruct)",
             0,
-            answers_of(PACKAGED_LM, held, work, args.max_new_tokens),
+            answers_of(PACKAGED_LM, held, work, args.max_new_tokens, args.runtime),
             held,
             embed,
             base,
@@ -410,10 +417,10 @@ def main() -> None:
     ]
     print(table(results, len(held)), flush=True)
     for name in args.recipes.split(","):
-        out = train_recipe(name, train, work, args.steps, args.every, args.lr, args.max_new_tokens)
+        out = train_recipe(name, train, work, args.steps, args.every, args.lr, args.max_new_tokens, args.runtime)
         # The last checkpoint first: on a busy machine it is the point that matters most.
         for step, folder in reversed(checkpoints(out)):
-            answers = answers_of(str(folder), held, work, args.max_new_tokens)
+            answers = answers_of(str(folder), held, work, args.max_new_tokens, args.runtime)
             results.append(curve_row(name, step, answers, held, embed, base))
             print(table(results[-1:], len(held)).splitlines()[-1], flush=True)
     results.sort(key=lambda r: (r["recipe"] != results[0]["recipe"], r["recipe"], r["step"]))
