@@ -38,19 +38,14 @@ import argparse
 import json
 import os
 import re
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.realdocs import CACHE, CORPORA, QUESTIONS
 
-QUESTIONS = ROOT / "bench" / "questions"
-CORPORA = ROOT / "bench" / "corpora"
-CACHE = CORPORA / "cache"
 CORPUS_NAMES = ("manuals", "latex-news", "filings")
 SPLIT = QUESTIONS / "training-recipe.jsonl"
 
@@ -176,14 +171,21 @@ def target(q: dict, kind: str) -> str:
     return extractive_target(q)
 
 
+def held_for_val(i: int, n: int) -> bool:
+    """Every 8th row goes to val, and the last one when there are fewer than 8 (a profile needs one)."""
+    return i % 8 == 7 or (1 < n < 8 and i == n - 1)
+
+
 def write_sft(rows: list[dict], kind: str, folder: Path) -> int:
-    """``folder/sft/{train,val}.jsonl`` as ``ragbot train dataset`` writes them (val: every 8th row)."""
+    """``folder/sft/{train,val}.jsonl`` as ``ragbot train dataset`` writes them (val: ``held_for_val``)."""
     usable = [q for q in rows if kind != "reference" or q["reference"]]
     (folder / "sft").mkdir(parents=True, exist_ok=True)
     lines = {"train": [], "val": []}
     for i, q in enumerate(usable):
         messages = q["prompt"] + [{"role": "assistant", "content": target(q, kind)}]
-        lines["val" if i % 8 == 7 else "train"].append(json.dumps({"messages": messages}, ensure_ascii=False))
+        lines["val" if held_for_val(i, len(usable)) else "train"].append(
+            json.dumps({"messages": messages}, ensure_ascii=False)
+        )
     for split, body in lines.items():
         (folder / "sft" / f"{split}.jsonl").write_text("\n".join(body) + "\n")
     return len(lines["train"])
@@ -285,8 +287,8 @@ def write_preference(rows: list[dict], rejected: list[str], folder: Path) -> int
                           "rejected": [{"role": "assistant", "content": bad.strip()}]})  # fmt: skip
     (folder / "preference").mkdir(parents=True, exist_ok=True)
     split = {
-        "train": [p for i, p in enumerate(pairs) if i % 8 != 7],
-        "val": [p for i, p in enumerate(pairs) if i % 8 == 7],
+        "train": [p for i, p in enumerate(pairs) if not held_for_val(i, len(pairs))],
+        "val": [p for i, p in enumerate(pairs) if held_for_val(i, len(pairs))],
     }
     for name, body in split.items():
         (folder / "preference" / f"{name}.jsonl").write_text(
