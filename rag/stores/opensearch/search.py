@@ -2,10 +2,11 @@
 
 ``client`` runs the vector and keyword queries in one ``_msearch``, scores the keyword-only
 candidates by k-NN (a second ``_msearch`` over those ids; not on nmslib), and fuses both scores
-with the embedded store's per-query weights (``rag.stores.fusion``); ``pipeline`` sends one
-``hybrid`` query through the ``ragbot-hybrid`` search pipeline (min-max normalisation, weighted
-arithmetic mean with one fixed weight); ``auto`` picks the pipeline when the cluster is
-OpenSearch >= 2.10 with the neural-search plugin and lets us create the pipeline, else the client.
+with the embedded store's fusion (``rag.stores.fusion``, per-query weights by default);
+``pipeline`` sends one ``hybrid`` query through the ``ragbot-hybrid`` search pipeline (min-max
+normalisation, weighted arithmetic mean with one fixed weight); ``auto`` picks the pipeline when
+the cluster is OpenSearch >= 2.10 with the neural-search plugin and lets us create the pipeline,
+else the client.
 """
 
 from __future__ import annotations
