@@ -173,3 +173,31 @@ def test_a_failed_write_leaves_a_new_document_out_and_an_old_one_whole(tmp_path,
     store.write_document("a.pdf", rewrite, embedder.embed_documents([c.text for c in rewrite]))
     store.write_document("b.pdf", new, embedder.embed_documents([c.text for c in new]))
     assert sorted(c.text for c in store.chunks()) == ["Racking anchors M12.", "The slab is 250 mm thick."]
+
+
+def test_hybrid_search_fuses_with_the_stores_fusion(tmp_path, embedder):
+    """The fusion a store is given decides the hybrid order: all weight on one side gives that
+    side's order (over the candidates both sides returned)."""
+    from rag.stores.fusion import RankFusion, ScoreFusion
+
+    texts = [
+        "Luminaires on the yard give 20 lux at ground level.",
+        "Exterior lighting of the loading yard: floodlights on masts.",
+        "The yard drains to a petrol interceptor before the outfall.",
+        "Lux levels for exterior lighting are set in section 26 56 00.",
+    ]
+    chunks = [chunk("yard.pdf", t, page=i + 1, index=i) for i, t in enumerate(texts)]
+    query = "exterior lighting lux on the yard"
+
+    def order(fusion, mode="hybrid"):
+        store = LanceDBVectorStore(tmp_path / type(fusion).__name__ / str(id(fusion)), fusion=fusion)
+        store.write_document("yard.pdf", chunks, embedder.embed_documents(texts))
+        store.refresh()
+        return [r.chunk.text for r in store.search(query, embedder.embed_query(query), k=4, mode=mode)]
+
+    vector = order(None, "vector")
+    keyword = order(None, "keyword")
+    assert vector != keyword, "precondition: the two sides disagree"
+    assert order(ScoreFusion(keyword_weight=0.0)) == vector
+    assert order(ScoreFusion(keyword_weight=1.0))[: len(keyword)] == keyword
+    assert order(RankFusion(keyword_weight=1.0))[: len(keyword)] == keyword
