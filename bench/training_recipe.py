@@ -425,7 +425,7 @@ def main() -> None:
             answers = answers_of(str(folder), held, work, args.max_new_tokens, args.runtime)
             results.append(curve_row(name, step, answers, held, embed, base))
             print(table(results[-1:], len(held)).splitlines()[-1], flush=True)
-    results.sort(key=lambda r: (r["recipe"] != results[0]["recipe"], r["recipe"], r["step"]))
+    results[1:] = sorted(results[1:], key=lambda r: (r["recipe"], r["step"]))
     setup = (
         f"{len(held)} held-out questions ({by_corpus(held)}),"
         f" {args.max_new_tokens} new tokens, greedy; LoRA through training.trainers, tiny profile, lr {args.lr}"
