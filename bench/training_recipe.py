@@ -9,27 +9,28 @@ The split is by document (``HELD_OUT``): every referenced question on a held-out
 evaluated, and training uses only questions on the other documents (asymptote, liboctave,
 ExxonMobil, Microsoft, LaTeX News issues 1-18), so no passage and no question is shared.
 Every prompt is built as the app builds it: hybrid search over the corpus index (k=5), the
-passages trimmed by ``rag.trimming.ContextTrimmer``, ``rag.prompts.build_messages``.
+passages trimmed by ``rag.trimming.ContextTrimmer``, ``rag.prompts.build_messages``; a training
+question searches the training documents only, so no held-out passage is read in training.
 
 **Targets** of the training questions (feedback-shaped SFT rows, as ``ragbot train dataset``
 writes them): ``extractive``, the sentence (or table row) of a passage the model read that
 holds the question's evidence, with its citation ("... 16,372 [1]."); ``reference``, the
 hand-written reference where a training question has one. A question whose passages miss the
-evidence is taught the not-found sentence. **DPO** pairs: the base model's own greedy answer
+evidence is left out (there is no answer to teach). **DPO** pairs: the base model's own greedy answer
 where it misses a number of the evidence (rejected) against the extractive target (chosen).
 
 **Training** goes through ``training.trainers`` (the LoRA path of ``train sft``/``train dpo``
 with its TRL settings): ``tiny`` profile settings with the step count, learning rate and LoRA
-modules of each recipe, one thread pair, checkpoints every ``--every`` steps (the curve).
+modules of each recipe, checkpoints every ``--every`` steps (the points of the curve).
 
-**Measure.** Each checkpoint answers the held-out prompts greedily (``training.evaluate``:
-transformers runtime, batched), scored as ``ragbot eval`` scores: MiniLM cosine similarity to
+**Measure.** Each checkpoint answers the held-out prompts greedily (``training.evaluate``'s
+``answer_all`` on ``--runtime``, by default the app's: ONNX Runtime fp32), scored as ``ragbot eval`` scores: MiniLM cosine similarity to
 the reference and "numbers right"; each paired with the base model's answers to the same
 questions: the mean difference with its 95% bootstrap interval over questions and the verdict
 of ``training.gate`` (better / no better / worse, Bonferroni over the two metrics). Answers are
 cached per model under ``--work``, so a rerun measures only what is missing.
 
-    nice -n 10 python -m bench.training_recipe [--recipes sft-extractive,...] [--work /tmp/recipe]
+    nice -n 10 python -m bench.training_recipe [--recipes sft-extractive,dpo-own-wrong] [--steps 60 --every 20]
 """
 
 from __future__ import annotations
