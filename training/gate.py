@@ -180,5 +180,8 @@ def _verdict(diffs: list[MetricDiff], questions: int, options: GateOptions) -> t
         )
     if won:
         return "better", "better beyond noise on " + ", ".join(LABELS[d.metric] for d in won) + ", worse on none"
-    chosen = ", ".join(LABELS[m] for m in options.metrics)
+    measured = {d.metric for d in diffs if d.outcome != "not measured"}
+    chosen = (
+        ", ".join(LABELS[m] for m in options.metrics if m in measured) or "none of the chosen metrics (not measured)"
+    )
     return "no better", f"no gain beyond noise on {chosen}"

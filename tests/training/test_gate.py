@@ -30,6 +30,9 @@ def test_identical_models_are_no_better():
     assert result.verdict == "no better"
     assert all(m.low == m.high == 0.0 for m in result.metrics)
     assert result.reason.startswith("no gain beyond noise on numbers right, similarity to the reference")
+    # Without a judge the reason names only what was measured.
+    plain = figures(judge=False)
+    assert decide(plain, plain).reason == "no gain beyond noise on numbers right, similarity to the reference"
 
 
 def test_a_uniform_gain_beyond_the_threshold_is_better_and_below_it_is_not():
