@@ -91,7 +91,7 @@ def test_feedback_statistics_and_export(env):
     assert metrics["Answers"] == "6" and metrics["Rated"] == "5" and metrics["Negative (1–2)"] == "40%"
     assert metrics["Mean rating"] == "3.40"
     # The feedback tab comes first; ratings, volume and negative share are three charts with their own axes.
-    assert [t.label for t in at.tabs] == ["Feedback", "Corpus", "Audit log"]
+    assert [t.label for t in at.tabs] == ["Feedback", "Corpus", "A/B test", "Audit log"]
     import json
 
     ratings, volume, negative = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
