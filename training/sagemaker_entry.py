@@ -32,7 +32,9 @@ def command_from(hyperparameters: Path) -> list[str]:
     if not (isinstance(args, list) and args and all(isinstance(a, str) for a in args)):
         raise ValueError(f"ragbot_command must be a JSON list of strings, got {raw!r}")
     if args[0] not in ALLOWED:
-        raise ValueError(f"ragbot_command runs only {', '.join(ALLOWED[:-1])} or {ALLOWED[-1]} commands, not {args[0]!r}")
+        raise ValueError(
+            f"ragbot_command runs only {', '.join(ALLOWED[:-1])} or {ALLOWED[-1]} commands, not {args[0]!r}"
+        )
     return args
 
 

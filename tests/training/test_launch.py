@@ -130,4 +130,6 @@ def test_the_images_entry_point_runs_the_launched_command(tmp_path, monkeypatch)
         timeout=120,
     )
     assert done.returncode == 1
-    assert (tmp_path / "failure").read_text() == "ragbot_command runs only train, eval or loop commands, not 'feedback'\n"
+    assert (
+        tmp_path / "failure"
+    ).read_text() == "ragbot_command runs only train, eval or loop commands, not 'feedback'\n"
