@@ -29,6 +29,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from common.files import atomic_write
 from feedback.records import Interaction
 from training import labels
 from training.dataset import DatasetOptions, Holdout, sft_rows
@@ -175,9 +176,7 @@ class EvalSets:
             "ids": sorted(ids | {r.id for r in left}),
             "questions": sorted(keys | {labels.question_key(r.question) for r in left}),
         }
-        staging = self.ledger.with_suffix(".tmp")
-        staging.write_text(json.dumps(body) + "\n", encoding="utf-8")
-        os.replace(staging, self.ledger)
+        atomic_write(self.ledger, json.dumps(body) + "\n")
 
     def _rows(self, card: EvalSetCard) -> list[dict]:
         path = self.examples_path(card.hash)
@@ -195,6 +194,4 @@ class EvalSets:
             (staging / "card.json").write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
             shutil.rmtree(target, ignore_errors=True)
             os.rename(staging, target)
-        pointer = self.pointer.with_suffix(".tmp")
-        pointer.write_text(json.dumps({"hash": card.hash}) + "\n", encoding="utf-8")
-        os.replace(pointer, self.pointer)
+        atomic_write(self.pointer, json.dumps({"hash": card.hash}) + "\n")

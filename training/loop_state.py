@@ -23,6 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from common.files import atomic_write
 from training.errors import LoopError
 from training.gate import GateResult
 
@@ -96,9 +97,7 @@ class RunStore:
         state.updated_at = datetime.now(UTC)
         folder = self.folder(state.id)
         folder.mkdir(parents=True, exist_ok=True)
-        staging = folder / "state.json.tmp"
-        staging.write_text(state.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        os.replace(staging, folder / "state.json")
+        atomic_write(folder / "state.json", state.model_dump_json(indent=2) + "\n")
 
     def runs(self) -> list[RunState]:
         """Every run, newest first (ids sort by time); an unreadable state file is skipped."""

@@ -30,6 +30,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from common.files import atomic_write
 from training.errors import RegistryError
 from training.gate import GateResult, Verdict
 
@@ -143,9 +144,7 @@ class Registry:
         """Rewrite a registered candidate's card (its SageMaker package, once registered there)."""
         self.card(card.id)
         path = self.root / card.id / "card.json"
-        staging = path.with_suffix(".tmp")
-        staging.write_text(card.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        os.replace(staging, path)
+        atomic_write(path, card.model_dump_json(indent=2) + "\n")
 
     def pointer(self) -> Pointer:
         """Which candidate is served, and the promotions so far. Raises RegistryError when unreadable."""
@@ -220,9 +219,7 @@ class Registry:
             try:
                 pointer = self.pointer()
                 yield pointer
-                staging = self.pointer_path.with_suffix(".tmp")
-                staging.write_text(pointer.model_dump_json(indent=2) + "\n", encoding="utf-8")
-                os.replace(staging, self.pointer_path)
+                atomic_write(self.pointer_path, pointer.model_dump_json(indent=2) + "\n")
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
