@@ -173,10 +173,12 @@ def _verdict(diffs: list[MetricDiff], questions: int, options: GateOptions) -> t
     won = [d for d in diffs if d.outcome == "better" and d.metric in options.metrics]
     if not any(d.outcome != "not measured" for d in diffs):
         return "no better", "nothing measured: fewer than 2 questions with figures for both models"
-    if won and questions < options.min_questions:
+    few = [d for d in won if d.questions < options.min_questions]
+    if few:  # a metric is won on its own paired questions, not on the whole set's count
         return "no better", (
-            f"ahead on {', '.join(LABELS[d.metric] for d in won)}, but on {questions} questions only "
-            f"(at least {options.min_questions} to say better)"
+            "ahead on "
+            + ", ".join(f"{LABELS[d.metric]} ({d.questions} questions with figures for both)" for d in few)
+            + f", too few to say better (at least {options.min_questions})"
         )
     if won:
         return "better", "better beyond noise on " + ", ".join(LABELS[d.metric] for d in won) + ", worse on none"

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from training.gate import GateOptions, decide, interval
 
@@ -65,7 +63,7 @@ def test_too_few_questions_never_say_better_but_can_say_worse():
     better = served | {"similarity": [s + 0.2 for s in served["similarity"]]}
     result = decide(better, served)
     assert result.verdict == "no better"
-    assert "on 8 questions only (at least 20 to say better)" in result.reason
+    assert "(8 questions with figures for both), too few to say better (at least 20)" in result.reason
     worse = served | {"similarity": [s - 0.2 for s in served["similarity"]]}
     assert decide(worse, served).verdict == "worse"
 
@@ -95,18 +93,28 @@ def test_the_interval_is_bonferroni_adjusted_and_repeatable():
     assert wide_low <= low and wide_high >= high
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.floats(min_value=-1, max_value=1, allow_nan=False), min_size=2, max_size=60),
-    st.randoms(use_true_random=False),
-)
-def test_a_shuffled_candidate_is_never_better(sims, random):
-    """The served model's own figures, reassigned to other questions: no real gain to find."""
-    n = len(sims)
-    numbers = [float(i % 2) if i % 3 else None for i in range(n)]
-    served = {"similarity": sims, "numbers_right": numbers}
-    order = list(range(n))
-    random.shuffle(order)
-    shuffled = {k: [v[i] for i in order] for k, v in served.items()}
-    result = decide(shuffled, served, GateOptions(min_questions=2, min_gain={}))
-    assert result.verdict != "better", result.summary()
+def test_a_shuffled_candidate_is_rarely_better():
+    """The served model's own figures, reassigned to other questions: no real gain to find, so
+    "better" may only come by chance, at most as often as the confidence level allows. (A single
+    shuffle can line up every 1 against a 0, so "never" holds for no gate.)"""
+    rng = np.random.default_rng(7)
+    better = 0
+    for _ in range(100):
+        n = 40
+        served = {
+            "similarity": list(rng.uniform(0.3, 0.9, n)),
+            "numbers_right": [float(rng.integers(0, 2)) if i % 3 else None for i in range(n)],
+        }
+        order = rng.permutation(n)
+        shuffled = {k: [v[i] for i in order] for k, v in served.items()}
+        better += decide(shuffled, served, GateOptions(resamples=500, min_gain={})).verdict == "better"
+    assert better <= 5
+
+
+def test_a_metric_won_on_too_few_paired_questions_is_no_better():
+    """Numbers right paired on 3 questions (all 0 -> 1) among 30: ahead, but not on enough of its own."""
+    n = 30
+    served = {"similarity": [0.5] * n, "numbers_right": [0.0 if i < 3 else None for i in range(n)]}
+    candidate = {"similarity": [0.5] * n, "numbers_right": [1.0 if i < 3 else None for i in range(n)]}
+    result = decide(candidate, served, GateOptions(min_gain={}))
+    assert result.verdict == "no better" and "3 questions with figures for both" in result.reason
