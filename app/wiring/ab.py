@@ -149,8 +149,6 @@ class ABRouter:
             return pipeline
 
     def _local(self, path: str):
-        # As app.wiring.factories builds the served local model.
-        from rag.generators.local import LocalGenerator
+        from app.wiring.factories import local_generator_at
 
-        s = self.backends.settings
-        return LocalGenerator(path, cache_dir=s.models_dir, runtime=s.local_runtime, precision=s.local_precision)
+        return local_generator_at(self.backends.settings, path)

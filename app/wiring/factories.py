@@ -97,11 +97,16 @@ VECTOR_STORES: dict[str, Callable[[Settings], Any]] = {"embedded": _embedded_sto
 # -- generators -----------------------------------------------------------------------------------
 
 
-def _local_generator(s: Settings):
+def local_generator_at(s: Settings, name: str):
+    """The local generator of model ``name`` (a packaged name or a folder), on the settings' runtime."""
     from rag.generators.local import LocalGenerator
 
+    return LocalGenerator(name, cache_dir=s.models_dir, runtime=s.local_runtime, precision=s.local_precision)
+
+
+def _local_generator(s: Settings):
     def make(name: str):
-        return LocalGenerator(name, cache_dir=s.models_dir, runtime=s.local_runtime, precision=s.local_precision)
+        return local_generator_at(s, name)
 
     if "local_model" in s.model_fields_set:  # RAGBOT_LOCAL_MODEL names the model: serve that one
         return make(s.local_model)
