@@ -11,7 +11,7 @@ from rag import grounding, injection
 from rag.trimming import ContextTrimmer
 from rag.generators.base import GenerationParams, Generator
 from rag.generators import repetition
-from rag.records import Answer, Citation, Grounding, ScoredChunk, SearchFilters, Turn
+from rag.records import Answer, Citation, FlaggedPassage, Grounding, ScoredChunk, SearchFilters, Turn
 from rag.prompts import NOT_FOUND, PROMPT_VERSION, build_messages, format_passages, says_not_found, standalone_question
 from rag.retrieval import Retriever, validate_question
 
@@ -82,13 +82,15 @@ class StreamEvent:
     """One step of a streamed answer, in order: ``status`` (what is happening now, in ``token``),
     ``citations`` (as soon as retrieval is done, before any text), ``token``s, then ``answer``.
     The first event, before any search, carries the question as it will be answered (checked and
-    stripped) in ``question``."""
+    stripped) in ``question``; the status that the model starts writing carries, in ``injection``,
+    the flagged passages it reads (the answer's ``injection``, known before a Stop can cut it short)."""
 
     kind: str
     citations: list[Citation] = field(default_factory=list)
     token: str = ""
     answer: Answer | None = None
     question: str | None = None
+    injection: list[FlaggedPassage] = field(default_factory=list)
 
 
 @dataclass
@@ -162,13 +164,15 @@ class AnswerPipeline:
         guarded = self.passage_guard(citations) if self.passage_guard and flagged else citations
 
         read: list[Citation] = []
+        warned: list[FlaggedPassage] = []  # the flagged passages the model reads (what was left of them)
         checked = None
         if not self.relevant(standalone, results):
             text, found = NOT_FOUND, False
             yield StreamEvent("token", token=text)
         else:
             read = self.context.select(standalone, guarded, results) if self.context else guarded
-            yield StreamEvent("status", token=f"Writing the answer from {len(read)} passages…")
+            warned = [f for f in flagged if f.n in {c.n for c in read}]
+            yield StreamEvent("status", token=f"Writing the answer from {len(read)} passages…", injection=warned)
             pieces = []
             guard = repetition.RepetitionGuard() if self.stop_repeats else None
             reply = self.generator.stream(build_messages(question, read, history), params or self.params)
@@ -199,8 +203,7 @@ class AnswerPipeline:
             retrieval_ms=retrieval_ms,
             context=format_passages(read),
             grounding=checked,
-            # The flagged passages the answer was built on (the model read what was left of them).
-            injection=[f for f in flagged if f.n in {c.n for c in read}],
+            injection=warned,
         )
         yield StreamEvent("answer", answer=answer)
 

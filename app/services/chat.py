@@ -34,7 +34,7 @@ from feedback.records import (
 from feedback.stores.base import InteractionFilter, SessionSummary
 from rag.errors import RagError
 from rag.generators.base import GenerationParams
-from rag.records import Answer, Citation, SearchFilters, Turn
+from rag.records import Answer, Citation, FlaggedPassage, SearchFilters, Turn
 from rag.pipeline import StreamEvent
 from rag.prompts import PROMPT_VERSION, format_passages
 
@@ -61,6 +61,8 @@ class AnswerRun:
         self.recorded: Interaction | None = None
         self.answer: Answer | None = None
         self.citations: list[Citation] = []
+        self.injection: list[FlaggedPassage] = []
+        """The flagged passages the model reads, known as it starts writing: a stopped turn warns too."""
         self.written: list[str] = []
         self.notice: str | None = None
         """Why a verified answer was found but not served (the model answers instead)."""
@@ -81,6 +83,8 @@ class AnswerRun:
             for event in chain([self._first], self._events):
                 if event.kind == "citations":
                     self.citations = event.citations
+                elif event.kind == "status" and event.injection:
+                    self.injection = event.injection
                 elif event.kind == "token":
                     self.written.append(event.token)
                 elif event.kind == "answer":
@@ -110,6 +114,7 @@ class AnswerRun:
                 turn=self.turn,
                 latency_ms=int((time.perf_counter() - self._started) * 1000),
                 model_id=self.model_id,
+                injection=self.injection,
             )
         return self.recorded
 
@@ -212,7 +217,7 @@ class ChatService:
             prompt_version=answer.prompt_version,
             latency_ms=answer.latency_ms,
             grounding=_grounding_record(answer),
-            injection=[InjectionRecord(**f.model_dump(exclude={"chunk_id"})) for f in answer.injection],
+            injection=_injection_records(answer.injection),
         )
         self.backends.feedback_store.put(interaction)
         return interaction
@@ -227,11 +232,13 @@ class ChatService:
         turn: int,
         latency_ms: int = 0,
         model_id: str | None = None,
+        injection: Sequence[FlaggedPassage] = (),
     ) -> Interaction:
         """Store a question whose answer was cut short (Stop, or another question asked while it
         streamed) with what had been written, marked ``stopped``: the conversation and its export
         keep the turn, and nothing downstream mistakes the fragment for a whole answer.
-        Unchecked against its passages (the check reads whole sentences). Raises FeedbackError."""
+        Unchecked against its passages (the check reads whole sentences); ``injection``, the
+        flagged passages the model was reading, warns as on a whole answer. Raises FeedbackError."""
         authorize(self.identity, Action.ASK)
         interaction = interaction_for(
             self.identity,
@@ -245,6 +252,7 @@ class ChatService:
             model_id=model_id or getattr(self.backends.generator, "model_id", None) or "unknown",
             prompt_version=PROMPT_VERSION,
             latency_ms=min(max(latency_ms, 0), 7 * 24 * 3600 * 1000 - 1),
+            injection=_injection_records(injection),
             stopped=True,
         )
         self.backends.feedback_store.put(interaction)
@@ -359,6 +367,10 @@ def _grounding_record(answer: Answer) -> GroundingRecord | None:
         supporting=[SupportRecord(n=n, text=text) for n, text in sorted(g.supporting.items())],
         repeated=g.repeated,
     )
+
+
+def _injection_records(flagged: Sequence[FlaggedPassage]) -> list[InjectionRecord]:
+    return [InjectionRecord(**f.model_dump(exclude={"chunk_id"})) for f in flagged]
 
 
 def _feedback(rating: object, correction: str | None, note: str | None) -> Feedback:
