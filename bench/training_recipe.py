@@ -40,6 +40,7 @@ import json
 import os
 import re
 import time
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -47,7 +48,8 @@ import numpy as np
 
 from bench.realdocs import CACHE, CORPORA, QUESTIONS
 
-CORPUS_NAMES = ("manuals", "latex-news", "filings")
+# The held-out set's corpora; the three after them are training documents only (more rows to learn from).
+CORPUS_NAMES = ("manuals", "latex-news", "filings", "pari", "r-manuals", "toolchains")
 SPLIT = QUESTIONS / "training-recipe.jsonl"
 
 # Documents whose referenced questions are the held-out set; nothing is trained on them.
@@ -55,6 +57,9 @@ HELD_OUT = {
     "manuals": ("ngspice/", "gmsh/", "gnuplot/"),
     "filings": ("Apple/", "Alphabet/", "Amazon/"),
     "latex-news": tuple(f"ltnews{n:02d}.pdf" for n in range(19, 37)),
+    "pari": (),
+    "r-manuals": (),
+    "toolchains": (),
 }
 
 
@@ -96,12 +101,39 @@ def corpus_store(corpus: str, embedder, work: Path):
     return store
 
 
+PROMPTS_VERSION = 2
+
+
+def with_evidence(q: dict, results: list) -> list:
+    """The top 5 of a training question's ``results``; when none of them holds its evidence and a
+    lower one (of the 30) does, that passage takes the place of one of the five (chosen by the
+    question's id, so the evidence is not always last), with that place's scores, so the trimmer
+    keeps it as it would the passage it replaced. More rows to learn from, none from a held-out
+    document; the not-found rows stay out (``train_rows``)."""
+    from bench.real_retrieval import holds
+
+    top = results[:5]
+    if any(holds(r.chunk.text, q["evidence"]) for r in top) or len(top) < 5:
+        return top
+    lower = next((r for r in results[5:] if holds(r.chunk.text, q["evidence"])), None)
+    if lower is None:
+        return top
+    at = zlib.crc32(q["id"].encode()) % 5
+    top[at] = lower.model_copy(update={"score": top[at].score, "similarity": top[at].similarity})
+    return top
+
+
 def build_prompts(rows: list[dict], work: Path) -> list[dict]:
     """Each question with ``prompt`` (the messages) and ``passages`` (the trimmed citations' texts
     by number), cached in ``work/prompts.jsonl``."""
     cache = work / "prompts.jsonl"
     done = {r["id"]: r for r in load_jsonl(cache)} if cache.exists() else {}
-    missing = [q for q in rows if q["id"] not in done]
+    # A training prompt built before the evidence swap (``with_evidence``) is built again.
+    missing = [
+        q
+        for q in rows
+        if q["id"] not in done or (q["split"] == "train" and done[q["id"]].get("version") != PROMPTS_VERSION)
+    ]
     if missing:
         from bench.realdocs import CachedEmbedder
         from rag.trimming import ContextTrimmer
@@ -124,10 +156,11 @@ def build_prompts(rows: list[dict], work: Path) -> list[dict]:
                 if q["split"] != "heldout":
                     # A training prompt reads only training documents: no held-out passage is
                     # trained on, even as a passage beside the answer.
-                    results = [r for r in results if not held_out_document(corpus, r.chunk.source)][:5]
+                    results = with_evidence(q, [r for r in results if not held_out_document(corpus, r.chunk.source)])
                 read = trimmer.select(q["query"], to_citations(results), results)
                 done[q["id"]] = {
                     "id": q["id"],
+                    "version": PROMPTS_VERSION,
                     "prompt": [m.model_dump() for m in build_messages(q["query"], read)],
                     "passages": {str(c.n): c.text for c in read},
                     "sources": {str(c.n): [c.source, c.page] for c in read},
@@ -299,18 +332,30 @@ def write_preference(rows: list[dict], rejected: list[str], folder: Path) -> int
 
 
 def train_recipe(
-    name: str, rows: list[dict], work: Path, steps: int, every: int, lr: float, max_new_tokens: int, runtime: str
+    name: str,
+    rows: list[dict],
+    work: Path,
+    steps: int,
+    every: int,
+    lr: float,
+    max_new_tokens: int,
+    runtime: str,
+    start: str,
 ) -> Path:
-    """Train recipe ``name`` through ``training.trainers`` into ``work/name``, keeping a
-    checkpoint every ``every`` steps. Returns the output folder."""
+    """Train recipe ``name`` through ``training.trainers`` on the model ``start`` (the packaged one,
+    or a checkpoint: its adapter merged first), keeping a checkpoint every ``every`` steps. DPO's
+    rejected answers are ``start``'s own. Returns the output folder."""
     from training.trainers.adapter import train_lora_adapter
     from training.trainers.profiles import PACKAGED_LM, profile
 
     recipe = RECIPES[name]
-    out = work / name
+    # One folder per recipe, start, step count and learning rate: a checkpoint's answers are
+    # cached by its path.
+    origin = "" if start == PACKAGED_LM else "-from-" + re.sub(r"[^A-Za-z0-9.]+", "_", start).strip("_")[-60:]
+    out = work / f"{name}-{steps}steps-lr{lr:g}{origin}"
     if (out / "adapter_config.json").exists():
         return out
-    data = work / f"data-{name}"
+    data = work / f"data-{out.name}"
     chosen = train_rows(rows, recipe["targets"])
     overrides = dict(learning_rate=lr, save_steps=every, save_total_limit=None, max_length=1024, eval_strategy="no")
     if recipe["kind"] == "sft":
@@ -320,7 +365,7 @@ def train_recipe(
     else:
         from trl import DPOConfig as config_class, DPOTrainer as trainer_class
 
-        count = write_preference(chosen, answers_of(PACKAGED_LM, chosen, work, max_new_tokens, runtime), data)
+        count = write_preference(chosen, answers_of(start, chosen, work, max_new_tokens, runtime), data)
     settings = profile(recipe["kind"], "tiny", steps, overrides)
     if "lora" in recipe:
         settings = replace(settings, lora=settings.lora | recipe["lora"])
@@ -329,7 +374,7 @@ def train_recipe(
     extra = dict(completion_only_loss=True) if recipe["kind"] == "sft" else {}
     train_lora_adapter(
         recipe["kind"], "sft" if recipe["kind"] == "sft" else "preference", trainer_class, config_class,
-        data=data, out=out, model=PACKAGED_LM, inputs={"data": str(data), "recipe": name}, settings=settings,
+        data=data, out=out, model=start, inputs={"data": str(data), "recipe": name}, settings=settings,
         resume=False, cache_dir=work / "models", **extra,
     )  # fmt: skip
     (out / "recipe.json").write_text(json.dumps({"rows": count, "seconds": round(time.time() - started)}) + "\n")
@@ -376,7 +421,7 @@ def table(rows: list[dict], examples: int) -> str:
 
 
 def by_corpus(rows: list[dict]) -> str:
-    return ", ".join(f"{c} {sum(r['corpus'] == c for r in rows)}" for c in CORPUS_NAMES)
+    return ", ".join(f"{c} {n}" for c in CORPUS_NAMES if (n := sum(r["corpus"] == c for r in rows)))
 
 
 def main() -> None:
@@ -387,7 +432,8 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=20, help="a point of the curve every N steps")
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--max-new-tokens", type=int, default=48)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (leave a core to others)")
+    parser.add_argument("--start", help="train on this checkpoint (its adapter merged) instead of the packaged model")
     parser.add_argument(
         "--runtime", default="auto", choices=["auto", "onnx", "transformers"], help="as ragbot eval (auto: ONNX fp32)"
     )
@@ -420,11 +466,22 @@ def main() -> None:
     ]
     print(table(results, len(held)), flush=True)
     for name in args.recipes.split(","):
-        out = train_recipe(name, train, work, args.steps, args.every, args.lr, args.max_new_tokens, args.runtime)
+        out = train_recipe(
+            name,
+            train,
+            work,
+            args.steps,
+            args.every,
+            args.lr,
+            args.max_new_tokens,
+            args.runtime,
+            args.start or PACKAGED_LM,
+        )
+        label = name if not args.start else f"{name} on {Path(args.start).name}"
         # The last checkpoint first: on a busy machine it is the point that matters most.
         for step, folder in reversed(checkpoints(out)):
             answers = answers_of(str(folder), held, work, args.max_new_tokens, args.runtime)
-            results.append(curve_row(name, step, answers, held, embed, base))
+            results.append(curve_row(label, step, answers, held, embed, base))
             print(table(results[-1:], len(held)).splitlines()[-1], flush=True)
     results[1:] = sorted(results[1:], key=lambda r: (r["recipe"], r["step"]))
     setup = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from bench.training_recipe import extractive_target, questions, write_preference
+from bench.training_recipe import extractive_target, questions, with_evidence, write_preference
 from rag.prompts import NOT_FOUND
 
 
@@ -16,6 +16,26 @@ def test_the_held_out_questions_share_no_document_and_no_question_with_training(
     assert {q["source"] for q in held}.isdisjoint(q["source"] for q in train)
     assert {q["query"] for q in held}.isdisjoint(q["query"] for q in train)
     assert {q["corpus"] for q in held} == {"manuals", "latex-news", "filings"}
+    assert {"pari", "r-manuals", "toolchains"} <= {q["corpus"] for q in train}
+
+
+def test_a_training_prompt_gets_its_evidence_passage_in_place_of_one_of_the_five_with_that_places_scores():
+    from rag.records import Chunk, ScoredChunk
+
+    def hit(i: int, text: str) -> ScoredChunk:
+        chunk = Chunk(id=f"c{i}", source="a.pdf", folder="", page=i, text=text, doc_hash="h")
+        return ScoredChunk(chunk=chunk, score=1 - i / 10, similarity=0.9 - i / 10)
+
+    results = [hit(i, f"Passage {i} about nothing.") for i in range(7)] + [hit(7, "The default is 27 degrees.")]
+    q = {"id": "man-047", "evidence": "default is 27"}
+    top = with_evidence(q, results)
+    assert len(top) == 5 and [r.chunk.id for r in top].count("c7") == 1
+    swapped = next(i for i, r in enumerate(top) if r.chunk.id == "c7")
+    assert (top[swapped].score, top[swapped].similarity) == (results[swapped].score, results[swapped].similarity)
+    assert [r.chunk.id for i, r in enumerate(top) if i != swapped] == [f"c{i}" for i in range(5) if i != swapped]
+    # Evidence already read, or found nowhere: the top 5 as retrieved.
+    assert [r.chunk.id for r in with_evidence(q, results[7:] + results[:7])] == ["c7", "c0", "c1", "c2", "c3"]
+    assert [r.chunk.id for r in with_evidence(q | {"evidence": "absent"}, results)] == [f"c{i}" for i in range(5)]
 
 
 def test_an_extractive_target_is_the_sentence_holding_the_evidence_with_its_citation():
