@@ -69,3 +69,30 @@ def test_service_functions_check_the_role(backends, tmp_path, role, action):
         with pytest.raises(Forbidden):
             call(services)
         assert not (tmp_path / "out.jsonl").exists()
+
+
+def test_a_service_refusal_inside_a_page_is_a_message_and_audited(monkeypatch):
+    """A page offers what a service then refuses (here an SME role narrowed to review without
+    seeing everyone's answers, as a role changed while the page was open would be): the router
+    shows why, not a traceback, and the audit log keeps who was refused what, on which page."""
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from app.services import access
+
+    monkeypatch.setitem(access.PERMISSIONS, "sme", access.PERMISSIONS["sme"] - {Action.SEE_ALL})
+    monkeypatch.setenv("RAGBOT_ROLE", "sme")
+    monkeypatch.setenv("RAGBOT_USER", "sam@x.io")
+    st.cache_resource.clear()
+    router = Path(__file__).parents[2] / "app" / "streamlit_app.py"
+    at = AppTest.from_file(str(router), default_timeout=60)
+    at.switch_page("app_pages/review.py").run()  # opened at Review: no model is loaded
+    assert not at.exception
+    assert [e.value for e in at.error] == ["sam@x.io has the sme role; only the admin role may see everyone's answers"]
+    assert not at.dataframe, "nothing of the queue is shown"
+    admin = Services(backends=Backends(Settings()), identity=Identity(user="boss", role="admin"))
+    (event,) = admin.audit.events().items
+    assert (event.actor, event.role, event.action, event.outcome) == ("sam@x.io", "sme", "app: Review", "refused")
+    assert event.detail["needs"] == "see everyone's answers"
