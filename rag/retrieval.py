@@ -4,7 +4,8 @@ cite each page once.
 Hybrid fusion itself happens in the store (``rag.stores.fusion`` for the embedded store), where
 both scores of every candidate are at hand. In hybrid mode the candidates of the documents the
 question names are then lifted (``rag.routing``); the re-ranker, when one is set, reorders the
-best ``rerank_candidates``; passages that ratings endorsed for questions like this one gain a
+best ``rerank_candidates`` of that order (blending its order with it, ``rag.rerankers.blend``);
+passages that ratings endorsed for questions like this one gain a
 bounded boost (``rag.passage_feedback``); then pages are de-duplicated.
 """
 
@@ -39,7 +40,7 @@ class Retriever:
             matches the question (``rag.routing``), on the fused score's 0-1 scale; 0 is off.
             0.5 against 0.3 and 0.7 on the dev questions of bench/real_retrieval.py: filings
             dev hit@5 0.625 -> 0.725 (0.700 at both), manuals and LaTeX News unchanged. With a
-            re-ranker, its scores (scaled to 0-1) are what the match is added to.
+            re-ranker, routing comes first: the re-ranker reads the routed order.
         passage_feedback: in hybrid mode, passages endorsed by ratings and reviews of questions
             close to this one gain a bounded boost, discredited ones lose it
             (``rag.passage_feedback``); None is off.
@@ -84,14 +85,16 @@ class Retriever:
         if self.reranker is not None:
             wanted = max(wanted, self.rerank_candidates)
         results = self.store.search(query, vector, k=wanted, mode=mode, filters=filters)
-        routed = mode == "hybrid" and self.route_weight > 0
-        if self.reranker is not None:
-            head = self.reranker.rerank(query, results[: self.rerank_candidates])
-            if routed:  # the re-ranker's scores replace the fused ones: route on them, scaled to 0-1
-                head = self._route(query, _unit_scores(head))
-            results = head + list(results[self.rerank_candidates :])
-        elif routed:
+        if mode == "hybrid" and self.route_weight > 0:
             results = self._route(query, results)
+        if self.reranker is not None:
+            # Blended re-rankers keep part of this order (routing included): it is the first stage.
+            top = results[: self.rerank_candidates]
+            head = self.reranker.rerank(query, top)
+            # The new order takes the first stage's scores by position: the tail and the feedback
+            # boosts below stay on the same 0-1 scale instead of meeting a model's logits.
+            head = [r.model_copy(update={"score": c.score}) for r, c in zip(head, top, strict=True)]
+            results = head + list(results[self.rerank_candidates :])
         if self.passage_feedback is not None and mode == "hybrid":
             results = self.passage_feedback.adjust(vector, results)
         if not self.distinct_pages:
@@ -110,14 +113,6 @@ class Retriever:
             for r in results
         ]
         return sorted(rescored, key=lambda r: -r.score)
-
-
-def _unit_scores(results: list[ScoredChunk]) -> list[ScoredChunk]:
-    """``results`` with their scores min-max scaled to 0-1 (all 1.0 when they are equal)."""
-    if not results:
-        return results
-    lo, hi = min(r.score for r in results), max(r.score for r in results)
-    return [r.model_copy(update={"score": (r.score - lo) / (hi - lo) if hi > lo else 1.0}) for r in results]
 
 
 def one_per_page(results: Sequence[ScoredChunk], k: int) -> list[ScoredChunk]:

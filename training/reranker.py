@@ -14,8 +14,11 @@ all-MiniLM-L6-v2 encoder with a fresh one-output head, trained by sentence-trans
   SME's reference) demotes its cited passages.
 
 Whole pages, and whole feedback questions, are held out before training: ``evaluate`` asks them
-through the first stage with and without the new model, so the model is used only where it
-helps (``RerankerReport.helps``).
+through the first stage with and without the new model, blended with the first stage's order as
+it will be served (``rag.rerankers.blend``; the blend is saved in the model folder), so the
+model is used only where it helps (``RerankerReport.helps``). The defaults (2 epochs at lr 1e-4,
+192 tokens, 10 candidates, the blend weight) are the ones bench/rerank_blend.py measured on
+corpora it never trained on (bench/RESULTS.md, issue 29 part 5).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ class Pair(NamedTuple):
     query: str
     passage: str
     label: float
-    origin: str  # "corpus" or "feedback"
+    origin: str  # "corpus", "question" or "feedback"
 
 
 class Question(NamedTuple):
@@ -62,12 +65,16 @@ class RerankerOptions:
     holdout: float = 0.1
     """Share of pages (corpus) and of questions (feedback) kept out of training."""
     max_holdout: int = 200
-    epochs: int = 1
+    epochs: int = 2
     max_steps: int | None = None
     batch_size: int = 16
-    max_length: int = 256
-    learning_rate: float = 3e-5
+    max_length: int = 192
+    learning_rate: float = 1e-4
     seed: int = 7
+    candidates: int = 10
+    """First-stage passages the re-ranker reads when it is checked (``RAGBOT_RERANK_CANDIDATES``)."""
+    blend_weight: float = 0.5
+    """The re-ranker's share of the blended order (``rag.rerankers.blend.Blend.weight``)."""
 
 
 @dataclass
@@ -85,6 +92,7 @@ class RerankerReport:
     without: Figures = field(default_factory=Figures)
     with_reranker: Figures = field(default_factory=Figures)
     training: dict = field(default_factory=dict)
+    blend: dict = field(default_factory=dict)
 
     @property
     def helps(self) -> bool:
@@ -127,6 +135,17 @@ def corpus_pairs(chunks: Sequence[Chunk], search, options: RerankerOptions) -> t
         others = [c for c in search(query, options.negatives + 5) if (c.source, c.page) != page]
         pairs += [Pair(query, passage_text(c), 0.0, "corpus") for c in others[: options.negatives]]
     return pairs, questions
+
+
+def question_pairs(query: str, positives: Sequence[Chunk], ranked: Sequence[Chunk], negatives: int) -> list[Pair]:
+    """Pairs from a question whose evidence is known (written by a person or by ``ragbot synth``
+    and validated): its ``positives`` against the ``negatives`` best of the first stage's
+    ``ranked`` passages that are not positives (the pages a re-ranker must tell apart)."""
+    right = {(c.source, c.page) if c.page is not None else c.id for c in positives}
+    wrong = [c for c in ranked if ((c.source, c.page) if c.page is not None else c.id) not in right]
+    return [Pair(query, passage_text(c), 1.0, "question") for c in positives] + [
+        Pair(query, passage_text(c), 0.0, "question") for c in wrong[:negatives]
+    ]
 
 
 def feedback_pairs(
@@ -220,7 +239,8 @@ def build_reranker(
     progress: Callable[[str], None] = lambda _: None,
 ) -> RerankerReport:
     """Mines pairs from ``store`` and ``records``, trains the model into ``out`` and measures the
-    first stage (``mode``) with and without it on the held-out questions."""
+    first stage (``mode``) with and without it, blended, on the held-out questions."""
+    from rag.rerankers.blend import Blend
     from rag.rerankers.cross_encoder import CrossEncoderReranker
     from rag.retrieval import Retriever
 
@@ -245,9 +265,13 @@ def build_reranker(
     progress(f"training on {len(pairs)} pairs")
     out.mkdir(parents=True, exist_ok=True)
     report.training = train_reranker(pairs, out, options, base)
+    blend = Blend(weight=options.blend_weight)
+    blend.save(out)
+    report.blend = asdict(blend) | {"candidates": options.candidates}
     progress(f"asking {len(questions)} held-out questions with and without the re-ranker")
     first = Retriever(store, embedder, mode=mode)  # type: ignore[arg-type]
-    second = Retriever(store, embedder, mode=mode, reranker=CrossEncoderReranker(out))  # type: ignore[arg-type]
+    reranker = CrossEncoderReranker(out, max_length=options.max_length)
+    second = Retriever(store, embedder, mode=mode, reranker=reranker, rerank_candidates=options.candidates)  # type: ignore[arg-type]
     report.without = evaluate(first, questions)
     report.with_reranker = evaluate(second, questions)
     report.save(out)

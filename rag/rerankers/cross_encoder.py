@@ -5,8 +5,9 @@ A cross-encoder reads the query and a passage together, which a bi-encoder canno
 forward pass per candidate, so it only reorders the first stage's best ``candidates``. The
 passage is given with its context (title, folder, heading), as it is indexed.
 
-No weights are downloaded: the folder is one trained elsewhere or by
-``bench/train_reranker.py`` from pairs mined from the corpus.
+No weights are downloaded: the folder is one trained elsewhere or by ``ragbot train reranker``
+(``training.reranker``). The model's order is blended with the first stage's
+(``rag.rerankers.blend``), as the folder's blend file says, or with the default blend.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from rag.errors import RagError
 from rag.records import Chunk, ScoredChunk
+from rag.rerankers.blend import Blend
 
 
 class CrossEncoderReranker:
@@ -25,16 +27,28 @@ class CrossEncoderReranker:
     Args:
         path: a folder sentence-transformers' ``CrossEncoder`` can load.
         batch_size: pairs per forward pass.
-        max_length: tokens per pair (longer passages are truncated).
+        max_length: tokens per pair (longer passages are truncated). 192 holds most of a
+            1,000-character passage and its context; it is what bench/rerank_blend.py timed.
         device: torch device; ``None`` lets sentence-transformers choose.
+        blend: how the model's order is fused with the first stage's; None reads the folder's
+            blend file (``Blend.of``), else ``Blend()``.
     """
 
-    def __init__(self, path: str | Path, *, batch_size: int = 16, max_length: int = 384, device: str | None = None):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        batch_size: int = 16,
+        max_length: int = 192,
+        device: str | None = None,
+        blend: Blend | None = None,
+    ):
         self.path = Path(path).expanduser()
         self.model_id = self.path.name
         self.batch_size = batch_size
         self.max_length = max_length
         self._device = device
+        self.blend = blend if blend is not None else (Blend.of(self.path) if self.path.is_dir() else None) or Blend()
         self._model = None
         self._lock = threading.Lock()
 
@@ -57,12 +71,13 @@ class CrossEncoderReranker:
         return self._model
 
     def rerank(self, query: str, candidates: Sequence[ScoredChunk]) -> list[ScoredChunk]:
+        """``candidates`` (in the first stage's order) reordered by ``blend``; ``score`` is the
+        blended one."""
         if not candidates:
             return []
         pairs = [(query, passage_text(c.chunk)) for c in candidates]
         scores = self.model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
-        rescored = [c.model_copy(update={"score": float(s)}) for c, s in zip(candidates, scores, strict=True)]
-        return sorted(rescored, key=lambda c: -c.score)
+        return self.blend.fuse(candidates, [float(s) for s in scores])
 
 
 def passage_text(chunk: Chunk) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
+from rag.rerankers.blend import Blend
 from rag.rerankers.cross_encoder import CrossEncoderReranker
 from tests.docs import make_pdf
+from training.reranker import RerankerOptions
 
 
 def test_the_command_trains_measures_and_says_whether_to_use_it(ragbot, tmp_path):
@@ -29,6 +31,9 @@ def test_the_command_trains_measures_and_says_whether_to_use_it(ragbot, tmp_path
     assert report["training"]["global_step"] == 2
     assert report["pairs"]["corpus positive"] > 0 and report["pairs"]["corpus negative"] > 0
     assert report["held_out"] == report["without"]["n"] == report["with_reranker"]["n"] > 0
+    # what was checked is the blend it will be served with, saved beside the model
+    assert report["blend"] == {"weight": Blend.of(out).weight, "k": 60, "candidates": 10}
+    assert CrossEncoderReranker(out).blend == Blend(weight=RerankerOptions().blend_weight)
     assert f"{report['held_out']} held-out questions" in result.output
     advice = f"set RAGBOT_RERANKER={out.resolve()}" if report["helps"] else "leave RAGBOT_RERANKER unset"
     assert advice in result.output

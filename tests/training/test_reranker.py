@@ -10,7 +10,7 @@ from rag.records import Chunk
 from rag.rerankers.cross_encoder import CrossEncoderReranker, passage_text
 from tests.docs import make_pdf
 from tests.training.conftest import record
-from training.reranker import Pair, RerankerOptions, corpus_pairs, feedback_pairs, train_reranker
+from training.reranker import Pair, RerankerOptions, corpus_pairs, feedback_pairs, question_pairs, train_reranker
 
 MINILM = resolve_model_path("all-MiniLM-L6-v2")
 
@@ -49,6 +49,22 @@ def test_feedback_endorses_good_answers_and_demotes_corrected_ones():
             "feedback",
         ),
     ]
+
+
+def test_a_question_with_known_evidence_learns_its_page_against_the_first_stages_wrong_pages():
+    page_12_again = indexed(12).model_copy(update={"id": "chunk-12b", "text": "more of page 12"})
+    ranked = [indexed(3), page_12_again, indexed(12), indexed(5), indexed(7)]
+    pairs = question_pairs("How many car parking spaces?", [indexed(12)], ranked, negatives=2)
+    assert [(p.passage, p.label) for p in pairs] == [
+        ("Criteria · Parking: indexed text of page 12", 1.0),
+        # another chunk of the evidence page is neither a positive nor a negative
+        ("Criteria · Parking: indexed text of page 3", 0.0),
+        ("Criteria · Parking: indexed text of page 5", 0.0),
+    ]
+    assert {p.origin for p in pairs} == {"question"}
+    # a page-less document: only the chunks named as positives are right
+    pageless = [c.model_copy(update={"page": None}) for c in (indexed(1), indexed(2))]
+    assert [p.label for p in question_pairs("q", pageless[:1], pageless, negatives=3)] == [1.0, 0.0]
 
 
 def test_held_out_feedback_questions_are_asked_not_trained_on():
