@@ -157,3 +157,8 @@ def sentence_breaks(answer: str, sentences: Sequence[str]) -> list[str]:
         newlines = min(gap.count("\n"), 2)
         out.append("" if k == 0 else "\n" * newlines if newlines else " ")
     return out
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless one: "1 document", "3 documents", "0 passages"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"

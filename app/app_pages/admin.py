@@ -28,7 +28,10 @@ with corpus_tab:
     ingested_now = False
 
     st.subheader("Ingest a folder")
-    st.caption("A folder on the server; it is searched recursively and only changed files are re-indexed.")
+    st.caption(
+        "A folder on the server; it is searched recursively and only changed files are re-indexed. "
+        "Files on your computer: **Add documents** in the sidebar of *Ask the documents*."
+    )
     folder = st.text_input("Folder", key="admin_folder", placeholder="/srv/docs/warehouse-standards")
     prune = st.checkbox(
         "Also remove indexed documents that are not in this folder",
@@ -79,7 +82,7 @@ with corpus_tab:
             from app.ui_text import escape_markdown
 
             st.caption(
-                f"Last ingest {started:%Y-%m-%d %H:%M} UTC of {escape_markdown(', '.join(last.roots))}: "
+                f"Last ingest {started:%Y-%m-%d %H:%M} UTC of {escape_markdown(status.last_ingest_from or '')}: "
                 f"{len(last.indexed)} indexed, {last.unchanged} unchanged, {len(last.failed)} failed, "
                 f"{len(last.skipped)} skipped, {len(last.pruned)} pruned in {last.seconds:.1f} s"
             )

@@ -12,7 +12,7 @@ import streamlit as st
 from app import chat_parts as parts
 from app.services.corpus import MAX_UPLOAD_MB, UPLOAD_TYPES, UploadRefused
 from app.ui import get_services, models_ready
-from app.ui_text import escape_markdown, neutralize_stream
+from app.ui_text import counted, escape_markdown, neutralize_stream
 from feedback.errors import FeedbackError
 from rag.errors import RagError
 from rag.records import Turn
@@ -52,8 +52,9 @@ def open_conversation(session_id: str, turns: list) -> None:
     flags["scroll"] = bool(turns)
 
 
-def upload_box() -> None:
-    """Admins add documents from the browser: the same ingest and report as ``ragbot ingest``."""
+def upload_box() -> bool:
+    """Admins add documents from the browser: the same ingest and report as ``ragbot ingest``.
+    True when an upload ran: the index may have changed."""
     with st.expander("Add documents", icon=":material/upload_file:"):
         files = st.file_uploader(
             f"{', '.join(t.upper() for t in UPLOAD_TYPES)}; up to {MAX_UPLOAD_MB} MB each",
@@ -63,28 +64,29 @@ def upload_box() -> None:
             key="chat_upload",
         )
         if not st.button("Add to the index", key="chat_upload_go", disabled=not files, width="stretch"):
-            return
+            return False
         try:
             with st.spinner("Reading and indexing…"):
                 done = services.corpus.upload([(f.name, f.getvalue()) for f in files])
         except (UploadRefused, RagError) as e:
             st.error(str(e))
-            return
+            return False
         r = done.report
         message = (
             f"{len(done.saved)} uploaded: {len(r.indexed)} indexed, {r.unchanged} unchanged, "
-            f"{len(r.failed)} failed; {r.pages} pages, {r.chunks} passages in {r.seconds:.1f} s"
+            f"{len(r.failed)} failed; {counted(r.pages, 'page')}, {counted(r.chunks, 'passage')} in {r.seconds:.1f} s"
         )
         (st.warning if r.failed else st.success)(escape_markdown(message))
         for issue in r.failed + r.skipped:
             st.caption(escape_markdown(f"{issue.source}: {issue.reason}"))
         corpus_status.clear()
         suggested_questions.clear()
+        return True
 
 
 with st.sidebar:
     status = corpus_status()
-    st.caption(f"{status.documents} documents · {status.pages} pages · {status.chunks} passages")
+    counts = st.empty()  # written below, once an upload has changed the index
     if st.button("New conversation", key="chat_new", width="stretch", icon=":material/add_comment:"):
         open_conversation(uuid.uuid4().hex, [])
         st.rerun()
@@ -100,8 +102,12 @@ with st.sidebar:
             width="stretch",
             help="Every question, answer and source of this conversation as a Markdown file.",
         )
-    if services.identity.role == "admin":
-        upload_box()
+    if services.identity.role == "admin" and upload_box():
+        status = corpus_status()  # the index as the upload left it, in this run (not at a reload)
+    counts.caption(
+        f"{counted(status.documents, 'document')} · {counted(status.pages, 'page')} · "
+        f"{counted(status.chunks, 'passage')}"
+    )
     try:
         earlier = [s for s in services.chat.conversations() if s.session_id != state.chat_session_id]
     except FeedbackError as e:

@@ -12,7 +12,7 @@ from app.review_figures_view import show_figures
 from app.services import Action
 from app.services.filters import day_end, day_start
 from app.ui import get_services, refuse
-from app.ui_text import escape_markdown
+from app.ui_text import counted, escape_markdown
 from app.verified_view import show_verified
 from feedback.errors import FeedbackError
 from feedback.stores.base import JUDGE_BANDS, InteractionFilter
@@ -110,9 +110,9 @@ with queue_tab:
         if not counts:
             label = group_by
         elif by == "judge_band":
-            label = f"{sum(counts.values())} answers by AI score band"
+            label = f"{counted(sum(counts.values()), 'answer')} by AI score band"
         else:  # an answer citing three documents counts under each: the documents are what is counted
-            label = f"{len(counts)} documents cited by these answers" + (
+            label = f"{counted(len(counts), 'document')} cited by these answers" + (
                 f" (the {len(options)} most cited)" if len(options) < len(counts) else ""
             )
         choice = st.pills(
@@ -259,7 +259,7 @@ with queue_tab:
 
     queue_col, detail_col = st.columns([2, 3], gap="large")
     with queue_col:
-        st.caption(f"{total} {'answer' if total == 1 else 'answers'} in this queue")
+        st.caption(f"{counted(total, 'answer')} in this queue")
         st.dataframe(
             rows,
             hide_index=True,

@@ -24,6 +24,9 @@ class CorpusStatus(BaseModel):
     chunks: int
     embedding_model: str | None
     last_ingest: IngestReport | None
+    last_ingest_from: str | None = None
+    """What the last ingest read, as the browser names it: its folders, or "browser uploads" for
+    files an admin uploaded (not the server folder they were saved in)."""
     # What an OpenSearch store detected of its cluster (version, plugins, hybrid_mode, writes);
     # None for the embedded store. README's deployment checklist reads it from `status --json`.
     store: dict | None = None
@@ -166,12 +169,15 @@ class CorpusService(AuditedService):
         docs = store.documents()
         meta = store.embedding_model() or {}
         detected = getattr(store, "detected", None)
+        last = self.backends.catalog.last_report()
+        uploads = str((self.backends.settings.home_dir / "uploads").resolve())
         return CorpusStatus(
             documents=len(docs),
             pages=sum(d.pages for d in docs.values()),
             chunks=store.count(),
             embedding_model=meta.get("embedding_model"),
-            last_ingest=self.backends.catalog.last_report(),
+            last_ingest=last,
+            last_ingest_from=", ".join("browser uploads" if r == uploads else r for r in last.roots) if last else None,
             store=detected() if callable(detected) else None,
         )
 

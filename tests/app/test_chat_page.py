@@ -41,7 +41,7 @@ def test_ask_rate_correct_rerate_follow_up_and_new_conversation(indexed):
 
     at = app()
     assert not at.exception
-    assert "1 documents · 2 pages" in at.sidebar.caption[0].value
+    assert "1 document · 2 pages · " in at.sidebar.caption[0].value
     at.chat_input(key="chat_input").set_value("How many car parking spaces do we have?").run()
     assert not at.exception
     assert len(at.chat_message) == 2

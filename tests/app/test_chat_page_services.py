@@ -127,11 +127,14 @@ def test_upload_refuses_wrong_types_too_large_and_empty_files_before_saving_any(
     assert not (admin.settings.home_dir / "uploads").exists(), "nothing is saved when one file is refused"
 
 
-def test_an_admin_upload_is_saved_under_a_safe_name_and_ingested_with_the_report(admin):
+def test_an_admin_upload_is_saved_under_a_safe_name_and_ingested_with_the_report(admin, tmp_path):
+    assert admin.corpus.status().last_ingest_from == str((tmp_path / "docs").resolve())  # a folder: its path
     done = admin.corpus.upload([("../../etc/Pump room.md", b"# Pump room\n\nThe fire pump delivers 180 l/s.\n")])
     saved = admin.settings.home_dir / "uploads" / "ada" / "Pump room.md"
     assert done.saved == ["Pump room.md"] and saved.read_bytes().startswith(b"# Pump room")
     assert done.report.indexed == ["ada/Pump room.md"] and done.report.ok
+    # The status names what it read as the browser does, not by the server folder it was saved in.
+    assert admin.corpus.status().last_ingest_from == "browser uploads"
     assert "ada/Pump room.md" in admin.backends.store.documents()
     hits = admin.corpus.search("How much does the fire pump deliver?")
     assert hits[0].chunk.source == "ada/Pump room.md"

@@ -125,7 +125,7 @@ def test_the_queue_opens_newest_first_when_nothing_has_an_ai_score(monkeypatch):
     at.button_group[0].set_value("not judged").run()
     assert not at.exception and opened(at) == "question c?"
     at.radio(key="review_group").set_value("document").run()
-    assert at.button_group[0].label == "1 documents cited by these answers"
+    assert at.button_group[0].label == "1 document cited by these answers"  # not "1 documents"
     assert at.button_group[0].options == [f"{escape_markdown('Design/criteria.pdf')} · 3"]  # shown as typed
 
 
