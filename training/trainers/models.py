@@ -40,8 +40,12 @@ def causal_lm(name: str, cache_dir: Path | None = None) -> str:
 
     path = Path(name).expanduser()
     if name in PACKAGED_GGUF or path.exists():
+        from training.trainers.runs import peft_probe_quiet
+
         try:
-            return str(resolve_model(name if name in PACKAGED_GGUF else str(path), cache_dir or DEFAULT_CACHE))
+            # Resolving a trained adapter merges it through PEFT, whose probe warns (see runs.py).
+            with peft_probe_quiet():
+                return str(resolve_model(name if name in PACKAGED_GGUF else str(path), cache_dir or DEFAULT_CACHE))
         except GeneratorError as e:
             raise TrainerError(f"the base model '{name}' is missing or unusable: {e}") from e
     if "/" not in name or name.startswith((".", "/", "~")):
