@@ -112,6 +112,18 @@ def until_idle(driver) -> bool:
     return bool(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stApp'][data-test-script-state='notRunning']"))
 
 
+def table(driver) -> list[dict[str, str]]:
+    """The rows in view of the table shown (on the open tab), by column title: the grid draws its
+    cells on a canvas and keeps the rows in view as an accessible table, what a screen reader reads."""
+    rows = driver.execute_script(
+        "const frame = [...document.querySelectorAll(\"[data-testid='stDataFrame']\")].find(f => f.offsetParent);"
+        "const grid = frame && frame.querySelector(\"table[role='grid']\");"
+        "return grid ? [...grid.querySelectorAll('tr')].map(r => [...r.children].map(c => c.textContent.trim())) : [];"
+    )
+    header, *cells = rows or [[]]
+    return [dict(zip(header, row, strict=False)) for row in cells]
+
+
 def test_dashboard_then_review_override_with_reference_and_export(app_url, browser, ragbot_home, tmp_path):
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
@@ -148,7 +160,11 @@ def test_dashboard_then_review_override_with_reference_and_export(app_url, brows
 
     # -- the Review page: the lowest AI-score band, override, reference answer ---------------------
     browser.get(f"{app_url}/review")
-    wait.until(lambda d: "Review queue" in body())
+    wait.until(lambda d: "36 answers in this queue" in body())
+    # Grouped by document, the label counts what it counts: documents (36 answers cite one).
+    click(wait.until(lambda d: d.find_element(By.XPATH, "//label[normalize-space(.)='document']")))
+    wait.until(lambda d: "1 document cited by these answers" in body() and until_idle(d))
+    assert button("Design/criteria.pdf · 36")
     click(wait.until(lambda d: d.find_element(By.XPATH, "//label[contains(., 'AI score band')]")))
     low_band = wait.until(
         lambda d: next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith("0–1 ·")), None)
@@ -247,6 +263,13 @@ def test_five_answers_in_a_row_with_the_keyboard_each_once(app_url, browser, rag
     user = wait.until(lambda d: d.find_element(By.XPATH, "//input[@aria-label='User']"))
     user.send_keys("cem", Keys.ENTER)
     wait.until(lambda d: "12 answers in this queue" in body() and until_idle(d))
+    # cem's six unrated answers (AI 2.5) lead by AI score: their user rating reads "–", not "None".
+    rows = table(browser)
+    assert [(r["AI"], r["User"]) for r in rows[:6]] == [("2.5", "–")] * 6, rows
+    assert rows[6]["AI"] == "3.0" and rows[6]["User"].isdigit(), rows
+    assert not [r for r in rows if "None" in r.values()]
+    browser.execute_script("document.activeElement && document.activeElement.blur()")  # no focus ring
+    screenshot(browser, "review-queue.png")
     sort = wait.until(lambda d: d.find_element(By.XPATH, "//input[@role='combobox' and @aria-label='Sort']"))
     sort.click()
     wait.until(

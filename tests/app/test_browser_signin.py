@@ -1,6 +1,7 @@
 """Sign-in in a real browser: `ragbot app` with RAGBOT_AUTH=oidc against a real OpenID Connect
 provider (panva/oidc-provider from npm) started on 127.0.0.1. An engineer and an admin sign in
-and each sees the pages their role allows."""
+and each sees the pages their role allows; the admin uploads a document from the chat and finds
+it counted on the Admin page at once and named, without a server path, in the audit log."""
 
 from __future__ import annotations
 
@@ -80,7 +81,62 @@ def nav_labels(driver) -> list[str]:
     ]
 
 
-def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provider_and_app):
+def body(driver) -> str:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def idle(driver) -> bool:
+    from selenium.webdriver.common.by import By
+
+    return bool(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stApp'][data-test-script-state='notRunning']"))
+
+
+def upload_a_document(driver, wait, tmp_path: Path) -> None:
+    """From the chat page's sidebar, as admins add documents: the counts above it follow at once."""
+    from selenium.webdriver.common.by import By
+
+    doc = tmp_path / "Pump room.md"
+    doc.write_text("# Pump room\n\nThe fire pump delivers 180 l/s at 8 bar.\n")
+    wait.until(lambda d: d.find_element(By.XPATH, "//summary[contains(., 'Add documents')]")).click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar'] input[type='file']")).send_keys(
+        str(doc)
+    )
+    add = "//button[normalize-space(.)='Add to the index' and not(@disabled)]"  # enabled once the file is sent
+    wait.until(lambda d: d.find_element(By.XPATH, add)).click()
+    wait.until(lambda d: "1 uploaded: 1 indexed" in body(d) and idle(d))
+    sidebar = driver.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
+    assert "1 document · 1 page · 1 passage" in sidebar, sidebar  # in the same run, not at a reload
+
+
+def corpus_and_audit_name_the_upload(driver, wait, ragbot_home: Path) -> None:
+    """The Admin page's Corpus tab counts the uploaded document (no reload) and names what the
+    last ingest read without a server path; the audit log names the file as sent."""
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.XPATH, "//*[@role='tab' and contains(., 'Corpus')]").click()
+    wait.until(lambda d: "Documents\n" in body(d) and idle(d))
+    corpus = body(driver)
+    assert "Documents\n1\n" in corpus and "Passages\n1\n" in corpus, corpus
+    assert "UTC of browser uploads: 1 indexed" in corpus and str(ragbot_home) not in corpus, corpus
+    screenshot(driver, "admin-corpus.png")
+    driver.find_element(By.XPATH, "//*[@role='tab' and contains(., 'Audit log')]").click()
+    # The table's cells are drawn on a canvas; the grid keeps the rows in view as an accessible table.
+    rows = wait.until(
+        lambda d: d.execute_script(
+            "const frame = [...document.querySelectorAll(\"[data-testid='stDataFrame']\")].find(f => f.offsetParent);"
+            "const grid = frame && frame.querySelector(\"table[role='grid'] tbody\");"
+            "return grid && [...grid.querySelectorAll('tr')].map(r => [...r.children].map(c => c.textContent.trim()));"
+        )
+    )
+    upload = next(r for r in rows if "ingest" in r)
+    # The uploader's folder is their user id made a safe file name.
+    assert "upload: admin-ana_example.com/Pump room.md" in upload and "admin-ana@example.com" in upload, rows
+    assert not [c for r in rows for c in r if str(ragbot_home) in c or "/tmp/" in c], rows  # no server path
+
+
+def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provider_and_app, ragbot_home, tmp_path):
     from selenium.webdriver.common.by import By
 
     engineer = chrome()
@@ -105,6 +161,7 @@ def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provide
         # The page list can draw after the caption on a loaded machine (an engineer has one page, no list).
         labels = wait.until(nav_labels)
         assert "Admin" in labels
+        upload_a_document(admin, wait, tmp_path)
         next(
             a
             for a in admin.find_elements(By.CSS_SELECTOR, "[data-testid='stSidebarNav'] a")
@@ -112,5 +169,6 @@ def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provide
         ).click()
         wait.until(lambda d: "Recent rated answers" in d.find_element(By.TAG_NAME, "body").text)
         screenshot(admin, "signin-admin.png")
+        corpus_and_audit_name_the_upload(admin, wait, ragbot_home)
     finally:
         admin.quit()
