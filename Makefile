@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 SAMPLES := samples/warehouse-standards
 HOST ?= 127.0.0.1
 PORT ?= 8501
+# pytest-xdist workers of `make test` (CI has 2 cores).
+TEST_WORKERS ?= 2
 # No network at run time: models come from installed packages.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -54,7 +56,7 @@ run: setup
 test: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 bench: setup-dev
 	$(BIN)/python -m bench.retrieval_eval

@@ -10,6 +10,31 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 
+# `make test` runs two pytest-xdist workers. Tests that share something costly to start go to one
+# worker, so it starts once per run rather than once per worker: the real OpenSearch node (a
+# session fixture), and whatever a module builds once for its tests (module-scoped fixtures:
+# trained adapters, indexed corpora, identity providers).
+_ONE_WORKER = {"opensearch": "opensearch-node"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        group = _shared_start(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _shared_start(item) -> str | None:
+    names = getattr(item, "fixturenames", ())
+    for fixture, group in _ONE_WORKER.items():
+        if fixture in names:
+            return group
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in info.name2fixturedefs.values() if info else ():
+        if any(d.scope == "module" for d in defs):
+            return item.module.__name__
+    return None
+
 
 @pytest.fixture(autouse=True)
 def ragbot_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
