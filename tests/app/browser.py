@@ -23,3 +23,16 @@ def form_values_taken(driver) -> bool:
     from selenium.webdriver.common.by import By
 
     return not driver.find_elements(By.CSS_SELECTOR, "[data-testid='stForm'] [data-testid='InputInstructions']")
+
+
+def table_rows(driver) -> list[dict[str, str]]:
+    """The rows in view of the table on show (on the open tab), by column title. The grid draws its
+    cells on a canvas and keeps the rows in view as an accessible table, which a screen reader
+    reads and so does this."""
+    rows = driver.execute_script(
+        "const frame = [...document.querySelectorAll(\"[data-testid='stDataFrame']\")].find(f => f.offsetParent);"
+        "const grid = frame && frame.querySelector(\"table[role='grid']\");"
+        "return grid ? [...grid.querySelectorAll('tr')].map(r => [...r.children].map(c => c.textContent.trim())) : [];"
+    )
+    header, *cells = rows or [[]]
+    return [dict(zip(header, row, strict=False)) for row in cells]

@@ -19,7 +19,7 @@ import pytest
 
 from bench.browser import chrome
 from bench.servers import ragbot_app
-from tests.app.browser import screenshot
+from tests.app.browser import screenshot, table_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -110,18 +110,6 @@ def until_idle(driver) -> bool:
     from selenium.webdriver.common.by import By
 
     return bool(driver.find_elements(By.CSS_SELECTOR, "[data-testid='stApp'][data-test-script-state='notRunning']"))
-
-
-def table(driver) -> list[dict[str, str]]:
-    """The rows in view of the table shown (on the open tab), by column title: the grid draws its
-    cells on a canvas and keeps the rows in view as an accessible table, what a screen reader reads."""
-    rows = driver.execute_script(
-        "const frame = [...document.querySelectorAll(\"[data-testid='stDataFrame']\")].find(f => f.offsetParent);"
-        "const grid = frame && frame.querySelector(\"table[role='grid']\");"
-        "return grid ? [...grid.querySelectorAll('tr')].map(r => [...r.children].map(c => c.textContent.trim())) : [];"
-    )
-    header, *cells = rows or [[]]
-    return [dict(zip(header, row, strict=False)) for row in cells]
 
 
 def test_dashboard_then_review_override_with_reference_and_export(app_url, browser, ragbot_home, tmp_path):
@@ -264,7 +252,7 @@ def test_five_answers_in_a_row_with_the_keyboard_each_once(app_url, browser, rag
     user.send_keys("cem", Keys.ENTER)
     wait.until(lambda d: "12 answers in this queue" in body() and until_idle(d))
     # cem's six unrated answers (AI 2.5) lead by AI score: their user rating reads "–", not "None".
-    rows = table(browser)
+    rows = table_rows(browser)
     assert [(r["AI"], r["User"]) for r in rows[:6]] == [("2.5", "–")] * 6, rows
     assert rows[6]["AI"] == "3.0" and rows[6]["User"].isdigit(), rows
     assert not [r for r in rows if "None" in r.values()]

@@ -14,7 +14,7 @@ import pytest
 
 from bench.browser import chrome
 from bench.servers import free_port, ragbot_app, server
-from tests.app.browser import screenshot
+from tests.app.browser import screenshot, table_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.integration]
 
@@ -122,18 +122,13 @@ def corpus_and_audit_name_the_upload(driver, wait, ragbot_home: Path) -> None:
     assert "UTC of browser uploads: 1 indexed" in corpus and str(ragbot_home) not in corpus, corpus
     screenshot(driver, "admin-corpus.png")
     driver.find_element(By.XPATH, "//*[@role='tab' and contains(., 'Audit log')]").click()
-    # The table's cells are drawn on a canvas; the grid keeps the rows in view as an accessible table.
-    rows = wait.until(
-        lambda d: d.execute_script(
-            "const frame = [...document.querySelectorAll(\"[data-testid='stDataFrame']\")].find(f => f.offsetParent);"
-            "const grid = frame && frame.querySelector(\"table[role='grid'] tbody\");"
-            "return grid && [...grid.querySelectorAll('tr')].map(r => [...r.children].map(c => c.textContent.trim()));"
-        )
-    )
-    upload = next(r for r in rows if "ingest" in r)
+    rows = wait.until(lambda d: table_rows(d))
+    upload = next(r for r in rows if r["action"] == "ingest")
     # The uploader's folder is their user id made a safe file name.
-    assert "upload: admin-ana_example.com/Pump room.md" in upload and "admin-ana@example.com" in upload, rows
-    assert not [c for r in rows for c in r if str(ragbot_home) in c or "/tmp/" in c], rows  # no server path
+    assert (upload["who"], upload["on"]) == ("admin-ana@example.com", "upload: admin-ana_example.com/Pump room.md"), (
+        rows
+    )
+    assert not [c for r in rows for c in r.values() if str(ragbot_home) in c or "/tmp/" in c], rows  # no server path
 
 
 def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provider_and_app, ragbot_home, tmp_path):
