@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import functools
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -10,30 +12,52 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 
-# `make test` runs two pytest-xdist workers. Tests that share something costly to start go to one
-# worker, so it starts once per run rather than once per worker: the real OpenSearch node (a
-# session fixture), and whatever a module builds once for its tests (module-scoped fixtures:
-# trained adapters, indexed corpora, identity providers).
-_ONE_WORKER = {"opensearch": "opensearch-node"}
+# `make test` runs two pytest-xdist workers, each test sent on its own to whichever is free,
+# except tests that share something costly to start: those go to one worker together, so it
+# starts once per run rather than once per worker. That is the real OpenSearch node (the session
+# fixture `opensearch`: every file whose tests or fixtures take it) and whatever a module builds
+# once for its tests (a module-scoped fixture: trained adapters, indexed corpora, identity
+# providers). The scheduler decides from node ids alone, before anything is collected in it, so
+# the files are read for those two signs (pytest 9's node ids no longer carry xdist_group marks).
+_TAKES_OPENSEARCH = re.compile(r"def \w+\([^)]*\bopensearch\b")
+_MODULE_FIXTURE = re.compile(r"scope=[\"']module[\"']")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "load":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedStarts(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _shared_start(nodeid.split("::")[0]) or nodeid
+
+    return SharedStarts(config, log)
+
+
+@functools.cache
+def _shared_start(file: str) -> str | None:
+    path = Path(__file__).parent.parent / file
+    text = path.read_text() if path.is_file() else ""
+    if _TAKES_OPENSEARCH.search(text):
+        return "opensearch-node"
+    return file if _MODULE_FIXTURE.search(text) else None
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        group = _shared_start(item)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
+    missed = {_file(i) for i in items if "opensearch" in getattr(i, "fixturenames", ())} - {
+        _file(i) for i in items if _shared_start(_file(i)) == "opensearch-node"
+    }
+    if missed:  # a fixture that takes `opensearch` under another name: the scan needs widening
+        raise pytest.UsageError(f"tests/conftest.py does not see that these use OpenSearch: {sorted(missed)}")
+    # Files that load real models or drive a browser first, whole and in their own order: the
+    # workers then end on short tests together instead of one waiting on the other's last minute.
+    heavy = {_file(item) for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+    items.sort(key=lambda item: _file(item) not in heavy)
 
 
-def _shared_start(item) -> str | None:
-    names = getattr(item, "fixturenames", ())
-    for fixture, group in _ONE_WORKER.items():
-        if fixture in names:
-            return group
-    info = getattr(item, "_fixtureinfo", None)
-    for defs in info.name2fixturedefs.values() if info else ():
-        if any(d.scope == "module" for d in defs):
-            return item.module.__name__
-    return None
+def _file(item) -> str:
+    return item.nodeid.split("::")[0]
 
 
 @pytest.fixture(autouse=True)

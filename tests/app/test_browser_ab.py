@@ -127,6 +127,9 @@ def test_two_conversations_in_different_arms_rated_and_shown_per_arm(env, ragbot
             tab = "//*[@data-testid='stTab' and contains(., 'A/B test')]"
             click(wait.until(lambda d: d.find_element(By.XPATH, tab)))
             wait.until(lambda d: "Ratings per arm" in body())
+            # Read the panel once the run is over: mid-run it may hold one arm's figures only.
+            idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, idle))
             panel = next(
                 p for p in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stTabPanel']") if p.is_displayed()
             )
@@ -137,9 +140,7 @@ def test_two_conversations_in_different_arms_rated_and_shown_per_arm(env, ragbot
             assert "Served model ·" in served_arm and "Negative (1–2)\n100%" in served_arm
             assert candidate in candidate_arm and "Negative (1–2)\n0%" in candidate_arm
             browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", panel)
-            # The ratings table draws on a canvas once the run is over: wait for both before the picture.
-            idle = "[data-testid='stApp'][data-test-script-state='notRunning']"
-            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, idle))
+            # The ratings table draws on a canvas after the run: wait for it before the picture.
             painted = (
                 "return [...arguments[0].querySelectorAll(\"[data-testid='stDataFrame'] canvas\")].some(c =>"
                 " c.width && c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some(v => v !== 0))"

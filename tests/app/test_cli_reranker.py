@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from rag.rerankers.blend import Blend
 from rag.rerankers.cross_encoder import CrossEncoderReranker
 from tests.docs import make_pdf
 from training.reranker import RerankerOptions
 
 
+@pytest.mark.slow
 def test_the_command_trains_measures_and_says_whether_to_use_it(ragbot, tmp_path):
     empty = ragbot("train", "reranker", "--out", str(tmp_path / "none"))
     assert empty.exit_code == 1

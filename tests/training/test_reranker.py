@@ -118,6 +118,7 @@ def test_corpus_pairs_keep_held_out_pages_out_and_take_negatives_from_other_page
         assert negatives and all(by_passage[n.passage] != page for n in negatives)
 
 
+@pytest.mark.slow
 def test_the_model_learns_which_passage_answers(tmp_path):
     """Trained on which passage names the part asked about, it ranks unseen parts' passages too."""
     parts = [f"{w}-{n}" for w in ("pump", "valve", "damper", "louver", "hydrant", "boiler") for n in range(8)]
