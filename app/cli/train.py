@@ -6,6 +6,7 @@ imports ``app``.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -153,12 +154,12 @@ def launch_command(platform: str, dry_run: bool, command: tuple[str, ...]) -> No
     show_default=True,
     help="Share of pages and feedback questions kept out of training, to measure the model on.",
 )
-@click.option("--epochs", type=click.IntRange(1, 20), default=1, show_default=True)
+@click.option("--epochs", type=click.IntRange(1, 20), help="Passes over the pairs [default: the measured recipe's, 2].")
 @click.option("--max-steps", type=click.IntRange(1), help="Stop after this many steps.")
 @click.option("--no-feedback", is_flag=True, help="Mine the corpus only (no feedback records read).")
 @pass_services
 def reranker_command(
-    services, out: Path, pairs: int, negatives: int, holdout: float, epochs: int, max_steps, no_feedback: bool
+    services, out: Path, pairs: int, negatives: int, holdout: float, epochs: int | None, max_steps, no_feedback: bool
 ) -> None:
     """Train a passage re-ranker for RAGBOT_RERANKER from the index and from feedback, no download.
 
@@ -170,7 +171,9 @@ def reranker_command(
     from training.errors import TrainingError
     from training.reranker import RerankerOptions
 
-    options = RerankerOptions(pairs=pairs, negatives=negatives, holdout=holdout, epochs=epochs, max_steps=max_steps)
+    options = RerankerOptions(pairs=pairs, negatives=negatives, holdout=holdout, max_steps=max_steps)
+    if epochs is not None:
+        options = dataclasses.replace(options, epochs=epochs)
     try:
         report = services.training.train_reranker(
             out, options, use_feedback=not no_feedback, progress=lambda line: click.echo(line + "…", err=True)
