@@ -25,15 +25,15 @@ import os
 from bench.real_retrieval import rank_of
 from bench.realdocs import CACHE, load_questions
 
-from rag.stores.embedded.queries import run_queries as _run
+from rag.stores.embedded.queries import keyword_search, run_queries, vector_search
 
 
 def candidates(store, embedder, question: str) -> list[dict]:
     table = store._open()
     vector = embedder.embed_query(question)
-    vector_hits, keyword_hits = _run(
-        store._vector_query(table, vector, None, store.candidates),
-        store._keyword_query(table, question, vector, None, store.candidates),
+    vector_hits, keyword_hits = run_queries(
+        vector_search(table, vector, None, store.candidates),
+        keyword_search(table, question, vector, None, store.candidates),
     )
     vector_rows = vector_hits.to_pylist()
     vector_rank = {r["id"]: i for i, r in enumerate(vector_rows)}
