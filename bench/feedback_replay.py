@@ -140,6 +140,19 @@ class Remembering:
         return np.stack([self._seen[("doc", t)] for t in texts])
 
 
+class RememberingVerified(VerifiedAnswers):
+    """VerifiedAnswers that works out each pair's differences once: the grid asks the same pairs at
+    every threshold."""
+
+    _seen: dict = {}
+
+    def differences(self, question, entry, state=None):
+        key = (question, entry.id, entry.question, self.answer_aware)
+        if key not in self._seen:
+            self._seen[key] = super().differences(question, entry, state)
+        return self._seen[key]
+
+
 def entry_for(row: dict) -> VerifiedEntry:
     q = row if "source" in row else sources()[row["id"]]
     citations = ()
@@ -155,7 +168,7 @@ def replay(rows: list[dict], embedder, threshold: float, *, half: int = 0, answe
     """Validate every other row (from ``half``), ask every paraphrase and near miss; counts per corpus."""
     entries = [entry_for(r) for i, r in enumerate(rows) if i % 2 == half]
     index = CorpusIndex(corpora_of(rows))
-    verified = VerifiedAnswers(embedder, index, lambda: entries, threshold=threshold, answer_aware=answer_aware)
+    verified = RememberingVerified(embedder, index, lambda: entries, threshold=threshold, answer_aware=answer_aware)
     counts = defaultdict(lambda: defaultdict(int))
     for i, r in enumerate(rows):
         own = i % 2 == half
@@ -212,12 +225,17 @@ def grid(embedder) -> None:
     rows = load_set("tune")
     print(f"tune set ({' + '.join(SETS['tune'])}, {len(rows)} triples, each half validated in turn):")
     print("paraphrase served its answer / near miss served any / paraphrase served another's")
-    for aware in (False, True):
-        for threshold in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
+    for aware in (True, False):
+        for threshold in (0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
             counts = merged(*(replay(rows, embedder, threshold, half=h, answer_aware=aware) for h in (0, 1)))
-            para, near, wrong = rates(counts["all"])
+            c = counts["all"]
+            para, near, wrong = rates(c)
             label = "with" if aware else "without"
-            print(f"  {label:7s} answer check  threshold {threshold:.2f}: {para:.3f} / {near:.3f} / {wrong:.3f}")
+            print(
+                f"  {label:7s} answer check  threshold {threshold:.2f}: {para:.3f} ({c['para_right']}/{c['para_asked']})"
+                f" / {near:.3f} ({c['near_served']}/{c['near_asked']}) / {wrong:.3f}",
+                flush=True,
+            )
 
 
 def misses(embedder, threshold: float) -> None:

@@ -6,7 +6,8 @@ compared through their lemmas (lemminflect's lexicon: "paid" is "pay", "contents
 and a word is judged a verb or not from the lexicon and its neighbours ("which function *records*
 an ordering rule", "must it *be placed*"), which is all the checks need: a verb left out of a
 question is usually reworded ("supported" asked as "could handle"), a noun left out is usually
-another thing asked about.
+another thing asked about. ``polarity`` tells a negated question from one asking what holds when
+something is not set ("if I do not set it" asks for the default).
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ import lemminflect
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 # Spelled numbers are codes ("nine months" is "9 months"); "one" is left out ("which one").
-_NUMBER_WORDS = dict(
+NUMBER_WORDS = _NUMBER_WORDS = dict(
     zip("two three four five six seven eight nine ten eleven twelve".split(), map(str, range(2, 13)), strict=True)
 )
 _ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4"}
+MONTHS = frozenset("january february march april may june july august september october november december".split())
+_MONTH_OF = {month[:3]: month.capitalize() for month in MONTHS}
 # What the filings call one period in several ways: "three months ended" is a quarter, "first
-# half" is "H1", "second quarter" and "2Q" are "Q2", a quarterly report is a 10-Q.
+# half" and "first fiscal half" are "H1", "second quarter" and "2Q" are "Q2", a quarterly report is
+# a 10-Q; a year is written out ("FY24", "Q2 '24" are 2024). The base a change is measured against
+# ("vs last year", "year-over-year") asks for nothing of its own.
 _SPANS = (
     (re.compile(r"\b(?:three|3)[\s-]+months?\b", re.I), "quarter"),
     (re.compile(r"\b(?:six|6)[\s-]+months?\b", re.I), "half"),
@@ -32,10 +37,22 @@ _SPANS = (
     (re.compile(r"\bquarterly\s+report\b", re.I), "10-Q"),
     (re.compile(r"\bannual\s+report\b", re.I), "10-K"),
     (
-        re.compile(r"\b(first|second|third|fourth)[\s-]+(quarter|half)\b", re.I),
+        re.compile(r"\b(first|second|third|fourth)[\s-]+(?:fiscal[\s-]+)?(quarter|half)\b", re.I),
         lambda m: f"{m.group(2)[0].upper()}{_ORDINALS[m.group(1).lower()]}",
     ),
     (re.compile(r"\b([1-4])([QH])\b", re.I), lambda m: f"{m.group(2).upper()}{m.group(1)}"),
+    (re.compile(r"\bFY\s*'?(\d{2})\b", re.I), r"20\1"),
+    (re.compile(r"\bFY\s*(\d{4})\b", re.I), r"\1"),
+    (re.compile(r"\b([QH][1-4])\s*'?(\d{2})\b", re.I), r"\1 20\2"),
+    (re.compile(r"\b(?:the\s+)?(?:last|prior|previous|preceding)\s+(?:year|quarter|period)s?\b", re.I), ""),
+    (re.compile(r"\byear[\s-]+over[\s-]+year\b|\byoy\b", re.I), ""),
+    # A month shortened before a day or year ("oct 2019", "Sept. 30"), not "dec" for decimal.
+    (
+        re.compile(r"\b(jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec)\.?(?=\s+\d)", re.I),
+        lambda m: _MONTH_OF[m.group(1).lower()[:3]],
+    ),
+    # The filings' "net sales" is their revenue.
+    (re.compile(r"\bnet\s+sales\b", re.I), "revenue"),
     # An idiom, not an extreme: "at least 3.7" is the version required.
     (re.compile(r"\bat\s+(?:least|most)\b", re.I), ""),
 )
@@ -51,7 +68,6 @@ STOP = ENGLISH_STOP_WORDS | frozenset(
     "fiscal document documents manual page section issue release new instead like exactly "
     "approximately currently ever".split()
 )
-MONTHS = frozenset("january february march april may june july august september october november december".split())
 # Capitalised words that start clauses or are simply English, not names.
 _COMMON_CAPS = frozenset(
     "i what which who whom whose when where why how is are was were do does did can could should would "
@@ -95,6 +111,9 @@ def codes(question: str) -> set[str]:
     found = set()
     for match in _CODE.finditer(text):
         token = match.group(0).rstrip(".-/+").lower().replace("_", "-")
+        # A number with its unit or noun joined on ("7-bit", "125-node") is the number; the word is
+        # compared as a word. "10-Q" keeps its one letter.
+        token = re.sub(r"^(\d[\d.]*)-[a-z]{2,}$", r"\1", token)
         found.add(re.sub(r"(?<![\d.])0+(\d)", r"\1", token))
     found |= {_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _NUMBER_WORDS}
     return found
@@ -112,6 +131,12 @@ def is_code(token: str) -> bool:
 def is_identifier(token: str) -> bool:
     """A TeX command, file name, member, call or snake_case name: compared exactly, never reworded."""
     return token[0] in "\\." or "_" in token or "(" in token or bool(re.search(r"[A-Za-z]\.[A-Za-z]", token))
+
+
+def camel_parts(token: str) -> list[str]:
+    """The words of a token written in camel case or with separators, lower case
+    ("\\ProcessKeyOptions" -> process, key, options)."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", token)]
 
 
 def parts(token: str) -> list[str]:
@@ -196,6 +221,11 @@ def known(word: str) -> bool:
     return bool(_pos(word))
 
 
+def is_verb(word: str) -> bool:
+    """Whether the lexicon knows ``word`` as a verb."""
+    return "VERB" in _pos(word)
+
+
 def verb_like(words: list[str], i: int) -> bool:
     """Whether ``words[i]`` is used as a verb, judged from the lexicon and its neighbours: a word
     that can only be a verb; one after an auxiliary ("must be *placed*") or before an article
@@ -218,6 +248,16 @@ def verb_like(words: list[str], i: int) -> bool:
         return True
     if after in _PREPOSITIONS and (is_code(before) or before.endswith(")") or not _pos(before)):
         return True
+    # "Which command *changes* small capitals": the inflected word after "which"/"what" and a noun,
+    # unless a question's auxiliary follows ("which file formats are").
+    if (
+        i >= 2
+        and words[i - 2].lower() in ("which", "what")
+        and re.search(r"(?:s|ed)$", word)
+        and after
+        and after not in _QUESTION_AUX
+    ):
+        return True
     earlier = {w.lower() for w in words[:i]}
     if not after and earlier & _MODALS:
         return True
@@ -226,6 +266,52 @@ def verb_like(words: list[str], i: int) -> bool:
     )
     # A participle before a noun describes it ("the fixed exchange ratio"); elsewhere it is passive.
     return participle and bool(earlier & _BE) and "NOUN" not in _pos(after)
+
+
+NEGATIONS = frozenset("not no never without except excluding cannot nor neither none besides non".split())
+_NEGATED_VERB = re.compile(r"\b\w+n't\b", re.I)
+# Negations spelled as a verb or a phrase: what is left out, omitted, excluded, other than something.
+_NEGATED_PHRASE = re.compile(
+    r"\b(?:(?:leave|leaves|leaving|left)\s+out|omit\w*|exclud\w*|lack\w*|(?:apart|aside)\s+from|other\s+than)\b", re.I
+)
+# A negation inside a condition on what is set or given ("if I do not set it", "when none is given",
+# "when it is unset") asks for the default, as "by default" does.
+_CONDITION = re.compile(r"\b(?:if|when|whenever|unless)\b[^,;:?]*", re.I)
+_SPECIFY = frozenset(
+    "set give given specify specified provide provided supply supplied define defined pass passed declare "
+    "declared assign assigned choose chosen select selected configure configured".split()
+)
+
+
+def polarity(question: str) -> tuple[bool, bool]:
+    """Whether ``question`` is negated, and whether it asks what holds when something is not set
+    or given (a negation inside such a condition, which is not counted as negating the ask)."""
+    text, unset = normalise(question), False
+    for condition in _CONDITION.finditer(text):
+        words = _plain_words(condition.group(0))
+        specified = words & _SPECIFY or {w[2:] for w in words if w.startswith("un")} & _SPECIFY
+        if specified and _negated(condition.group(0), words):
+            unset = True
+            text = text.replace(condition.group(0), " ")
+    return _negated(text, _plain_words(text)), unset
+
+
+def _plain_words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+
+
+def _negated(text: str, words: set[str]) -> bool:
+    if words & NEGATIONS or _NEGATED_VERB.search(text) or _NEGATED_PHRASE.search(text):
+        return True
+    # "undeclared", "unused", "unset": "un" before a word of the lexicon (a verb when it is short:
+    # "union" is no negation).
+    return any(w.startswith("un") and _negatable(w[2:]) for w in words)
+
+
+def _negatable(rest: str) -> bool:
+    if len(rest) >= 4:
+        return known(rest)
+    return len(rest) == 3 and is_verb(rest)
 
 
 # What a question asks for, read from its question words.
@@ -273,6 +359,22 @@ def ask_types(question: str) -> list[str]:
             if head in _HEAD_OF:
                 found.append(_HEAD_OF[head])
     return found
+
+
+def phrase(words: list[str], i: int) -> list[str]:
+    """The words of the phrase around ``words[i]``: the run of words between question words,
+    auxiliaries, prepositions, determiners and conjunctions ("the default MOS *channel* width DEFW
+    in ngspice" -> default, MOS, channel, width, DEFW)."""
+
+    def inside(j: int) -> bool:
+        return words[j].lower() not in _STOPS_PHRASE
+
+    start, end = i, i + 1
+    while start > 0 and inside(start - 1) and not words[start - 1].endswith("'s"):
+        start -= 1
+    while end < len(words) and inside(end):
+        end += 1
+    return words[start:end]
 
 
 def _head(words: list[str], start: int) -> str | None:
