@@ -4,6 +4,8 @@ the rated answers still needed, and the two decisions: promote the candidate, st
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import streamlit as st
 
 from app.services import Action
@@ -81,7 +83,9 @@ def show_ab(services) -> None:
 
 
 def _arm(figures: ArmFigures, title: str) -> None:
-    st.markdown(f"**{title}** · `{figures.model_id}`")
+    # A served local model is a folder: its name reads, its whole path is one hover away.
+    name = PurePath(figures.model_id).name or figures.model_id
+    st.markdown(f"**{title}** · `{name}`", help=None if name == figures.model_id else figures.model_id)
     c = st.columns(2) + st.columns(2)  # two rows: four metrics side by side do not fit half a page
     c[0].metric("Answers", figures.answers, help=f"{figures.rated} rated")
     share = figures.negative_share

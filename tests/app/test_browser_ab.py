@@ -138,6 +138,8 @@ def test_two_conversations_in_different_arms_rated_and_shown_per_arm(env, ragbot
             assert "Fisher's exact test" in text and "Promote the candidate" in text and "Stop the test" in text
             served_arm, candidate_arm = text.split("Ratings per arm")[0].split("Candidate ·")
             assert "Served model ·" in served_arm and "Negative (1–2)\n100%" in served_arm
+            # the served model is a folder: named by its name, its path kept for the hover
+            assert f"Served model · {local_model_dir.name}\n" in served_arm and served not in text
             assert candidate in candidate_arm and "Negative (1–2)\n0%" in candidate_arm
             browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", panel)
             # The ratings table draws on a canvas after the run: wait for it before the picture.
