@@ -365,6 +365,11 @@ def train_recipe(
     else:
         from trl import DPOConfig as config_class, DPOTrainer as trainer_class
 
+        from training.evaluate import numbers_right
+
+        # Only a target with a number can be missed by a number (write_preference's test): the
+        # model answers those alone.
+        chosen = [r for r in chosen if numbers_right("", extractive_target(r)) is not None]
         count = write_preference(chosen, answers_of(start, chosen, work, max_new_tokens, runtime), data)
     settings = profile(recipe["kind"], "tiny", steps, overrides)
     if "lora" in recipe:
