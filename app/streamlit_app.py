@@ -34,7 +34,7 @@ except NotSignedIn as e:
             st.warning(warning)
         st.button("Sign in", type="primary", on_click=st.login, key="auth_login")
         if redirect:
-            st.caption(f"Sign-in returns to {redirect}; if it brings you back here, ragbot's log says why.")
+            st.caption(f"Sign-in returns to `{redirect}`; if it brings you back here, ragbot's log says why.")
     else:
         st.info(str(e).capitalize() + ".")
     st.stop()

@@ -36,8 +36,10 @@ def wrong_address(page_url: str | None, redirect_uri: str | None) -> str | None:
     there = origin(redirect_uri) if redirect_uri else None
     if here is None or there is None or here == there:
         return None
+    # Only the address to open is a link: written bare, the other two would be links too (the
+    # page's Markdown links any URL), the first of them to this very page.
     return (
-        f"This page is open at {here}, but sign-in returns to {redirect_uri}. The browser keeps the "
+        f"This page is open at `{here}`, but sign-in returns to `{redirect_uri}`. The browser keeps the "
         f"sign-in for one address only, so signing in from here ends back on this page. "
         f"Open [{there}]({there}) and sign in there (or set RAGBOT_OIDC_REDIRECT_URI to this "
         f"address and register it with your identity provider)."

@@ -1,7 +1,10 @@
 """Sign-in in a real browser: `ragbot app` with RAGBOT_AUTH=oidc against a real OpenID Connect
-provider (panva/oidc-provider from npm) started on 127.0.0.1. An engineer and an admin sign in
-and each sees the pages their role allows; the admin uploads a document from the chat and finds
-it counted on the Admin page at once and named, without a server path, in the audit log."""
+provider (panva/oidc-provider from npm) started on 127.0.0.1. An engineer first opens the app at
+127.0.0.1 while sign-in returns to localhost, and the page says so and links the right address
+(issue 25 row 10); signed in there, they see the pages their role allows, and Sign out ends back
+on the app, not on the provider's page. An admin signs in and sees theirs, uploads a document from
+the chat and finds it counted on the Admin page at once and named, without a server path, in the
+audit log."""
 
 from __future__ import annotations
 
@@ -131,11 +134,55 @@ def corpus_and_audit_name_the_upload(driver, wait, ragbot_home: Path) -> None:
     assert not [c for r in rows for c in r.values() if str(ragbot_home) in c or "/tmp/" in c], rows  # no server path
 
 
+def wrong_address_explained(driver, url: str) -> str:
+    """Opened at 127.0.0.1 while the provider returns to localhost, the sign-in page says so
+    before anyone presses Sign in; returns the address its link points to."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wait = WebDriverWait(driver, 120, ignored_exceptions=(StaleElementReferenceException,))
+    driver.get(url.replace("//localhost:", "//127.0.0.1:"))
+    warning = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='stAlert']"))
+    wait.until(idle)
+    here = url.replace("//localhost:", "//127.0.0.1:")
+    assert f"This page is open at {here}, but sign-in returns to {url}/oauth2callback." in warning.text, warning.text
+    screenshot(driver, "signin-wrong-address.png")
+    # The one link is the address to open: not this page's own, nor the callback's.
+    (link,) = warning.find_elements(By.TAG_NAME, "a")
+    return link.get_attribute("href")
+
+
+def sign_out_ends_on_the_app(driver, wait, url: str) -> None:
+    """Sign out goes through the provider's end-session page (with the post-logout address the
+    README says to register) and comes back to the app's "Sign in", signed out for good."""
+    from selenium.common.exceptions import ElementClickInterceptedException
+    from selenium.webdriver.common.by import By
+
+    def signed_out(d) -> bool:
+        # The page may still be laying out what its last run drew over the button: retry the click.
+        button = next((b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Sign out"), None)
+        try:
+            return button is not None and idle(d) and (button.click() or True)
+        except ElementClickInterceptedException:
+            return False
+
+    wait.until(signed_out)
+    # The provider asks whether to sign out of it too.
+    wait.until(lambda d: d.find_element(By.XPATH, "//button[normalize-space(.)='Yes, sign me out']")).click()
+    wait.until(lambda d: d.current_url.startswith(url) and "Sign in" in body(d) and idle(d))
+    assert "post_logout_redirect_uri" not in body(driver) and "Signed in as" not in body(driver)
+    driver.get(url)  # the sign-in is gone, not only this page's view of it
+    wait.until(lambda d: "Sign in" in body(d) and idle(d))
+    assert "Signed in as" not in body(driver)
+
+
 def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provider_and_app, ragbot_home, tmp_path):
     from selenium.webdriver.common.by import By
 
     engineer = chrome()
     try:
+        assert wrong_address_explained(engineer, provider_and_app).rstrip("/") == provider_and_app
         wait = sign_in(engineer, provider_and_app, "eve")
         sidebar = engineer.find_element(By.CSS_SELECTOR, "[data-testid='stSidebar']").text
         assert "Signed in as eve · engineer" in sidebar
@@ -146,6 +193,12 @@ def test_an_engineer_and_an_admin_sign_in_and_see_what_their_role_allows(provide
         engineer.get(provider_and_app + "/admin")
         wait.until(lambda d: "Ask the documents" in d.find_element(By.TAG_NAME, "body").text)
         assert "Recent rated answers" not in engineer.find_element(By.TAG_NAME, "body").text
+        # Streamlit says so in a dialog over the chat ("Page not found"), closed as a user would.
+        wait.until(
+            lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid='stDialog'] button[aria-label='Close']")
+        ).click()
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[data-testid='stDialog']"))
+        sign_out_ends_on_the_app(engineer, wait, provider_and_app)
     finally:
         engineer.quit()
 

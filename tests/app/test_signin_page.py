@@ -40,7 +40,7 @@ def test_opened_at_127_0_0_1_when_sign_in_returns_to_localhost(sign_in_page):
     assert not at.exception
     assert [b.label for b in at.button] == ["Sign in"]
     (warning,) = at.warning
-    assert "This page is open at http://127.0.0.1:8501, but sign-in returns to " + REDIRECT in warning.value
+    assert f"This page is open at `http://127.0.0.1:8501`, but sign-in returns to `{REDIRECT}`" in warning.value
     assert "Open [http://localhost:8501](http://localhost:8501)" in warning.value
 
 

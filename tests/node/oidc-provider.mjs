@@ -15,6 +15,7 @@ const provider = new Provider(issuer, {
     client_id: 'ragbot',
     client_secret: 'ragbot-test-secret',
     redirect_uris: [redirectUri],
+    post_logout_redirect_uris: [redirectUri], // as the README says to register: Sign out returns there
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',

@@ -18,8 +18,9 @@ def url(scheme: str, host: str, port: int | None, path: str = "/") -> str:
 
 def test_localhost_against_127_0_0_1_is_explained_with_the_address_to_open():
     told = wrong_address("http://127.0.0.1:8501/review", "http://localhost:8501/oauth2callback")
-    assert "This page is open at http://127.0.0.1:8501" in told
-    assert "sign-in returns to http://localhost:8501/oauth2callback" in told
+    assert "This page is open at `http://127.0.0.1:8501`" in told
+    assert "sign-in returns to `http://localhost:8501/oauth2callback`" in told
+    # The address to open is the one link; the other two are code, not links to follow.
     assert "Open [http://localhost:8501](http://localhost:8501)" in told
 
 
