@@ -1,7 +1,9 @@
 """The SME's and the admin's journeys in a real browser: headless Chromium against `ragbot app`.
 
-Three days of rated and judged answers are in the store. The admin dashboard shows them (hourly
-buckets, one colour per rating, the recent rated answers). On the Review page the SME groups the
+Three days of rated answers are in the store. Before the AI judge has scored any, the SME opens
+Review, sorted by AI score as it opens: the queue is listed newest first and says why (issue 25
+row 1: it raised an IndexError). Once the judge has scored them, the admin dashboard shows them
+(hourly buckets, one colour per rating, the recent rated answers). On the Review page the SME groups the
 queue by AI score band, opens the lowest band, overrides the AI score with their own, writes a
 reference answer and saves; the record holds it, and the admin's export of validated answers,
 downloaded by the browser, carries it. Then an SME works through one user's answers, lowest
@@ -37,15 +39,14 @@ QUESTIONS = [
 
 
 def seed(store) -> None:
-    """36 answers over the last three days: ratings, a correction, and AI scores from 0.5 to 5."""
-    from feedback.records import CitationRecord, Feedback, Interaction, JudgeScore
+    """36 answers over the last three days: ratings and a correction, no AI score yet."""
+    from feedback.records import CitationRecord, Feedback, Interaction
 
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     for i in range(36):
         question, answer, correction = QUESTIONS[i % len(QUESTIONS)]
         created = now - timedelta(hours=2 * i)
         rating = None if i % 6 == 5 else [1, 2, 4, 5, 5][i % 5]
-        score = [0.5, 1.5, 3.0, 4.5, 5.0, 2.5][i % 6]
         store.put(
             Interaction(
                 id=f"q{i:02d}",
@@ -74,11 +75,21 @@ def seed(store) -> None:
                 )
                 if rating
                 else None,
-                judge=JudgeScore(
-                    score=score, reason=f"Scored {score}: checked against passage [1].", judge_model="judge-model"
-                ),
             )
         )
+
+
+def judge(ragbot_home) -> None:
+    """The AI judge's scores from 0.5 to 5, stored as ``ragbot judge`` stores them."""
+    from feedback.records import JudgeScore
+    from feedback.stores.sqlite import SQLiteFeedbackStore
+
+    store = SQLiteFeedbackStore(ragbot_home / "feedback.db")
+    for i in range(36):
+        score = [0.5, 1.5, 3.0, 4.5, 5.0, 2.5][i % 6]
+        reason = f"Scored {score}: checked against passage [1]."
+        store.set_judge(f"q{i:02d}", JudgeScore(score=score, reason=reason, judge_model="judge-model"))
+    store.close()
 
 
 @pytest.fixture
@@ -134,6 +145,22 @@ def test_dashboard_then_review_override_with_reference_and_export(app_url, brows
                 (b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip().splitlines()[:1] == [label]), None
             )
         )
+
+    # -- Review before the judge has scored anything (row 1) ---------------------------------------
+    store = SQLiteFeedbackStore(ragbot_home / "feedback.db")
+    newest = sorted(store.list().items, key=lambda i: i.created_at, reverse=True)
+    store.close()
+    browser.get(f"{app_url}/review")
+    wait.until(lambda d: "36 answers in this queue" in body() and until_idle(d))
+    assert "No answer here has an AI score yet, so they are listed newest first." in body()
+    assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
+    rows = table_rows(browser)  # the columns in view: the date and user are further right
+    assert len(rows) >= 5 and [(r["Question"], r["User"], r["AI"]) for r in rows] == [
+        (i.question, str(i.feedback.rating) if i.feedback else "–", "–") for i in newest[: len(rows)]
+    ], rows
+    assert rows[0][""] == "▶" and newest[0].question in body()  # the newest is open beside the queue
+    screenshot(browser, "review-unscored.png")
+    judge(ragbot_home)
 
     # -- the admin dashboard, as it opens ---------------------------------------------------------
     browser.get(f"{app_url}/admin")
@@ -223,6 +250,7 @@ def test_five_answers_in_a_row_with_the_keyboard_each_once(app_url, browser, rag
     from feedback.stores.base import InteractionFilter
     from feedback.stores.sqlite import SQLiteFeedbackStore
 
+    judge(ragbot_home)
     # cem's rated, unreviewed answers, lowest rating first: what the queue should show, in order.
     store = SQLiteFeedbackStore(ragbot_home / "feedback.db")
     queue = store.list(InteractionFilter(user="cem", review_status="unreviewed"), order="rating_asc").items
