@@ -25,8 +25,9 @@ Printed per corpus and in all: the share of paraphrases of a validated question 
 verified answer (target >= 0.9), the share of near misses that get any verified answer (target <=
 0.02), and the share of all paraphrases given a verified answer of another question. ``--grid``
 prints both rates on the tune set, each half validated in turn, for a range of thresholds, with
-and without the answer-aware check, to choose the default; ``--misses`` lists each miss (tune set
-only: the held-out set is not looked into); ``--cost`` times the matching per question.
+and without the answer-aware check, to choose the default; ``--misses`` lists each miss of the
+tune set (``--misses --set heldout`` lists the held-out set's, which spends it: done once, after the
+last change, to say what is left); ``--cost`` times the matching per question.
 
 ``--answers N`` replays through the app instead (slow: the local model writes answers on a CPU):
 the three corpora are indexed into ``--home`` (kept for the next run), every original question is
@@ -238,10 +239,11 @@ def grid(embedder) -> None:
             )
 
 
-def misses(embedder, threshold: float) -> None:
-    """Each paraphrase not served its answer and each near miss served one, on the tune set (each
-    half validated in turn), with the similarity to its own question and what the checks found."""
-    rows = load_set("tune")
+def misses(embedder, threshold: float, name: str = "tune") -> None:
+    """Each paraphrase not served its answer and each near miss served one (each half validated in
+    turn), with the similarity to its own question and what the checks found. Listing the held-out
+    set's spends it: it is done once, after the last change, to describe what is left."""
+    rows = load_set(name)
     for half in (0, 1):
         entries = [entry_for(r) for i, r in enumerate(rows) if i % 2 == half]
         verified = VerifiedAnswers(embedder, CorpusIndex(corpora_of(rows)), lambda e=entries: e, threshold=threshold)
@@ -302,7 +304,9 @@ def numbers(text: str) -> set[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", choices=tuple(SETS), default="heldout", help="the triples replayed")
+    parser.add_argument(
+        "--set", choices=tuple(SETS), help="the triples replayed (default: heldout; tune for --misses and --cost)"
+    )
     parser.add_argument("--grid", action="store_true", help="threshold grid on the tune set")
     parser.add_argument("--misses", action="store_true", help="list the misses on the tune set")
     parser.add_argument("--cost", action="store_true", help="time the matching per question on --set")
@@ -317,24 +321,24 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.cost:
-        return cost(load_set(args.set), SentenceTransformerEmbedder(), args.threshold)
+        return cost(load_set(args.set or "tune"), SentenceTransformerEmbedder(), args.threshold)
     embedder = Remembering(SentenceTransformerEmbedder())
     if args.grid:
         return grid(embedder)
     if args.misses:
-        return misses(embedder, args.threshold)
+        return misses(embedder, args.threshold, args.set or "tune")
     if args.answers:
         rows = load("replay.jsonl")
         from bench.feedback_replay_app import replay_app
 
         return replay_app(rows, args.home, args.answers, embedder.inner, tuple(args.corpora.split(",")))
-    rows = load_set(args.set)
+    rows = load_set(args.set or "heldout")
     halves = (0, 1) if args.half == "both" else (int(args.half),)
     counts = merged(*(replay(rows, embedder, args.threshold, half=h) for h in halves))
     which = (
         "each half in turn" if args.half == "both" else ("every other line" if args.half == "0" else "the other half")
     )
-    files = " + ".join(SETS[args.set])
+    files = " + ".join(SETS[args.set or "heldout"])
     print(
         f"{files} ({len(rows)} triples), threshold {args.threshold}: SMEs validate {which}; all paraphrases and near misses asked"
     )

@@ -303,15 +303,17 @@ def _plain_words(text: str) -> set[str]:
 def _negated(text: str, words: set[str]) -> bool:
     if words & NEGATIONS or _NEGATED_VERB.search(text) or _NEGATED_PHRASE.search(text):
         return True
-    # "undeclared", "unused", "unset": "un" before a word of the lexicon (a verb when it is short:
-    # "union" is no negation).
-    return any(w.startswith("un") and _negatable(w[2:]) for w in words)
+    return any(w.startswith("un") and _negatable(w) for w in words)
 
 
-def _negatable(rest: str) -> bool:
-    if len(rest) >= 4:
-        return known(rest)
-    return len(rest) == 3 and is_verb(rest)
+def _negatable(word: str) -> bool:
+    """Whether an "un-" word negates: an adjective the lexicon knows ("unset", "unused",
+    "unsupported") of a word it knows, or a participle it does not know of a word it does
+    ("undeclared"); not a verb ("uninstall", "unpack", "untarring"), nor "unless", "under" or
+    "union"."""
+    if "ADJ" in _pos(word) and known(word[2:]):
+        return True
+    return not known(word) and word.endswith("ed") and known(word[2:])
 
 
 # What a question asks for, read from its question words.

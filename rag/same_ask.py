@@ -112,9 +112,13 @@ CONTRASTS: tuple[tuple[frozenset[str], ...], ...] = tuple(
 # named alone is wording. Their words are adjectives and take no verb forms ("lowering" a
 # tolerance names no extreme).
 QUALIFIERS = frozenset({0, 1})
-# Sides that, named in one question alone, change the ask: "before the April 2018 release" is not
-# "from" or "in" it, while "after" it is.
-ALONE = frozenset({(2, 0)})
+# The time before a period, named in one question alone, changes the ask: "before the April 2018
+# release" is not "from" or "in" it, while "after" it is; "before unpacking" names no period (one
+# named later in the clause counts: "before X was built into the 2020 release").
+_BEFORE_PERIOD = re.compile(
+    r"\b(?i:before|prior\s+to|ahead\s+of|until|preceding)\b[^,;:?]*?"
+    r"(?:\b\d|\b[QH][1-4]\b|\b(?i:release|version|issue|quarter|year|month)s?\b)"
+)
 # Measures: two questions that each name one ask about different ones. A question that names
 # none ("how big is …") is not held against one that names one.
 MEASURES: tuple[frozenset[str], ...] = tuple(
@@ -307,6 +311,8 @@ def differences(
         found.append("one asks the opposite or a narrower thing (" + ", ".join(_side_names(apart)) + ")")
     if _swapped(new, original):
         found.append("what comes instead of what is swapped")
+    if bool(_BEFORE_PERIOD.search(normalise(new))) != bool(_BEFORE_PERIOD.search(normalise(original))):
+        found.append("one asks about the time before a period")
     measures_a = {_MEASURE[w] for w in words_a if w in _MEASURE}
     measures_b = {_MEASURE[w] for w in words_b if w in _MEASURE}
     if measures_a and measures_b and not measures_a & measures_b:
@@ -372,7 +378,7 @@ def _sides_apart(words_a: set[str], words_b: set[str]) -> set[tuple[int, int]]:
         if g in QUALIFIERS:
             differ = in_a != in_b
         else:  # "income tax expense" still holds "expense"
-            differ = bool(in_a and in_b and not in_a & in_b) or any((g, s) in ALONE for s in in_a ^ in_b)
+            differ = bool(in_a and in_b and not in_a & in_b)
         if differ:
             apart |= {(g, s) for s in in_a ^ in_b}
     return apart
@@ -389,7 +395,9 @@ def _swapped(a: str, b: str) -> bool:
     if not sides_a or not sides_b:
         return False
     (before_a, after_a), (before_b, after_b) = sides_a, sides_b
-    return bool(before_a & after_b and after_a & before_b) and not (before_a & before_b or after_a & after_b)
+    # Words that cross sides and are not also on their own side in the other question: the context
+    # both share ("... output ... from sdcc") does not hide the swap.
+    return bool((before_a & after_b) - before_b and (after_a & before_b) - after_b)
 
 
 def _directed(question: str) -> tuple[set[str], set[str]] | None:

@@ -399,3 +399,31 @@ def test_a_negated_condition_on_what_is_set_never_asks_the_same_as_the_plain_con
     negated = template.format(x="", a=a, b=b).rstrip("?") + " if it is not set?"
     assert differences(plain, negated)
     assert differences(negated, plain)
+
+
+# Found reading the new held-out set's misses (after its blind figures were taken): each is a rule
+# not doing what it said.
+def test_un_words_that_are_verbs_or_conjunctions_are_no_negation():
+    assert differences("How do I uninstall R?", "How do I remove R?") == []
+    assert differences("Is the port built unless I say otherwise?", "Is the port built by default?") == []
+    assert differences("Under which exhibit number is it filed?", "Which exhibit number is it?") == []
+    assert differences("Which umask when untarring the sources?", "Which umask when unpacking the sources?") == []
+    assert differences("Which hook is undeclared?", "Which hook is declared?")
+    assert differences("Which routine is unsupported?", "Which routine is supported?")
+
+
+def test_a_swap_is_found_when_both_questions_share_context_on_each_side():
+    found = differences(
+        "How do I get Intel hex output instead of Motorola S19 from sdcc?",
+        "How do I get Motorola S19 output instead of Intel hex from sdcc?",
+    )
+    assert found == ["what comes instead of what is swapped"]
+
+
+def test_before_names_a_time_only_before_a_period():
+    assert differences("Which umask when untarring the sources?", "Which umask before unpacking the sources?") == []
+    assert differences("How big was it, compared with before?", "How big was it?") == []
+    assert differences("Which encoding prior to the 2018 release?", "Which encoding in the 2018 release?")
+    assert (
+        differences("Before X was built into the 2020 release, who?", "Who, before the 2020 release built X in?") == []
+    )
