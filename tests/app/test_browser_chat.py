@@ -1,7 +1,9 @@
 """The chat features in a real browser: headless Chromium against `ragbot app`.
 
-An engineer starts from a suggested question, stops an answer, asks again, regenerates, copies
-and exports the conversation; and, after an SME validated a reference answer, an engineer asks a
+An engineer starts from a suggested question, stops an answer, asks again, regenerates, copies,
+sends a question about another thing while an answer is written (issue 25 rows 8 and 3: the
+cut-short turn stays; the new answer comes from its own passages, not the earlier answers) and
+exports the conversation; and, after an SME validated a reference answer, an engineer asks a
 paraphrase in a new conversation and is served the verified answer with its marker and sources,
 the model's answer one click away. Screenshots are kept in test-artifacts/.
 """
@@ -22,6 +24,7 @@ from tests.docs import make_pdf
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 PARKING = "How many car parking spaces do we have?"
+TRAILERS = "And how many trailer positions?"
 TANK = "What is the effective capacity of the sprinkler storage tank?"
 PARAPHRASE = "What effective capacity does the sprinkler storage tank have?"
 REFERENCE = "The effective capacity of the sprinkler storage tank is 950 m3 [1]."
@@ -139,6 +142,7 @@ class Page:
 
 def test_engineer_stops_asks_again_regenerates_copies_and_exports(env, browser, ragbot_home):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     from feedback.stores.sqlite import SQLiteFeedbackStore
 
@@ -196,16 +200,48 @@ def test_engineer_stops_asks_again_regenerates_copies_and_exports(env, browser, 
         assert " ".join(code.text.split()) == " ".join(records[-1].answer.split())
         browser.find_element(By.TAG_NAME, "body").send_keys("\ue00c")  # Escape closes the popover
 
-        # Export: the conversation as Markdown, every turn with its sources.
+        # Rows 8 and 3: while a follow-up about the trailers is being written, the engineer sends a
+        # question about another thing. The follow-up stays with what it had written, marked
+        # stopped; the tank is answered from its own passages, none of the parking answers' text.
+        before = page.ratings()
+        page.type(TRAILERS)
+        box = browser.find_element(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']")
+        box.send_keys(TANK)  # typed while the answer is searched for and written; sent below
+        page.wait.until(
+            lambda d: "passages in" in page.body()
+            and "Writing the answer" not in page.body()
+            and "Searching the documents" not in page.body()
+        )
+        box.send_keys(Keys.ENTER)
+        # Both turns drawn in full, each with its rating scale (what was written can be rated too).
+        page.wait.until(lambda d: page.ratings() >= before + 2 and page.idle())
+        page.wait.until(lambda d: page.newest_question_in_view())
+        records = sorted(store.list().items, key=lambda r: r.turn)
+        assert [(r.turn, r.question, r.stopped) for r in records[3:]] == [(4, TRAILERS, True), (5, TANK, False)]
+        cut, tank = records[3:]
+        assert cut.answer.strip(), "the follow-up was answered in full before the tank question was sent"
+        messages = [m.text for m in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")]
+        assert TRAILERS in messages[6] and " ".join(cut.answer.split()) in " ".join(messages[7].split())
+        assert "Stopped before the end" in messages[7] and TANK in messages[8]
+        assert tank.citations[0].source == "Fire/sprinklers.md" and "950 m3" in tank.answer, tank.answer
+        assert "parking" not in tank.answer.lower() and not tank.grounding.repeated, tank.answer
+        assert "Fire/sprinklers.md" in messages[9]
+        browser.execute_script(
+            "arguments[0].scrollIntoView({block: 'start'})",
+            browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")[6],
+        )
+        screenshot(browser, "chat-asked-while-writing.png")
+
+        # Export: the conversation as Markdown, every turn with its sources, the cut-short one too.
         page.click(page.button("Export this conversation"))
         page.wait.until(lambda d: [p for p in browser.downloads.glob("*.md")])
         (exported,) = browser.downloads.glob("*.md")
         text = exported.read_text()
         assert [line for line in text.splitlines() if line.startswith("## ")] == [
-            f"## {n}. {PARKING}" for n in (1, 2, 3)
+            f"## {n}. {q}" for n, q in enumerate([PARKING, PARKING, PARKING, TRAILERS, TANK], start=1)
         ]
-        assert text.count("Stopped before the end") == 1
-        assert "Design/criteria.pdf – page 2" in text
+        assert text.count("Stopped before the end") == 2 and cut.answer.strip() in text
+        assert "Design/criteria.pdf – page 2" in text and "Fire/sprinklers.md" in text
 
 
 def test_engineer_is_served_a_verified_answer_with_its_marker_and_sources(env, browser, ragbot_home, shared_models):
