@@ -205,14 +205,14 @@ def test_engineer_stops_asks_again_regenerates_copies_and_exports(env, browser, 
         # stopped; the tank is answered from its own passages, none of the parking answers' text.
         before = page.ratings()
         page.type(TRAILERS)
-        box = browser.find_element(By.CSS_SELECTOR, "textarea[data-testid='stChatInputTextArea']")
-        box.send_keys(TANK)  # typed while the answer is searched for and written; sent below
+        box = "textarea[data-testid='stChatInputTextArea']"
+        browser.find_element(By.CSS_SELECTOR, box).send_keys(TANK)  # typed while the answer is sought; sent below
         page.wait.until(
             lambda d: "passages in" in page.body()
             and "Writing the answer" not in page.body()
             and "Searching the documents" not in page.body()
         )
-        box.send_keys(Keys.ENTER)
+        browser.find_element(By.CSS_SELECTOR, box).send_keys(Keys.ENTER)
         # Both turns drawn in full, each with its rating scale (what was written can be rated too).
         page.wait.until(lambda d: page.ratings() >= before + 2 and page.idle())
         page.wait.until(lambda d: page.newest_question_in_view())
