@@ -6,7 +6,7 @@ import streamlit as st
 from pydantic import ValidationError
 
 from app.auth import NotSignedIn, SignInRefused
-from app.auth.redirect import wrong_address
+from app.auth.redirect import origin, wrong_address
 from app.auth.roles import RolesFileError
 from app.services import Action, Forbidden
 from app.ui import get_services, get_settings, refuse
@@ -30,9 +30,13 @@ except NotSignedIn as e:
             redirect = st.secrets["auth"]["redirect_uri"]
         except (KeyError, FileNotFoundError):
             redirect = None
-        if warning := wrong_address(st.context.url, redirect):
+        warning = wrong_address(st.context.url, redirect)
+        if warning:
             st.warning(warning)
-        st.button("Sign in", type="primary", on_click=st.login, key="auth_login")
+            # Signing in from this address cannot work: going to the right one is the first step.
+            there = origin(redirect)
+            st.link_button(f"Open {there} to sign in", there, type="primary")
+        st.button("Sign in", type="secondary" if warning else "primary", on_click=st.login, key="auth_login")
         if redirect:
             st.caption(f"Sign-in returns to `{redirect}`; if it brings you back here, ragbot's log says why.")
     else:

@@ -42,10 +42,19 @@ def test_opened_at_127_0_0_1_when_sign_in_returns_to_localhost(sign_in_page):
     (warning,) = at.warning
     assert f"This page is open at `http://127.0.0.1:8501`, but sign-in returns to `{REDIRECT}`" in warning.value
     assert "Open [http://localhost:8501](http://localhost:8501)" in warning.value
+    # going to the right address is the primary action, not signing in here
+    (go,) = at.get("link_button")
+    assert (go.proto.label, go.proto.url, go.proto.type) == (
+        "Open http://localhost:8501 to sign in",
+        "http://localhost:8501",
+        "primary",
+    )
+    assert at.button[0].proto.type == "secondary"
 
 
 def test_opened_at_the_redirects_address_only_names_it(sign_in_page):
     at = sign_in_page("http://localhost:8501/review")
     assert not at.exception and not at.warning
     assert [b.label for b in at.button] == ["Sign in"]
+    assert at.button[0].proto.type == "primary" and not at.get("link_button")
     assert any(REDIRECT in c.value for c in at.caption)
