@@ -133,6 +133,9 @@ def test_two_conversations_in_different_arms_rated_and_shown_per_arm(env, ragbot
             panel = next(
                 p for p in browser.find_elements(By.CSS_SELECTOR, "[data-testid='stTabPanel']") if p.is_displayed()
             )
+            # Each arm's metrics may show a moment after its title (seen twice in 5 runs, the served
+            # arm's title alone): wait for both arms' figures, then read the panel.
+            wait.until(lambda d: panel.text.split("Ratings per arm")[0].count("Negative (1–2)") == 2)
             text = panel.text
             assert f"50% of new conversations go to {candidate}" in text
             assert "Fisher's exact test" in text and "Promote the candidate" in text and "Stop the test" in text
