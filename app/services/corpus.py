@@ -151,8 +151,7 @@ class CorpusService(AuditedService):
             if not data:
                 raise UploadRefused(f"{name!r} is empty.")
             checked.append((safe, data))
-        root = self.backends.settings.home_dir / "uploads"
-        folder = root / safe_name(self.identity.user)
+        folder = self._uploads / safe_name(self.identity.user)
         folder.mkdir(parents=True, exist_ok=True)
         for safe, data in checked:
             partial = folder / f".{safe}.part"
@@ -163,6 +162,11 @@ class CorpusService(AuditedService):
         report = self.ingest([folder.parent], progress=progress, target=_uploaded(folder.name, checked))
         return Uploaded(saved=[s for s, _ in checked], report=report)
 
+    @property
+    def _uploads(self) -> Path:
+        """Where browser uploads are saved, one folder per user: the root an upload ingests."""
+        return self.backends.settings.home_dir / "uploads"
+
     def status(self) -> CorpusStatus:
         """Documents, pages and chunks in the index, its embedding model, and the last ingest."""
         store = self.backends.store
@@ -170,7 +174,7 @@ class CorpusService(AuditedService):
         meta = store.embedding_model() or {}
         detected = getattr(store, "detected", None)
         last = self.backends.catalog.last_report()
-        uploads = str((self.backends.settings.home_dir / "uploads").resolve())
+        uploads = str(self._uploads.resolve())
         return CorpusStatus(
             documents=len(docs),
             pages=sum(d.pages for d in docs.values()),

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from common.files import atomic_write
 from rag.errors import RagError
 from rag.records import ScoredChunk
 
@@ -57,7 +58,7 @@ class Blend:
         return [candidates[i].model_copy(update={"score": fused[i]}) for i in order]
 
     def save(self, folder: Path) -> None:
-        (folder / BLEND_FILE).write_text(json.dumps(asdict(self)) + "\n")
+        atomic_write(folder / BLEND_FILE, json.dumps(asdict(self)) + "\n")
 
     @classmethod
     def of(cls, folder: Path) -> Blend | None:
